@@ -1,0 +1,260 @@
+//! The crate's one error type.
+//!
+//! Every variant's documentation says what caused it and what the caller can do. Corruption is
+//! structured ([`Corruption`]) so that tools can report the file, byte offset and sequence number
+//! of the damage and act on its [`CorruptionKind`] without parsing strings.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Shorthand for results whose error is the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in this crate.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system call failed. `context` says what the engine was doing.
+    /// Remedy: fix the cause (permissions, disk space, a missing directory) and retry; on the
+    /// write path the log is poisoned afterwards and must be reopened.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the engine was doing, naming the file involved.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// An event failed validation (an empty required field or a field over its length limit).
+    /// Nothing was written. Remedy: fix the event.
+    #[error("invalid event: `{field}` {reason}")]
+    InvalidEvent {
+        /// The offending field, as named in the event's JSON shape.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// An event encodes to more bytes than the log accepts. Nothing was written.
+    /// Remedy: shrink the event (for example move large blobs elsewhere and store a reference)
+    /// or raise `max_event_bytes` when opening the log.
+    #[error(
+        "event encodes to {size} bytes, over the limit of {limit} bytes: shrink it or raise max_event_bytes"
+    )]
+    EventTooLarge {
+        /// Encoded size of the rejected event.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// An option passed to the builder is out of range. Remedy: as the message says.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The builder method's name.
+        option: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
+
+    /// `try_append` found the queue to the writer full: producers outrun the disk.
+    /// Nothing was written. Remedy: retry later, or call `append`, which waits for room.
+    #[error("the append queue is full: retry later, or use append(), which waits for room")]
+    QueueFull,
+
+    /// An earlier write or fsync failed, so the writer stopped to avoid acknowledging records
+    /// whose durability is unknown (see PostgreSQL's "fsyncgate"). Remedy: fix the cause and
+    /// reopen the log; recovery keeps every acknowledged record.
+    #[error("the log refuses writes after an earlier failure ({cause}): reopen it")]
+    Poisoned {
+        /// The first failure, as text.
+        cause: String,
+    },
+
+    /// The log was closed (or its writer thread ended) before this operation.
+    #[error("the log is closed")]
+    Closed,
+
+    /// A write was attempted on a log opened read-only.
+    #[error("the log was opened read-only: open it with AuditLog::open to write")]
+    ReadOnly,
+
+    /// Another writer (this process or another one) holds the directory's lock.
+    /// Remedy: close the other writer, or open read-only.
+    #[error("{dir} is locked by another writer: close it, or open the log read-only")]
+    Locked {
+        /// The log directory.
+        dir: PathBuf,
+    },
+
+    /// A file has a format version this build does not read.
+    /// Remedy: use a build of auditlog that supports that version.
+    #[error("{path} has format version {found}; this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+
+    /// The directory is not an auditlog log (no metadata file, or one with a foreign magic).
+    #[error("{path} is not an auditlog directory or file: {reason}")]
+    NotALog {
+        /// The path given.
+        path: PathBuf,
+        /// What was missing or wrong.
+        reason: String,
+    },
+
+    /// Stored data is damaged. The log refuses to guess: see [`Corruption`] for where.
+    /// Remedy: restore the named file from a backup or archive; `auditlog verify` lists every
+    /// problem in the log.
+    #[error("{0}")]
+    Corrupt(Box<Corruption>),
+
+    /// No record with that sequence number exists (yet, or any more after retention).
+    #[error("no record with sequence number {seq} (the log holds {first}..{end})")]
+    NotFound {
+        /// The requested sequence number.
+        seq: u64,
+        /// The oldest retained sequence number.
+        first: u64,
+        /// One past the newest committed sequence number.
+        end: u64,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with what the engine was doing.
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+
+    /// Builds a corruption error.
+    pub(crate) fn corrupt(
+        file: impl Into<PathBuf>,
+        offset: u64,
+        seq: Option<u64>,
+        kind: CorruptionKind,
+    ) -> Self {
+        Error::Corrupt(Box::new(Corruption { file: file.into(), offset, seq, kind }))
+    }
+
+    /// The structured corruption, if this error is one.
+    pub fn corruption(&self) -> Option<&Corruption> {
+        match self {
+            Error::Corrupt(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Where stored data is damaged, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corruption {
+    /// The damaged file.
+    pub file: PathBuf,
+    /// Byte offset in the file where the damage starts.
+    pub offset: u64,
+    /// The sequence number of the affected record, when known.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub kind: CorruptionKind,
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "corruption in {} at byte {}", self.file.display(), self.offset)?;
+        if let Some(seq) = self.seq {
+            write!(f, " (sequence {seq})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl std::error::Error for Corruption {}
+
+/// The kinds of damage the engine detects.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorruptionKind {
+    /// A file's magic bytes are wrong.
+    BadMagic,
+    /// A header's fields are inconsistent or its checksum fails.
+    BadHeader(String),
+    /// A segment footer's fields are inconsistent or its checksum fails.
+    BadFooter(String),
+    /// A record frame's CRC does not match its contents.
+    ChecksumMismatch {
+        /// CRC stored in the frame.
+        stored: u32,
+        /// CRC computed over the frame.
+        computed: u32,
+    },
+    /// A record frame's length field is impossible.
+    BadLength(u32),
+    /// A record's sequence number is not the next one.
+    SequenceMismatch {
+        /// The sequence number the position requires.
+        expected: u64,
+        /// The sequence number stored.
+        found: u64,
+    },
+    /// `recorded_at` decreased from one record to the next.
+    TimeWentBackwards,
+    /// A record's payload does not decode as an event.
+    BadPayload(String),
+    /// A damaged record is followed by valid records, so this is not a torn tail.
+    DamageBeforeValidRecords,
+    /// Bytes follow the footer of a sealed segment.
+    TrailingData,
+    /// The tree head recomputed from the records differs from the stored one.
+    RootMismatch,
+    /// A segment's starting tree head does not continue the previous segment's final one.
+    ChainBroken(String),
+    /// A segment that should exist between two others is absent.
+    MissingSegment {
+        /// The first sequence number the absent segment would hold.
+        first_seq: u64,
+    },
+    /// A file belongs to another log (its log id differs).
+    ForeignLog,
+    /// A segment that is not the newest has no footer (it was never sealed).
+    UnsealedSegment,
+}
+
+impl fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptionKind::BadMagic => write!(f, "wrong magic bytes"),
+            CorruptionKind::BadHeader(why) => write!(f, "bad header: {why}"),
+            CorruptionKind::BadFooter(why) => write!(f, "bad footer: {why}"),
+            CorruptionKind::ChecksumMismatch { stored, computed } => {
+                write!(f, "record checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+            }
+            CorruptionKind::BadLength(len) => write!(f, "impossible record length {len}"),
+            CorruptionKind::SequenceMismatch { expected, found } => {
+                write!(f, "expected sequence {expected}, found {found}")
+            }
+            CorruptionKind::TimeWentBackwards => write!(f, "recorded_at decreased"),
+            CorruptionKind::BadPayload(why) => write!(f, "undecodable event payload: {why}"),
+            CorruptionKind::DamageBeforeValidRecords => {
+                write!(f, "damaged record followed by valid records (not a torn tail)")
+            }
+            CorruptionKind::TrailingData => write!(f, "data after the footer of a sealed segment"),
+            CorruptionKind::RootMismatch => {
+                write!(f, "Merkle root recomputed from the records differs from the stored one")
+            }
+            CorruptionKind::ChainBroken(why) => write!(f, "segment chain broken: {why}"),
+            CorruptionKind::MissingSegment { first_seq } => {
+                write!(f, "missing segment starting at sequence {first_seq}")
+            }
+            CorruptionKind::ForeignLog => write!(f, "file belongs to another log"),
+            CorruptionKind::UnsealedSegment => write!(f, "segment before the newest has no footer"),
+        }
+    }
+}
