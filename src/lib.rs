@@ -1,4 +1,31 @@
 //! auditlog: an append-only, tamper-evident storage engine for audit logs.
 
+pub mod clock;
 pub mod error;
+pub mod event;
+pub mod fs;
+mod log;
+pub mod merkle;
+pub mod meta;
+pub mod options;
+mod reader;
+pub mod receipt;
+pub(crate) mod record;
+pub mod recovery;
+pub mod segment;
+#[allow(unsafe_code)]
+mod sys;
+pub mod timestamp;
+mod view;
+mod writer;
+
+pub use clock::{Clock, SystemClock};
 pub use error::{Corruption, CorruptionKind, Error, Result};
+pub use event::{Event, EventLimits, Record, Severity};
+pub use log::{AuditLog, AuditLogBuilder};
+pub use merkle::{Hash, TreeHead};
+pub use options::{Durability, OpenCheck};
+pub use reader::RecordIter;
+pub use receipt::{AppendHandle, BatchHandle, Receipt};
+pub use recovery::{OpenReport, TruncatedTail};
+pub use timestamp::Timestamp;

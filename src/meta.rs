@@ -1,0 +1,132 @@
+//! The log directory's identity file and its writer lock.
+//!
+//! `auditlog.meta` (40 bytes) names the log and its format version:
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic "AUDITLOG"
+//!      8    2 format version (u16 LE) = 1
+//!     10    2 flags (u16 LE) = 0
+//!     12   16 log id (random)
+//!     28    8 created_at (i64 LE, ns since the Unix epoch)
+//!     36    4 crc32 (IEEE) of bytes 0..36
+//! ```
+//! `LOCK` is an empty file a writer holds an exclusive advisory lock on (flock), so a second
+//! writer, in this process or another, gets [`Error::Locked`]. Readers take no lock.
+
+use crate::error::{CorruptionKind, Error, Result};
+use crate::fs::FileSystem;
+use crate::record::read_u64;
+use crate::segment::SEGMENT_FORMAT_VERSION;
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+
+/// Name of the identity file.
+pub const META_FILE: &str = "auditlog.meta";
+/// Name of the lock file.
+pub const LOCK_FILE: &str = "LOCK";
+const META_MAGIC: &[u8; 8] = b"AUDITLOG";
+const META_LEN: usize = 40;
+
+/// The identity of a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogMeta {
+    /// Random id, also in every segment header (so segments of other logs are detected).
+    pub log_id: [u8; 16],
+    /// When the log was created (ns since the Unix epoch).
+    pub created_at: i64,
+}
+
+impl LogMeta {
+    /// A fresh identity with a random id.
+    pub(crate) fn generate(created_at: i64) -> Self {
+        // 128 random bits without a dependency: the standard library seeds RandomState from
+        // the OS; hash two independent ones together with the time and pid.
+        let mut id = [0u8; 16];
+        for (i, chunk) in id.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_i64(created_at);
+            h.write_u32(std::process::id());
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+        LogMeta { log_id: id, created_at }
+    }
+
+    pub(crate) fn encode(&self) -> [u8; META_LEN] {
+        let mut out = [0u8; META_LEN];
+        out[0..8].copy_from_slice(META_MAGIC);
+        out[8..10].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+        out[12..28].copy_from_slice(&self.log_id);
+        out[28..36].copy_from_slice(&self.created_at.to_le_bytes());
+        let crc = crc32fast::hash(&out[..36]);
+        out[36..40].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Reads and checks the identity file of `dir`.
+    pub(crate) fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(META_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NotALog { path: dir.to_path_buf(), reason: format!("{META_FILE} is missing") }
+            } else {
+                Error::io(format!("reading {}", path.display()), e)
+            }
+        })?;
+        if bytes.len() < 10 || &bytes[..8] != META_MAGIC {
+            return Err(Error::NotALog {
+                path: dir.to_path_buf(),
+                reason: format!("{META_FILE} does not start with the auditlog magic"),
+            });
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != SEGMENT_FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { path, found: version, supported: SEGMENT_FORMAT_VERSION });
+        }
+        let crc_ok = bytes.len() == META_LEN
+            && crc32fast::hash(&bytes[..36]).to_le_bytes() == bytes[36..40];
+        if !crc_ok {
+            let why = "identity file checksum mismatch".to_string();
+            return Err(Error::corrupt(path, 0, None, CorruptionKind::BadHeader(why)));
+        }
+        let mut log_id = [0u8; 16];
+        log_id.copy_from_slice(&bytes[12..28]);
+        Ok(LogMeta { log_id, created_at: read_u64(&bytes, 28) as i64 })
+    }
+
+    /// Writes the identity file durably: temporary file, fdatasync, rename, directory fsync.
+    pub(crate) fn create(&self, fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+        let tmp = dir.join(format!("{META_FILE}.tmp"));
+        let path = dir.join(META_FILE);
+        let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+        if tmp.exists() {
+            fs.remove_file(&tmp).map_err(|e| io("removing a stale temporary for", e))?;
+        }
+        let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
+        file.write_all_at(&self.encode(), 0).map_err(|e| io("writing", e))?;
+        file.sync_data().map_err(|e| io("syncing", e))?;
+        drop(file);
+        fs.rename(&tmp, &path).map_err(|e| io("renaming into place", e))?;
+        fs.sync_dir(dir).map_err(|e| io("syncing the directory of", e))
+    }
+}
+
+/// Takes the writer lock of `dir`, held until the returned file is dropped.
+pub(crate) fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("opening the lock file {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { dir: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking {}", path.display()), e))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Options for opening a log, validated once in `open()`.
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::event::EventLimits;
+use crate::fs::{FileSystem, StdFileSystem};
+use crate::record::{BODY_FIXED_LEN, MAX_BODY_LEN};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// When an append is acknowledged, and what survives a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Acknowledged after the record's group is written and fdatasync'ed: survives power
+    /// loss. Concurrent appends share one fdatasync (group commit). The default.
+    #[default]
+    Immediate,
+    /// Acknowledged after the record is written to the operating system; the log fdatasyncs at
+    /// least every interval. A process crash loses nothing; a power loss can lose up to the last
+    /// interval of acknowledged records.
+    Periodic(Duration),
+    /// Acknowledged after the write; synced only when a segment seals, on `sync()` and on
+    /// `close()`. A process crash loses nothing; a power loss can lose any unsynced record.
+    OsBuffered,
+}
+
+/// How much of the log `open()` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenCheck {
+    /// Headers, footers and the chain of tree heads of every segment, and every record of the
+    /// active segment. Cost independent of the log's size, apart from one header and footer
+    /// read per segment. The default.
+    #[default]
+    Quick,
+    /// Also every record of every sealed segment (CRC, order, Merkle root against the footer).
+    Full,
+}
+
+/// Everything configurable when opening a log. Build it through [`crate::AuditLogBuilder`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) durability: Durability,
+    pub(crate) segment_max_bytes: u64,
+    pub(crate) segment_max_age: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) max_group_bytes: usize,
+    pub(crate) preallocate: bool,
+    pub(crate) open_check: OpenCheck,
+    pub(crate) event_limits: EventLimits,
+    pub(crate) read_only: bool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) fs: Arc<dyn FileSystem>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::Immediate,
+            segment_max_bytes: 64 * 1024 * 1024,
+            segment_max_age: Duration::from_secs(24 * 3600),
+            queue_capacity: 4096,
+            max_group_bytes: 4 * 1024 * 1024,
+            preallocate: true,
+            open_check: OpenCheck::Quick,
+            event_limits: EventLimits::default(),
+            read_only: false,
+            clock: Arc::new(SystemClock),
+            fs: Arc::new(StdFileSystem),
+        }
+    }
+}
+
+impl Options {
+    /// Checks the options against each other and the format's limits.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let max_event = self.event_limits.max_event_bytes;
+        if max_event == 0 || max_event > (MAX_BODY_LEN as usize - BODY_FIXED_LEN) {
+            return Err(Error::InvalidOption {
+                option: "max_event_bytes",
+                reason: format!("must be between 1 and {} bytes", MAX_BODY_LEN as usize - BODY_FIXED_LEN),
+            });
+        }
+        if self.segment_max_bytes < 64 * 1024 {
+            return Err(Error::InvalidOption {
+                option: "segment_max_bytes",
+                reason: "must be at least 64 KiB".into(),
+            });
+        }
+        if self.segment_max_bytes > u32::MAX as u64 {
+            return Err(Error::InvalidOption {
+                option: "segment_max_bytes",
+                reason: "must be below 4 GiB".into(),
+            });
+        }
+        if self.queue_capacity == 0 {
+            return Err(Error::InvalidOption { option: "queue_capacity", reason: "must be > 0".into() });
+        }
+        if let Durability::Periodic(interval) = self.durability {
+            if interval.is_zero() {
+                return Err(Error::InvalidOption {
+                    option: "durability",
+                    reason: "Periodic interval must be > 0 (use Immediate to sync every group)".into(),
+                });
+            }
+        }
+        if self.segment_max_age.is_zero() {
+            return Err(Error::InvalidOption {
+                option: "segment_max_age",
+                reason: "must be > 0".into(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,335 @@
+//! Opening a log directory: find the segments, check the chain, repair only a torn tail.
+//!
+//! Rules (docs/DESIGN.md explains why each is safe):
+//! - leftover `*.tmp` files are unfinished creations and are removed;
+//! - every segment but the newest must be sealed, and each segment's starting tree head must
+//!   equal the previous segment's final one, with no sequence numbers missing;
+//! - the newest segment is scanned record by record. If it ends in invalid bytes and no later
+//!   valid frame proves those bytes were durable, they are a torn tail: they are cut off and
+//!   the cut is reported. Anything else is corruption and fails the open (read-write) or is
+//!   reported and the readable prefix kept (read-only).
+
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::merkle::{Frontier, TreeHead};
+use crate::meta::LogMeta;
+use crate::options::{OpenCheck, Options};
+use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
+use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
+use crate::segment::name::{TMP_SUFFIX, parse_segment_file_name};
+use crate::segment::scan::{End, ScanOutcome, scan};
+use crate::segment::Segment;
+use crate::record::{FrameCrc, salt};
+use crate::sys::ReadMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// What `open()` found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenReport {
+    /// Whether the directory was empty and a new log was created.
+    pub created: bool,
+    /// Number of segment files.
+    pub segments: usize,
+    /// The first sequence number held (0 unless older segments were removed by retention).
+    pub first_seq: u64,
+    /// The tree head after the last record.
+    pub tree_head: TreeHead,
+    /// A torn tail that was cut from the active segment, if any.
+    pub truncated: Option<TruncatedTail>,
+    /// Unfinished temporary files that were removed.
+    pub removed_temp_files: Vec<PathBuf>,
+    /// Damage found by a read-only open, which keeps the readable prefix instead of failing.
+    pub problems: Vec<Corruption>,
+}
+
+/// A torn tail cut from the active segment during recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruncatedTail {
+    /// The segment file.
+    pub file: PathBuf,
+    /// Offset the file was cut at (the end of the last valid record).
+    pub offset: u64,
+    /// Bytes that were removed (up to the end of written data or preallocation).
+    pub bytes_removed: u64,
+    /// The first sequence number that was not recovered.
+    pub seq: u64,
+    /// Valid-looking records found after the damage, dropped because they were never durable.
+    pub unsynced_records_dropped: u64,
+    /// What was found at `offset`.
+    pub reason: CorruptionKind,
+}
+
+/// The state recovery hands to the log handle.
+#[derive(Debug)]
+pub(crate) struct Recovered {
+    pub meta: LogMeta,
+    pub sealed: Vec<Segment>,
+    /// The newest segment if it is not sealed: its handle and scan.
+    pub active: Option<(Segment, ScanOutcome)>,
+    /// Merkle state after the last record.
+    pub frontier: Frontier,
+    pub last_recorded_at: i64,
+    pub report: OpenReport,
+}
+
+fn list_dir(dir: &Path) -> Result<(Vec<(u64, PathBuf)>, Vec<PathBuf>)> {
+    let mut segments = Vec::new();
+    let mut temps = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(first_seq) = parse_segment_file_name(name) {
+            segments.push((first_seq, entry.path()));
+        } else if name.ends_with(TMP_SUFFIX) {
+            temps.push(entry.path());
+        }
+    }
+    segments.sort();
+    Ok((segments, temps))
+}
+
+fn read_head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>, u64)> {
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
+    let file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; MAX_HEADER_LEN.min(len as usize)];
+    file.read_exact_at(&mut head, 0).map_err(io)?;
+    let tail_len = FOOTER_LEN.min(len as usize);
+    let mut tail = vec![0u8; tail_len];
+    file.read_exact_at(&mut tail, len - tail_len as u64).map_err(io)?;
+    Ok((head, tail, len))
+}
+
+/// Checks a sealed segment's header and footer (not its records) and returns its handle.
+fn open_sealed(path: &Path, first_seq: u64, meta: &LogMeta) -> Result<Segment, Corruption> {
+    let corrupt = |offset, kind| Corruption { file: path.to_path_buf(), offset, seq: None, kind };
+    let (head, tail, len) = read_head_and_tail(path).map_err(|e| {
+        corrupt(0, CorruptionKind::BadHeader(format!("unreadable: {e}")))
+    })?;
+    let header = SegmentHeader::decode(&head).map_err(|e| corrupt(0, e.into_kind()))?;
+    check_identity(&header, first_seq, meta).map_err(|k| corrupt(0, k))?;
+    let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+    let footer_at = len.saturating_sub(FOOTER_LEN as u64);
+    let footer = SegmentFooter::decode(&tail, &crc).map_err(|why| {
+        let kind = if tail.first() == Some(&0xFF) {
+            CorruptionKind::BadFooter(why)
+        } else {
+            CorruptionKind::UnsealedSegment
+        };
+        corrupt(footer_at, kind)
+    })?;
+    if footer.first_seq != header.first_seq || footer.records_end != footer_at {
+        return Err(corrupt(footer_at, CorruptionKind::BadFooter("footer does not match the file".into())));
+    }
+    Ok(Segment::sealed(path.to_path_buf(), header, footer))
+}
+
+fn check_identity(header: &SegmentHeader, first_seq: u64, meta: &LogMeta) -> Result<(), CorruptionKind> {
+    if header.log_id != meta.log_id {
+        return Err(CorruptionKind::ForeignLog);
+    }
+    if header.first_seq != first_seq {
+        return Err(CorruptionKind::BadHeader(format!(
+            "header says first sequence {}, file name says {first_seq}",
+            header.first_seq
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `next` continues the tree where `prev` (final head and time) ended.
+fn check_chain(
+    next: &SegmentHeader,
+    path: &Path,
+    end: &TreeHead,
+    last_recorded_at: i64,
+) -> Result<(), Corruption> {
+    let corrupt = |kind| Corruption { file: path.to_path_buf(), offset: 0, seq: Some(next.first_seq), kind };
+    if next.first_seq > end.size {
+        return Err(corrupt(CorruptionKind::MissingSegment { first_seq: end.size }));
+    }
+    if next.first_seq < end.size || next.start_root() != end.root {
+        return Err(corrupt(CorruptionKind::ChainBroken(format!(
+            "segment starts at tree size {} with root {}, previous segment ended at size {} with root {}",
+            next.first_seq,
+            crate::merkle::to_hex(&next.start_root()),
+            end.size,
+            crate::merkle::to_hex(&end.root),
+        ))));
+    }
+    if next.prev_recorded_at != last_recorded_at {
+        return Err(corrupt(CorruptionKind::ChainBroken(
+            "prev_recorded_at differs from the previous segment's last recorded_at".into(),
+        )));
+    }
+    Ok(())
+}
+
+fn scan_file(path: &Path) -> Result<ScanOutcome, Corruption> {
+    let map = File::open(path).and_then(|f| ReadMap::new(&f)).map_err(|e| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: None,
+        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+    })?;
+    scan(path, &map, &mut |_, _| {})
+}
+
+/// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
+pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Recovered> {
+    let read_only = options.read_only;
+    let (listed, temps) = list_dir(dir)?;
+    let mut report = OpenReport { segments: listed.len(), ..OpenReport::default() };
+    if !read_only {
+        for tmp in temps {
+            options
+                .fs
+                .remove_file(&tmp)
+                .map_err(|e| Error::io(format!("removing unfinished {}", tmp.display()), e))?;
+            report.removed_temp_files.push(tmp);
+        }
+        if !report.removed_temp_files.is_empty() {
+            options.fs.sync_dir(dir).map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+        }
+    }
+    // Fail (read-write) or record the problem and stop at the readable prefix (read-only).
+    let mut problem = |c: Corruption| -> Result<()> {
+        if read_only {
+            report.problems.push(c);
+            Ok(())
+        } else {
+            Err(Error::Corrupt(Box::new(c)))
+        }
+    };
+
+    let mut sealed: Vec<Segment> = Vec::new();
+    let mut active = None;
+    // The tree head and last recorded_at where the previous segment ended.
+    let mut prev_end: Option<(TreeHead, i64)> = None;
+    let mut frontier = Frontier::new();
+    let mut last_recorded_at = i64::MIN;
+    let first_seq = listed.first().map_or(0, |(s, _)| *s);
+    if first_seq != 0 {
+        let path = listed.first().map(|(_, p)| p.clone()).unwrap_or_default();
+        problem(Corruption {
+            file: path,
+            offset: 0,
+            seq: Some(0),
+            kind: CorruptionKind::MissingSegment { first_seq: 0 },
+        })?;
+    }
+    let count = listed.len();
+    for (i, (name_seq, path)) in listed.into_iter().enumerate() {
+        let newest = i + 1 == count;
+        let opened = if newest || options.open_check == OpenCheck::Full {
+            scan_file(&path).and_then(|o| {
+                check_identity(&o.header, name_seq, &meta)
+                    .map_err(|kind| Corruption { file: path.clone(), offset: 0, seq: None, kind })?;
+                Ok(Opened::Scanned(o))
+            })
+        } else {
+            open_sealed(&path, name_seq, &meta).map(Opened::Quick)
+        };
+        let opened = match opened {
+            Ok(o) => o,
+            Err(c) => {
+                problem(c)?;
+                break;
+            }
+        };
+        let header = match &opened {
+            Opened::Quick(s) => &s.header,
+            Opened::Scanned(o) => &o.header,
+        };
+        let start = prev_end.unwrap_or((header.frontier.tree_head(), header.prev_recorded_at));
+        if let Err(c) = check_chain(header, &path, &start.0, start.1) {
+            problem(c)?;
+            break;
+        }
+        let o = match opened {
+            Opened::Quick(segment) => {
+                let footer = segment.footer().cloned();
+                if let Some(f) = footer {
+                    prev_end = Some((f.tree_head, f.last_recorded_at));
+                }
+                sealed.push(segment);
+                continue;
+            }
+            Opened::Scanned(o) => o,
+        };
+        frontier = o.frontier.clone();
+        last_recorded_at = o.last_recorded_at;
+        prev_end = Some((frontier.tree_head(), last_recorded_at));
+        let corruption = |offset: u64, kind| Corruption {
+            file: path.clone(),
+            offset,
+            seq: Some(o.end_seq()),
+            kind,
+        };
+        match &o.end {
+            End::Footer(footer) => {
+                let segment = Segment::sealed(path.clone(), o.header.clone(), footer.clone());
+                sealed.push(segment.with_offsets(o.offsets.clone()));
+            }
+            End::Clean if newest => {
+                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                active = Some((segment, o));
+            }
+            End::Clean => {
+                problem(corruption(o.records_end, CorruptionKind::UnsealedSegment))?;
+                break;
+            }
+            End::Damaged { offset, kind, .. } if !newest => {
+                problem(corruption(*offset, kind.clone()))?;
+                break;
+            }
+            End::Damaged { offset, kind, durable, later_frames } => {
+                if *durable {
+                    problem(corruption(*offset, CorruptionKind::DamageBeforeValidRecords))?;
+                } else if !read_only {
+                    report.truncated = Some(cut_torn_tail(options, &path, *offset, o.end_seq(), *later_frames, kind)?);
+                }
+                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                active = Some((segment, o));
+            }
+        }
+    }
+    report.first_seq = first_seq;
+    report.tree_head = frontier.tree_head();
+    Ok(Recovered { meta, sealed, active, frontier, last_recorded_at, report })
+}
+
+enum Opened {
+    Quick(Segment),
+    Scanned(ScanOutcome),
+}
+
+/// Cuts the active segment at `offset`, the end of its last valid record, durably.
+fn cut_torn_tail(
+    options: &Options,
+    path: &Path,
+    offset: u64,
+    seq: u64,
+    unsynced_records_dropped: u64,
+    reason: &CorruptionKind,
+) -> Result<TruncatedTail> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(offset);
+    let io = |e| Error::io(format!("cutting the torn tail of {}", path.display()), e);
+    let mut file = options.fs.open_writable(path).map_err(io)?;
+    file.set_len(offset).map_err(io)?;
+    file.sync_data().map_err(io)?;
+    Ok(TruncatedTail {
+        file: path.to_path_buf(),
+        offset,
+        bytes_removed: len.saturating_sub(offset),
+        seq,
+        unsynced_records_dropped,
+        reason: reason.clone(),
+    })
+}
+

@@ -1,0 +1,182 @@
+//! The segment header: identity and the Merkle state at the segment's start.
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic "AUDITSEG"
+//!      8    2 format version (u16 LE) = 1
+//!     10    2 flags (u16 LE) = 0
+//!     12    4 header_len (u32 LE): total header bytes, checksum included
+//!     16   16 log id
+//!     32    8 first_seq (u64 LE): sequence number of the segment's first record
+//!                                 = size of the Merkle tree before it
+//!     40    8 created_at (i64 LE, ns since the Unix epoch, engine clock)
+//!     48    8 prev_recorded_at (i64 LE): recorded_at of the record before first_seq,
+//!                                 i64::MIN when there is none
+//!     56   32 start_root: Merkle root of the tree of size first_seq
+//!     88    4 frontier_len (u32 LE) = popcount(first_seq)
+//!     92 32*k frontier: the roots of the perfect subtrees covering [0, first_seq), left to right
+//!    ...    4 crc32 (IEEE) of every preceding header byte
+//! ```
+
+use crate::error::CorruptionKind;
+use crate::merkle::{Frontier, Hash};
+use crate::record::{read_u32, read_u64};
+
+pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"AUDITSEG";
+/// The segment format version this build writes and reads.
+pub const SEGMENT_FORMAT_VERSION: u16 = 1;
+const FIXED_LEN: usize = 92;
+/// The longest possible header (64 frontier nodes).
+pub(crate) const MAX_HEADER_LEN: usize = FIXED_LEN + 64 * 32 + 4;
+
+/// A decoded segment header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// The log this segment belongs to.
+    pub log_id: [u8; 16],
+    /// First sequence number in the segment (the tree size at its start).
+    pub first_seq: u64,
+    /// When the segment was created (engine clock, ns).
+    pub created_at: i64,
+    /// `recorded_at` of the record before this segment, `i64::MIN` if none.
+    pub prev_recorded_at: i64,
+    /// The Merkle tree state at the segment's start.
+    pub frontier: Frontier,
+}
+
+impl SegmentHeader {
+    /// Bytes the encoded header occupies; records start here.
+    pub fn encoded_len(&self) -> usize {
+        FIXED_LEN + 32 * self.frontier.nodes().len() + 4
+    }
+
+    /// The root of the tree at the segment's start.
+    pub fn start_root(&self) -> Hash {
+        self.frontier.root()
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let len = self.encoded_len();
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(SEGMENT_MAGIC);
+        out.extend_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        out.extend_from_slice(&self.log_id);
+        out.extend_from_slice(&self.first_seq.to_le_bytes());
+        out.extend_from_slice(&self.created_at.to_le_bytes());
+        out.extend_from_slice(&self.prev_recorded_at.to_le_bytes());
+        out.extend_from_slice(&self.start_root());
+        out.extend_from_slice(&(self.frontier.nodes().len() as u32).to_le_bytes());
+        for node in self.frontier.nodes() {
+            out.extend_from_slice(node);
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        debug_assert_eq!(out.len(), len);
+        out
+    }
+
+    /// Decodes a header from the start of `bytes`. Never panics.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+        let fixed = bytes.get(..FIXED_LEN).ok_or(HeaderError::Truncated)?;
+        if &fixed[..8] != SEGMENT_MAGIC {
+            return Err(HeaderError::BadMagic);
+        }
+        let version = u16::from_le_bytes([fixed[8], fixed[9]]);
+        let header_len = read_u32(fixed, 12) as usize;
+        let frontier_len = read_u32(fixed, 88) as usize;
+        if frontier_len > 64 || header_len != FIXED_LEN + 32 * frontier_len + 4 {
+            // Check the CRC first if we can, so a torn header reads as damage, not a version.
+            return Err(HeaderError::Invalid("header length and frontier length disagree".into()));
+        }
+        let all = bytes.get(..header_len).ok_or(HeaderError::Truncated)?;
+        let (body, crc) = all.split_at(header_len - 4);
+        let stored = read_u32(crc, 0);
+        if crc32fast::hash(body) != stored {
+            return Err(HeaderError::Invalid("header checksum mismatch".into()));
+        }
+        if version != SEGMENT_FORMAT_VERSION {
+            return Err(HeaderError::UnsupportedVersion(version));
+        }
+        let mut log_id = [0u8; 16];
+        log_id.copy_from_slice(&fixed[16..32]);
+        let first_seq = read_u64(fixed, 32);
+        let nodes: Vec<Hash> = body[FIXED_LEN..]
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect();
+        let frontier = Frontier::from_parts(first_seq, nodes).ok_or_else(|| {
+            HeaderError::Invalid("frontier length is not popcount(first_seq)".into())
+        })?;
+        let header = SegmentHeader {
+            log_id,
+            first_seq,
+            created_at: read_u64(fixed, 40) as i64,
+            prev_recorded_at: read_u64(fixed, 48) as i64,
+            frontier,
+        };
+        if header.start_root() != fixed[56..88] {
+            return Err(HeaderError::Invalid("start_root does not match the frontier".into()));
+        }
+        Ok(header)
+    }
+}
+
+/// Why a header did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    Truncated,
+    BadMagic,
+    UnsupportedVersion(u16),
+    Invalid(String),
+}
+
+impl HeaderError {
+    pub(crate) fn into_kind(self) -> CorruptionKind {
+        match self {
+            HeaderError::Truncated => CorruptionKind::BadHeader("file too short for a header".into()),
+            HeaderError::BadMagic => CorruptionKind::BadMagic,
+            HeaderError::UnsupportedVersion(v) => {
+                CorruptionKind::BadHeader(format!("unsupported version {v}"))
+            }
+            HeaderError::Invalid(why) => CorruptionKind::BadHeader(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(first_seq: u64) -> SegmentHeader {
+        let mut frontier = Frontier::new();
+        for i in 0..first_seq {
+            frontier.push(crate::merkle::leaf_hash(i, 0, &[0; 32]));
+        }
+        SegmentHeader { log_id: [3; 16], first_seq, created_at: 5, prev_recorded_at: 4, frontier }
+    }
+
+    #[test]
+    fn round_trips() {
+        for n in [0, 1, 2, 7, 100] {
+            let h = header(n);
+            let bytes = h.encode();
+            assert_eq!(bytes.len(), h.encoded_len());
+            assert_eq!(SegmentHeader::decode(&bytes), Ok(h));
+        }
+    }
+
+    #[test]
+    fn rejects_any_damage() {
+        let bytes = header(7).encode();
+        for cut in 0..bytes.len() {
+            assert!(SegmentHeader::decode(&bytes[..cut]).is_err(), "cut {cut}");
+        }
+        for bit in 0..bytes.len() * 8 {
+            let mut b = bytes.clone();
+            b[bit / 8] ^= 1 << (bit % 8);
+            assert!(SegmentHeader::decode(&b).is_err(), "bit {bit}");
+        }
+    }
+}

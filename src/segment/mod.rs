@@ -1,0 +1,252 @@
+//! Segments: the files that hold the log's records.
+//!
+//! A log directory holds segments named by their first sequence number. All but the newest are
+//! sealed (they end with a footer and are immutable); the newest is the active segment the
+//! writer appends to, or sealed too when the log was sealed and not yet written to since.
+
+pub(crate) mod footer;
+pub(crate) mod header;
+pub(crate) mod name;
+pub(crate) mod scan;
+
+pub use footer::SegmentFooter;
+pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};
+
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::record::{FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame, read_u32, salt};
+use crate::sys::ReadMap;
+use parking_lot::RwLock;
+use scan::OFFSET_STRIDE;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A record read from a segment, with its payload still encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredRecord {
+    pub seq: u64,
+    pub recorded_at: i64,
+    pub payload: Vec<u8>,
+    /// Offset of the frame in its segment file.
+    pub offset: u64,
+}
+
+/// One segment as the reading side sees it.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub path: PathBuf,
+    pub header: SegmentHeader,
+    crc: FrameCrc,
+    data: SegmentData,
+}
+
+#[derive(Debug)]
+enum SegmentData {
+    Sealed {
+        footer: SegmentFooter,
+        /// Mapped on first read.
+        map: OnceLock<std::result::Result<ReadMap, String>>,
+        /// Offsets of every `OFFSET_STRIDE`-th record, found on first read.
+        offsets: OnceLock<Vec<u64>>,
+    },
+    Active {
+        file: File,
+        /// Offsets of every `OFFSET_STRIDE`-th record; the writer appends to it.
+        offsets: RwLock<Vec<u64>>,
+    },
+}
+
+impl Segment {
+    /// A sealed segment known by its header and footer.
+    pub(crate) fn sealed(path: PathBuf, header: SegmentHeader, footer: SegmentFooter) -> Self {
+        let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+        let data = SegmentData::Sealed { footer, map: OnceLock::new(), offsets: OnceLock::new() };
+        Segment { path, header, crc, data }
+    }
+
+    /// The active segment, with the offsets of the records already in it.
+    pub(crate) fn active(path: PathBuf, header: SegmentHeader, offsets: Vec<u64>) -> Result<Self> {
+        let file = File::open(&path)
+            .map_err(|e| Error::io(format!("opening {} for reading", path.display()), e))?;
+        let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+        let data = SegmentData::Active { file, offsets: RwLock::new(offsets) };
+        Ok(Segment { path, header, crc, data })
+    }
+
+    pub(crate) fn first_seq(&self) -> u64 {
+        self.header.first_seq
+    }
+
+    /// The footer, if sealed.
+    pub(crate) fn footer(&self) -> Option<&SegmentFooter> {
+        match &self.data {
+            SegmentData::Sealed { footer, .. } => Some(footer),
+            SegmentData::Active { .. } => None,
+        }
+    }
+
+    /// Records the offset of a record the writer just wrote (every `OFFSET_STRIDE`-th).
+    pub(crate) fn note_offset(&self, seq: u64, offset: u64) {
+        if let SegmentData::Active { offsets, .. } = &self.data {
+            if (seq - self.header.first_seq) % OFFSET_STRIDE == 0 {
+                offsets.write().push(offset);
+            }
+        }
+    }
+
+    /// The offsets recorded so far (used when the writer seals this segment).
+    pub(crate) fn offsets_snapshot(&self) -> Vec<u64> {
+        match &self.data {
+            SegmentData::Active { offsets, .. } => offsets.read().clone(),
+            SegmentData::Sealed { offsets, .. } => offsets.get().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Hands over already-known offsets to a freshly sealed segment.
+    pub(crate) fn with_offsets(self, known: Vec<u64>) -> Self {
+        if let SegmentData::Sealed { offsets, .. } = &self.data {
+            let _ = offsets.set(known);
+        }
+        self
+    }
+
+    fn corrupt(&self, offset: u64, seq: Option<u64>, kind: CorruptionKind) -> Error {
+        Error::Corrupt(Box::new(Corruption { file: self.path.clone(), offset, seq, kind }))
+    }
+
+    fn map(&self) -> Result<Option<&ReadMap>> {
+        let SegmentData::Sealed { map, .. } = &self.data else { return Ok(None) };
+        let mapped = map.get_or_init(|| {
+            File::open(&self.path).and_then(|f| ReadMap::new(&f)).map_err(|e| e.to_string())
+        });
+        match mapped {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => Err(Error::io(
+                format!("mapping {}", self.path.display()),
+                std::io::Error::other(e.clone()),
+            )),
+        }
+    }
+
+    /// Reads `len` bytes at `offset` (fewer at the end of the file).
+    fn read_bytes(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if let Some(map) = self.map()? {
+            let start = (offset as usize).min(map.len());
+            let end = start.saturating_add(len).min(map.len());
+            return Ok(map[start..end].to_vec());
+        }
+        let SegmentData::Active { file, .. } = &self.data else { return Ok(Vec::new()) };
+        let mut buf = vec![0u8; len];
+        let mut filled = 0;
+        while filled < len {
+            match file.read_at(&mut buf[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::io(format!("reading {}", self.path.display()), e));
+                }
+            }
+        }
+        buf.truncate(filled);
+        Ok(buf)
+    }
+
+    /// Reads and checks the frame at `offset`, which must hold record `seq`.
+    pub(crate) fn read_frame(&self, offset: u64, seq: u64) -> Result<StoredRecord> {
+        let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
+        let len = if head.len() == FRAME_HEADER_LEN { read_u32(&head, 0) } else { 0 };
+        if !(1..=MAX_BODY_LEN).contains(&len) {
+            return Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len)));
+        }
+        let bytes = self.read_bytes(offset, FRAME_HEADER_LEN + len as usize)?;
+        match decode_frame(&bytes, &self.crc) {
+            Frame::Record(r) if r.seq == seq => Ok(StoredRecord {
+                seq,
+                recorded_at: r.recorded_at,
+                payload: r.payload.to_vec(),
+                offset,
+            }),
+            Frame::Record(r) => {
+                let kind = CorruptionKind::SequenceMismatch { expected: seq, found: r.seq };
+                Err(self.corrupt(offset, Some(seq), kind))
+            }
+            Frame::BadChecksum { stored, computed } => Err(self.corrupt(
+                offset,
+                Some(seq),
+                CorruptionKind::ChecksumMismatch { stored, computed },
+            )),
+            _ => Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len))),
+        }
+    }
+
+    /// The offset of the frame holding `seq`, which the caller knows is in this segment.
+    pub(crate) fn offset_of(&self, seq: u64) -> Result<u64> {
+        let rel = seq - self.header.first_seq;
+        let slot = (rel / OFFSET_STRIDE) as usize;
+        let start = match &self.data {
+            SegmentData::Active { offsets, .. } => offsets.read().get(slot).copied(),
+            SegmentData::Sealed { offsets, .. } => {
+                let offsets = match offsets.get() {
+                    Some(o) => o,
+                    None => {
+                        let found = self.walk_offsets()?;
+                        offsets.get_or_init(|| found)
+                    }
+                };
+                offsets.get(slot).copied()
+            }
+        };
+        let Some(mut offset) = start else {
+            return Err(self.corrupt(0, Some(seq), CorruptionKind::BadFooter("record missing".into())));
+        };
+        let mut at = self.header.first_seq + slot as u64 * OFFSET_STRIDE;
+        while at < seq {
+            let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
+            if head.len() < FRAME_HEADER_LEN {
+                return Err(self.corrupt(offset, Some(at), CorruptionKind::BadLength(0)));
+            }
+            let len = read_u32(&head, 0);
+            if !(1..=MAX_BODY_LEN).contains(&len) {
+                return Err(self.corrupt(offset, Some(at), CorruptionKind::BadLength(len)));
+            }
+            offset += (FRAME_HEADER_LEN + len as usize) as u64;
+            at += 1;
+        }
+        Ok(offset)
+    }
+
+    /// Finds the offsets of a sealed segment by walking its frame lengths (CRCs are checked
+    /// when records are read).
+    fn walk_offsets(&self) -> Result<Vec<u64>> {
+        let Some(footer) = self.footer() else { return Ok(Vec::new()) };
+        let Some(map) = self.map()? else { return Ok(Vec::new()) };
+        let mut offsets = Vec::with_capacity((footer.record_count / OFFSET_STRIDE + 1) as usize);
+        let mut pos = self.header.encoded_len() as u64;
+        for i in 0..footer.record_count {
+            if i % OFFSET_STRIDE == 0 {
+                offsets.push(pos);
+            }
+            let len = map
+                .get(pos as usize..pos as usize + 4)
+                .map(|b| read_u32(b, 0))
+                .filter(|len| (1..=MAX_BODY_LEN).contains(len));
+            let Some(len) = len else {
+                let seq = self.header.first_seq + i;
+                return Err(self.corrupt(pos, Some(seq), CorruptionKind::BadLength(0)));
+            };
+            pos += (FRAME_HEADER_LEN + len as usize) as u64;
+        }
+        if pos != footer.records_end {
+            let kind = CorruptionKind::BadFooter("records do not end where the footer starts".into());
+            return Err(self.corrupt(pos, None, kind));
+        }
+        Ok(offsets)
+    }
+
+    /// Reads the whole file (for scans by verification tools).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}

@@ -1,0 +1,52 @@
+//! Segment file names, built and parsed in this one place.
+//!
+//! A segment is named by its first sequence number, zero-padded to 20 digits so that names
+//! sort in log order: `00000000000000001234.seg`. A segment being created is first written
+//! under the same name with `.tmp` appended and renamed into place once durable.
+
+use std::path::{Path, PathBuf};
+
+/// Extension of a hot (uncompressed) segment.
+pub(crate) const SEGMENT_EXT: &str = "seg";
+/// Suffix of files still being written; leftovers are removed on open.
+pub(crate) const TMP_SUFFIX: &str = ".tmp";
+
+/// The file name of the segment whose first sequence number is `first_seq`.
+pub(crate) fn segment_file_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.{SEGMENT_EXT}")
+}
+
+/// The path of that segment in `dir`.
+pub(crate) fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(segment_file_name(first_seq))
+}
+
+/// The temporary path used while creating that segment.
+pub(crate) fn segment_tmp_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(format!("{}{TMP_SUFFIX}", segment_file_name(first_seq)))
+}
+
+/// Parses a file name produced by [`segment_file_name`]; anything else is `None`.
+pub(crate) fn parse_segment_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(SEGMENT_EXT)?.strip_suffix('.')?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_sort() {
+        for seq in [0, 1, 999, u64::MAX] {
+            assert_eq!(parse_segment_file_name(&segment_file_name(seq)), Some(seq));
+        }
+        assert!(segment_file_name(9) < segment_file_name(10));
+        for bad in ["1.seg", "0000000000000000000a.seg", "00000000000000000001.seg.tmp", "x"] {
+            assert_eq!(parse_segment_file_name(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The single writer thread: group commit.
+//!
+//! Producers encode and hash their events on their own threads and send them through a bounded
+//! channel (back-pressure: `append` waits, `try_append` fails when it is full). The writer
+//! drains whatever is queued, up to `max_group_bytes`, assigns sequence numbers and
+//! `recorded_at`, frames the records into one buffer, writes it with one call, fdatasyncs once
+//! (with `Durability::Immediate`), publishes the new committed end to readers and only then
+//! completes the producers' handles. Any failed write or sync poisons the log: the writer
+//! fails every later request instead of retrying (a retried fsync can report success after the
+//! kernel dropped the dirty pages).
+
+use crate::error::{Error, Result};
+use crate::fs::WritableFile;
+use crate::log::Shared;
+use crate::merkle::{self, Frontier, Hash};
+use crate::options::Durability;
+use crate::receipt::{Completion, Receipt};
+use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN, FrameCrc, encode_frame, salt};
+use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
+use crate::segment::header::SegmentHeader;
+use crate::segment::name::{segment_path, segment_tmp_path};
+use crate::segment::Segment;
+use crate::timestamp::Timestamp;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// An event encoded and hashed by its producer.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub payload: Vec<u8>,
+    pub digest: Hash,
+}
+
+/// What producers and the handle ask of the writer.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Append { events: Vec<Encoded>, done: Arc<Completion> },
+    Sync(Arc<Completion>),
+    Seal(Arc<Completion>),
+    Shutdown(Arc<Completion>),
+}
+
+impl Command {
+    fn bytes(&self) -> usize {
+        match self {
+            Command::Append { events, .. } => {
+                events.iter().map(|e| e.payload.len() + FRAME_HEADER_LEN + BODY_FIXED_LEN).sum()
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// The writer's private state: the active segment and the Merkle frontier.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub shared: Arc<Shared>,
+    pub file: Box<dyn WritableFile>,
+    pub header: SegmentHeader,
+    /// The active segment as readers see it (the writer notes record offsets in it).
+    pub active: Arc<Segment>,
+    pub crc: FrameCrc,
+    /// End of the records written to the active segment.
+    pub write_offset: u64,
+    pub frontier: Frontier,
+    pub first_recorded_at: Option<i64>,
+    pub last_recorded_at: i64,
+    /// Records known to be durable (fdatasync'ed).
+    pub durable_size: u64,
+    pub last_sync: Instant,
+    /// Frames of the group being built, and where they go.
+    pub buf: Vec<u8>,
+    pub group_offset: u64,
+}
+
+/// Why a group failed; the writer poisons the log with it.
+struct Failure(String);
+
+impl Failure {
+    fn io(what: &str, path: &std::path::Path, e: io::Error) -> Self {
+        Failure(format!("{what} {}: {e}", path.display()))
+    }
+}
+
+impl Writer {
+    /// A writer for a new active segment created at the current tree end.
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        frontier: Frontier,
+        last_recorded_at: i64,
+    ) -> Result<Self> {
+        let header = SegmentHeader {
+            log_id: shared.meta.log_id,
+            first_seq: frontier.size(),
+            created_at: shared.options.clock.now().as_nanos(),
+            prev_recorded_at: last_recorded_at,
+            frontier,
+        };
+        let (file, active) =
+            create_segment(&shared, &header).map_err(|f| Error::Poisoned { cause: f.0 })?;
+        publish_new_segment(&shared, active.clone());
+        Ok(Writer::resume(shared, file, header, active, None, last_recorded_at))
+    }
+
+    /// A writer continuing an existing active segment whose records end at `write_offset`.
+    pub(crate) fn resume(
+        shared: Arc<Shared>,
+        file: Box<dyn WritableFile>,
+        header: SegmentHeader,
+        active: Arc<Segment>,
+        scanned: Option<(u64, Frontier, Option<i64>)>,
+        last_recorded_at: i64,
+    ) -> Self {
+        let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+        let (write_offset, frontier, first_recorded_at) = scanned
+            .unwrap_or_else(|| (header.encoded_len() as u64, header.frontier.clone(), None));
+        Writer {
+            crc,
+            durable_size: frontier.size(),
+            write_offset,
+            group_offset: write_offset,
+            frontier,
+            first_recorded_at,
+            last_recorded_at,
+            last_sync: Instant::now(),
+            buf: Vec::with_capacity(shared.options.max_group_bytes + 64 * 1024),
+            file,
+            header,
+            active,
+            shared,
+        }
+    }
+
+    /// The writer thread's loop; returns when shut down or when every handle is gone.
+    pub(crate) fn run(mut self, rx: Receiver<Command>) {
+        let mut batch = Vec::new();
+        loop {
+            let first = match self.sync_deadline() {
+                Some(deadline) => rx.recv_deadline(deadline),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match first {
+                Ok(cmd) => batch.push(cmd),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(f) = self.sync() {
+                        self.poison(f);
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.sync();
+                    return;
+                }
+            }
+            let mut bytes = batch[0].bytes();
+            while bytes < self.shared.options.max_group_bytes {
+                match rx.try_recv() {
+                    Ok(cmd) => {
+                        bytes += cmd.bytes();
+                        batch.push(cmd);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if self.process(&mut batch) {
+                return;
+            }
+        }
+    }
+
+    /// When a `Periodic` log next has to sync, if it has unsynced records.
+    fn sync_deadline(&self) -> Option<Instant> {
+        match self.shared.options.durability {
+            Durability::Periodic(interval) if self.durable_size < self.frontier.size() => {
+                Some(self.last_sync + interval)
+            }
+            _ => None,
+        }
+    }
+
+    /// Handles one drained batch of commands. Returns true on shutdown.
+    fn process(&mut self, batch: &mut Vec<Command>) -> bool {
+        let mut pending: Vec<(Arc<Completion>, Vec<Receipt>)> = Vec::new();
+        let mut shutdown = false;
+        let mut failure: Option<Failure> = None;
+        for cmd in batch.drain(..) {
+            if failure.is_some() || self.shared.poison_cause().is_some() {
+                fail(cmd, &self.shared);
+                continue;
+            }
+            let result = match cmd {
+                Command::Append { events, done } => {
+                    let result = self.append(&events).map(|receipts| pending.push((done.clone(), receipts)));
+                    if result.is_err() {
+                        pending.push((done, Vec::new()));
+                    }
+                    result
+                }
+                Command::Sync(done) => {
+                    let r = self.commit().and_then(|()| self.sync());
+                    pending.push((done, Vec::new()));
+                    r
+                }
+                Command::Seal(done) => {
+                    let r = self.commit().and_then(|()| self.roll());
+                    pending.push((done, Vec::new()));
+                    r
+                }
+                Command::Shutdown(done) => {
+                    shutdown = true;
+                    let r = self.commit().and_then(|()| self.sync());
+                    pending.push((done, Vec::new()));
+                    r
+                }
+            };
+            if let Err(f) = result {
+                failure = Some(f);
+            }
+        }
+        if failure.is_none() {
+            if let Err(f) = self.commit() {
+                failure = Some(f);
+            }
+        }
+        match failure {
+            None => {
+                let tree_size = self.frontier.size();
+                for (done, mut receipts) in pending {
+                    for r in &mut receipts {
+                        r.tree_size = tree_size;
+                    }
+                    done.complete(Ok(receipts));
+                }
+            }
+            Some(f) => {
+                self.poison(f);
+                for (done, _) in pending {
+                    done.complete(Err(self.shared.poisoned_error()));
+                }
+            }
+        }
+        shutdown
+    }
+
+    fn poison(&mut self, failure: Failure) {
+        self.buf.clear();
+        self.shared.set_poison(failure.0);
+    }
+
+    /// Frames one producer's events into the group buffer.
+    fn append(&mut self, events: &[Encoded]) -> Result<Vec<Receipt>, Failure> {
+        let now = self.shared.options.clock.now().as_nanos();
+        let recorded_at = now.max(self.last_recorded_at);
+        let mut receipts = Vec::with_capacity(events.len());
+        for event in events {
+            let frame_len = (FRAME_HEADER_LEN + BODY_FIXED_LEN + event.payload.len()) as u64;
+            self.roll_if_due(frame_len, recorded_at)?;
+            let seq = self.frontier.size();
+            if (seq - self.header.first_seq) % crate::segment::scan::OFFSET_STRIDE == 0 {
+                self.active.note_offset(seq, self.group_offset + self.buf.len() as u64);
+            }
+            encode_frame(&mut self.buf, &self.crc, seq, recorded_at, self.durable_size, &event.payload);
+            let leaf_hash = merkle::leaf_hash(seq, recorded_at, &event.digest);
+            self.frontier.push(leaf_hash);
+            self.first_recorded_at.get_or_insert(recorded_at);
+            self.last_recorded_at = recorded_at;
+            receipts.push(Receipt {
+                seq,
+                recorded_at: Timestamp::from_nanos(recorded_at),
+                leaf_hash,
+                tree_size: 0,
+            });
+            if self.buf.len() >= self.shared.options.max_group_bytes {
+                self.commit()?;
+            }
+        }
+        Ok(receipts)
+    }
+
+    /// Seals the active segment and starts a new one if the next frame would overflow it or
+    /// the segment is older than the configured age. Empty segments never roll.
+    fn roll_if_due(&mut self, frame_len: u64, now: i64) -> Result<(), Failure> {
+        let records = self.frontier.size() - self.header.first_seq;
+        if records == 0 {
+            return Ok(());
+        }
+        let end = self.write_offset + self.buf.len() as u64 + frame_len + FOOTER_LEN as u64;
+        let options = &self.shared.options;
+        let age = now.saturating_sub(self.header.created_at);
+        let too_old = age > options.segment_max_age.as_nanos().min(i64::MAX as u128) as i64;
+        if end > options.segment_max_bytes || too_old {
+            self.commit()?;
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the group buffer (and syncs it under `Immediate`), then publishes it to readers.
+    fn commit(&mut self) -> Result<(), Failure> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let path = &self.active_path();
+        self.file
+            .write_all_at(&self.buf, self.group_offset)
+            .map_err(|e| Failure::io("writing records to", path, e))?;
+        self.write_offset = self.group_offset + self.buf.len() as u64;
+        self.group_offset = self.write_offset;
+        self.buf.clear();
+        match self.shared.options.durability {
+            Durability::Immediate => self.sync()?,
+            Durability::Periodic(interval) if self.last_sync.elapsed() >= interval => self.sync()?,
+            _ => {}
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn publish(&self) {
+        let end_seq = self.frontier.size();
+        let tree_head = self.frontier.tree_head();
+        let last = self.last_recorded_at;
+        self.shared.published.update(|v| {
+            v.end_seq = end_seq;
+            v.tree_head = tree_head;
+            v.last_recorded_at = last;
+        });
+    }
+
+    fn active_path(&self) -> std::path::PathBuf {
+        segment_path(&self.shared.dir, self.header.first_seq)
+    }
+
+    fn sync(&mut self) -> Result<(), Failure> {
+        if self.durable_size == self.frontier.size() && self.buf.is_empty() {
+            return Ok(());
+        }
+        let path = self.active_path();
+        self.file.sync_data().map_err(|e| Failure::io("syncing", &path, e))?;
+        self.durable_size = self.frontier.size();
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Seals the active segment (footer, fdatasync) and starts the next one.
+    fn roll(&mut self) -> Result<(), Failure> {
+        let path = self.active_path();
+        let records = self.frontier.size() - self.header.first_seq;
+        if records == 0 {
+            return Ok(()); // an empty segment stays active: nothing to seal
+        }
+        let footer = SegmentFooter {
+            record_count: records,
+            first_seq: self.header.first_seq,
+            first_recorded_at: self.first_recorded_at.unwrap_or(self.header.prev_recorded_at),
+            last_recorded_at: self.last_recorded_at,
+            tree_head: self.frontier.tree_head(),
+            records_end: self.write_offset,
+        };
+        let io = |what, e| Failure::io(what, &path, e);
+        self.file.set_len(self.write_offset).map_err(|e| io("trimming the preallocation of", e))?;
+        self.file
+            .write_all_at(&footer.encode(&self.crc), self.write_offset)
+            .map_err(|e| io("writing the footer of", e))?;
+        self.file.sync_data().map_err(|e| io("syncing the footer of", e))?;
+        self.durable_size = self.frontier.size();
+        self.last_sync = Instant::now();
+        let sealed = Segment::sealed(path.clone(), self.header.clone(), footer)
+            .with_offsets(self.active.offsets_snapshot());
+        self.shared.published.update(|v| {
+            let mut segments = (*v.segments).clone();
+            if let Some(last) = segments.last_mut() {
+                *last = Arc::new(sealed);
+            }
+            v.segments = Arc::new(segments);
+        });
+
+        let header = SegmentHeader {
+            log_id: self.header.log_id,
+            first_seq: self.frontier.size(),
+            created_at: self.shared.options.clock.now().as_nanos(),
+            prev_recorded_at: self.last_recorded_at,
+            frontier: self.frontier.clone(),
+        };
+        let (file, active) = create_segment(&self.shared, &header)?;
+        publish_new_segment(&self.shared, active.clone());
+        self.active = active;
+        self.crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+        self.write_offset = header.encoded_len() as u64;
+        self.group_offset = self.write_offset;
+        self.first_recorded_at = None;
+        self.header = header;
+        self.file = file;
+        Ok(())
+    }
+}
+
+/// Creates a segment durably: write the header to a temporary file, preallocate, fdatasync,
+/// rename into place, fsync the directory.
+fn create_segment(
+    shared: &Shared,
+    header: &SegmentHeader,
+) -> Result<(Box<dyn WritableFile>, Arc<Segment>), Failure> {
+    let fs = &shared.options.fs;
+    let tmp = segment_tmp_path(&shared.dir, header.first_seq);
+    let path = segment_path(&shared.dir, header.first_seq);
+    let io = |what, e| Failure::io(what, &path, e);
+    let bytes = header.encode();
+    let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
+    file.write_all_at(&bytes, 0).map_err(|e| io("writing the header of", e))?;
+    if shared.options.preallocate {
+        if let Err(e) = file.preallocate(shared.options.segment_max_bytes) {
+            // A failed fallocate can leave the file partly extended: cut it back.
+            let _ = file.set_len(bytes.len() as u64);
+            return Err(io("preallocating", e));
+        }
+    }
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    fs.rename(&tmp, &path).map_err(|e| io("renaming into place", e))?;
+    fs.sync_dir(&shared.dir).map_err(|e| io("syncing the directory of", e))?;
+    let segment = Segment::active(path.clone(), header.clone(), Vec::new())
+        .map_err(|e| Failure(e.to_string()))?;
+    Ok((file, Arc::new(segment)))
+}
+
+fn publish_new_segment(shared: &Shared, segment: Arc<Segment>) {
+    shared.published.update(|v| {
+        let mut segments = (*v.segments).clone();
+        segments.push(segment);
+        v.segments = Arc::new(segments);
+    });
+}
+
+/// Completes a command the writer will not carry out because the log is poisoned.
+fn fail(cmd: Command, shared: &Shared) {
+    let done = match cmd {
+        Command::Append { done, .. }
+        | Command::Sync(done)
+        | Command::Seal(done)
+        | Command::Shutdown(done) => done,
+    };
+    done.complete(Err(shared.poisoned_error()));
+}
