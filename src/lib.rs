@@ -23,7 +23,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Corruption, CorruptionKind, Error, Result};
 pub use event::{Event, EventLimits, Record, Severity};
 pub use log::{AuditLog, AuditLogBuilder};
-pub use merkle::{Hash, TreeHead};
+pub use merkle::{Frontier, ProofError, TreeHead};
 pub use options::{Durability, OpenCheck};
 pub use reader::RecordIter;
 pub use receipt::{AppendHandle, BatchHandle, Receipt};

@@ -25,7 +25,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// What `open()` found and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OpenReport {
     /// Whether the directory was empty and a new log was created.
@@ -184,7 +184,15 @@ fn scan_file(path: &Path) -> Result<ScanOutcome, Corruption> {
 pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Recovered> {
     let read_only = options.read_only;
     let (listed, temps) = list_dir(dir)?;
-    let mut report = OpenReport { segments: listed.len(), ..OpenReport::default() };
+    let mut report = OpenReport {
+        created: false,
+        segments: listed.len(),
+        first_seq: 0,
+        tree_head: TreeHead::empty(),
+        truncated: None,
+        removed_temp_files: Vec::new(),
+        problems: Vec::new(),
+    };
     if !read_only {
         for tmp in temps {
             options
