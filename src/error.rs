@@ -131,7 +131,10 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with what the engine was doing.
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// Builds a corruption error.
@@ -141,7 +144,12 @@ impl Error {
         seq: Option<u64>,
         kind: CorruptionKind,
     ) -> Self {
-        Error::Corrupt(Box::new(Corruption { file: file.into(), offset, seq, kind }))
+        Error::Corrupt(Box::new(Corruption {
+            file: file.into(),
+            offset,
+            seq,
+            kind,
+        }))
     }
 
     /// The structured corruption, if this error is one.
@@ -168,7 +176,12 @@ pub struct Corruption {
 
 impl fmt::Display for Corruption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "corruption in {} at byte {}", self.file.display(), self.offset)?;
+        write!(
+            f,
+            "corruption in {} at byte {}",
+            self.file.display(),
+            self.offset
+        )?;
         if let Some(seq) = self.seq {
             write!(f, " (sequence {seq})")?;
         }
@@ -234,7 +247,10 @@ impl fmt::Display for CorruptionKind {
             CorruptionKind::BadHeader(why) => write!(f, "bad header: {why}"),
             CorruptionKind::BadFooter(why) => write!(f, "bad footer: {why}"),
             CorruptionKind::ChecksumMismatch { stored, computed } => {
-                write!(f, "record checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+                write!(
+                    f,
+                    "record checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                )
             }
             CorruptionKind::BadLength(len) => write!(f, "impossible record length {len}"),
             CorruptionKind::SequenceMismatch { expected, found } => {
@@ -243,11 +259,17 @@ impl fmt::Display for CorruptionKind {
             CorruptionKind::TimeWentBackwards => write!(f, "recorded_at decreased"),
             CorruptionKind::BadPayload(why) => write!(f, "undecodable event payload: {why}"),
             CorruptionKind::DamageBeforeValidRecords => {
-                write!(f, "damaged record followed by valid records (not a torn tail)")
+                write!(
+                    f,
+                    "damaged record followed by valid records (not a torn tail)"
+                )
             }
             CorruptionKind::TrailingData => write!(f, "data after the footer of a sealed segment"),
             CorruptionKind::RootMismatch => {
-                write!(f, "Merkle root recomputed from the records differs from the stored one")
+                write!(
+                    f,
+                    "Merkle root recomputed from the records differs from the stored one"
+                )
             }
             CorruptionKind::ChainBroken(why) => write!(f, "segment chain broken: {why}"),
             CorruptionKind::MissingSegment { first_seq } => {

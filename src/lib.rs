@@ -21,7 +21,7 @@ mod writer;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Corruption, CorruptionKind, Error, Result};
-pub use event::{Event, EventLimits, Record, Severity};
+pub use event::{Actor, Entity, Event, EventLimits, Outcome, Record, Severity};
 pub use log::{AuditLog, AuditLogBuilder};
 pub use merkle::{Frontier, ProofError, TreeHead};
 pub use options::{Durability, OpenCheck};

@@ -178,7 +178,10 @@ impl AuditLog {
 
     /// A builder for options.
     pub fn builder(dir: impl AsRef<Path>) -> AuditLogBuilder {
-        AuditLogBuilder { dir: dir.as_ref().to_path_buf(), options: Options::default() }
+        AuditLogBuilder {
+            dir: dir.as_ref().to_path_buf(),
+            options: Options::default(),
+        }
     }
 
     fn open_with(dir: PathBuf, options: Options) -> Result<Self> {
@@ -213,7 +216,9 @@ impl AuditLog {
             segments.push(segment.clone());
             (segment, scan)
         });
-        let first_seq = active.as_ref().map_or(first_seq, |(s, _)| first_seq.min(s.first_seq()));
+        let first_seq = active
+            .as_ref()
+            .map_or(first_seq, |(s, _)| first_seq.min(s.first_seq()));
         let view = View {
             segments: Arc::new(segments),
             first_seq,
@@ -228,7 +233,13 @@ impl AuditLog {
             poison: Mutex::new(None),
             options,
         });
-        let mut log = AuditLog { shared: shared.clone(), tx: None, writer: Mutex::new(None), report, _lock: lock };
+        let mut log = AuditLog {
+            shared: shared.clone(),
+            tx: None,
+            writer: Mutex::new(None),
+            report,
+            _lock: lock,
+        };
         if shared.options.read_only {
             return Ok(log);
         }
@@ -240,15 +251,31 @@ impl AuditLog {
                 if shared.options.preallocate {
                     let len = std::fs::metadata(&path).map_err(io)?.len();
                     if len < shared.options.segment_max_bytes {
-                        file.preallocate(shared.options.segment_max_bytes).map_err(io)?;
+                        file.preallocate(shared.options.segment_max_bytes)
+                            .map_err(io)?;
                         file.sync_data().map_err(io)?;
                     }
                 }
                 let header = segment.header.clone();
-                let scanned = Some((scan.records_end, scan.frontier.clone(), scan.first_recorded_at));
-                Writer::resume(shared.clone(), file, header, segment, scanned, recovered.last_recorded_at)
+                let scanned = Some((
+                    scan.records_end,
+                    scan.frontier.clone(),
+                    scan.first_recorded_at,
+                ));
+                Writer::resume(
+                    shared.clone(),
+                    file,
+                    header,
+                    segment,
+                    scanned,
+                    recovered.last_recorded_at,
+                )
             }
-            None => Writer::start(shared.clone(), recovered.frontier, recovered.last_recorded_at)?,
+            None => Writer::start(
+                shared.clone(),
+                recovered.frontier,
+                recovered.last_recorded_at,
+            )?,
         };
         let (tx, rx) = crossbeam_channel::bounded(shared.options.queue_capacity);
         let handle = std::thread::Builder::new()
@@ -328,7 +355,13 @@ impl AuditLog {
     pub fn append(&self, event: &Event) -> Result<AppendHandle> {
         let encoded = self.encode(event)?;
         let done = Completion::new();
-        self.send(Command::Append { events: vec![encoded], done: done.clone() }, true)?;
+        self.send(
+            Command::Append {
+                events: vec![encoded],
+                done: done.clone(),
+            },
+            true,
+        )?;
         Ok(AppendHandle { completion: done })
     }
 
@@ -337,7 +370,13 @@ impl AuditLog {
     pub fn try_append(&self, event: &Event) -> Result<AppendHandle> {
         let encoded = self.encode(event)?;
         let done = Completion::new();
-        self.send(Command::Append { events: vec![encoded], done: done.clone() }, false)?;
+        self.send(
+            Command::Append {
+                events: vec![encoded],
+                done: done.clone(),
+            },
+            false,
+        )?;
         Ok(AppendHandle { completion: done })
     }
 
@@ -346,7 +385,13 @@ impl AuditLog {
     pub fn append_batch(&self, events: &[Event]) -> Result<BatchHandle> {
         let encoded = self.encode_all(events)?;
         let done = Completion::new();
-        self.send(Command::Append { events: encoded, done: done.clone() }, true)?;
+        self.send(
+            Command::Append {
+                events: encoded,
+                done: done.clone(),
+            },
+            true,
+        )?;
         Ok(BatchHandle { completion: done })
     }
 
@@ -355,7 +400,13 @@ impl AuditLog {
     pub fn try_append_batch(&self, events: &[Event]) -> Result<BatchHandle> {
         let encoded = self.encode_all(events)?;
         let done = Completion::new();
-        self.send(Command::Append { events: encoded, done: done.clone() }, false)?;
+        self.send(
+            Command::Append {
+                events: encoded,
+                done: done.clone(),
+            },
+            false,
+        )?;
         Ok(BatchHandle { completion: done })
     }
 
@@ -398,13 +449,23 @@ impl AuditLog {
     pub fn get(&self, seq: u64) -> Result<Record> {
         let view = self.shared.published.snapshot();
         let mut iter = RecordIter::new(view, seq..seq.saturating_add(1));
-        iter.next().unwrap_or(Err(Error::NotFound { seq, first: 0, end: 0 })).map_err(|e| match e {
-            Error::NotFound { .. } => {
-                let v = self.shared.published.snapshot();
-                Error::NotFound { seq, first: v.first_seq, end: v.end_seq }
-            }
-            e => e,
-        })
+        iter.next()
+            .unwrap_or(Err(Error::NotFound {
+                seq,
+                first: 0,
+                end: 0,
+            }))
+            .map_err(|e| match e {
+                Error::NotFound { .. } => {
+                    let v = self.shared.published.snapshot();
+                    Error::NotFound {
+                        seq,
+                        first: v.first_seq,
+                        end: v.end_seq,
+                    }
+                }
+                e => e,
+            })
     }
 
     /// Iterates over committed records in `range` of sequence numbers, oldest first; call
@@ -438,7 +499,9 @@ fn refuse_foreign_files(dir: &Path) -> Result<()> {
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name != meta::LOCK_FILE && name != std::ffi::OsStr::new(&format!("{}.tmp", meta::META_FILE)) {
+        if name != meta::LOCK_FILE
+            && name != std::ffi::OsStr::new(&format!("{}.tmp", meta::META_FILE))
+        {
             return Err(Error::NotALog {
                 path: dir.to_path_buf(),
                 reason: format!(

@@ -51,7 +51,10 @@ impl LogMeta {
             h.write_usize(i);
             chunk.copy_from_slice(&h.finish().to_le_bytes());
         }
-        LogMeta { log_id: id, created_at }
+        LogMeta {
+            log_id: id,
+            created_at,
+        }
     }
 
     pub(crate) fn encode(&self) -> [u8; META_LEN] {
@@ -70,7 +73,10 @@ impl LogMeta {
         let path = dir.join(META_FILE);
         let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotALog { path: dir.to_path_buf(), reason: format!("{META_FILE} is missing") }
+                Error::NotALog {
+                    path: dir.to_path_buf(),
+                    reason: format!("{META_FILE} is missing"),
+                }
             } else {
                 Error::io(format!("reading {}", path.display()), e)
             }
@@ -83,17 +89,29 @@ impl LogMeta {
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
         if version != SEGMENT_FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { path, found: version, supported: SEGMENT_FORMAT_VERSION });
+            return Err(Error::UnsupportedVersion {
+                path,
+                found: version,
+                supported: SEGMENT_FORMAT_VERSION,
+            });
         }
-        let crc_ok = bytes.len() == META_LEN
-            && crc32fast::hash(&bytes[..36]).to_le_bytes() == bytes[36..40];
+        let crc_ok =
+            bytes.len() == META_LEN && crc32fast::hash(&bytes[..36]).to_le_bytes() == bytes[36..40];
         if !crc_ok {
             let why = "identity file checksum mismatch".to_string();
-            return Err(Error::corrupt(path, 0, None, CorruptionKind::BadHeader(why)));
+            return Err(Error::corrupt(
+                path,
+                0,
+                None,
+                CorruptionKind::BadHeader(why),
+            ));
         }
         let mut log_id = [0u8; 16];
         log_id.copy_from_slice(&bytes[12..28]);
-        Ok(LogMeta { log_id, created_at: read_u64(&bytes, 28) as i64 })
+        Ok(LogMeta {
+            log_id,
+            created_at: read_u64(&bytes, 28) as i64,
+        })
     }
 
     /// Writes the identity file durably: temporary file, fdatasync, rename, directory fsync.
@@ -102,14 +120,18 @@ impl LogMeta {
         let path = dir.join(META_FILE);
         let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
         if tmp.exists() {
-            fs.remove_file(&tmp).map_err(|e| io("removing a stale temporary for", e))?;
+            fs.remove_file(&tmp)
+                .map_err(|e| io("removing a stale temporary for", e))?;
         }
         let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-        file.write_all_at(&self.encode(), 0).map_err(|e| io("writing", e))?;
+        file.write_all_at(&self.encode(), 0)
+            .map_err(|e| io("writing", e))?;
         file.sync_data().map_err(|e| io("syncing", e))?;
         drop(file);
-        fs.rename(&tmp, &path).map_err(|e| io("renaming into place", e))?;
-        fs.sync_dir(dir).map_err(|e| io("syncing the directory of", e))
+        fs.rename(&tmp, &path)
+            .map_err(|e| io("renaming into place", e))?;
+        fs.sync_dir(dir)
+            .map_err(|e| io("syncing the directory of", e))
     }
 }
 
@@ -124,7 +146,9 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<File> {
         .map_err(|e| Error::io(format!("opening the lock file {}", path.display()), e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { dir: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            dir: dir.to_path_buf(),
+        }),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(Error::io(format!("locking {}", path.display()), e))
         }

@@ -77,7 +77,10 @@ impl Options {
         if max_event == 0 || max_event > (MAX_BODY_LEN as usize - BODY_FIXED_LEN) {
             return Err(Error::InvalidOption {
                 option: "max_event_bytes",
-                reason: format!("must be between 1 and {} bytes", MAX_BODY_LEN as usize - BODY_FIXED_LEN),
+                reason: format!(
+                    "must be between 1 and {} bytes",
+                    MAX_BODY_LEN as usize - BODY_FIXED_LEN
+                ),
             });
         }
         if self.segment_max_bytes < 64 * 1024 {
@@ -93,13 +96,17 @@ impl Options {
             });
         }
         if self.queue_capacity == 0 {
-            return Err(Error::InvalidOption { option: "queue_capacity", reason: "must be > 0".into() });
+            return Err(Error::InvalidOption {
+                option: "queue_capacity",
+                reason: "must be > 0".into(),
+            });
         }
         if let Durability::Periodic(interval) = self.durability {
             if interval.is_zero() {
                 return Err(Error::InvalidOption {
                     option: "durability",
-                    reason: "Periodic interval must be > 0 (use Immediate to sync every group)".into(),
+                    reason: "Periodic interval must be > 0 (use Immediate to sync every group)"
+                        .into(),
                 });
             }
         }

@@ -20,7 +20,11 @@ pub(crate) fn decode_record(segment: &Segment, stored: StoredRecord) -> Result<R
             kind: CorruptionKind::BadPayload(e.to_string()),
         }))
     })?;
-    Ok(Record { seq: stored.seq, recorded_at: Timestamp::from_nanos(stored.recorded_at), event })
+    Ok(Record {
+        seq: stored.seq,
+        recorded_at: Timestamp::from_nanos(stored.recorded_at),
+        event,
+    })
 }
 
 /// Records of a sequence range, in order; `.rev()` (or `next_back`) for newest first.
@@ -52,7 +56,13 @@ impl RecordIter {
         };
         let front = lo.max(view.first_seq);
         let back = hi.min(view.end_seq).max(front);
-        RecordIter { view, front, back, front_cursor: None, back_buf: Vec::new() }
+        RecordIter {
+            view,
+            front,
+            back,
+            front_cursor: None,
+            back_buf: Vec::new(),
+        }
     }
 
     /// Records left to yield.

@@ -146,12 +146,19 @@ mod tests {
     #[test]
     fn future_is_woken_on_completion() {
         let completion = Completion::new();
-        let mut handle = AppendHandle { completion: completion.clone() };
+        let mut handle = AppendHandle {
+            completion: completion.clone(),
+        };
         let flag = Arc::new(Flag(Default::default()));
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(Pin::new(&mut handle).poll(&mut cx).is_pending());
-        let receipt = Receipt { seq: 3, recorded_at: Timestamp::from_nanos(1), leaf_hash: [0; 32], tree_size: 4 };
+        let receipt = Receipt {
+            seq: 3,
+            recorded_at: Timestamp::from_nanos(1),
+            leaf_hash: [0; 32],
+            tree_size: 4,
+        };
         completion.complete(Ok(vec![receipt]));
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
         match Pin::new(&mut handle).poll(&mut cx) {
@@ -164,6 +171,9 @@ mod tests {
     fn wait_returns_error() {
         let completion = Completion::new();
         completion.complete(Err(Error::Closed));
-        assert!(matches!(AppendHandle { completion }.wait(), Err(Error::Closed)));
+        assert!(matches!(
+            AppendHandle { completion }.wait(),
+            Err(Error::Closed)
+        ));
     }
 }

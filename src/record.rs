@@ -78,7 +78,11 @@ impl RawRecord<'_> {
 
     /// The record's Merkle leaf hash.
     pub(crate) fn leaf_hash(&self) -> Hash {
-        merkle::leaf_hash(self.seq, self.recorded_at, &merkle::payload_digest(self.payload))
+        merkle::leaf_hash(
+            self.seq,
+            self.recorded_at,
+            &merkle::payload_digest(self.payload),
+        )
     }
 }
 
@@ -124,7 +128,11 @@ pub(crate) enum Frame<'a> {
 /// Decodes the frame starting at `bytes[0]`. Never panics.
 pub(crate) fn decode_frame<'a>(bytes: &'a [u8], crc: &FrameCrc) -> Frame<'a> {
     let Some(header) = bytes.get(..FRAME_HEADER_LEN) else {
-        return if bytes.iter().all(|&b| b == 0) { Frame::Zero } else { Frame::Truncated };
+        return if bytes.iter().all(|&b| b == 0) {
+            Frame::Zero
+        } else {
+            Frame::Truncated
+        };
     };
     let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let stored = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
@@ -179,8 +187,13 @@ mod tests {
         let mut buf = Vec::new();
         encode_frame(&mut buf, &crc(), 100, -5, 99, b"payload");
         assert_eq!(buf.len(), FRAME_HEADER_LEN + BODY_FIXED_LEN + 7);
-        let Frame::Record(r) = decode_frame(&buf, &crc()) else { panic!("not a record") };
-        assert_eq!((r.seq, r.recorded_at, r.durable_size, r.payload), (100, -5, 99, &b"payload"[..]));
+        let Frame::Record(r) = decode_frame(&buf, &crc()) else {
+            panic!("not a record")
+        };
+        assert_eq!(
+            (r.seq, r.recorded_at, r.durable_size, r.payload),
+            (100, -5, 99, &b"payload"[..])
+        );
         assert_eq!(r.frame_len(), buf.len());
     }
 
@@ -189,7 +202,10 @@ mod tests {
         let mut buf = Vec::new();
         encode_frame(&mut buf, &crc(), 100, 0, 0, b"x");
         let other = FrameCrc::new(&salt(&[7; 16], 101));
-        assert!(matches!(decode_frame(&buf, &other), Frame::BadChecksum { .. }));
+        assert!(matches!(
+            decode_frame(&buf, &other),
+            Frame::BadChecksum { .. }
+        ));
     }
 
     #[test]

@@ -13,12 +13,12 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{OpenCheck, Options};
+use crate::record::{FrameCrc, salt};
+use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
 use crate::segment::name::{TMP_SUFFIX, parse_segment_file_name};
 use crate::segment::scan::{End, ScanOutcome, scan};
-use crate::segment::Segment;
-use crate::record::{FrameCrc, salt};
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -101,16 +101,21 @@ fn read_head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>, u64)> {
     file.read_exact_at(&mut head, 0).map_err(io)?;
     let tail_len = FOOTER_LEN.min(len as usize);
     let mut tail = vec![0u8; tail_len];
-    file.read_exact_at(&mut tail, len - tail_len as u64).map_err(io)?;
+    file.read_exact_at(&mut tail, len - tail_len as u64)
+        .map_err(io)?;
     Ok((head, tail, len))
 }
 
 /// Checks a sealed segment's header and footer (not its records) and returns its handle.
 fn open_sealed(path: &Path, first_seq: u64, meta: &LogMeta) -> Result<Segment, Corruption> {
-    let corrupt = |offset, kind| Corruption { file: path.to_path_buf(), offset, seq: None, kind };
-    let (head, tail, len) = read_head_and_tail(path).map_err(|e| {
-        corrupt(0, CorruptionKind::BadHeader(format!("unreadable: {e}")))
-    })?;
+    let corrupt = |offset, kind| Corruption {
+        file: path.to_path_buf(),
+        offset,
+        seq: None,
+        kind,
+    };
+    let (head, tail, len) = read_head_and_tail(path)
+        .map_err(|e| corrupt(0, CorruptionKind::BadHeader(format!("unreadable: {e}"))))?;
     let header = SegmentHeader::decode(&head).map_err(|e| corrupt(0, e.into_kind()))?;
     check_identity(&header, first_seq, meta).map_err(|k| corrupt(0, k))?;
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
@@ -124,12 +129,19 @@ fn open_sealed(path: &Path, first_seq: u64, meta: &LogMeta) -> Result<Segment, C
         corrupt(footer_at, kind)
     })?;
     if footer.first_seq != header.first_seq || footer.records_end != footer_at {
-        return Err(corrupt(footer_at, CorruptionKind::BadFooter("footer does not match the file".into())));
+        return Err(corrupt(
+            footer_at,
+            CorruptionKind::BadFooter("footer does not match the file".into()),
+        ));
     }
     Ok(Segment::sealed(path.to_path_buf(), header, footer))
 }
 
-fn check_identity(header: &SegmentHeader, first_seq: u64, meta: &LogMeta) -> Result<(), CorruptionKind> {
+fn check_identity(
+    header: &SegmentHeader,
+    first_seq: u64,
+    meta: &LogMeta,
+) -> Result<(), CorruptionKind> {
     if header.log_id != meta.log_id {
         return Err(CorruptionKind::ForeignLog);
     }
@@ -149,9 +161,16 @@ fn check_chain(
     end: &TreeHead,
     last_recorded_at: i64,
 ) -> Result<(), Corruption> {
-    let corrupt = |kind| Corruption { file: path.to_path_buf(), offset: 0, seq: Some(next.first_seq), kind };
+    let corrupt = |kind| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: Some(next.first_seq),
+        kind,
+    };
     if next.first_seq > end.size {
-        return Err(corrupt(CorruptionKind::MissingSegment { first_seq: end.size }));
+        return Err(corrupt(CorruptionKind::MissingSegment {
+            first_seq: end.size,
+        }));
     }
     if next.first_seq < end.size || next.start_root() != end.root {
         return Err(corrupt(CorruptionKind::ChainBroken(format!(
@@ -171,12 +190,14 @@ fn check_chain(
 }
 
 fn scan_file(path: &Path) -> Result<ScanOutcome, Corruption> {
-    let map = File::open(path).and_then(|f| ReadMap::new(&f)).map_err(|e| Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: None,
-        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-    })?;
+    let map = File::open(path)
+        .and_then(|f| ReadMap::new(&f))
+        .map_err(|e| Corruption {
+            file: path.to_path_buf(),
+            offset: 0,
+            seq: None,
+            kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+        })?;
     scan(path, &map, &mut |_, _| {})
 }
 
@@ -202,7 +223,10 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
             report.removed_temp_files.push(tmp);
         }
         if !report.removed_temp_files.is_empty() {
-            options.fs.sync_dir(dir).map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+            options
+                .fs
+                .sync_dir(dir)
+                .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
         }
     }
     // Fail (read-write) or record the problem and stop at the readable prefix (read-only).
@@ -236,8 +260,12 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         let newest = i + 1 == count;
         let opened = if newest || options.open_check == OpenCheck::Full {
             scan_file(&path).and_then(|o| {
-                check_identity(&o.header, name_seq, &meta)
-                    .map_err(|kind| Corruption { file: path.clone(), offset: 0, seq: None, kind })?;
+                check_identity(&o.header, name_seq, &meta).map_err(|kind| Corruption {
+                    file: path.clone(),
+                    offset: 0,
+                    seq: None,
+                    kind,
+                })?;
                 Ok(Opened::Scanned(o))
             })
         } else {
@@ -296,11 +324,26 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 problem(corruption(*offset, kind.clone()))?;
                 break;
             }
-            End::Damaged { offset, kind, durable, later_frames } => {
+            End::Damaged {
+                offset,
+                kind,
+                durable,
+                later_frames,
+            } => {
                 if *durable {
-                    problem(corruption(*offset, CorruptionKind::DamageBeforeValidRecords))?;
+                    problem(corruption(
+                        *offset,
+                        CorruptionKind::DamageBeforeValidRecords,
+                    ))?;
                 } else if !read_only {
-                    report.truncated = Some(cut_torn_tail(options, &path, *offset, o.end_seq(), *later_frames, kind)?);
+                    report.truncated = Some(cut_torn_tail(
+                        options,
+                        &path,
+                        *offset,
+                        o.end_seq(),
+                        *later_frames,
+                        kind,
+                    )?);
                 }
                 let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
                 active = Some((segment, o));
@@ -309,7 +352,14 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
     }
     report.first_seq = first_seq;
     report.tree_head = frontier.tree_head();
-    Ok(Recovered { meta, sealed, active, frontier, last_recorded_at, report })
+    Ok(Recovered {
+        meta,
+        sealed,
+        active,
+        frontier,
+        last_recorded_at,
+        report,
+    })
 }
 
 enum Opened {
@@ -340,4 +390,3 @@ fn cut_torn_tail(
         reason: reason.clone(),
     })
 }
-

@@ -45,7 +45,10 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<bool> {
     {
         use std::os::fd::AsRawFd;
         let Ok(len) = libc::off_t::try_from(len) else {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "preallocation too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "preallocation too large",
+            ));
         };
         // SAFETY: fallocate only reads its integer arguments; the descriptor is valid for the
         // lifetime of `file`, which we borrow.

@@ -40,7 +40,11 @@ pub(crate) struct Published {
 impl Published {
     pub(crate) fn new(view: View) -> Self {
         let end = view.end_seq;
-        Published { view: RwLock::new(view), commit_lock: Mutex::new(end), committed: Condvar::new() }
+        Published {
+            view: RwLock::new(view),
+            commit_lock: Mutex::new(end),
+            committed: Condvar::new(),
+        }
     }
 
     pub(crate) fn snapshot(&self) -> View {

@@ -16,10 +16,10 @@ use crate::merkle::{self, Frontier, Hash};
 use crate::options::Durability;
 use crate::receipt::{Completion, Receipt};
 use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN, FrameCrc, encode_frame, salt};
+use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
 use crate::segment::name::{segment_path, segment_tmp_path};
-use crate::segment::Segment;
 use crate::timestamp::Timestamp;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
@@ -36,7 +36,10 @@ pub(crate) struct Encoded {
 /// What producers and the handle ask of the writer.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Append { events: Vec<Encoded>, done: Arc<Completion> },
+    Append {
+        events: Vec<Encoded>,
+        done: Arc<Completion>,
+    },
     Sync(Arc<Completion>),
     Seal(Arc<Completion>),
     Shutdown(Arc<Completion>),
@@ -45,9 +48,10 @@ pub(crate) enum Command {
 impl Command {
     fn bytes(&self) -> usize {
         match self {
-            Command::Append { events, .. } => {
-                events.iter().map(|e| e.payload.len() + FRAME_HEADER_LEN + BODY_FIXED_LEN).sum()
-            }
+            Command::Append { events, .. } => events
+                .iter()
+                .map(|e| e.payload.len() + FRAME_HEADER_LEN + BODY_FIXED_LEN)
+                .sum(),
             _ => 0,
         }
     }
@@ -101,7 +105,14 @@ impl Writer {
         let (file, active) =
             create_segment(&shared, &header).map_err(|f| Error::Poisoned { cause: f.0 })?;
         publish_new_segment(&shared, active.clone());
-        Ok(Writer::resume(shared, file, header, active, None, last_recorded_at))
+        Ok(Writer::resume(
+            shared,
+            file,
+            header,
+            active,
+            None,
+            last_recorded_at,
+        ))
     }
 
     /// A writer continuing an existing active segment whose records end at `write_offset`.
@@ -114,8 +125,8 @@ impl Writer {
         last_recorded_at: i64,
     ) -> Self {
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
-        let (write_offset, frontier, first_recorded_at) = scanned
-            .unwrap_or_else(|| (header.encoded_len() as u64, header.frontier.clone(), None));
+        let (write_offset, frontier, first_recorded_at) =
+            scanned.unwrap_or_else(|| (header.encoded_len() as u64, header.frontier.clone(), None));
         Writer {
             crc,
             durable_size: frontier.size(),
@@ -192,7 +203,9 @@ impl Writer {
             }
             let result = match cmd {
                 Command::Append { events, done } => {
-                    let result = self.append(&events).map(|receipts| pending.push((done.clone(), receipts)));
+                    let result = self
+                        .append(&events)
+                        .map(|receipts| pending.push((done.clone(), receipts)));
                     if result.is_err() {
                         pending.push((done, Vec::new()));
                     }
@@ -259,9 +272,17 @@ impl Writer {
             self.roll_if_due(frame_len, recorded_at)?;
             let seq = self.frontier.size();
             if (seq - self.header.first_seq) % crate::segment::scan::OFFSET_STRIDE == 0 {
-                self.active.note_offset(seq, self.group_offset + self.buf.len() as u64);
+                self.active
+                    .note_offset(seq, self.group_offset + self.buf.len() as u64);
             }
-            encode_frame(&mut self.buf, &self.crc, seq, recorded_at, self.durable_size, &event.payload);
+            encode_frame(
+                &mut self.buf,
+                &self.crc,
+                seq,
+                recorded_at,
+                self.durable_size,
+                &event.payload,
+            );
             let leaf_hash = merkle::leaf_hash(seq, recorded_at, &event.digest);
             self.frontier.push(leaf_hash);
             self.first_recorded_at.get_or_insert(recorded_at);
@@ -311,7 +332,9 @@ impl Writer {
         self.buf.clear();
         match self.shared.options.durability {
             Durability::Immediate => self.sync()?,
-            Durability::Periodic(interval) if self.last_sync.elapsed() >= interval => self.sync()?,
+            Durability::Periodic(interval) if self.last_sync.elapsed() >= interval => {
+                self.sync()?
+            }
             _ => {}
         }
         self.publish();
@@ -338,7 +361,9 @@ impl Writer {
             return Ok(());
         }
         let path = self.active_path();
-        self.file.sync_data().map_err(|e| Failure::io("syncing", &path, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| Failure::io("syncing", &path, e))?;
         self.durable_size = self.frontier.size();
         self.last_sync = Instant::now();
         Ok(())
@@ -354,17 +379,23 @@ impl Writer {
         let footer = SegmentFooter {
             record_count: records,
             first_seq: self.header.first_seq,
-            first_recorded_at: self.first_recorded_at.unwrap_or(self.header.prev_recorded_at),
+            first_recorded_at: self
+                .first_recorded_at
+                .unwrap_or(self.header.prev_recorded_at),
             last_recorded_at: self.last_recorded_at,
             tree_head: self.frontier.tree_head(),
             records_end: self.write_offset,
         };
         let io = |what, e| Failure::io(what, &path, e);
-        self.file.set_len(self.write_offset).map_err(|e| io("trimming the preallocation of", e))?;
+        self.file
+            .set_len(self.write_offset)
+            .map_err(|e| io("trimming the preallocation of", e))?;
         self.file
             .write_all_at(&footer.encode(&self.crc), self.write_offset)
             .map_err(|e| io("writing the footer of", e))?;
-        self.file.sync_data().map_err(|e| io("syncing the footer of", e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| io("syncing the footer of", e))?;
         self.durable_size = self.frontier.size();
         self.last_sync = Instant::now();
         let sealed = Segment::sealed(path.clone(), self.header.clone(), footer)
@@ -409,7 +440,8 @@ fn create_segment(
     let io = |what, e| Failure::io(what, &path, e);
     let bytes = header.encode();
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-    file.write_all_at(&bytes, 0).map_err(|e| io("writing the header of", e))?;
+    file.write_all_at(&bytes, 0)
+        .map_err(|e| io("writing the header of", e))?;
     if shared.options.preallocate {
         if let Err(e) = file.preallocate(shared.options.segment_max_bytes) {
             // A failed fallocate can leave the file partly extended: cut it back.
@@ -418,8 +450,10 @@ fn create_segment(
         }
     }
     file.sync_data().map_err(|e| io("syncing", e))?;
-    fs.rename(&tmp, &path).map_err(|e| io("renaming into place", e))?;
-    fs.sync_dir(&shared.dir).map_err(|e| io("syncing the directory of", e))?;
+    fs.rename(&tmp, &path)
+        .map_err(|e| io("renaming into place", e))?;
+    fs.sync_dir(&shared.dir)
+        .map_err(|e| io("syncing the directory of", e))?;
     let segment = Segment::active(path.clone(), header.clone(), Vec::new())
         .map_err(|e| Failure(e.to_string()))?;
     Ok((file, Arc::new(segment)))

@@ -28,14 +28,23 @@ fn every_bit_flip_in_a_sealed_segment_is_reported() {
         damaged[bit / 8] ^= 1 << (bit % 8);
         std::fs::write(&target, &damaged).unwrap();
         // Full check: the open fails and names the file.
-        let err = small_segments(&copy).open_check(OpenCheck::Full).open().expect_err(&format!("bit {bit}"));
-        let c = err.corruption().unwrap_or_else(|| panic!("bit {bit}: {err}"));
+        let err = small_segments(&copy)
+            .open_check(OpenCheck::Full)
+            .open()
+            .expect_err(&format!("bit {bit}"));
+        let c = err
+            .corruption()
+            .unwrap_or_else(|| panic!("bit {bit}: {err}"));
         assert_eq!(c.file, target, "bit {bit}");
         // Quick open: either the open or a full read reports it; the log is never shorter.
         match small_segments(&copy).open() {
             Err(e) => assert!(e.corruption().is_some(), "bit {bit}: {e}"),
             Ok(log) => {
-                assert_eq!(log.tree_head().size, 20, "bit {bit}: log silently shortened");
+                assert_eq!(
+                    log.tree_head().size,
+                    20,
+                    "bit {bit}: log silently shortened"
+                );
                 let read: Result<Vec<_>, _> = log.iter(..).collect();
                 let e = read.expect_err(&format!("bit {bit}: damage not reported on read"));
                 let c = e.corruption().unwrap_or_else(|| panic!("bit {bit}: {e}"));
@@ -43,10 +52,17 @@ fn every_bit_flip_in_a_sealed_segment_is_reported() {
             }
         }
         // Nothing was truncated or rewritten.
-        assert_eq!(std::fs::read(&target).unwrap(), damaged, "bit {bit}: file modified");
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            damaged,
+            "bit {bit}: file modified"
+        );
     }
     std::fs::write(&target, &original).unwrap();
-    let log = AuditLog::builder(&copy).open_check(OpenCheck::Full).open().unwrap();
+    let log = AuditLog::builder(&copy)
+        .open_check(OpenCheck::Full)
+        .open()
+        .unwrap();
     assert_events(&read_all(&log), 20);
 }
 
@@ -65,7 +81,10 @@ fn a_missing_middle_segment_fails_the_open() {
     std::fs::remove_file(&files[1]).unwrap();
     let err = AuditLog::open(&dir).unwrap_err();
     let c = err.corruption().unwrap();
-    assert_eq!(c.kind, auditlog::CorruptionKind::MissingSegment { first_seq: 10 });
+    assert_eq!(
+        c.kind,
+        auditlog::CorruptionKind::MissingSegment { first_seq: 10 }
+    );
     assert_eq!(c.file, files[2]);
 }
 
@@ -81,5 +100,8 @@ fn a_segment_from_another_log_is_rejected() {
     }
     std::fs::copy(&segment_files(&b)[0], &segment_files(&a)[0]).unwrap();
     let err = AuditLog::open(&a).unwrap_err();
-    assert_eq!(err.corruption().unwrap().kind, auditlog::CorruptionKind::ForeignLog);
+    assert_eq!(
+        err.corruption().unwrap().kind,
+        auditlog::CorruptionKind::ForeignLog
+    );
 }

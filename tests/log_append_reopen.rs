@@ -17,7 +17,10 @@ fn records_survive_reopen_across_segments() {
         log.close().unwrap();
         head
     };
-    assert!(segment_files(&dir).len() > 3, "small segments should have rolled");
+    assert!(
+        segment_files(&dir).len() > 3,
+        "small segments should have rolled"
+    );
     let log = small_segments(&dir).open().unwrap();
     assert!(!log.open_report().created);
     assert_eq!(log.tree_head(), head);
@@ -57,7 +60,14 @@ fn reverse_iteration_and_ranges_match_forward() {
     seen.sort();
     assert_eq!(seen, (10..40).collect::<Vec<_>>());
     assert_eq!(log.get(777).unwrap().event, event(777));
-    assert!(matches!(log.get(1500), Err(Error::NotFound { seq: 1500, end: 1500, .. })));
+    assert!(matches!(
+        log.get(1500),
+        Err(Error::NotFound {
+            seq: 1500,
+            end: 1500,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -69,7 +79,10 @@ fn every_durability_mode_keeps_records_after_close() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         {
-            let log = small_segments(tmp.path()).durability(durability).open().unwrap();
+            let log = small_segments(tmp.path())
+                .durability(durability)
+                .open()
+                .unwrap();
             append_range(&log, 0, 700);
             // Dropping without close must lose nothing either.
         }
@@ -82,7 +95,11 @@ fn every_durability_mode_keeps_records_after_close() {
 fn receipts_match_stored_records_and_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let log = small_segments(tmp.path()).open().unwrap();
-    let receipts = log.append_batch(&(0..100).map(event).collect::<Vec<_>>()).unwrap().wait().unwrap();
+    let receipts = log
+        .append_batch(&(0..100).map(event).collect::<Vec<_>>())
+        .unwrap()
+        .wait()
+        .unwrap();
     let mut frontier = auditlog::merkle::Frontier::new();
     for (i, (receipt, record)) in receipts.iter().zip(read_all(&log)).enumerate() {
         assert_eq!(receipt.seq, i as u64);
@@ -100,13 +117,20 @@ fn recorded_at_never_decreases_when_the_clock_steps_back() {
     impl auditlog::Clock for SteppingClock {
         fn now(&self) -> auditlog::Timestamp {
             // Each reading goes back one second.
-            let t = self.0.fetch_sub(1_000_000_000, std::sync::atomic::Ordering::SeqCst);
+            let t = self
+                .0
+                .fetch_sub(1_000_000_000, std::sync::atomic::Ordering::SeqCst);
             auditlog::Timestamp::from_nanos(t)
         }
     }
     let tmp = tempfile::tempdir().unwrap();
-    let clock = std::sync::Arc::new(SteppingClock(std::sync::atomic::AtomicI64::new(1_800_000_000_000_000_000)));
-    let log = small_segments(tmp.path()).clock(clock.clone()).open().unwrap();
+    let clock = std::sync::Arc::new(SteppingClock(std::sync::atomic::AtomicI64::new(
+        1_800_000_000_000_000_000,
+    )));
+    let log = small_segments(tmp.path())
+        .clock(clock.clone())
+        .open()
+        .unwrap();
     for i in 0..50 {
         log.append(&event(i)).unwrap().wait().unwrap();
     }
@@ -115,7 +139,11 @@ fn recorded_at_never_decreases_when_the_clock_steps_back() {
     let log = small_segments(tmp.path()).clock(clock).open().unwrap();
     log.append(&event(50)).unwrap().wait().unwrap();
     let records = read_all(&log);
-    assert!(records.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
+    assert!(
+        records
+            .windows(2)
+            .all(|w| w[0].recorded_at <= w[1].recorded_at)
+    );
 }
 
 #[test]

@@ -9,7 +9,12 @@ use std::sync::Arc;
 #[test]
 fn eight_threads_fifty_thousand_each() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = Arc::new(common::small_segments(tmp.path()).segment_max_bytes(4 << 20).open().unwrap());
+    let log = Arc::new(
+        common::small_segments(tmp.path())
+            .segment_max_bytes(4 << 20)
+            .open()
+            .unwrap(),
+    );
     let threads = 8u64;
     let per_thread = 50_000u64;
     let handles: Vec<_> = (0..threads)
@@ -19,7 +24,8 @@ fn eight_threads_fifty_thousand_each() {
                 let mut receipts = Vec::with_capacity(per_thread as usize);
                 let mut pending = std::collections::VecDeque::new();
                 for i in 0..per_thread {
-                    let e = Event::new(format!("thread:{t}"), "test.append").entity("n", i.to_string());
+                    let e =
+                        Event::new(format!("thread:{t}"), "test.append").entity("n", i.to_string());
                     pending.push_back((i, log.append(&e).unwrap()));
                     // Keep a window of outstanding appends so groups form.
                     if pending.len() >= 256 {
@@ -37,7 +43,11 @@ fn eight_threads_fifty_thousand_each() {
     let mut by_seq: HashMap<u64, (u64, u64, Receipt)> = HashMap::new();
     for h in handles {
         for (t, i, r) in h.join().unwrap() {
-            assert!(by_seq.insert(r.seq, (t, i, r)).is_none(), "sequence {} assigned twice", r.seq);
+            assert!(
+                by_seq.insert(r.seq, (t, i, r)).is_none(),
+                "sequence {} assigned twice",
+                r.seq
+            );
         }
     }
     let total = threads * per_thread;

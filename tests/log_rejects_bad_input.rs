@@ -8,7 +8,10 @@ use common::*;
 #[test]
 fn invalid_events_are_rejected_and_nothing_is_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = AuditLog::builder(tmp.path()).max_event_bytes(2048).open().unwrap();
+    let log = AuditLog::builder(tmp.path())
+        .max_event_bytes(2048)
+        .open()
+        .unwrap();
     append_range(&log, 0, 3);
     let head = log.tree_head();
     let bad = [
@@ -19,12 +22,24 @@ fn invalid_events_are_rejected_and_nothing_is_written() {
     ];
     for e in &bad {
         let err = log.append(e).unwrap_err();
-        assert!(matches!(err, Error::InvalidEvent { .. } | Error::EventTooLarge { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidEvent { .. } | Error::EventTooLarge { .. }
+            ),
+            "{err}"
+        );
     }
     // A batch with one bad event writes none of it.
     let mut batch: Vec<Event> = (3..10).map(event).collect();
     batch.push(Event::new("user:1", ""));
-    assert!(matches!(log.append_batch(&batch), Err(Error::InvalidEvent { field: "action", .. })));
+    assert!(matches!(
+        log.append_batch(&batch),
+        Err(Error::InvalidEvent {
+            field: "action",
+            ..
+        })
+    ));
     log.sync().unwrap();
     assert_eq!(log.tree_head(), head);
     assert_events(&read_all(&log), 3);
@@ -33,8 +48,13 @@ fn invalid_events_are_rejected_and_nothing_is_written() {
 #[test]
 fn oversized_event_reports_size_and_limit() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = AuditLog::builder(tmp.path()).max_event_bytes(1024).open().unwrap();
-    let big = Event::new("user:1", "upload").entity("file", "x".repeat(200)).error_message_or_label();
+    let log = AuditLog::builder(tmp.path())
+        .max_event_bytes(1024)
+        .open()
+        .unwrap();
+    let big = Event::new("user:1", "upload")
+        .entity("file", "x".repeat(200))
+        .error_message_or_label();
     match log.append(&big) {
         Err(Error::EventTooLarge { size, limit }) => {
             assert_eq!(limit, 1024);
@@ -78,8 +98,14 @@ fn a_second_writer_gets_a_clear_error_and_readers_still_open() {
 fn a_foreign_directory_and_a_wrong_version_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("notes.txt"), "hello").unwrap();
-    assert!(matches!(AuditLog::open(tmp.path()), Err(Error::NotALog { .. })));
-    assert!(std::fs::read_dir(tmp.path()).unwrap().count() <= 2, "nothing but a lock file may be added");
+    assert!(matches!(
+        AuditLog::open(tmp.path()),
+        Err(Error::NotALog { .. })
+    ));
+    assert!(
+        std::fs::read_dir(tmp.path()).unwrap().count() <= 2,
+        "nothing but a lock file may be added"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     drop(AuditLog::open(tmp.path()).unwrap());
@@ -88,14 +114,42 @@ fn a_foreign_directory_and_a_wrong_version_are_refused() {
     bytes[8] = 9; // format version 9
     std::fs::write(&meta, &bytes).unwrap();
     let err = AuditLog::open(tmp.path()).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedVersion { found: 9, supported: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedVersion {
+                found: 9,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn invalid_options_are_rejected() {
     let tmp = tempfile::tempdir().unwrap();
-    let err = AuditLog::builder(tmp.path()).segment_max_bytes(10).open().unwrap_err();
-    assert!(matches!(err, Error::InvalidOption { option: "segment_max_bytes", .. }));
-    let err = AuditLog::builder(tmp.path()).queue_capacity(0).open().unwrap_err();
-    assert!(matches!(err, Error::InvalidOption { option: "queue_capacity", .. }));
+    let err = AuditLog::builder(tmp.path())
+        .segment_max_bytes(10)
+        .open()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOption {
+            option: "segment_max_bytes",
+            ..
+        }
+    ));
+    let err = AuditLog::builder(tmp.path())
+        .queue_capacity(0)
+        .open()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::InvalidOption {
+            option: "queue_capacity",
+            ..
+        }
+    ));
 }

@@ -54,14 +54,19 @@ fn cut_at_every_byte_of_the_last_records() {
                 f.write_all_at(&vec![fill; 300], cut).unwrap();
             }
             drop(f);
-            let log = small_segments(&copy).open().unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            let log = small_segments(&copy)
+                .open()
+                .unwrap_or_else(|e| panic!("cut {cut}: {e}"));
             let survivors = ends.iter().filter(|&&e| e <= cut).count() as u64 - 1;
             let expect = first_in_segment + survivors;
             assert_eq!(log.tree_head().size, expect, "cut at {cut}");
             let report = log.open_report();
             let at_boundary = ends.contains(&cut);
             if !at_boundary || fill != 0 {
-                let t = report.truncated.as_ref().unwrap_or_else(|| panic!("cut {cut}: no report"));
+                let t = report
+                    .truncated
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("cut {cut}: no report"));
                 assert_eq!(t.seq, expect);
                 assert_eq!(t.offset, ends[survivors as usize]);
             }
@@ -70,7 +75,10 @@ fn cut_at_every_byte_of_the_last_records() {
             drop(log);
             let log = AuditLog::open(&copy).unwrap();
             assert_events(&read_all(&log), expect + 1);
-            assert!(log.open_report().truncated.is_none(), "second open must be clean");
+            assert!(
+                log.open_report().truncated.is_none(),
+                "second open must be clean"
+            );
         }
     }
 }
@@ -91,11 +99,16 @@ fn damage_followed_by_durable_records_fails_the_open() {
     let f = OpenOptions::new().write(true).open(&seg).unwrap();
     let target = ends[5] + 20; // inside record 5's body
     let mut b = [0u8; 1];
-    std::fs::File::open(&seg).unwrap().read_exact_at(&mut b, target).unwrap();
+    std::fs::File::open(&seg)
+        .unwrap()
+        .read_exact_at(&mut b, target)
+        .unwrap();
     f.write_all_at(&[b[0] ^ 0x10], target).unwrap();
     drop(f);
     let err = AuditLog::open(&dir).unwrap_err();
-    let c = err.corruption().unwrap_or_else(|| panic!("not corruption: {err}"));
+    let c = err
+        .corruption()
+        .unwrap_or_else(|| panic!("not corruption: {err}"));
     assert_eq!(c.kind, CorruptionKind::DamageBeforeValidRecords);
     assert_eq!(c.seq, Some(5));
     assert_eq!(c.offset, ends[5]);

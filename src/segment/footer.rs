@@ -59,7 +59,10 @@ impl SegmentFooter {
     /// Decodes a footer from exactly `bytes` (which must be `FOOTER_LEN` long). Never panics.
     pub(crate) fn decode(bytes: &[u8], crc: &FrameCrc) -> Result<Self, String> {
         if bytes.len() != FOOTER_LEN {
-            return Err(format!("footer is {} bytes, expected {FOOTER_LEN}", bytes.len()));
+            return Err(format!(
+                "footer is {} bytes, expected {FOOTER_LEN}",
+                bytes.len()
+            ));
         }
         if read_u32(bytes, 0) != FOOTER_TAG || &bytes[4..12] != FOOTER_MAGIC {
             return Err("footer tag or magic is wrong".into());
@@ -75,7 +78,10 @@ impl SegmentFooter {
             first_seq: read_u64(bytes, 20),
             first_recorded_at: read_u64(bytes, 36) as i64,
             last_recorded_at: read_u64(bytes, 44) as i64,
-            tree_head: TreeHead { size: read_u64(bytes, 28), root },
+            tree_head: TreeHead {
+                size: read_u64(bytes, 28),
+                root,
+            },
             records_end: read_u64(bytes, 84),
         };
         if footer.first_seq.checked_add(footer.record_count) != Some(footer.tree_head.size) {
@@ -98,7 +104,10 @@ mod tests {
             first_seq: 10,
             first_recorded_at: 1,
             last_recorded_at: 2,
-            tree_head: TreeHead { size: 13, root: [9; 32] },
+            tree_head: TreeHead {
+                size: 13,
+                root: [9; 32],
+            },
             records_end: 4096,
         };
         let bytes = f.encode(&crc);

@@ -88,7 +88,9 @@ impl SegmentHeader {
         let frontier_len = read_u32(fixed, 88) as usize;
         if frontier_len > 64 || header_len != FIXED_LEN + 32 * frontier_len + 4 {
             // Check the CRC first if we can, so a torn header reads as damage, not a version.
-            return Err(HeaderError::Invalid("header length and frontier length disagree".into()));
+            return Err(HeaderError::Invalid(
+                "header length and frontier length disagree".into(),
+            ));
         }
         let all = bytes.get(..header_len).ok_or(HeaderError::Truncated)?;
         let (body, crc) = all.split_at(header_len - 4);
@@ -117,7 +119,9 @@ impl SegmentHeader {
             frontier,
         };
         if header.start_root() != fixed[56..88] {
-            return Err(HeaderError::Invalid("start_root does not match the frontier".into()));
+            return Err(HeaderError::Invalid(
+                "start_root does not match the frontier".into(),
+            ));
         }
         Ok(header)
     }
@@ -135,7 +139,9 @@ pub(crate) enum HeaderError {
 impl HeaderError {
     pub(crate) fn into_kind(self) -> CorruptionKind {
         match self {
-            HeaderError::Truncated => CorruptionKind::BadHeader("file too short for a header".into()),
+            HeaderError::Truncated => {
+                CorruptionKind::BadHeader("file too short for a header".into())
+            }
             HeaderError::BadMagic => CorruptionKind::BadMagic,
             HeaderError::UnsupportedVersion(v) => {
                 CorruptionKind::BadHeader(format!("unsupported version {v}"))
@@ -154,7 +160,13 @@ mod tests {
         for i in 0..first_seq {
             frontier.push(crate::merkle::leaf_hash(i, 0, &[0; 32]));
         }
-        SegmentHeader { log_id: [3; 16], first_seq, created_at: 5, prev_recorded_at: 4, frontier }
+        SegmentHeader {
+            log_id: [3; 16],
+            first_seq,
+            created_at: 5,
+            prev_recorded_at: 4,
+            frontier,
+        }
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub use footer::SegmentFooter;
 pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::record::{FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame, read_u32, salt};
+use crate::record::{
+    FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame, read_u32, salt,
+};
 use crate::sys::ReadMap;
 use parking_lot::RwLock;
 use scan::OFFSET_STRIDE;
@@ -61,8 +63,17 @@ impl Segment {
     /// A sealed segment known by its header and footer.
     pub(crate) fn sealed(path: PathBuf, header: SegmentHeader, footer: SegmentFooter) -> Self {
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
-        let data = SegmentData::Sealed { footer, map: OnceLock::new(), offsets: OnceLock::new() };
-        Segment { path, header, crc, data }
+        let data = SegmentData::Sealed {
+            footer,
+            map: OnceLock::new(),
+            offsets: OnceLock::new(),
+        };
+        Segment {
+            path,
+            header,
+            crc,
+            data,
+        }
     }
 
     /// The active segment, with the offsets of the records already in it.
@@ -70,8 +81,16 @@ impl Segment {
         let file = File::open(&path)
             .map_err(|e| Error::io(format!("opening {} for reading", path.display()), e))?;
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
-        let data = SegmentData::Active { file, offsets: RwLock::new(offsets) };
-        Ok(Segment { path, header, crc, data })
+        let data = SegmentData::Active {
+            file,
+            offsets: RwLock::new(offsets),
+        };
+        Ok(Segment {
+            path,
+            header,
+            crc,
+            data,
+        })
     }
 
     pub(crate) fn first_seq(&self) -> u64 {
@@ -112,13 +131,22 @@ impl Segment {
     }
 
     fn corrupt(&self, offset: u64, seq: Option<u64>, kind: CorruptionKind) -> Error {
-        Error::Corrupt(Box::new(Corruption { file: self.path.clone(), offset, seq, kind }))
+        Error::Corrupt(Box::new(Corruption {
+            file: self.path.clone(),
+            offset,
+            seq,
+            kind,
+        }))
     }
 
     fn map(&self) -> Result<Option<&ReadMap>> {
-        let SegmentData::Sealed { map, .. } = &self.data else { return Ok(None) };
+        let SegmentData::Sealed { map, .. } = &self.data else {
+            return Ok(None);
+        };
         let mapped = map.get_or_init(|| {
-            File::open(&self.path).and_then(|f| ReadMap::new(&f)).map_err(|e| e.to_string())
+            File::open(&self.path)
+                .and_then(|f| ReadMap::new(&f))
+                .map_err(|e| e.to_string())
         });
         match mapped {
             Ok(m) => Ok(Some(m)),
@@ -136,7 +164,9 @@ impl Segment {
             let end = start.saturating_add(len).min(map.len());
             return Ok(map[start..end].to_vec());
         }
-        let SegmentData::Active { file, .. } = &self.data else { return Ok(Vec::new()) };
+        let SegmentData::Active { file, .. } = &self.data else {
+            return Ok(Vec::new());
+        };
         let mut buf = vec![0u8; len];
         let mut filled = 0;
         while filled < len {
@@ -156,7 +186,11 @@ impl Segment {
     /// Reads and checks the frame at `offset`, which must hold record `seq`.
     pub(crate) fn read_frame(&self, offset: u64, seq: u64) -> Result<StoredRecord> {
         let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
-        let len = if head.len() == FRAME_HEADER_LEN { read_u32(&head, 0) } else { 0 };
+        let len = if head.len() == FRAME_HEADER_LEN {
+            read_u32(&head, 0)
+        } else {
+            0
+        };
         if !(1..=MAX_BODY_LEN).contains(&len) {
             return Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len)));
         }
@@ -169,7 +203,10 @@ impl Segment {
                 offset,
             }),
             Frame::Record(r) => {
-                let kind = CorruptionKind::SequenceMismatch { expected: seq, found: r.seq };
+                let kind = CorruptionKind::SequenceMismatch {
+                    expected: seq,
+                    found: r.seq,
+                };
                 Err(self.corrupt(offset, Some(seq), kind))
             }
             Frame::BadChecksum { stored, computed } => Err(self.corrupt(
@@ -199,7 +236,11 @@ impl Segment {
             }
         };
         let Some(mut offset) = start else {
-            return Err(self.corrupt(0, Some(seq), CorruptionKind::BadFooter("record missing".into())));
+            return Err(self.corrupt(
+                0,
+                Some(seq),
+                CorruptionKind::BadFooter("record missing".into()),
+            ));
         };
         let mut at = self.header.first_seq + slot as u64 * OFFSET_STRIDE;
         while at < seq {
@@ -220,8 +261,12 @@ impl Segment {
     /// Finds the offsets of a sealed segment by walking its frame lengths (CRCs are checked
     /// when records are read).
     fn walk_offsets(&self) -> Result<Vec<u64>> {
-        let Some(footer) = self.footer() else { return Ok(Vec::new()) };
-        let Some(map) = self.map()? else { return Ok(Vec::new()) };
+        let Some(footer) = self.footer() else {
+            return Ok(Vec::new());
+        };
+        let Some(map) = self.map()? else {
+            return Ok(Vec::new());
+        };
         let mut offsets = Vec::with_capacity((footer.record_count / OFFSET_STRIDE + 1) as usize);
         let mut pos = self.header.encoded_len() as u64;
         for i in 0..footer.record_count {
@@ -239,7 +284,8 @@ impl Segment {
             pos += (FRAME_HEADER_LEN + len as usize) as u64;
         }
         if pos != footer.records_end {
-            let kind = CorruptionKind::BadFooter("records do not end where the footer starts".into());
+            let kind =
+                CorruptionKind::BadFooter("records do not end where the footer starts".into());
             return Err(self.corrupt(pos, None, kind));
         }
         Ok(offsets)

@@ -45,7 +45,12 @@ mod tests {
             assert_eq!(parse_segment_file_name(&segment_file_name(seq)), Some(seq));
         }
         assert!(segment_file_name(9) < segment_file_name(10));
-        for bad in ["1.seg", "0000000000000000000a.seg", "00000000000000000001.seg.tmp", "x"] {
+        for bad in [
+            "1.seg",
+            "0000000000000000000a.seg",
+            "00000000000000000001.seg.tmp",
+            "x",
+        ] {
             assert_eq!(parse_segment_file_name(bad), None, "{bad}");
         }
     }

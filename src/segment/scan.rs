@@ -101,11 +101,18 @@ pub(crate) fn scan(
         match decode_frame(rest, &crc) {
             Frame::Record(record) => {
                 if record.seq != seq {
-                    let kind = CorruptionKind::SequenceMismatch { expected: seq, found: record.seq };
+                    let kind = CorruptionKind::SequenceMismatch {
+                        expected: seq,
+                        found: record.seq,
+                    };
                     return Err(corrupt(pos as u64, Some(seq), kind));
                 }
                 if record.recorded_at < out.last_recorded_at {
-                    return Err(corrupt(pos as u64, Some(seq), CorruptionKind::TimeWentBackwards));
+                    return Err(corrupt(
+                        pos as u64,
+                        Some(seq),
+                        CorruptionKind::TimeWentBackwards,
+                    ));
                 }
                 if (seq - out.header.first_seq) % OFFSET_STRIDE == 0 {
                     out.offsets.push(pos as u64);
@@ -155,7 +162,11 @@ pub(crate) fn scan(
 }
 
 fn read_len(rest: &[u8]) -> u32 {
-    if rest.len() >= 4 { read_u32(rest, 0) } else { 0 }
+    if rest.len() >= 4 {
+        read_u32(rest, 0)
+    } else {
+        0
+    }
 }
 
 fn check_footer(out: &ScanOutcome, footer: &SegmentFooter) -> Result<(), CorruptionKind> {
@@ -194,7 +205,8 @@ fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionK
             continue;
         }
         let len = read_u32(bytes, p);
-        if (BODY_FIXED_LEN as u32..=MAX_BODY_LEN).contains(&len) && p + 8 + len as usize <= bytes.len()
+        if (BODY_FIXED_LEN as u32..=MAX_BODY_LEN).contains(&len)
+            && p + 8 + len as usize <= bytes.len()
         {
             let cand = read_u64(bytes, p + 8);
             if (seq..max_seq).contains(&cand) {
@@ -208,5 +220,10 @@ fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionK
         }
         p += 1;
     }
-    End::Damaged { offset: pos as u64, kind, durable, later_frames }
+    End::Damaged {
+        offset: pos as u64,
+        kind,
+        durable,
+        later_frames,
+    }
 }

@@ -6,28 +6,44 @@ use std::path::{Path, PathBuf};
 
 /// A deterministic, realistic event number `i`.
 pub fn event(i: u64) -> Event {
-    let severities = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-    Event::new(format!("user:{}", i % 97), ["order.update", "LOGIN_FAILED", "user.create"][(i % 3) as usize])
-        .entity("order", format!("{}", i % 1013))
-        .severity(severities[(i % 5) as usize])
+    let severities = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+    Event::new(
+        format!("user:{}", i % 97),
+        ["order.update", "LOGIN_FAILED", "user.create"][(i % 3) as usize],
+    )
+    .entity("order", format!("{}", i % 1013))
+    .severity(severities[(i % 5) as usize])
 }
 
 /// A builder with small segments so tests cross segment boundaries.
 pub fn small_segments(dir: &Path) -> AuditLogBuilder {
-    AuditLog::builder(dir).segment_max_bytes(64 * 1024).durability(Durability::Immediate)
+    AuditLog::builder(dir)
+        .segment_max_bytes(64 * 1024)
+        .durability(Durability::Immediate)
 }
 
 /// Appends events `from..to` and waits for them.
 pub fn append_range(log: &AuditLog, from: u64, to: u64) {
     let events: Vec<Event> = (from..to).map(event).collect();
     for chunk in events.chunks(500) {
-        log.append_batch(chunk).expect("append").wait().expect("ack");
+        log.append_batch(chunk)
+            .expect("append")
+            .wait()
+            .expect("ack");
     }
 }
 
 /// All records, read forward.
 pub fn read_all(log: &AuditLog) -> Vec<Record> {
-    log.iter(..).collect::<Result<Vec<_>, _>>().expect("read all")
+    log.iter(..)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("read all")
 }
 
 /// Asserts that `records` are exactly events `0..n` in order.
