@@ -480,10 +480,6 @@ impl AuditLog {
     pub fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
         self.shared.published.wait_past(seen_end, timeout)
     }
-
-    pub(crate) fn view(&self) -> View {
-        self.shared.published.snapshot()
-    }
 }
 
 impl Drop for AuditLog {

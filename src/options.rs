@@ -101,14 +101,13 @@ impl Options {
                 reason: "must be > 0".into(),
             });
         }
-        if let Durability::Periodic(interval) = self.durability {
-            if interval.is_zero() {
-                return Err(Error::InvalidOption {
-                    option: "durability",
-                    reason: "Periodic interval must be > 0 (use Immediate to sync every group)"
-                        .into(),
-                });
-            }
+        if let Durability::Periodic(interval) = self.durability
+            && interval.is_zero()
+        {
+            return Err(Error::InvalidOption {
+                option: "durability",
+                reason: "Periodic interval must be > 0 (use Immediate to sync every group)".into(),
+            });
         }
         if self.segment_max_age.is_zero() {
             return Err(Error::InvalidOption {

@@ -156,11 +156,11 @@ impl DoubleEndedIterator for RecordIter {
         if self.front >= self.back {
             return None;
         }
-        if self.back_buf.is_empty() {
-            if let Err(e) = self.fill_back() {
-                self.stop();
-                return Some(Err(e));
-            }
+        if self.back_buf.is_empty()
+            && let Err(e) = self.fill_back()
+        {
+            self.stop();
+            return Some(Err(e));
         }
         let (segment, stored) = self.back_buf.pop()?;
         self.back -= 1;

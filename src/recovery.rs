@@ -64,7 +64,6 @@ pub struct TruncatedTail {
 /// The state recovery hands to the log handle.
 #[derive(Debug)]
 pub(crate) struct Recovered {
-    pub meta: LogMeta,
     pub sealed: Vec<Segment>,
     /// The newest segment if it is not sealed: its handle and scan.
     pub active: Option<(Segment, ScanOutcome)>,
@@ -74,7 +73,10 @@ pub(crate) struct Recovered {
     pub report: OpenReport,
 }
 
-fn list_dir(dir: &Path) -> Result<(Vec<(u64, PathBuf)>, Vec<PathBuf>)> {
+/// Segment files (first sequence number and path, sorted) and leftover temporary files.
+type Listing = (Vec<(u64, PathBuf)>, Vec<PathBuf>);
+
+fn list_dir(dir: &Path) -> Result<Listing> {
     let mut segments = Vec::new();
     let mut temps = Vec::new();
     let entries =
@@ -353,7 +355,6 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
     report.first_seq = first_seq;
     report.tree_head = frontier.tree_head();
     Ok(Recovered {
-        meta,
         sealed,
         active,
         frontier,

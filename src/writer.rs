@@ -232,10 +232,10 @@ impl Writer {
                 failure = Some(f);
             }
         }
-        if failure.is_none() {
-            if let Err(f) = self.commit() {
-                failure = Some(f);
-            }
+        if failure.is_none()
+            && let Err(f) = self.commit()
+        {
+            failure = Some(f);
         }
         match failure {
             None => {
@@ -271,7 +271,7 @@ impl Writer {
             let frame_len = (FRAME_HEADER_LEN + BODY_FIXED_LEN + event.payload.len()) as u64;
             self.roll_if_due(frame_len, recorded_at)?;
             let seq = self.frontier.size();
-            if (seq - self.header.first_seq) % crate::segment::scan::OFFSET_STRIDE == 0 {
+            if (seq - self.header.first_seq).is_multiple_of(crate::segment::scan::OFFSET_STRIDE) {
                 self.active
                     .note_offset(seq, self.group_offset + self.buf.len() as u64);
             }
@@ -442,12 +442,12 @@ fn create_segment(
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
     file.write_all_at(&bytes, 0)
         .map_err(|e| io("writing the header of", e))?;
-    if shared.options.preallocate {
-        if let Err(e) = file.preallocate(shared.options.segment_max_bytes) {
-            // A failed fallocate can leave the file partly extended: cut it back.
-            let _ = file.set_len(bytes.len() as u64);
-            return Err(io("preallocating", e));
-        }
+    if shared.options.preallocate
+        && let Err(e) = file.preallocate(shared.options.segment_max_bytes)
+    {
+        // A failed fallocate can leave the file partly extended: cut it back.
+        let _ = file.set_len(bytes.len() as u64);
+        return Err(io("preallocating", e));
     }
     file.sync_data().map_err(|e| io("syncing", e))?;
     fs.rename(&tmp, &path)

@@ -21,7 +21,7 @@ use parking_lot::RwLock;
 use scan::OFFSET_STRIDE;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// A record read from a segment, with its payload still encoded.
@@ -107,10 +107,10 @@ impl Segment {
 
     /// Records the offset of a record the writer just wrote (every `OFFSET_STRIDE`-th).
     pub(crate) fn note_offset(&self, seq: u64, offset: u64) {
-        if let SegmentData::Active { offsets, .. } = &self.data {
-            if (seq - self.header.first_seq) % OFFSET_STRIDE == 0 {
-                offsets.write().push(offset);
-            }
+        if let SegmentData::Active { offsets, .. } = &self.data
+            && (seq - self.header.first_seq).is_multiple_of(OFFSET_STRIDE)
+        {
+            offsets.write().push(offset);
         }
     }
 
@@ -289,10 +289,5 @@ impl Segment {
             return Err(self.corrupt(pos, None, kind));
         }
         Ok(offsets)
-    }
-
-    /// Reads the whole file (for scans by verification tools).
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
     }
 }

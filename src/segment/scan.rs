@@ -114,7 +114,7 @@ pub(crate) fn scan(
                         CorruptionKind::TimeWentBackwards,
                     ));
                 }
-                if (seq - out.header.first_seq) % OFFSET_STRIDE == 0 {
+                if (seq - out.header.first_seq).is_multiple_of(OFFSET_STRIDE) {
                     out.offsets.push(pos as u64);
                 }
                 visit(pos as u64, &record);
@@ -209,13 +209,13 @@ fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionK
             && p + 8 + len as usize <= bytes.len()
         {
             let cand = read_u64(bytes, p + 8);
-            if (seq..max_seq).contains(&cand) {
-                if let Frame::Record(r) = decode_frame(&bytes[p..], crc) {
-                    later_frames += 1;
-                    durable |= r.durable_size > seq;
-                    p += r.frame_len();
-                    continue;
-                }
+            if (seq..max_seq).contains(&cand)
+                && let Frame::Record(r) = decode_frame(&bytes[p..], crc)
+            {
+                later_frames += 1;
+                durable |= r.durable_size > seq;
+                p += r.frame_len();
+                continue;
             }
         }
         p += 1;
