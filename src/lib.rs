@@ -12,6 +12,7 @@ mod reader;
 pub mod receipt;
 pub(crate) mod record;
 pub mod recovery;
+pub mod sample;
 pub mod segment;
 #[allow(unsafe_code)]
 mod sys;

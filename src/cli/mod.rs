@@ -1,0 +1,97 @@
+//! The `auditlog` command line: each subcommand is a thin wrapper over library calls, in its
+//! own module.
+//!
+//! Exit codes (also in README.md):
+//! - 0: success (for `verify`: everything intact);
+//! - 1: damage or a failed check was found (the output says where);
+//! - 2: usage error: bad flags or arguments, malformed input (clap also uses 2);
+//! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
+
+mod demo;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code: damage or a failed check.
+pub const EXIT_DAMAGE: u8 = 1;
+/// Exit code: bad usage or malformed input.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "auditlog",
+    version,
+    about = "An append-only, tamper-evident audit log: write, query and verify it.",
+    after_help = "Every command that takes --dir also reads the AUDITLOG_DIR environment variable.\n\
+                  Exit codes: 0 ok, 1 damage found, 2 usage error, 3 operation failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a realistic log from several producer threads, read it back and verify it.
+    #[command(
+        after_help = "Examples:\n  auditlog demo\n  auditlog demo --dir /tmp/demo --events 200000 --threads 4"
+    )]
+    Demo(demo::DemoArgs),
+}
+
+/// The log directory argument shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DirArg {
+    /// The log directory.
+    #[arg(long, env = "AUDITLOG_DIR", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// A command's failure, mapped to an exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad flags, arguments or input.
+    Usage(String),
+    /// Damage or a failed check.
+    Damage(String),
+    /// The library reported an error.
+    Failed(auditlog::Error),
+}
+
+impl From<auditlog::Error> for CliError {
+    fn from(e: auditlog::Error) -> Self {
+        match e {
+            auditlog::Error::Corrupt(_) => CliError::Damage(e.to_string()),
+            auditlog::Error::InvalidEvent { .. } | auditlog::Error::EventTooLarge { .. } => {
+                CliError::Usage(e.to_string())
+            }
+            e => CliError::Failed(e),
+        }
+    }
+}
+
+/// Parses the command line, runs the command and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Usage(msg)) => {
+            eprintln!("auditlog: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(CliError::Damage(msg)) => {
+            eprintln!("auditlog: DAMAGE: {msg}");
+            ExitCode::from(EXIT_DAMAGE)
+        }
+        Err(CliError::Failed(e)) => {
+            eprintln!("auditlog: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
