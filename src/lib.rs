@@ -1,4 +1,4 @@
-//! auditlog: an append-only, tamper-evident storage engine for audit logs.
+#![doc = include_str!("../README.md")]
 
 pub mod clock;
 pub mod error;
