@@ -12,6 +12,7 @@ mod reader;
 pub mod receipt;
 pub(crate) mod record;
 pub mod recovery;
+mod room;
 pub mod sample;
 pub mod segment;
 #[allow(unsafe_code)]
@@ -29,4 +30,5 @@ pub use options::{Durability, OpenCheck};
 pub use reader::RecordIter;
 pub use receipt::{AppendHandle, BatchHandle, Receipt};
 pub use recovery::{OpenReport, TruncatedTail};
+pub use room::AppendFuture;
 pub use timestamp::Timestamp;
