@@ -124,10 +124,10 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
     while receipts.iter().any(Option::is_none) {
         flag.1.store(false, Ordering::SeqCst);
         for (i, f) in futures.iter_mut().enumerate() {
-            if receipts[i].is_none() {
-                if let Poll::Ready(r) = Pin::new(f).poll(&mut cx) {
-                    receipts[i] = Some(r.unwrap());
-                }
+            if receipts[i].is_none()
+                && let Poll::Ready(r) = Pin::new(f).poll(&mut cx)
+            {
+                receipts[i] = Some(r.unwrap());
             }
         }
         if receipts.iter().any(Option::is_none) {
