@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod error;
 pub mod event;
+mod follow;
 pub mod fs;
 mod log;
 pub mod merkle;

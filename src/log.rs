@@ -11,6 +11,7 @@ use crate::reader::RecordIter;
 use crate::receipt::{AppendHandle, BatchHandle, Completion};
 use crate::recovery::{OpenReport, recover};
 use crate::room::{AppendFuture, RoomWaiters};
+use crate::segment::scan::ScanOutcome;
 use crate::view::{Published, View};
 use crate::writer::{Command, Encoded, Writer};
 use crossbeam_channel::{Sender, TrySendError};
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub published: Published,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// For a read-only handle: where the scan of the newest segment stopped (see follow.rs).
+    pub follow: Mutex<Option<ScanOutcome>>,
     poison: Mutex<Option<String>>,
 }
 
@@ -234,6 +237,7 @@ impl AuditLog {
             meta,
             published: Published::new(view),
             room: RoomWaiters::default(),
+            follow: Mutex::new(None),
             poison: Mutex::new(None),
             options,
         });
@@ -245,6 +249,7 @@ impl AuditLog {
             _lock: lock,
         };
         if shared.options.read_only {
+            *shared.follow.lock() = active.map(|(_, scan)| scan);
             return Ok(log);
         }
         let writer = match active {
@@ -510,12 +515,6 @@ impl AuditLog {
     /// created (a consistent prefix), never a torn one.
     pub fn iter(&self, range: impl RangeBounds<u64>) -> RecordIter {
         RecordIter::new(self.shared.published.snapshot(), range)
-    }
-
-    /// Waits until records past `seen_end` are committed, or `timeout` passes; returns the
-    /// committed end. The building block of tailing.
-    pub fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
-        self.shared.published.wait_past(seen_end, timeout)
     }
 }
 

@@ -114,6 +114,13 @@ impl Segment {
         }
     }
 
+    /// Adds offsets found by following the segment from another process (read-only handles).
+    pub(crate) fn push_offsets(&self, found: &[u64]) {
+        if let SegmentData::Active { offsets, .. } = &self.data {
+            offsets.write().extend_from_slice(found);
+        }
+    }
+
     /// The offsets recorded so far (used when the writer seals this segment).
     pub(crate) fn offsets_snapshot(&self) -> Vec<u64> {
         match &self.data {

@@ -80,8 +80,7 @@ pub(crate) fn scan(
         kind,
     };
     let header = SegmentHeader::decode(bytes).map_err(|e| corrupt(0, None, e.into_kind()))?;
-    let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
-    let mut out = ScanOutcome {
+    let start = ScanOutcome {
         frontier: header.frontier.clone(),
         records_end: header.encoded_len() as u64,
         first_recorded_at: None,
@@ -89,6 +88,30 @@ pub(crate) fn scan(
         offsets: Vec::new(),
         end: End::Clean,
         header,
+    };
+    resume(path, bytes, start, visit)
+}
+
+/// Continues a scan of the same (grown) file from where `from` stopped: its frontier, times
+/// and `records_end`. `offsets` of the result holds only offsets found by this call. Used to
+/// follow a segment that another process is appending to.
+pub(crate) fn resume(
+    path: &Path,
+    bytes: &[u8],
+    from: ScanOutcome,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome, Corruption> {
+    let corrupt = |offset: u64, seq: Option<u64>, kind| Corruption {
+        file: path.to_path_buf(),
+        offset,
+        seq,
+        kind,
+    };
+    let crc = FrameCrc::new(&salt(&from.header.log_id, from.header.first_seq));
+    let mut out = ScanOutcome {
+        offsets: Vec::new(),
+        end: End::Clean,
+        ..from
     };
     let mut pos = out.records_end as usize;
     loop {
