@@ -1,5 +1,6 @@
 //! auditlog: an append-only, tamper-evident storage engine for audit logs.
 
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod segment;
 #[allow(unsafe_code)]
 mod sys;
 pub mod timestamp;
+pub mod verify;
 mod view;
 mod writer;
 
@@ -30,3 +32,4 @@ pub use reader::RecordIter;
 pub use receipt::{AppendHandle, BatchHandle, Receipt};
 pub use recovery::{OpenReport, TruncatedTail};
 pub use timestamp::Timestamp;
+pub use verify::{VerifyOptions, VerifyReport, verify};

@@ -157,7 +157,7 @@ fn check_identity(
 }
 
 /// Checks that `next` continues the tree where `prev` (final head and time) ended.
-fn check_chain(
+pub(crate) fn check_chain(
     next: &SegmentHeader,
     path: &Path,
     end: &TreeHead,

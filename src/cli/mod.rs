@@ -8,6 +8,7 @@
 //! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
 
 mod demo;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +41,13 @@ enum Command {
         after_help = "Examples:\n  auditlog demo\n  auditlog demo --dir /tmp/demo --events 200000 --threads 4"
     )]
     Demo(demo::DemoArgs),
+    /// Verify a log directory or a segment file: every record, hash, footer and the chain.
+    #[command(
+        after_help = "Exit codes: 0 intact, 1 damage found (each problem is listed), 2 usage error, 3 failed.\n\
+                      Examples:\n  auditlog verify /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
+                      auditlog verify /var/log/audit --checkpoint cp.txt --public-key log.pub"
+    )]
+    Verify(verify::VerifyArgs),
 }
 
 /// The log directory argument shared by every command.
@@ -78,6 +86,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
