@@ -9,6 +9,7 @@ mod log;
 pub mod merkle;
 pub mod meta;
 pub mod options;
+pub mod proof;
 mod reader;
 pub mod receipt;
 pub(crate) mod record;

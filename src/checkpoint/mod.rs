@@ -21,6 +21,7 @@ pub(crate) mod sign;
 pub mod store;
 
 pub use note::{NoteSigner, NoteVerifier};
+pub use sign::CheckpointSigner;
 
 use crate::error::{Error, Result};
 use crate::merkle::TreeHead;

@@ -240,8 +240,9 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Splits `name+hash+base64` and checks the type byte.
 fn split_key(text: &str, what: &str) -> Result<(String, [u8; 4], Vec<u8>)> {
-    let mut parts = text.rsplitn(3, '+');
-    let (Some(b64), Some(id_hex), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+    // Names never contain '+', base64 may: split from the left, as golang.org/x/mod does.
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad(what, "expected name+hash+key"));
     };
     let id_num = u32::from_str_radix(id_hex, 16)
