@@ -99,7 +99,7 @@ mod tests {
         let (notes, end) = split_notes(&file);
         assert_eq!(notes, vec![a.to_string(), b.to_string()]);
         assert_eq!(end, file.len());
-        for cut in 0..file.len() {
+        for cut in (0..file.len()).filter(|&c| file.is_char_boundary(c)) {
             let (notes, end) = split_notes(&file[..cut]);
             assert!(end <= cut);
             assert!(notes.len() <= 2);

@@ -79,7 +79,7 @@ pub(crate) fn summarize(
             continue;
         }
         match prev {
-            None if !lone && o.header.first_seq != 0 => {
+            None if i == 0 && !lone && o.header.first_seq != 0 => {
                 // Hook (issue 4): a durable retention record will make a first segment above
                 // 0 legitimate; until then the prefix is missing.
                 s.problems.push(Corruption {
