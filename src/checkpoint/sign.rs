@@ -69,8 +69,7 @@ impl CheckpointSigner {
         Ok(read_notes(&shared.dir)?
             .iter()
             .filter_map(|n| Checkpoint::open(n, &verifier).ok())
-            .filter(|c| c.origin == origin)
-            .next_back())
+            .rfind(|c| c.origin == origin))
     }
 }
 

@@ -103,7 +103,7 @@ mod tests {
             let (notes, end) = split_notes(&file[..cut]);
             assert!(end <= cut);
             assert!(notes.len() <= 2);
-            let expect = usize::from(cut >= a.len() + 1) + usize::from(cut == file.len());
+            let expect = usize::from(cut > a.len()) + usize::from(cut == file.len());
             assert_eq!(notes.len(), expect, "cut {cut}");
         }
     }
