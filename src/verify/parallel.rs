@@ -66,9 +66,10 @@ pub(crate) fn check_all(
             });
         }
     });
+    // A poisoned lock (a worker panicked) still holds every result stored before the panic.
     results
         .into_inner()
-        .unwrap_or_default()
+        .unwrap_or_else(|e| e.into_inner())
         .into_iter()
         .flatten()
         .collect()
