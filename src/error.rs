@@ -116,6 +116,27 @@ pub enum Error {
     #[error("{0}")]
     Corrupt(Box<Corruption>),
 
+    /// A checkpoint, key file or proof file could not be parsed, or its signature does not
+    /// verify with the given key. Remedy: check that the right file and key were given; a
+    /// signature that fails with the right key means the file was altered.
+    #[error("{what}: {reason}")]
+    BadCheckpoint {
+        /// The file or object concerned.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The engine refused to sign a checkpoint that does not extend the last one it signed
+    /// (C2SP: a log must never sign two inconsistent checkpoints). Remedy: investigate: the
+    /// log was rewritten or truncated since that checkpoint, or the checkpoints file belongs
+    /// to another log.
+    #[error("refusing to sign: {reason}")]
+    InconsistentCheckpoint {
+        /// Why the new tree head does not extend the last signed one.
+        reason: String,
+    },
+
     /// No record with that sequence number exists (yet, or any more after retention).
     #[error("no record with sequence number {seq} (the log holds {first}..{end})")]
     NotFound {
@@ -238,6 +259,9 @@ pub enum CorruptionKind {
     ForeignLog,
     /// A segment that is not the newest has no footer (it was never sealed).
     UnsealedSegment,
+    /// The log's tree does not extend a signed checkpoint: it was truncated below the
+    /// checkpoint's size, or rewritten (the root at the checkpoint's size differs).
+    CheckpointMismatch(String),
 }
 
 impl fmt::Display for CorruptionKind {
@@ -277,6 +301,9 @@ impl fmt::Display for CorruptionKind {
             }
             CorruptionKind::ForeignLog => write!(f, "file belongs to another log"),
             CorruptionKind::UnsealedSegment => write!(f, "segment before the newest has no footer"),
+            CorruptionKind::CheckpointMismatch(why) => {
+                write!(f, "the log is inconsistent with a signed checkpoint: {why}")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -9,6 +10,7 @@ mod log;
 pub mod merkle;
 pub mod meta;
 pub mod options;
+pub mod proof;
 mod reader;
 pub mod receipt;
 pub(crate) mod record;
@@ -19,6 +21,7 @@ pub mod segment;
 #[allow(unsafe_code)]
 mod sys;
 pub mod timestamp;
+pub mod verify;
 mod view;
 mod writer;
 
@@ -33,3 +36,4 @@ pub use receipt::{AppendHandle, BatchHandle, Receipt};
 pub use recovery::{OpenReport, TruncatedTail};
 pub use room::AppendFuture;
 pub use timestamp::Timestamp;
+pub use verify::{VerifyOptions, VerifyReport, verify};

@@ -164,6 +164,15 @@ impl AuditLogBuilder {
         self
     }
 
+    /// Signs a checkpoint with this key each time a segment is sealed (and on
+    /// [`AuditLog::checkpoint`]), appending it to the log's `checkpoints` file. A seal whose
+    /// checkpoint cannot be signed (I/O error, or a tree that does not extend the last
+    /// checkpoint) poisons the log. Default: none.
+    pub fn signing_key(mut self, key: crate::checkpoint::NoteSigner) -> Self {
+        self.options.signer = Some(Arc::new(crate::checkpoint::CheckpointSigner::new(key)));
+        self
+    }
+
     /// Opens (or, unless read-only, creates) the log.
     pub fn open(self) -> Result<AuditLog> {
         AuditLog::open_with(self.dir, self.options)

@@ -409,6 +409,17 @@ impl Writer {
             }
             v.segments = Arc::new(segments);
         });
+        if let Some(signer) = &self.shared.options.signer {
+            let segments = self.shared.published.snapshot().segments;
+            signer
+                .sign_head(&self.shared, &segments, self.frontier.tree_head())
+                .map_err(|e| {
+                    Failure(format!(
+                        "signing the checkpoint at the seal of {}: {e}",
+                        path.display()
+                    ))
+                })?;
+        }
 
         let header = SegmentHeader {
             log_id: self.header.log_id,

@@ -7,7 +7,12 @@
 //! - 2: usage error: bad flags or arguments, malformed input (clap also uses 2);
 //! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
 
+mod checkpoint;
 mod demo;
+mod keygen;
+mod prove;
+mod verify;
+mod verify_proof;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +45,37 @@ enum Command {
         after_help = "Examples:\n  auditlog demo\n  auditlog demo --dir /tmp/demo --events 200000 --threads 4"
     )]
     Demo(demo::DemoArgs),
+    /// Verify a log directory or a segment file: every record, hash, footer and the chain.
+    #[command(
+        after_help = "Exit codes: 0 intact, 1 damage found (each problem is listed), 2 usage error, 3 failed.\n\
+                      Examples:\n  auditlog verify /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
+                      auditlog verify /var/log/audit --checkpoint cp.txt --public-key log.pub"
+    )]
+    Verify(verify::VerifyArgs),
+    /// Make an Ed25519 key pair for signing checkpoints.
+    #[command(
+        after_help = "Example:\n  auditlog keygen --out ./audit-signer --name example.com/audit"
+    )]
+    Keygen(keygen::KeygenArgs),
+    /// Sign a checkpoint of the log's current tree head (C2SP signed note) and print it.
+    #[command(
+        after_help = "The log must not be open by another writer (it takes the lock).\n\
+                      Examples:\n  auditlog checkpoint --dir /var/log/audit --key ./audit-signer.key\n  \
+                      auditlog checkpoint --dir /var/log/audit --latest"
+    )]
+    Checkpoint(checkpoint::CheckpointArgs),
+    /// Print an inclusion or consistency proof as JSON.
+    #[command(
+        after_help = "Examples:\n  auditlog prove --dir /var/log/audit 12345 > proof.json\n  \
+                      auditlog prove --dir /var/log/audit --consistency 1000 2000"
+    )]
+    Prove(prove::ProveArgs),
+    /// Check a proof offline, without the log.
+    #[command(
+        after_help = "Exit codes: 0 the proof holds, 1 it does not, 2 malformed input.\n\
+                      Example:\n  auditlog verify-proof proof.json --public-key ./audit-signer.pub"
+    )]
+    VerifyProof(verify_proof::VerifyProofArgs),
 }
 
 /// The log directory argument shared by every command.
@@ -78,6 +114,11 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Checkpoint(args) => checkpoint::run(args),
+        Command::Prove(args) => prove::run(args),
+        Command::VerifyProof(args) => verify_proof::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,79 @@
+//! Verify throughput: builds (once) a log of realistic events and times `verify` over it.
+//!
+//! `cargo run --release --example verify_bench -- [DIR] [GIB]` (defaults: a directory under
+//! the system temp dir, 1.5 GiB). Prints MB/s and events/s for 1 and 2 threads, with and
+//! without payload decoding; the log is kept for reruns.
+
+use auditlog::sample::SampleEvents;
+use auditlog::verify::{VerifyOptions, verify};
+use auditlog::{AuditLog, Durability, Timestamp};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() -> Result<(), auditlog::Error> {
+    let mut args = std::env::args().skip(1);
+    let dir = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("auditlog-verify-bench"));
+    let gib: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.5);
+    let target = (gib * (1u64 << 30) as f64) as u64;
+    if !dir.join("auditlog.meta").exists() {
+        let log = AuditLog::builder(&dir)
+            .durability(Durability::OsBuffered)
+            .open()?;
+        let sample = SampleEvents::new(1);
+        let base = Timestamp::now();
+        let started = Instant::now();
+        let mut i = 0u64;
+        let mut bytes = 0u64;
+        while bytes < target {
+            let batch: Vec<_> = (i..i + 1000).map(|j| sample.event(j, base)).collect();
+            log.append_batch(&batch)?.wait()?;
+            i += 1000;
+            if i.is_multiple_of(100_000) {
+                bytes = dir_bytes(&dir);
+            }
+        }
+        log.seal()?;
+        log.close()?;
+        eprintln!(
+            "built {i} events in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let bytes = dir_bytes(&dir);
+    for (threads, decode) in [(1, true), (2, true), (1, false), (2, false)] {
+        let options = VerifyOptions {
+            threads,
+            decode_payloads: decode,
+            ..VerifyOptions::default()
+        };
+        let started = Instant::now();
+        let report = verify(&dir, &options)?;
+        let secs = started.elapsed().as_secs_f64();
+        assert!(report.ok, "{report}");
+        println!(
+            "threads={threads} decode={decode}: {} records, {:.0} MB in {secs:.2} s: {:.0} MB/s, {:.0} events/s",
+            report.records,
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs,
+            report.records as f64 / secs
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of segment files (sealed segments hold no preallocated space).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,178 @@
+//! Signing checkpoints of an open log, on request and at each seal, never two that disagree.
+
+use super::note::NoteSigner;
+use super::store::{append_note, read_notes};
+use super::{Checkpoint, origin_of};
+use crate::error::{Error, Result};
+use crate::log::{AuditLog, Shared};
+use crate::merkle::{Hash, TreeHead};
+use crate::segment::Segment;
+use crate::segment::scan::scan;
+use crate::timestamp::Timestamp;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// Signs a log's checkpoints with one key and remembers the last one signed, so it can refuse
+/// to sign a tree head that does not extend it (C2SP tlog-checkpoint: a log must never sign a
+/// checkpoint inconsistent with one it signed before).
+#[derive(Debug)]
+pub struct CheckpointSigner {
+    key: NoteSigner,
+    /// The last checkpoint signed with this key, loaded from the checkpoints file on first use.
+    last: Mutex<Option<Option<Checkpoint>>>,
+}
+
+impl CheckpointSigner {
+    /// A signer with `key`.
+    pub fn new(key: NoteSigner) -> Self {
+        CheckpointSigner {
+            key,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &NoteSigner {
+        &self.key
+    }
+
+    /// Signs `head` of the log behind `shared` (its segments in `segments`), appends the note
+    /// to the checkpoints file durably and returns it.
+    pub(crate) fn sign_head(
+        &self,
+        shared: &Shared,
+        segments: &[Arc<Segment>],
+        head: TreeHead,
+    ) -> Result<(Checkpoint, String)> {
+        let origin = origin_of(&shared.meta.log_id);
+        let mut last = self.last.lock();
+        if last.is_none() {
+            *last = Some(self.last_signed(shared, &origin)?);
+        }
+        if let Some(Some(prev)) = last.as_ref() {
+            check_extends(prev, head, segments)?;
+        }
+        let checkpoint = Checkpoint {
+            origin,
+            tree_head: head,
+            time: Timestamp::from_nanos(shared.options.clock.now().as_nanos()),
+        };
+        let note = checkpoint.sign(&self.key)?;
+        append_note(shared.options.fs.as_ref(), &shared.dir, &note)?;
+        *last = Some(Some(checkpoint.clone()));
+        Ok((checkpoint, note))
+    }
+
+    /// The newest checkpoint of this log in the file that this key signed.
+    fn last_signed(&self, shared: &Shared, origin: &str) -> Result<Option<Checkpoint>> {
+        let verifier = self.key.verifier();
+        Ok(read_notes(&shared.dir)?
+            .iter()
+            .filter_map(|n| Checkpoint::open(n, &verifier).ok())
+            .rfind(|c| c.origin == origin))
+    }
+}
+
+/// Refuses unless the tree of `head` extends the tree of `prev`: `prev` is no larger, and the
+/// root of the log's first `prev.size` leaves is `prev`'s root. For the log itself this is
+/// exactly what a verified RFC 9162 consistency proof establishes.
+fn check_extends(prev: &Checkpoint, head: TreeHead, segments: &[Arc<Segment>]) -> Result<()> {
+    let refuse = |reason: String| Err(Error::InconsistentCheckpoint { reason });
+    let old = prev.tree_head;
+    if old.size > head.size {
+        return refuse(format!(
+            "the last signed checkpoint has {} records, the log only {}",
+            old.size, head.size
+        ));
+    }
+    let root = if old.size == head.size {
+        head.root
+    } else {
+        prefix_root(segments, old.size)?
+    };
+    if root != old.root {
+        return refuse(format!(
+            "the log's root at size {} differs from the last signed checkpoint's",
+            old.size
+        ));
+    }
+    Ok(())
+}
+
+/// The root of the log's first `size` leaves, below the current end: from the header of the
+/// segment starting there (O(1), the usual case as checkpoints are signed at seals), or by
+/// replaying the segment holding `size` from its header's frontier (O(segment)).
+fn prefix_root(segments: &[Arc<Segment>], size: u64) -> Result<Hash> {
+    let idx = segments.partition_point(|s| s.first_seq() <= size);
+    let Some(segment) = idx.checked_sub(1).and_then(|i| segments.get(i)) else {
+        return Err(Error::InconsistentCheckpoint {
+            reason: format!("the log no longer holds the segment with record {size}"),
+        });
+    };
+    if segment.first_seq() == size {
+        return Ok(segment.header.start_root());
+    }
+    let bytes = std::fs::read(&segment.path)
+        .map_err(|e| Error::io(format!("reading {}", segment.path.display()), e))?;
+    let mut frontier = segment.header.frontier.clone();
+    scan(&segment.path, &bytes, &mut |_, r| {
+        if frontier.size() < size {
+            frontier.push(r.leaf_hash());
+        }
+    })
+    .map_err(|c| Error::Corrupt(Box::new(c)))?;
+    if frontier.size() != size {
+        return Err(Error::InconsistentCheckpoint {
+            reason: format!("the log does not hold record {}", size - 1),
+        });
+    }
+    Ok(frontier.root())
+}
+
+impl AuditLog {
+    /// Signs a checkpoint of the current tree head with `signer` (whatever the builder was
+    /// given), appends it to the log's `checkpoints` file durably and returns the signed note
+    /// (to publish elsewhere). Every committed record is made durable first, so the log can
+    /// never lose a record that a signed checkpoint covers.
+    ///
+    /// # Errors
+    /// [`Error::InconsistentCheckpoint`] if the tree does not extend the last checkpoint this
+    /// key signed for this log; [`Error::ReadOnly`] on a read-only log; I/O errors.
+    pub fn sign_checkpoint(&self, signer: &CheckpointSigner) -> Result<String> {
+        self.sync()?;
+        let view = self.view();
+        if let Some(active) = view.segments.last().filter(|s| s.footer().is_none()) {
+            // sync() skips the fdatasync when the writer believes everything durable, which
+            // after a reopen is an assumption about the page cache: make sure.
+            let path = &active.path;
+            let io = |e| Error::io(format!("syncing {}", path.display()), e);
+            let fs = &self.shared().options.fs;
+            fs.open_writable(path)
+                .map_err(io)?
+                .sync_data()
+                .map_err(io)?;
+        }
+        signer
+            .sign_head(self.shared(), &view.segments, view.tree_head)
+            .map(|(_, note)| note)
+    }
+
+    /// Signs a checkpoint with the key given to
+    /// [`AuditLogBuilder::signing_key`](crate::AuditLogBuilder::signing_key).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when no key was given; otherwise as
+    /// [`sign_checkpoint`](Self::sign_checkpoint).
+    pub fn checkpoint(&self) -> Result<String> {
+        let signer = self
+            .shared()
+            .options
+            .signer
+            .clone()
+            .ok_or(Error::InvalidOption {
+                option: "signing_key",
+                reason: "no signing key was given when the log was opened".into(),
+            })?;
+        self.sign_checkpoint(&signer)
+    }
+}

@@ -1,0 +1,96 @@
+//! `auditlog verify PATH`: check a log directory or one segment file, optionally against a
+//! signed checkpoint.
+
+use super::CliError;
+use auditlog::checkpoint::{Checkpoint, NoteVerifier};
+use auditlog::verify::{Progress, VerifyOptions, verify};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A log directory or one segment file.
+    path: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// A signed checkpoint (C2SP signed note) the log must be consistent with.
+    #[arg(long, value_name = "FILE", requires = "public_key")]
+    checkpoint: Option<PathBuf>,
+    /// The public key (`name+hash+base64`, as written by `auditlog keygen`) that signed it.
+    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    public_key: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Skip decoding payloads (hashes and CRCs are still checked).
+    #[arg(long)]
+    no_decode: bool,
+}
+
+/// Logs smaller than this verify too fast for a progress line to help.
+const PROGRESS_MIN_BYTES: u64 = 256 * 1024 * 1024;
+
+pub fn read_text(path: &PathBuf, what: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+/// Reads a public key file.
+pub fn read_verifier(path: &PathBuf) -> Result<NoteVerifier, CliError> {
+    NoteVerifier::from_text(&read_text(path, "public key")?)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+pub fn run(args: VerifyArgs) -> Result<(), CliError> {
+    if !args.path.exists() {
+        return Err(CliError::Usage(format!(
+            "{} does not exist",
+            args.path.display()
+        )));
+    }
+    let mut options = VerifyOptions {
+        threads: args.threads,
+        decode_payloads: !args.no_decode,
+        ..VerifyOptions::default()
+    };
+    if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {
+        let verifier = read_verifier(key)?;
+        let note = read_text(cp, "checkpoint")?;
+        // A checkpoint whose signature fails is a failed check, not a usage error.
+        let checkpoint = Checkpoint::open(&note, &verifier)
+            .map_err(|e| CliError::Damage(format!("{}: {e}", cp.display())))?;
+        options.checkpoint = Some(checkpoint);
+    }
+    if std::io::stderr().is_terminal() {
+        options.progress = Some(Arc::new(|p: Progress| {
+            if p.bytes_total >= PROGRESS_MIN_BYTES {
+                eprint!(
+                    "\rverifying: {}/{} segments, {} of {} MiB",
+                    p.segments_done,
+                    p.segments_total,
+                    p.bytes_done >> 20,
+                    p.bytes_total >> 20
+                );
+                if p.segments_done == p.segments_total {
+                    eprintln!();
+                }
+            }
+        }));
+    }
+    let report = verify(&args.path, &options)?;
+    if args.json {
+        println!("{:#}", report.to_json());
+    } else {
+        print!("{report}");
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CliError::Damage(format!(
+            "{} problem(s) found",
+            report.problems.len()
+        )))
+    }
+}

@@ -1,0 +1,159 @@
+//! Putting the per-segment checks together: the chain of tree heads from one segment to the
+//! next, missing and foreign segments, and what counts as damage in the newest segment.
+
+use super::report::Warning;
+use super::segment::SegmentCheck;
+use crate::error::{Corruption, CorruptionKind};
+use crate::merkle::TreeHead;
+use crate::recovery::check_chain;
+use crate::segment::scan::End;
+
+/// The log-level result of the segment checks.
+#[derive(Debug)]
+pub(crate) struct ChainSummary {
+    pub first_seq: u64,
+    /// Records in the unbroken chain from the first segment.
+    pub records: u64,
+    /// Tree head at the end of the unbroken chain.
+    pub tree_head: TreeHead,
+    pub first_recorded_at: Option<i64>,
+    pub last_recorded_at: Option<i64>,
+    pub problems: Vec<Corruption>,
+    pub warnings: Vec<Warning>,
+    /// Index into the checks of the segments forming the unbroken chain.
+    pub chained: Vec<usize>,
+}
+
+/// Checks the segments (in log order) against each other.
+///
+/// `log_id` is the id every segment must carry (from the metadata file); `lone` is set when a
+/// single segment file was given, whose predecessors are not available.
+pub(crate) fn summarize(
+    checks: &[SegmentCheck],
+    log_id: Option<[u8; 16]>,
+    lone: bool,
+) -> ChainSummary {
+    let mut s = ChainSummary {
+        first_seq: 0,
+        records: 0,
+        tree_head: TreeHead::empty(),
+        first_recorded_at: None,
+        last_recorded_at: None,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        chained: Vec::new(),
+    };
+    // Where the previous segment of the unbroken chain ended; `None` before the first.
+    let mut prev: Option<(TreeHead, i64)> = None;
+    let mut intact = true;
+    for (i, check) in checks.iter().enumerate() {
+        let path = &check.job.path;
+        s.problems.extend(check.payload_problems.iter().cloned());
+        let o = match &check.outcome {
+            Ok(o) => o,
+            Err(c) => {
+                s.problems.push(c.clone());
+                intact = false;
+                continue;
+            }
+        };
+        let at_start = |kind| Corruption {
+            file: path.clone(),
+            offset: 0,
+            seq: Some(o.header.first_seq),
+            kind,
+        };
+        // A segment that is not this log's, or not at the place its name says, is reported
+        // and left out of the chain, so the next segment is checked against the last good one.
+        if log_id.is_some_and(|id| id != o.header.log_id) {
+            s.problems.push(at_start(CorruptionKind::ForeignLog));
+            continue;
+        }
+        if let Some(name_seq) = check.job.name_seq
+            && name_seq != o.header.first_seq
+        {
+            s.problems.push(at_start(CorruptionKind::BadHeader(format!(
+                "header says first sequence {}, file name says {name_seq}",
+                o.header.first_seq
+            ))));
+            continue;
+        }
+        match prev {
+            None if i == 0 && !lone && o.header.first_seq != 0 => {
+                // Hook (issue 4): a durable retention record will make a first segment above
+                // 0 legitimate; until then the prefix is missing.
+                s.problems.push(Corruption {
+                    file: path.clone(),
+                    offset: 0,
+                    seq: Some(0),
+                    kind: CorruptionKind::MissingSegment { first_seq: 0 },
+                });
+            }
+            None => {}
+            Some((head, last_at)) if intact => {
+                if let Err(c) = check_chain(&o.header, path, &head, last_at) {
+                    s.problems.push(c);
+                    intact = false;
+                }
+            }
+            Some(_) => {}
+        }
+        if prev.is_none() {
+            s.first_seq = o.header.first_seq;
+        }
+        let newest = check.job.newest;
+        let end_problem = |offset: u64, kind| Corruption {
+            file: path.clone(),
+            offset,
+            seq: Some(o.end_seq()),
+            kind,
+        };
+        let mut segment_intact = true;
+        match &o.end {
+            End::Footer(_) => {}
+            End::Clean if newest => {}
+            End::Clean => {
+                s.problems
+                    .push(end_problem(o.records_end, CorruptionKind::UnsealedSegment));
+                segment_intact = false;
+            }
+            End::Damaged { offset, kind, .. } if !newest => {
+                s.problems.push(end_problem(*offset, kind.clone()));
+                segment_intact = false;
+            }
+            End::Damaged {
+                offset,
+                kind,
+                durable: true,
+                ..
+            } => {
+                // Later frames prove this record was durable: damage, not a torn tail.
+                s.problems.push(end_problem(*offset, kind.clone()));
+                segment_intact = false;
+            }
+            End::Damaged { offset, kind, later_frames, .. } => s.warnings.push(Warning {
+                file: path.clone(),
+                offset: Some(*offset),
+                message: format!(
+                    "uncommitted tail from sequence {} ({kind}; {later_frames} unsynced frame(s) after it): \
+                     a group being written, or torn by a crash and cut on the next open; not damage",
+                    o.end_seq()
+                ),
+            }),
+        }
+        if intact {
+            s.chained.push(i);
+            s.records += o.end_seq() - o.header.first_seq;
+            s.tree_head = o.frontier.tree_head();
+            if s.first_recorded_at.is_none() {
+                s.first_recorded_at = o.first_recorded_at;
+            }
+            if o.first_recorded_at.is_some() {
+                s.last_recorded_at = Some(o.last_recorded_at);
+            }
+        }
+        intact &= segment_intact;
+        prev = Some((o.frontier.tree_head(), o.last_recorded_at));
+    }
+    s
+}

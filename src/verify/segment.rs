@@ -1,0 +1,139 @@
+//! Verifying one segment file on its own: frames, payloads, hashes, footer.
+//!
+//! The chain between segments is checked afterwards (chain.rs), from what this returns.
+
+use crate::error::{Corruption, CorruptionKind};
+use crate::event::decode_payload;
+use crate::merkle::Hash;
+use crate::segment::scan::{End, ScanOutcome, scan};
+use crate::sys::ReadMap;
+use std::fs::File;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+/// How often the newest segment of a live log is re-read when it looks damaged, so that a
+/// group the writer was writing while we read (and which a later group already follows on
+/// disk) is not mistaken for damage. Real damage persists across re-reads; a race does not.
+const LIVE_REREADS: usize = 3;
+
+/// The bytes of a segment: sealed segments are mapped; the newest is copied, because the
+/// writer trims its preallocated end when sealing it and a mapped page past the new end
+/// would fault.
+enum SegmentBytes {
+    Mapped(ReadMap),
+    Copied(Vec<u8>),
+}
+
+impl Deref for SegmentBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SegmentBytes::Mapped(m) => m,
+            SegmentBytes::Copied(v) => v,
+        }
+    }
+}
+
+fn read_bytes(path: &Path, copy: bool) -> std::io::Result<SegmentBytes> {
+    if copy {
+        std::fs::read(path).map(SegmentBytes::Copied)
+    } else {
+        File::open(path)
+            .and_then(|f| ReadMap::new(&f))
+            .map(SegmentBytes::Mapped)
+    }
+}
+
+/// One segment to check.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentJob {
+    pub path: PathBuf,
+    /// The first sequence number its file name promises (`None` for a lone segment file).
+    pub name_seq: Option<u64>,
+    /// Whether this is the newest segment, whose tail may still be written.
+    pub newest: bool,
+}
+
+/// What checking one segment found.
+#[derive(Debug)]
+pub(crate) struct SegmentCheck {
+    pub job: SegmentJob,
+    pub bytes: u64,
+    /// The scan, or the damage that stopped it before its end was known.
+    pub outcome: Result<ScanOutcome, Corruption>,
+    /// Records whose payload does not decode as an event.
+    pub payload_problems: Vec<Corruption>,
+    /// Leaf hashes of the valid records, when asked for.
+    pub leaves: Vec<Hash>,
+}
+
+impl SegmentCheck {
+    /// Whether the scan ended in damage that a live writer could have caused by racing us.
+    fn looks_damaged(&self) -> bool {
+        match &self.outcome {
+            Err(_) => true,
+            Ok(o) => matches!(o.end, End::Damaged { durable: true, .. }),
+        }
+    }
+}
+
+/// Checks one segment: every frame's CRC, sequence and time order, every payload's decoding,
+/// the Merkle frontier from the header's state to the footer's tree head.
+pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
+    let mut check = check_once(&job, decode, collect_leaves);
+    let mut rereads = 0;
+    while job.newest && check.looks_damaged() && rereads < LIVE_REREADS {
+        rereads += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        check = check_once(&job, decode, collect_leaves);
+    }
+    check
+}
+
+fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
+    let path = &job.path;
+    let mut check = SegmentCheck {
+        job: job.clone(),
+        bytes: 0,
+        outcome: Err(Corruption {
+            file: path.clone(),
+            offset: 0,
+            seq: None,
+            kind: CorruptionKind::BadHeader("not read".into()),
+        }),
+        payload_problems: Vec::new(),
+        leaves: Vec::new(),
+    };
+    let bytes = match read_bytes(path, job.newest) {
+        Ok(b) => b,
+        Err(e) => {
+            check.outcome = Err(Corruption {
+                file: path.clone(),
+                offset: 0,
+                seq: None,
+                kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+            });
+            return check;
+        }
+    };
+    check.bytes = bytes.len() as u64;
+    let mut payload_problems = Vec::new();
+    let mut leaves = Vec::new();
+    let outcome = scan(path, &bytes, &mut |offset, record| {
+        if decode && let Err(e) = decode_payload(record.payload) {
+            payload_problems.push(Corruption {
+                file: path.clone(),
+                offset,
+                seq: Some(record.seq),
+                kind: CorruptionKind::BadPayload(e.to_string()),
+            });
+        }
+        if collect_leaves {
+            leaves.push(record.leaf_hash());
+        }
+    });
+    check.outcome = outcome;
+    check.payload_problems = payload_problems;
+    check.leaves = leaves;
+    check
+}
