@@ -10,7 +10,7 @@
 //! ```
 //! The only difference from a checkpoint of an RFC 6962 log is the root: ours is the keyed
 //! blake3 root of docs/MERKLE.md, not a SHA-256 root, so witnesses that recompute SHA-256
-//! roots cannot check it (docs/CHECKPOINT-FORMAT.md).
+//! roots cannot check it (docs/FORMAT.md §6).
 //!
 //! - [`note`]: signed notes and key text formats.
 //! - [`store`]: the append-only `checkpoints` file of a log directory.
