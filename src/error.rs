@@ -116,6 +116,15 @@ pub enum Error {
     #[error("{0}")]
     Corrupt(Box<Corruption>),
 
+    /// A query's cursor is malformed, or belongs to a query with other filters or another
+    /// order. Remedy: pass back the cursor of the previous page of the same query unchanged
+    /// (only the limit may differ), or start again without a cursor.
+    #[error("invalid query cursor: {reason}")]
+    InvalidCursor {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// No record with that sequence number exists (yet, or any more after retention).
     #[error("no record with sequence number {seq} (the log holds {first}..{end})")]
     NotFound {
