@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     pub meta: LogMeta,
     pub options: Options,
     pub published: Published,
+    /// Per-segment query indexes, built and loaded lazily by readers (src/index).
+    pub indexes: crate::index::IndexSet,
     poison: Mutex<Option<String>>,
 }
 
@@ -230,6 +232,7 @@ impl AuditLog {
             dir,
             meta,
             published: Published::new(view),
+            indexes: Default::default(),
             poison: Mutex::new(None),
             options,
         });
