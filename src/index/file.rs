@@ -383,3 +383,82 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, Record};
+    use crate::timestamp::Timestamp;
+
+    fn sample() -> (Identity, Vec<u8>) {
+        let mut builder = IndexBuilder::default();
+        for i in 0..100u64 {
+            let event = Event::new(format!("user:{}", i % 7), "login")
+                .entity("order", format!("{}", i % 5))
+                .tenant("acme")
+                .label("PCI");
+            let record = Record {
+                seq: 1000 + i,
+                recorded_at: Timestamp::from_nanos(i as i64 * 10),
+                event,
+            };
+            builder.add(100 + i * 50, &record);
+        }
+        let id = Identity {
+            log_id: [7; 16],
+            first_seq: 1000,
+            record_count: 100,
+            records_end: 100 + 100 * 50,
+            root: [9; 32],
+        };
+        let bytes = encode(&id, &builder);
+        (id, bytes)
+    }
+
+    #[test]
+    fn encoded_index_round_trips_and_answers_lookups() {
+        let (id, bytes) = sample();
+        let index = SegmentIndex::decode(Bytes::Owned(bytes), &id).expect("valid");
+        let user3 = index.postings(KeyIndex::Actor, crate::index::actor_key("user:3"));
+        let rels: Vec<u32> = user3.iter().map(|p| p.rel).collect();
+        assert_eq!(rels, (0..100).filter(|i| i % 7 == 3).collect::<Vec<_>>());
+        assert_eq!(user3[0].offset, 100 + 3 * 50);
+        assert!(index.postings(KeyIndex::Actor, 12345).is_empty());
+        // Samples at rel 0, 32, 64, 96 with recorded_at = rel * 10.
+        assert_eq!(index.time_start(330).map(|p| p.rel), Some(32));
+        assert_eq!(index.time_start(0).map(|p| p.rel), Some(0));
+        assert_eq!(index.time_end(640), 64);
+        assert_eq!(index.time_end(641), 96);
+        assert_eq!(index.time_end(i64::MAX), 100);
+        assert_eq!(index.summary().records, 100);
+    }
+
+    #[test]
+    fn other_identity_truncation_and_bit_flips_are_rejected_without_panic() {
+        let (id, bytes) = sample();
+        let mut other = id.clone();
+        other.root[0] ^= 1;
+        assert!(SegmentIndex::decode(Bytes::Owned(bytes.clone()), &other).is_none());
+        for len in 0..bytes.len() {
+            let cut = bytes[..len].to_vec();
+            assert!(
+                SegmentIndex::decode(Bytes::Owned(cut), &id).is_none(),
+                "{len}"
+            );
+        }
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            assert!(SegmentIndex::decode(Bytes::Owned(flipped.clone()), &id).is_none());
+            // Even with a recomputed CRC (a forged file), decoding must not panic.
+            let body = flipped.len() - CRC_LEN;
+            let crc = crc32fast::hash(&flipped[..body]);
+            flipped[body..].copy_from_slice(&crc.to_le_bytes());
+            if let Some(index) = SegmentIndex::decode(Bytes::Owned(flipped), &id) {
+                let _ = index.postings(KeyIndex::Entity, 1);
+                let _ = index.time_start(5);
+                let _ = index.time_end(5);
+            }
+        }
+    }
+}

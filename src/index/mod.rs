@@ -77,13 +77,15 @@ impl SlotRef {
         end_seq: u64,
     ) -> Result<IndexGuard<'a>> {
         let slot = &self.0;
+        // Checked first: a snapshot taken before the segment was sealed may still see it
+        // active, and the complete index serves it as well (the executor bounds the records).
+        if let Some(index) = slot.sealed.get() {
+            return Ok(IndexGuard::Sealed(index.clone()));
+        }
         if segment.footer().is_none() {
             let mut builder = slot.active.lock();
             builder.extend(segment, end_seq)?;
             return Ok(IndexGuard::Active(builder));
-        }
-        if let Some(index) = slot.sealed.get() {
-            return Ok(IndexGuard::Sealed(index.clone()));
         }
         let index = match SegmentIndex::load(&shared.dir, segment) {
             Some(index) => index,
@@ -99,16 +101,20 @@ impl SlotRef {
                         std::io::Error::other("segment has no footer"),
                     )
                 })?;
-                if !shared.options.read_only {
-                    // Failing to persist only costs a rebuild next time the log opens.
-                    let _ = file::persist(
+                // Failing to persist only costs a rebuild next time; once persisted, the
+                // mapped file replaces the built bytes so they leave the heap.
+                let persisted = !shared.options.read_only
+                    && file::persist(
                         shared.options.fs.as_ref(),
                         &shared.dir,
                         segment.first_seq(),
                         &index,
-                    );
+                    )
+                    .is_ok();
+                match persisted {
+                    true => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+                    false => index,
                 }
-                index
             }
         };
         Ok(IndexGuard::Sealed(
@@ -166,6 +172,10 @@ impl AuditLog {
             report.rebuilt += 1;
             report.postings += builder.actor.values().map(Vec::len).sum::<usize>() as u64
                 + builder.entity.values().map(Vec::len).sum::<usize>() as u64;
+            let index = match shared.options.read_only {
+                true => index,
+                false => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+            };
             let slot = shared.indexes.slot(segment.first_seq());
             let _ = slot.0.sealed.set(Arc::new(index));
         }

@@ -160,3 +160,58 @@ impl Summary {
 fn mask(code: u8) -> u8 {
     1u8.checked_shl(u32::from(code)).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, Severity};
+    use crate::timestamp::Timestamp;
+
+    #[test]
+    fn summaries_rule_out_only_what_cannot_match() {
+        let mut s = Summary::default();
+        assert!(
+            !s.may_match(&Query::new()),
+            "an empty segment matches nothing"
+        );
+        for (i, action) in ["order.create", "user.login"].iter().enumerate() {
+            let record = Record {
+                seq: i as u64,
+                recorded_at: Timestamp::from_nanos(100 + i as i64),
+                event: Event::new("a", *action)
+                    .severity(Severity::Medium)
+                    .tenant("acme"),
+            };
+            s.add(&record);
+        }
+        assert!(s.may_match(&Query::new().severity_at_least(Severity::Low)));
+        assert!(s.may_match(&Query::new().severity_at_least(Severity::Medium)));
+        assert!(!s.may_match(&Query::new().severity_at_least(Severity::High)));
+        assert!(!s.may_match(&Query::new().severity(Severity::Info)));
+        assert!(s.may_match(&Query::new().action_prefix("user.")));
+        assert!(!s.may_match(&Query::new().action_prefix("perm")));
+        assert!(!s.may_match(&Query::new().tenant("globex")));
+        assert!(!s.may_match(&Query::new().label("PCI")));
+        let at = Timestamp::from_nanos;
+        assert!(!s.may_match(&Query::new().recorded_since(at(102))));
+        assert!(s.may_match(&Query::new().recorded_since(at(101))));
+        assert!(!s.may_match(&Query::new().recorded_until(at(100))));
+        assert!(
+            !s.may_match(&Query::new().occurred_since(at(0))),
+            "no occurred_at at all"
+        );
+    }
+
+    #[test]
+    fn a_set_past_its_limit_overflows_and_rules_nothing_out() {
+        let mut set = ValueSet::new();
+        for i in 0..=MAX_SET_VALUES {
+            set.insert(&format!("tenant-{i}"));
+        }
+        assert_eq!(set.values, None);
+        assert!(set.may_contain(|v| v == "anything"));
+        let mut big = ValueSet::new();
+        big.insert(&"x".repeat(MAX_SET_BYTES + 1));
+        assert_eq!(big.values, None);
+    }
+}
