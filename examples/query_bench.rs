@@ -79,7 +79,7 @@ fn build(dir: &std::path::Path, events: u64) {
             pending.pop_front().expect("pending").wait().expect("ack");
         }
         i += n;
-        if i % 1_000_000 == 0 {
+        if i.is_multiple_of(1_000_000) {
             println!("  {i} events appended ({:.0?})", started.elapsed());
         }
     }
