@@ -127,6 +127,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A query's cursor is malformed, or belongs to a query with other filters or another
+    /// order. Remedy: pass back the cursor of the previous page of the same query unchanged
+    /// (only the limit may differ), or start again without a cursor.
+    #[error("invalid query cursor: {reason}")]
+    InvalidCursor {
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The engine refused to sign a checkpoint that does not extend the last one it signed
     /// (C2SP: a log must never sign two inconsistent checkpoints). Remedy: investigate: the
     /// log was rewritten or truncated since that checkpoint, or the checkpoints file belongs

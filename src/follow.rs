@@ -8,7 +8,7 @@
 //! error, and the view stays where it was.
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::log::AuditLog;
+use crate::log::{AuditLog, Shared};
 use crate::recovery::check_chain;
 use crate::segment::Segment;
 use crate::segment::name::segment_path;
@@ -16,7 +16,8 @@ use crate::segment::scan::{End, ScanOutcome, resume, scan};
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// How often a read-only handle polls the files while waiting for new records.
@@ -33,12 +34,63 @@ impl AuditLog {
     /// last refreshed (by a writer in another process) and returns the new committed end.
     /// For a writing handle the view is always current and this only returns it.
     pub fn refresh(&self) -> Result<u64> {
-        let shared = self.shared();
+        refresh(self.shared())
+    }
+
+    /// Waits until records past `seen_end` are committed, or `timeout` passes; returns the
+    /// committed end. The building block of tailing. A read-only handle polls the files
+    /// (every 50 ms) through [`refresh`](Self::refresh), so it follows a writer in another
+    /// process.
+    pub fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
+        wait_for_records(self.shared(), seen_end, timeout)
+    }
+}
+
+/// Waits for the committed end to pass `seen_end` (see [`AuditLog::wait_for_records`]).
+pub(crate) fn wait_for_records(shared: &Shared, seen_end: u64, timeout: Duration) -> u64 {
+    if !shared.options.read_only {
+        return shared.published.wait_past(seen_end, timeout);
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let end = refresh(shared).unwrap_or_else(|_| shared.published.snapshot().end_seq);
+        let now = Instant::now();
+        if end > seen_end || now >= deadline {
+            return end;
+        }
+        std::thread::sleep(POLL_INTERVAL.min(deadline - now));
+    }
+}
+
+/// Starts (once) a thread that refreshes a read-only handle every 50 ms while it is alive, so
+/// async tails, which cannot poll a timer without a runtime, are woken by the publish.
+pub(crate) fn ensure_follower(shared: &Arc<Shared>) {
+    if !shared.options.read_only || shared.follower_started.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let weak: Weak<Shared> = Arc::downgrade(shared);
+    let spawned = std::thread::Builder::new()
+        .name("auditlog-follow".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(POLL_INTERVAL);
+                let Some(shared) = weak.upgrade() else { return };
+                let _ = refresh(&shared);
+            }
+        });
+    if spawned.is_err() {
+        shared.follower_started.store(false, Ordering::Release);
+    }
+}
+
+/// See [`AuditLog::refresh`].
+pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
+    {
         let mut follow = shared.follow.lock();
         if !shared.options.read_only {
-            return Ok(self.end_seq());
+            return Ok(shared.published.snapshot().end_seq);
         }
-        let view = self.view();
+        let view = shared.published.snapshot();
         let mut segments = (*view.segments).clone();
         let mut state = follow.take();
         let result = loop {
@@ -111,7 +163,7 @@ impl AuditLog {
                     if let Some(last) = segments.last_mut() {
                         *last = Arc::new(sealed.with_offsets(known));
                     }
-                    publish(self, &segments, &outcome);
+                    publish(shared, &segments, &outcome);
                 }
                 End::Damaged {
                     durable: true,
@@ -124,46 +176,28 @@ impl AuditLog {
                         seq: Some(outcome.end_seq()),
                         kind: CorruptionKind::DamageBeforeValidRecords,
                     };
-                    publish(self, &segments, &outcome);
+                    publish(shared, &segments, &outcome);
                     state = Some(outcome);
                     break Err(Error::Corrupt(Box::new(c)));
                 }
                 End::Clean | End::Damaged { .. } => {
-                    publish(self, &segments, &outcome);
+                    publish(shared, &segments, &outcome);
                     state = Some(outcome);
                     break Ok(());
                 }
             }
         };
         *follow = state;
-        result.map(|()| self.end_seq())
+        result?;
     }
-
-    /// Waits until records past `seen_end` are committed, or `timeout` passes; returns the
-    /// committed end. The building block of tailing. A read-only handle polls the files
-    /// (every 50 ms) through [`refresh`](Self::refresh), so it follows a writer in another
-    /// process.
-    pub fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
-        if !self.shared().options.read_only {
-            return self.shared().published.wait_past(seen_end, timeout);
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let end = self.refresh().unwrap_or_else(|_| self.end_seq());
-            let now = Instant::now();
-            if end > seen_end || now >= deadline {
-                return end;
-            }
-            std::thread::sleep(POLL_INTERVAL.min(deadline - now));
-        }
-    }
+    Ok(shared.published.snapshot().end_seq)
 }
 
-fn publish(log: &AuditLog, segments: &[Arc<Segment>], outcome: &ScanOutcome) {
+fn publish(shared: &Shared, segments: &[Arc<Segment>], outcome: &ScanOutcome) {
     let segments = Arc::new(segments.to_vec());
     let tree_head = outcome.frontier.tree_head();
     let last = outcome.last_recorded_at;
-    log.shared().published.update(|v| {
+    shared.published.update(|v| {
         v.segments = segments;
         v.end_seq = tree_head.size;
         v.tree_head = tree_head;

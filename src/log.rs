@@ -34,6 +34,10 @@ pub(crate) struct Shared {
     pub room: RoomWaiters,
     /// For a read-only handle: where the scan of the newest segment stopped (see follow.rs).
     pub follow: Mutex<Option<ScanOutcome>>,
+    /// Whether the read-only follower thread runs (see follow.rs).
+    pub follower_started: std::sync::atomic::AtomicBool,
+    /// Per-segment query indexes, built and loaded lazily by readers (src/index).
+    pub indexes: crate::index::IndexSet,
     poison: Mutex<Option<String>>,
 }
 
@@ -247,6 +251,8 @@ impl AuditLog {
             published: Published::new(view),
             room: RoomWaiters::default(),
             follow: Mutex::new(None),
+            follower_started: Default::default(),
+            indexes: Default::default(),
             poison: Mutex::new(None),
             options,
         });
@@ -307,19 +313,11 @@ impl AuditLog {
 
     /// The state shared with the writer and readers, for `impl AuditLog` blocks in other
     /// modules (queries, verification, lifecycle).
-    #[allow(
-        dead_code,
-        reason = "used by the query, verify and lifecycle modules as they land"
-    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
     /// A consistent snapshot of the committed state.
-    #[allow(
-        dead_code,
-        reason = "used by the query, verify and lifecycle modules as they land"
-    )]
     pub(crate) fn view(&self) -> View {
         self.shared.published.snapshot()
     }

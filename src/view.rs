@@ -4,6 +4,7 @@ use crate::merkle::TreeHead;
 use crate::segment::Segment;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Duration;
 
 /// A consistent snapshot of what is committed: readers never see a record past `end_seq`.
@@ -35,6 +36,8 @@ pub(crate) struct Published {
     view: RwLock<View>,
     commit_lock: Mutex<u64>,
     committed: Condvar,
+    /// Async tail streams waiting for the committed end to grow (see `wake_when_past`).
+    wakers: Mutex<Vec<Waker>>,
 }
 
 impl Published {
@@ -44,6 +47,7 @@ impl Published {
             view: RwLock::new(view),
             commit_lock: Mutex::new(end),
             committed: Condvar::new(),
+            wakers: Mutex::new(Vec::new()),
         }
     }
 
@@ -59,6 +63,23 @@ impl Published {
         };
         *self.commit_lock.lock() = end;
         self.committed.notify_all();
+        // Taken after the end is stored: a waker registered before this point is woken here,
+        // one registered after sees the new end (see `wake_when_past`).
+        let wakers = std::mem::take(&mut *self.wakers.lock());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Returns true if more than `seen_end` records are committed; otherwise keeps `waker`
+    /// to wake on the next publish (or when the log is dropped) and returns false.
+    pub(crate) fn wake_when_past(&self, seen_end: u64, waker: &Waker) -> bool {
+        let mut wakers = self.wakers.lock();
+        if *self.commit_lock.lock() > seen_end {
+            return true;
+        }
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        false
     }
 
     /// Waits until more than `seen_end` records are committed or `timeout` passes; returns the
@@ -69,5 +90,12 @@ impl Published {
             let _ = self.committed.wait_for(&mut end, timeout);
         }
         *end
+    }
+}
+
+impl Drop for Published {
+    /// Wakes waiting streams so they notice that the log is gone and end.
+    fn drop(&mut self) {
+        self.wakers.get_mut().drain(..).for_each(Waker::wake);
     }
 }

@@ -71,3 +71,61 @@ fn refresh_on_a_writer_handle_is_its_current_end() {
     append_range(&writer, 0, 10);
     assert_eq!(writer.refresh().unwrap(), 10);
 }
+
+#[test]
+fn read_only_subscriptions_follow_a_writer() {
+    use auditlog::query::Query;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let writer = small_segments(tmp.path()).open().unwrap();
+    append_range(&writer, 0, 10);
+    let reader = AuditLog::open_read_only(tmp.path()).unwrap();
+    let mut blocking = reader.subscribe(&Query::new(), 10);
+    let mut stream = reader.stream(&Query::new(), 10);
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(stream.poll_next(&mut cx).is_pending());
+
+    append_range(&writer, 10, 700); // crosses segment rolls
+    for seq in 10..700 {
+        let r = blocking
+            .next_timeout(Duration::from_secs(20))
+            .unwrap()
+            .expect("record in time");
+        assert_eq!(r.seq, seq);
+    }
+    // The async stream is woken by the follower thread, not by this test.
+    let mut waited = 0;
+    while !flag.0.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(5));
+        waited += 1;
+        assert!(waited < 4000, "the async stream was never woken");
+    }
+    let mut next = 10;
+    let mut idle = 0;
+    while next < 700 {
+        assert!(idle < 4000, "the async stream stalled at {next}");
+        match stream.poll_next(&mut cx) {
+            Poll::Ready(Some(r)) => {
+                assert_eq!(r.unwrap().seq, next);
+                next += 1;
+            }
+            Poll::Ready(None) => panic!("stream ended"),
+            Poll::Pending => {
+                idle += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! [`Query`]: what a caller asks for, and whether one record matches it.
+//!
+//! Every filter set on a query must hold (they are ANDed). Time ranges are half-open,
+//! `[since, until)`. Matching here is the single definition of the semantics: index lookups
+//! only choose which records to look at, and every candidate they return is checked again
+//! with [`Query::matches`], which also resolves hash collisions in the indexes.
+
+use crate::event::{Outcome, Record, Severity};
+use crate::query::cursor::Cursor;
+use crate::timestamp::Timestamp;
+
+/// The order in which matching records are returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Ascending sequence numbers (the default).
+    #[default]
+    OldestFirst,
+    /// Descending sequence numbers.
+    NewestFirst,
+}
+
+/// Which of a record's two times a range or time bucket refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TimeField {
+    /// When the log accepted the event (never decreasing along the log; indexed).
+    #[default]
+    Recorded,
+    /// When the producer says the event happened (`Event::occurred_at`; a record without it
+    /// never matches a range on this field).
+    Occurred,
+}
+
+/// How the action filter compares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ActionFilter {
+    Exact(String),
+    Prefix(String),
+}
+
+/// How the severity filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum SeverityFilter {
+    Exact(Severity),
+    AtLeast(Severity),
+}
+
+/// A half-open time range `[since, until)` in nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TimeRange {
+    pub since: i64,
+    pub until: i64,
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        TimeRange {
+            since: i64::MIN,
+            until: i64::MAX,
+        }
+    }
+}
+
+impl TimeRange {
+    pub(crate) fn contains(&self, t: i64) -> bool {
+        self.since <= t && t < self.until
+    }
+
+    pub(crate) fn is_unbounded(&self) -> bool {
+        *self == TimeRange::default()
+    }
+
+    /// Whether any time in `[min, max]` (inclusive) lies in the range.
+    #[allow(
+        dead_code,
+        reason = "used by segment skipping, which lands with the indexes"
+    )]
+    pub(crate) fn overlaps(&self, min: i64, max: i64) -> bool {
+        min < self.until && max >= self.since && min <= max
+    }
+}
+
+/// A filtered, ordered and paginated question to the log.
+///
+/// ```no_run
+/// use auditlog::{AuditLog, Severity, Timestamp};
+/// use auditlog::query::{Order, Query};
+/// let log = AuditLog::open("./audit")?;
+/// let q = Query::new()
+///     .actor("user:42")
+///     .recorded_since(Timestamp::from_unix_secs(1_800_000_000))
+///     .severity_at_least(Severity::High)
+///     .order(Order::NewestFirst)
+///     .limit(100);
+/// let page = log.query(&q)?;
+/// for record in &page.records {
+///     println!("#{} {}", record.seq, record.event.action);
+/// }
+/// if page.has_more {
+///     let next = log.query(&q.clone().after(page.cursor))?;
+/// }
+/// # Ok::<(), auditlog::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub(crate) recorded: TimeRange,
+    pub(crate) occurred: TimeRange,
+    pub(crate) actor: Option<String>,
+    pub(crate) entity_kind: Option<String>,
+    pub(crate) entity_id: Option<String>,
+    pub(crate) action: Option<ActionFilter>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) severity: Option<SeverityFilter>,
+    pub(crate) label: Option<String>,
+    /// Lowercased search text.
+    pub(crate) text: Option<String>,
+    pub(crate) order: Order,
+    pub(crate) limit: Option<usize>,
+    pub(crate) after: Option<Cursor>,
+}
+
+impl Query {
+    /// A query matching every record, oldest first, without a limit.
+    pub fn new() -> Self {
+        Query::default()
+    }
+
+    /// Only records with `recorded_at >= at`.
+    #[must_use]
+    pub fn recorded_since(mut self, at: Timestamp) -> Self {
+        self.recorded.since = at.as_nanos();
+        self
+    }
+
+    /// Only records with `recorded_at < at`.
+    #[must_use]
+    pub fn recorded_until(mut self, at: Timestamp) -> Self {
+        self.recorded.until = at.as_nanos();
+        self
+    }
+
+    /// Only records whose event has `occurred_at >= at` (events without it never match).
+    #[must_use]
+    pub fn occurred_since(mut self, at: Timestamp) -> Self {
+        self.occurred.since = at.as_nanos();
+        self
+    }
+
+    /// Only records whose event has `occurred_at < at` (events without it never match).
+    #[must_use]
+    pub fn occurred_until(mut self, at: Timestamp) -> Self {
+        self.occurred.until = at.as_nanos();
+        self
+    }
+
+    /// A range `[since, until)` on `field`: shorthand for the two setters above.
+    #[must_use]
+    pub fn time_range(self, field: TimeField, since: Timestamp, until: Timestamp) -> Self {
+        match field {
+            TimeField::Recorded => self.recorded_since(since).recorded_until(until),
+            TimeField::Occurred => self.occurred_since(since).occurred_until(until),
+        }
+    }
+
+    /// Only events of this actor id (exact).
+    #[must_use]
+    pub fn actor(mut self, id: impl Into<String>) -> Self {
+        self.actor = Some(id.into());
+        self
+    }
+
+    /// Only events on this entity (type and id, exact).
+    #[must_use]
+    pub fn entity(mut self, kind: impl Into<String>, id: impl Into<String>) -> Self {
+        self.entity_kind = Some(kind.into());
+        self.entity_id = Some(id.into());
+        self
+    }
+
+    /// Only events on entities of this type (exact), whatever their id.
+    #[must_use]
+    pub fn entity_kind(mut self, kind: impl Into<String>) -> Self {
+        self.entity_kind = Some(kind.into());
+        self
+    }
+
+    /// Only events with exactly this action.
+    #[must_use]
+    pub fn action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(ActionFilter::Exact(action.into()));
+        self
+    }
+
+    /// Only events whose action starts with `prefix` (e.g. `"order."`).
+    #[must_use]
+    pub fn action_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.action = Some(ActionFilter::Prefix(prefix.into()));
+        self
+    }
+
+    /// Only events of this tenant.
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Only events with this outcome.
+    #[must_use]
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// Only events with exactly this severity.
+    #[must_use]
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(SeverityFilter::Exact(severity));
+        self
+    }
+
+    /// Only events with this severity or a higher one.
+    #[must_use]
+    pub fn severity_at_least(mut self, severity: Severity) -> Self {
+        self.severity = Some(SeverityFilter::AtLeast(severity));
+        self
+    }
+
+    /// Only events carrying this label (exact).
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Only events containing `text`, ignoring case, in one of their text fields: actor id,
+    /// kind, name and email; action; error message; entity type, id and name; tenant; ip;
+    /// user agent; session id; request id; source; changed fields; labels; and the JSON text
+    /// of `before`, `after` and `metadata` (keys included). An empty text matches everything.
+    #[must_use]
+    pub fn text(mut self, text: impl AsRef<str>) -> Self {
+        self.text = Some(text.as_ref().to_lowercase());
+        self
+    }
+
+    /// The order of results. Default [`Order::OldestFirst`].
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// At most `n` records per page. Default: no limit.
+    #[must_use]
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Continues after the last record of an earlier page of this same query (filters and
+    /// order must be unchanged; the limit may differ).
+    #[must_use]
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.after = Some(cursor);
+        self
+    }
+
+    /// The order of results.
+    pub fn get_order(&self) -> Order {
+        self.order
+    }
+
+    /// The page size, if limited.
+    pub fn get_limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// Whether `record` passes every filter (order, limit and cursor are not filters).
+    pub fn matches(&self, record: &Record) -> bool {
+        let e = &record.event;
+        if !self.recorded.contains(record.recorded_at.as_nanos()) {
+            return false;
+        }
+        if !self.occurred.is_unbounded() {
+            match e.occurred_at {
+                Some(t) if self.occurred.contains(t.as_nanos()) => {}
+                _ => return false,
+            }
+        }
+        if self.actor.as_ref().is_some_and(|a| *a != e.actor.id) {
+            return false;
+        }
+        if let Some(kind) = &self.entity_kind {
+            let Some(entity) = &e.entity else {
+                return false;
+            };
+            if entity.kind != *kind || self.entity_id.as_ref().is_some_and(|id| *id != entity.id) {
+                return false;
+            }
+        }
+        match &self.action {
+            Some(ActionFilter::Exact(a)) if *a != e.action => return false,
+            Some(ActionFilter::Prefix(p)) if !e.action.starts_with(p.as_str()) => return false,
+            _ => {}
+        }
+        if self.tenant.is_some() && self.tenant != e.tenant {
+            return false;
+        }
+        if self.outcome.is_some_and(|o| o != e.outcome) {
+            return false;
+        }
+        match self.severity {
+            Some(SeverityFilter::Exact(s)) if s != e.severity => return false,
+            Some(SeverityFilter::AtLeast(s)) if e.severity < s => return false,
+            _ => {}
+        }
+        if let Some(label) = &self.label
+            && !e.labels.iter().any(|l| l == label)
+        {
+            return false;
+        }
+        match &self.text {
+            Some(text) => text_matches(record, text),
+            None => true,
+        }
+    }
+
+    /// A hash of everything that selects records (filters and order; not limit or cursor),
+    /// so a cursor cannot be replayed against a different query.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut h = blake3::Hasher::new();
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.recorded,
+            self.occurred,
+            self.actor,
+            self.entity_kind,
+            self.entity_id,
+            self.action,
+            self.tenant,
+            self.outcome,
+            self.severity,
+            self.label,
+            self.text,
+            self.order
+        );
+        h.update(text.as_bytes());
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&h.finalize().as_bytes()[..8]);
+        u64::from_le_bytes(out)
+    }
+}
+
+/// The case-insensitive substring search over the fields listed at [`Query::text`].
+fn text_matches(record: &Record, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let e = &record.event;
+    let hit = |s: &str| s.to_lowercase().contains(needle);
+    let entity = e.entity.as_ref();
+    let plain = [
+        Some(e.actor.id.as_str()),
+        e.actor.kind.as_deref(),
+        e.actor.name.as_deref(),
+        e.actor.email.as_deref(),
+        Some(e.action.as_str()),
+        e.error_message.as_deref(),
+        entity.map(|x| x.kind.as_str()),
+        entity.map(|x| x.id.as_str()),
+        entity.and_then(|x| x.name.as_deref()),
+        e.tenant.as_deref(),
+        e.ip.as_deref(),
+        e.user_agent.as_deref(),
+        e.session_id.as_deref(),
+        e.request_id.as_deref(),
+        e.source.as_deref(),
+    ];
+    if plain.into_iter().flatten().any(hit)
+        || e.changed_fields.iter().any(|s| hit(s))
+        || e.labels.iter().any(|s| hit(s))
+    {
+        return true;
+    }
+    let json = [e.before.as_ref(), e.after.as_ref()];
+    json.into_iter().flatten().any(|v| hit(&v.to_string()))
+        || e.metadata
+            .as_ref()
+            .is_some_and(|m| hit(&serde_json::Value::Object(m.clone()).to_string()))
+}

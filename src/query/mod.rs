@@ -1,0 +1,114 @@
+//! Queries: filtered, ordered, paginated reads; counts; aggregations.
+//!
+//! [`Query`] says what to find. [`AuditLog::query`] returns a [`QueryPage`] of records and a
+//! [`Cursor`] for the next page; [`AuditLog::count`] and [`AuditLog::aggregate`] return counts.
+//! Each call reads one consistent snapshot of the committed log, concurrently with the writer:
+//! records committed while a call runs are not seen by that call (they are by the next page).
+//!
+//! The executor (`exec.rs`) chooses, segment by segment, which records to examine: it skips
+//! segments whose summary rules a query out and reads candidates from the actor, entity and
+//! time indexes when the query names an actor, an entity or a `recorded_at` range. Every
+//! candidate is decoded and checked against the whole query, so the indexes can only make a
+//! query faster, never change its answer.
+
+mod aggregate;
+mod cursor;
+mod exec;
+mod filter;
+
+pub use aggregate::{Aggregation, GroupBy, GroupKey};
+pub use cursor::Cursor;
+pub(crate) use filter::{ActionFilter, SeverityFilter};
+pub use filter::{Order, Query, TimeField};
+
+use crate::error::Result;
+use crate::event::Record;
+use crate::log::AuditLog;
+use std::ops::ControlFlow;
+
+/// One page of a query's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    /// Matching records, in the query's order, at most its limit.
+    pub records: Vec<Record>,
+    /// Where the next page starts: pass it to [`Query::after`]. Always present, so an
+    /// oldest-first query can poll for records appended later.
+    pub cursor: Cursor,
+    /// Whether the page stopped at the limit (more records may match). When false, every
+    /// matching record committed when the call started has been returned.
+    pub has_more: bool,
+}
+
+impl AuditLog {
+    /// Runs `query` over the committed records: one page of at most `query`'s limit, in its
+    /// order, after its cursor if it has one.
+    ///
+    /// Fails with [`Error::InvalidCursor`](crate::Error::InvalidCursor) if the cursor came from
+    /// a query with other filters or another order, and with a corruption error if a record
+    /// that must be read is damaged. Damaged or missing index files are never an error: they
+    /// are rebuilt from their segment.
+    pub fn query(&self, query: &Query) -> Result<QueryPage> {
+        let view = self.view();
+        let fingerprint = query.fingerprint();
+        let (lo, hi) = exec::seq_range(query, fingerprint, &view)?;
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let mut records = Vec::new();
+        if limit > 0 {
+            exec::for_each_match(self, &view, query, lo, hi, |record| {
+                records.push(record);
+                if records.len() >= limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        }
+        let has_more = records.len() >= limit;
+        let position = match (query.order, records.last()) {
+            (Order::OldestFirst, Some(last)) if has_more => last.seq + 1,
+            (Order::NewestFirst, Some(last)) if has_more => last.seq,
+            // Nothing more matched below `hi` (above `lo`): continue from the edge examined.
+            (Order::OldestFirst, _) if !has_more => hi,
+            (Order::NewestFirst, _) if !has_more => lo,
+            // A limit of zero examines nothing.
+            (Order::OldestFirst, _) => lo,
+            (Order::NewestFirst, _) => hi,
+        };
+        let cursor = Cursor {
+            position,
+            order: query.order,
+            fingerprint,
+        };
+        Ok(QueryPage {
+            records,
+            cursor,
+            has_more,
+        })
+    }
+
+    /// Counts the records matching `query`'s filters (after its cursor, if any), ignoring its
+    /// limit.
+    pub fn count(&self, query: &Query) -> Result<u64> {
+        let view = self.view();
+        let (lo, hi) = exec::seq_range(query, query.fingerprint(), &view)?;
+        let mut n = 0u64;
+        exec::for_each_match(self, &view, query, lo, hi, |_| {
+            n += 1;
+            ControlFlow::Continue(())
+        })?;
+        Ok(n)
+    }
+
+    /// Counts the records matching `query`'s filters (after its cursor, if any), grouped by
+    /// `by`, ignoring its limit.
+    pub fn aggregate(&self, query: &Query, by: GroupBy) -> Result<Aggregation> {
+        let view = self.view();
+        let (lo, hi) = exec::seq_range(query, query.fingerprint(), &view)?;
+        let mut counter = aggregate::Counter::new(by);
+        exec::for_each_match(self, &view, query, lo, hi, |record| {
+            counter.add(&record);
+            ControlFlow::Continue(())
+        })?;
+        Ok(counter.finish())
+    }
+}
