@@ -195,6 +195,14 @@ impl AuditLog {
                     .fs
                     .create_dir_all(&dir)
                     .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                // The directory's own name must be durable too, or a power loss can take the
+                // whole log, acknowledged records included, with it.
+                let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+                let parent = parent.unwrap_or(Path::new("."));
+                options
+                    .fs
+                    .sync_dir(parent)
+                    .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
             }
             let lock = meta::lock_dir(&dir)?;
             if exists {
@@ -289,13 +297,19 @@ impl AuditLog {
 
     /// The state shared with the writer and readers, for `impl AuditLog` blocks in other
     /// modules (queries, verification, lifecycle).
-    #[allow(dead_code, reason = "used by the query, verify and lifecycle modules as they land")]
+    #[allow(
+        dead_code,
+        reason = "used by the query, verify and lifecycle modules as they land"
+    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
     /// A consistent snapshot of the committed state.
-    #[allow(dead_code, reason = "used by the query, verify and lifecycle modules as they land")]
+    #[allow(
+        dead_code,
+        reason = "used by the query, verify and lifecycle modules as they land"
+    )]
     pub(crate) fn view(&self) -> View {
         self.shared.published.snapshot()
     }
