@@ -4,6 +4,8 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 mod log;
 pub mod merkle;
 pub mod meta;
