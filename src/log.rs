@@ -463,7 +463,9 @@ impl AuditLog {
     fn shutdown(&mut self) -> Result<()> {
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
-            _ => Ok(()),
+            // A poisoned log could not sync what it acknowledged: close must not say it did.
+            Some(_) => Err(self.shared.poisoned_error()),
+            None => Ok(()),
         };
         self.tx = None;
         if let Some(handle) = self.writer.get_mut().take() {
