@@ -247,3 +247,111 @@ pub fn model_ops(input: &[u8]) {
         panic!("{broken}\n{scenario:?}");
     }
 }
+
+/// The fuzz targets by name, as `cargo fuzz` and the corpus replay know them.
+pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("decode_frame", decode_frame),
+    ("decode_header", decode_header),
+    ("decode_footer", decode_footer),
+    ("decode_event_payload", decode_event_payload),
+    ("scan_segment", scan_segment),
+    ("model_ops", model_ops),
+];
+
+/// Valid inputs for `target`, built with the crate's encoders: the seed corpus under
+/// `fuzz/corpus/` is written from them, and the corpus replay mutates them.
+pub fn seed_inputs(target: &str) -> Vec<Vec<u8>> {
+    let crc = frame_crc(0);
+    let payload = encode_payload(&model::event_for(0), &EventLimits::default()).unwrap_or_default();
+    let mut frontier = Frontier::new();
+    for i in 0..5u8 {
+        frontier.push(crate::merkle::leaf_hash(u64::from(i), 0, &[i; 32]));
+    }
+    let header = SegmentHeader {
+        log_id: LOG_ID,
+        first_seq: 5,
+        created_at: 1,
+        prev_recorded_at: 2,
+        frontier: frontier.clone(),
+    };
+    match target {
+        "decode_frame" => {
+            let mut frame = Vec::new();
+            record::encode_frame(&mut frame, &crc, 0, 7, 0, &payload);
+            let mut small = Vec::new();
+            record::encode_frame(&mut small, &crc, 3, -1, 2, b"x");
+            vec![frame, small, vec![0; 16]]
+        }
+        "decode_header" => vec![
+            header.encode(),
+            SegmentHeader {
+                frontier: Frontier::new(),
+                first_seq: 0,
+                ..header
+            }
+            .encode(),
+        ],
+        "decode_footer" => {
+            let footer = SegmentFooter {
+                record_count: 5,
+                first_seq: 0,
+                first_recorded_at: 1,
+                last_recorded_at: 9,
+                tree_head: frontier.tree_head(),
+                records_end: 4096,
+            };
+            vec![footer.encode(&crc).to_vec()]
+        }
+        "decode_event_payload" => (0..3)
+            .filter_map(|i| encode_payload(&model::event_for(i), &EventLimits::default()).ok())
+            .collect(),
+        "scan_segment" => vec![
+            // Three sample records and a footer.
+            vec![2, 0, 0, 0, 2, 0, 4, 5, 0],
+            // Records, zeros, and a torn last record.
+            vec![3, 0, 0, 0, 2, 6, 8, 0, 0, 7, 100],
+            // A record with a wrong sequence number, then more.
+            vec![2, 0, 0, 4, 9, 0, 0],
+            // Raw bytes after a valid header.
+            [&[1u8][..], &[0xA5; 64]].concat(),
+            // A whole valid segment, taken as raw bytes.
+            [&[0u8][..], &segment_bytes(&[2, 0, 0, 0, 2, 5, 0])].concat(),
+        ],
+        "model_ops" => vec![
+            vec![0, 1, 2, 20, 2, 1, 1, 4 | 8 * 20, 5, 1, 6, 1, 0],
+            vec![
+                2 | 0x80,
+                3,
+                4,
+                9,
+                3,
+                1,
+                1,
+                7,
+                1,
+                4 | 8 * 30,
+                6,
+                0,
+                40,
+                1,
+                1,
+                1,
+                0,
+            ],
+            vec![
+                1,
+                0,
+                0,
+                60,
+                2,
+                4 | 8 * 31,
+                4 | 8 * 31,
+                4 | 8 * 31,
+                4 | 8 * 31,
+                5,
+                0,
+            ],
+        ],
+        _ => Vec::new(),
+    }
+}
