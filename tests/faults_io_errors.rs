@@ -57,7 +57,7 @@ fn workload(config: Config, root: &Path, fs: Arc<FaultyFs>) -> Run {
             return run;
         }
     };
-    let mut step = |run: &mut Run, name: &str, result: Result<(), Error>| match result {
+    let step = |run: &mut Run, name: &str, result: Result<(), Error>| match result {
         Ok(()) if !run.errors.is_empty() => run.succeeded_after_error.push(name.into()),
         Ok(()) => {}
         Err(e) => run.errors.push((name.into(), e)),
