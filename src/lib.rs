@@ -6,6 +6,8 @@ pub mod error;
 pub mod event;
 mod follow;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod log;
 pub mod merkle;

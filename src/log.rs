@@ -214,6 +214,14 @@ impl AuditLog {
                     .fs
                     .create_dir_all(&dir)
                     .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                // The directory's own name must be durable too, or a power loss can take the
+                // whole log, acknowledged records included, with it.
+                let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+                let parent = parent.unwrap_or(Path::new("."));
+                options
+                    .fs
+                    .sync_dir(parent)
+                    .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
             }
             let lock = meta::lock_dir(&dir)?;
             if exists {
@@ -485,7 +493,9 @@ impl AuditLog {
     fn shutdown(&mut self) -> Result<()> {
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
-            _ => Ok(()),
+            // A poisoned log could not sync what it acknowledged: close must not say it did.
+            Some(_) => Err(self.shared.poisoned_error()),
+            None => Ok(()),
         };
         self.tx = None;
         if let Some(handle) = self.writer.get_mut().take() {

@@ -7,6 +7,11 @@
 //! interface: they see whatever the real files hold, which is exactly what a simulated crash
 //! image materialises on disk.
 
+#[doc(hidden)]
+pub mod faulty;
+#[doc(hidden)]
+pub mod sim;
+
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
