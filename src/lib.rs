@@ -4,6 +4,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod fs;
+pub mod lifecycle;
 mod log;
 pub mod merkle;
 pub mod meta;

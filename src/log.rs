@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub published: Published,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// Compaction, archiving, retention and the maintenance thread (src/lifecycle/).
+    pub lifecycle: crate::lifecycle::LifecycleState,
     poison: Mutex<Option<String>>,
 }
 
@@ -234,6 +236,7 @@ impl AuditLog {
             meta,
             published: Published::new(view),
             room: RoomWaiters::default(),
+            lifecycle: Default::default(),
             poison: Mutex::new(None),
             options,
         });
@@ -293,10 +296,6 @@ impl AuditLog {
 
     /// The state shared with the writer and readers, for `impl AuditLog` blocks in other
     /// modules (queries, verification, lifecycle).
-    #[allow(
-        dead_code,
-        reason = "used by the query, verify and lifecycle modules as they land"
-    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
