@@ -215,15 +215,13 @@ impl AuditLog {
         let mut report = recovered.report;
         report.created = created;
         let mut segments: Vec<Arc<_>> = recovered.sealed.into_iter().map(Arc::new).collect();
-        let first_seq = segments.first().map_or(0, |s| s.first_seq());
         let active = recovered.active.map(|(segment, scan)| {
             let segment = Arc::new(segment);
             segments.push(segment.clone());
             (segment, scan)
         });
-        let first_seq = active
-            .as_ref()
-            .map_or(first_seq, |(s, _)| first_seq.min(s.first_seq()));
+        // After retention the oldest segment may be the active one and start past 0.
+        let first_seq = segments.first().map_or(report.first_seq, |s| s.first_seq());
         let view = View {
             segments: Arc::new(segments),
             first_seq,

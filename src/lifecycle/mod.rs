@@ -23,3 +23,7 @@ pub mod cuts;
 pub(crate) mod recover;
 
 pub use cuts::{Cut, CutKind, CutLog};
+mod prefix;
+pub mod retention;
+
+pub use retention::{RetainedOut, RetentionPolicy, RetentionReport};
