@@ -299,10 +299,6 @@ impl AuditLog {
     }
 
     /// A consistent snapshot of the committed state.
-    #[allow(
-        dead_code,
-        reason = "used by the query, verify and lifecycle modules as they land"
-    )]
     pub(crate) fn view(&self) -> View {
         self.shared.published.snapshot()
     }

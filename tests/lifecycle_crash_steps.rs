@@ -6,7 +6,9 @@
 
 mod common;
 mod lifecycle_support;
-use auditlog::lifecycle::{CompactOptions, RetentionPolicy, cuts};
+use auditlog::lifecycle::{
+    ArchivePolicy, CompactOptions, LocalDirDestination, RetentionPolicy, check_bundle, cuts,
+};
 use auditlog::{AuditLog, OpenCheck};
 use common::*;
 use lifecycle_support::{Crashing, CrashingFs};
@@ -67,26 +69,27 @@ fn assert_records_from(log: &AuditLog, first: u64) {
 /// Runs `op` on a copy of the template crashing at call `n`, for every `n` until `op`
 /// completes without reaching the crash; `check` inspects each reopened log.
 fn crash_at_every_step(
-    op: &dyn Fn(&AuditLog) -> auditlog::Result<()>,
+    op: &dyn Fn(&AuditLog, Option<&Crashing>) -> auditlog::Result<()>,
     check: &dyn Fn(&AuditLog, &Path, bool),
 ) -> u64 {
     let (_tmp, template_dir) = template();
     for n in 0.. {
         let (_copy, dir) = copy_log(&template_dir);
         let fs = CrashingFs::new();
+        let crashing = Crashing(fs.clone());
         let log = small_segments(&dir)
-            .file_system(Arc::new(Crashing(fs.clone())))
+            .file_system(Arc::new(crashing.clone()))
             .open()
             .unwrap();
         fs.crash_after(n);
-        let result = op(&log);
+        let result = op(&log, Some(&crashing));
         let crashed = fs.crashed();
         assert_eq!(result.is_err(), crashed, "step {n}: {result:?}");
         drop(log);
         let log = reopen_checked(&dir);
         check(&log, &dir, crashed);
         // Running the operation again completes it.
-        op(&log).unwrap_or_else(|e| panic!("step {n}, rerun: {e}"));
+        op(&log, None).unwrap_or_else(|e| panic!("step {n}, rerun: {e}"));
         check(&log, &dir, false);
         drop(log);
         check(&reopen_checked(&dir), &dir, false);
@@ -100,7 +103,7 @@ fn crash_at_every_step(
 #[test]
 fn crash_at_every_step_of_compaction() {
     let steps = crash_at_every_step(
-        &|log| log.compact(&CompactOptions::default()).map(|_| ()),
+        &|log, _| log.compact(&CompactOptions::default()).map(|_| ()),
         &|log, dir, crashed| {
             assert_records_from(log, 0);
             let cold = names(dir).iter().filter(|n| n.ends_with(".zseg")).count();
@@ -121,7 +124,7 @@ fn crash_at_every_step_of_retention() {
         ..RetentionPolicy::default()
     };
     let steps = crash_at_every_step(
-        &|log| log.apply_retention(&policy).map(|_| ()),
+        &|log, _| log.apply_retention(&policy).map(|_| ()),
         &|log, dir, crashed| {
             let cuts = cuts::read(dir, &log.log_id()).unwrap().cuts;
             let first = log.first_seq();
@@ -139,4 +142,54 @@ fn crash_at_every_step_of_retention() {
         },
     );
     assert!(steps >= 5, "steps {steps}");
+}
+
+#[test]
+fn crash_at_every_step_of_archiving() {
+    let archive = tempfile::tempdir().unwrap();
+    // One archive root per attempt, so every attempt starts from an empty destination.
+    let attempt = std::sync::atomic::AtomicU64::new(0);
+    let root = |a: u64| archive.path().join(format!("attempt-{a}"));
+    let policy = ArchivePolicy {
+        max_segments: Some(2),
+        ..ArchivePolicy::default()
+    };
+    let steps = crash_at_every_step(
+        &|log, crashing| {
+            let a = match crashing {
+                Some(_) => attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
+                None => attempt.load(std::sync::atomic::Ordering::SeqCst),
+            };
+            let destination = match crashing {
+                Some(fs) => LocalDirDestination::with_file_system(root(a), Arc::new(fs.clone())),
+                None => LocalDirDestination::new(root(a)),
+            };
+            log.archive(&destination, &policy).map(|_| ())
+        },
+        &|log, dir, crashed| {
+            let cuts = cuts::read(dir, &log.log_id()).unwrap().cuts;
+            let first = log.first_seq();
+            assert_eq!(
+                first,
+                cuts.last().map_or(0, |c| c.cut_seq),
+                "{:?}",
+                names(dir)
+            );
+            assert_records_from(log, first);
+            // Every recorded archive cut has a complete bundle that verifies alone.
+            let a = attempt.load(std::sync::atomic::Ordering::SeqCst);
+            for cut in &cuts {
+                let bundle = root(a).join(auditlog::lifecycle::archive::bundle_name(
+                    &log.log_id(),
+                    cut.removed_from,
+                ));
+                let summary = check_bundle(&bundle).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(summary.end, cut.tree_head());
+            }
+            if !crashed {
+                assert!(first > 0);
+            }
+        },
+    );
+    assert!(steps >= 10, "steps {steps}");
 }

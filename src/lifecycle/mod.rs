@@ -27,3 +27,9 @@ mod prefix;
 pub mod retention;
 
 pub use retention::{RetainedOut, RetentionPolicy, RetentionReport};
+pub mod archive;
+
+pub use archive::{
+    ArchiveDestination, ArchivePolicy, ArchiveReport, BundleSummary, LocalDirDestination,
+    check_bundle, check_with_bundles,
+};
