@@ -163,6 +163,14 @@ impl AuditLogBuilder {
         self
     }
 
+    /// Lifecycle maintenance (retention, archiving, compaction) that
+    /// [`AuditLog::maintain`] runs, and a background thread runs every
+    /// `policy.interval` if set. Default: none.
+    pub fn maintenance(mut self, policy: crate::lifecycle::MaintenancePolicy) -> Self {
+        self.options.maintenance = Some(policy);
+        self
+    }
+
     /// Opens (or, unless read-only, creates) the log.
     pub fn open(self) -> Result<AuditLog> {
         AuditLog::open_with(self.dir, self.options)
@@ -289,6 +297,7 @@ impl AuditLog {
             .map_err(|e| Error::io("starting the writer thread", e))?;
         log.tx = Some(tx);
         *log.writer.get_mut() = Some(handle);
+        crate::lifecycle::maintenance::start(&shared)?;
         Ok(log)
     }
 
@@ -464,6 +473,7 @@ impl AuditLog {
     }
 
     fn shutdown(&mut self) -> Result<()> {
+        crate::lifecycle::maintenance::stop(&self.shared);
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
             _ => Ok(()),

@@ -50,6 +50,8 @@ pub struct Options {
     pub(crate) read_only: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) fs: Arc<dyn FileSystem>,
+    /// Lifecycle maintenance (src/lifecycle/maintenance.rs); `None`: none configured.
+    pub(crate) maintenance: Option<crate::lifecycle::MaintenancePolicy>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             read_only: false,
             clock: Arc::new(SystemClock),
             fs: Arc::new(StdFileSystem),
+            maintenance: None,
         }
     }
 }

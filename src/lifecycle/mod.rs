@@ -18,6 +18,10 @@ pub(crate) struct LifecycleState {
     /// Held while a lifecycle operation (compact, archive, retention) changes the directory,
     /// so that two never remove or rewrite the same segment at once.
     pub busy: parking_lot::Mutex<()>,
+    /// The background maintenance thread, if one runs.
+    pub maintenance: parking_lot::Mutex<Option<maintenance::MaintenanceThread>>,
+    /// The last background run's error.
+    pub last_error: parking_lot::Mutex<Option<String>>,
 }
 pub mod cuts;
 pub(crate) mod recover;
@@ -33,3 +37,6 @@ pub use archive::{
     ArchiveDestination, ArchivePolicy, ArchiveReport, BundleSummary, LocalDirDestination,
     check_bundle, check_with_bundles,
 };
+pub mod maintenance;
+
+pub use maintenance::{MaintenancePolicy, MaintenanceReport};
