@@ -7,7 +7,11 @@
 //! - 2: usage error: bad flags or arguments, malformed input (clap also uses 2);
 //! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
 
+mod archive;
+mod compact;
 mod demo;
+mod retention;
+mod seal;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +44,27 @@ enum Command {
         after_help = "Examples:\n  auditlog demo\n  auditlog demo --dir /tmp/demo --events 200000 --threads 4"
     )]
     Demo(demo::DemoArgs),
+    /// Seal the active segment now.
+    #[command(after_help = "Example:\n  auditlog seal --dir /var/lib/audit")]
+    Seal(seal::SealArgs),
+    /// Compress sealed segments into cold (zstd) segments.
+    #[command(after_help = "Example:\n  auditlog compact --dir /var/lib/audit --older-than-days 7")]
+    Compact(compact::CompactArgs),
+    /// Move the oldest sealed segments into verifiable bundles in an archive directory.
+    #[command(
+        after_help = "Example:\n  auditlog archive --dir /var/lib/audit --to /mnt/archive --older-than-days 90"
+    )]
+    Archive(archive::ArchiveArgs),
+    /// Delete the oldest sealed segments by age or size, recording the cut first.
+    #[command(
+        after_help = "Examples:\n  auditlog retention --dir /var/lib/audit --max-age-days 365 --dry-run\n  auditlog retention --dir /var/lib/audit --max-bytes 10000000000"
+    )]
+    Retention(retention::RetentionArgs),
+}
+
+/// Days as a duration, for the lifecycle commands' `--…-days` flags.
+pub(crate) fn days(d: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(d.saturating_mul(86_400))
 }
 
 /// The log directory argument shared by every command.
@@ -78,6 +103,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Seal(args) => seal::run(args),
+        Command::Compact(args) => compact::run(args),
+        Command::Archive(args) => archive::run(args),
+        Command::Retention(args) => retention::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
