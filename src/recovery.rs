@@ -281,13 +281,14 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         let full = newest || options.open_check == OpenCheck::Full;
         let opened = if lifecycle::is_cold(&path) {
             if full {
-                lifecycle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(s)))
+                lifecycle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
             } else {
                 lifecycle::open_cold(&path).map(Opened::Quick)
             }
             .and_then(|o| {
                 let header = match &o {
-                    Opened::Quick(s) | Opened::Scanned(_, Some(s)) => &s.header,
+                    Opened::Quick(s) => &s.header,
+                    Opened::Scanned(_, Some(s)) => &s.header,
                     Opened::Scanned(o, None) => &o.header,
                 };
                 check_identity(header, name_seq, &meta).map_err(|kind| Corruption {
@@ -357,7 +358,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         match &o.end {
             End::Footer(footer) => {
                 let segment = match cold {
-                    Some(cold) => cold,
+                    Some(cold) => *cold,
                     None => Segment::sealed(path.clone(), o.header.clone(), footer.clone())
                         .with_offsets(o.offsets.clone()),
                 };
@@ -415,7 +416,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
 enum Opened {
     Quick(Segment),
     /// A scanned segment, with its handle when it is a cold one.
-    Scanned(ScanOutcome, Option<Segment>),
+    Scanned(ScanOutcome, Option<Box<Segment>>),
 }
 
 /// Cuts the active segment at `offset`, the end of its last valid record, durably.

@@ -18,6 +18,9 @@ pub(crate) fn is_cold(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == COLD_SEGMENT_EXT)
 }
 
+/// The settled listing (first sequence and path, one per segment) and the files removed.
+pub(crate) type Settled = (Vec<(u64, PathBuf)>, Vec<PathBuf>);
+
 /// Settles the listed segment files (sorted by first sequence, hot before cold for one
 /// number) into one file per segment:
 /// - both `NNN.seg` and `NNN.zseg`: a writer finishes or undoes the conversion
@@ -31,7 +34,7 @@ pub(crate) fn settle(
     listed: Vec<(u64, PathBuf)>,
     cuts: &CutLog,
     options: &Options,
-) -> Result<(Vec<(u64, PathBuf)>, Vec<PathBuf>)> {
+) -> Result<Settled> {
     let fs = options.fs.as_ref();
     let cut_seq = cuts.latest().map_or(0, |c| c.cut_seq);
     let mut settled: Vec<(u64, PathBuf)> = Vec::with_capacity(listed.len());
