@@ -9,6 +9,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 mod index;
+pub mod lifecycle;
 mod log;
 pub mod merkle;
 pub mod meta;

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub follower_started: std::sync::atomic::AtomicBool,
     /// Per-segment query indexes, built and loaded lazily by readers (src/index).
     pub indexes: crate::index::IndexSet,
+    /// Compaction, archiving, retention and the maintenance thread (src/lifecycle/).
+    pub lifecycle: crate::lifecycle::LifecycleState,
     poison: Mutex<Option<String>>,
 }
 
@@ -177,6 +179,14 @@ impl AuditLogBuilder {
         self
     }
 
+    /// Lifecycle maintenance (retention, archiving, compaction) that
+    /// [`AuditLog::maintain`] runs, and a background thread runs every
+    /// `policy.interval` if set. Default: none.
+    pub fn maintenance(mut self, policy: crate::lifecycle::MaintenancePolicy) -> Self {
+        self.options.maintenance = Some(policy);
+        self
+    }
+
     /// Opens (or, unless read-only, creates) the log.
     pub fn open(self) -> Result<AuditLog> {
         AuditLog::open_with(self.dir, self.options)
@@ -237,15 +247,13 @@ impl AuditLog {
         let mut report = recovered.report;
         report.created = created;
         let mut segments: Vec<Arc<_>> = recovered.sealed.into_iter().map(Arc::new).collect();
-        let first_seq = segments.first().map_or(0, |s| s.first_seq());
         let active = recovered.active.map(|(segment, scan)| {
             let segment = Arc::new(segment);
             segments.push(segment.clone());
             (segment, scan)
         });
-        let first_seq = active
-            .as_ref()
-            .map_or(first_seq, |(s, _)| first_seq.min(s.first_seq()));
+        // After retention the oldest segment may be the active one and start past 0.
+        let first_seq = segments.first().map_or(report.first_seq, |s| s.first_seq());
         let view = View {
             segments: Arc::new(segments),
             first_seq,
@@ -261,6 +269,7 @@ impl AuditLog {
             follow: Mutex::new(None),
             follower_started: Default::default(),
             indexes: Default::default(),
+            lifecycle: Default::default(),
             poison: Mutex::new(None),
             options,
         });
@@ -316,6 +325,7 @@ impl AuditLog {
             .map_err(|e| Error::io("starting the writer thread", e))?;
         log.tx = Some(tx);
         *log.writer.get_mut() = Some(handle);
+        crate::lifecycle::maintenance::start(&shared)?;
         Ok(log)
     }
 
@@ -491,6 +501,7 @@ impl AuditLog {
     }
 
     fn shutdown(&mut self) -> Result<()> {
+        crate::lifecycle::maintenance::stop(&self.shared);
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
             // A poisoned log could not sync what it acknowledged: close must not say it did.

@@ -52,6 +52,8 @@ pub struct Options {
     pub(crate) fs: Arc<dyn FileSystem>,
     /// Signs a checkpoint at each seal (checkpoint/sign.rs).
     pub(crate) signer: Option<Arc<crate::checkpoint::CheckpointSigner>>,
+    /// Lifecycle maintenance (src/lifecycle/maintenance.rs); `None`: none configured.
+    pub(crate) maintenance: Option<crate::lifecycle::MaintenancePolicy>,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             fs: Arc::new(StdFileSystem),
             signer: None,
+            maintenance: None,
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   reported and the readable prefix kept (read-only).
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::lifecycle::cuts::{self, Cut};
+use crate::lifecycle::recover as lifecycle;
 use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{OpenCheck, Options};
@@ -17,7 +19,7 @@ use crate::record::{FrameCrc, salt};
 use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
-use crate::segment::name::{TMP_SUFFIX, parse_segment_file_name};
+use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
 use crate::segment::scan::{End, ScanOutcome, scan};
 use crate::sys::ReadMap;
 use std::fs::File;
@@ -42,6 +44,11 @@ pub struct OpenReport {
     pub removed_temp_files: Vec<PathBuf>,
     /// Damage found by a read-only open, which keeps the readable prefix instead of failing.
     pub problems: Vec<Corruption>,
+    /// Prefixes of the log removed by retention or archiving, oldest first, from the cut log
+    /// ("records 0..N removed by retention on DATE").
+    pub removed: Vec<Cut>,
+    /// Files an interrupted compaction or removal left behind, removed by this open.
+    pub finished_lifecycle_files: Vec<PathBuf>,
 }
 
 /// A torn tail cut from the active segment during recovery.
@@ -85,7 +92,9 @@ fn list_dir(dir: &Path) -> Result<Listing> {
         let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(first_seq) = parse_segment_file_name(name) {
+        if let Some(first_seq) =
+            parse_segment_file_name(name).or_else(|| parse_cold_segment_file_name(name))
+        {
             segments.push((first_seq, entry.path()));
         } else if name.ends_with(TMP_SUFFIX) {
             temps.push(entry.path());
@@ -215,6 +224,8 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         truncated: None,
         removed_temp_files: Vec::new(),
         problems: Vec::new(),
+        removed: Vec::new(),
+        finished_lifecycle_files: Vec::new(),
     };
     if !read_only {
         for tmp in temps {
@@ -231,6 +242,11 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
         }
     }
+    let cut_log = cuts::read(dir, &meta.log_id)?;
+    let (listed, finished) = lifecycle::settle(dir, listed, &cut_log, options)?;
+    report.segments = listed.len();
+    report.finished_lifecycle_files = finished;
+    report.removed = cut_log.cuts.clone();
     // Fail (read-write) or record the problem and stop at the readable prefix (read-only).
     let mut problem = |c: Corruption| -> Result<()> {
         if read_only {
@@ -248,19 +264,42 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
     let mut frontier = Frontier::new();
     let mut last_recorded_at = i64::MIN;
     let first_seq = listed.first().map_or(0, |(s, _)| *s);
-    if first_seq != 0 {
-        let path = listed.first().map(|(_, p)| p.clone()).unwrap_or_default();
+    if let (None, Some(cut)) = (listed.first(), cut_log.latest()) {
+        // Every segment is gone, yet records were cut before: never restart the tree at 0.
         problem(Corruption {
-            file: path,
+            file: dir.to_path_buf(),
             offset: 0,
-            seq: Some(0),
-            kind: CorruptionKind::MissingSegment { first_seq: 0 },
+            seq: Some(cut.cut_seq),
+            kind: CorruptionKind::MissingSegment {
+                first_seq: cut.cut_seq,
+            },
         })?;
     }
     let count = listed.len();
     for (i, (name_seq, path)) in listed.into_iter().enumerate() {
         let newest = i + 1 == count;
-        let opened = if newest || options.open_check == OpenCheck::Full {
+        let full = newest || options.open_check == OpenCheck::Full;
+        let opened = if lifecycle::is_cold(&path) {
+            if full {
+                lifecycle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
+            } else {
+                lifecycle::open_cold(&path).map(Opened::Quick)
+            }
+            .and_then(|o| {
+                let header = match &o {
+                    Opened::Quick(s) => &s.header,
+                    Opened::Scanned(_, Some(s)) => &s.header,
+                    Opened::Scanned(o, None) => &o.header,
+                };
+                check_identity(header, name_seq, &meta).map_err(|kind| Corruption {
+                    file: path.clone(),
+                    offset: 0,
+                    seq: None,
+                    kind,
+                })?;
+                Ok(o)
+            })
+        } else if full {
             scan_file(&path).and_then(|o| {
                 check_identity(&o.header, name_seq, &meta).map_err(|kind| Corruption {
                     file: path.clone(),
@@ -268,7 +307,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                     seq: None,
                     kind,
                 })?;
-                Ok(Opened::Scanned(o))
+                Ok(Opened::Scanned(o, None))
             })
         } else {
             open_sealed(&path, name_seq, &meta).map(Opened::Quick)
@@ -282,8 +321,14 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         };
         let header = match &opened {
             Opened::Quick(s) => &s.header,
-            Opened::Scanned(o) => &o.header,
+            Opened::Scanned(o, _) => &o.header,
         };
+        if i == 0
+            && let Err(c) = lifecycle::check_first(header, &path, &cut_log)
+        {
+            problem(c)?;
+            break;
+        }
         let start = prev_end.unwrap_or((header.frontier.tree_head(), header.prev_recorded_at));
         if let Err(c) = check_chain(header, &path, &start.0, start.1) {
             problem(c)?;
@@ -298,8 +343,9 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 sealed.push(segment);
                 continue;
             }
-            Opened::Scanned(o) => o,
+            Opened::Scanned(o, cold) => (o, cold),
         };
+        let (o, cold) = o;
         frontier = o.frontier.clone();
         last_recorded_at = o.last_recorded_at;
         prev_end = Some((frontier.tree_head(), last_recorded_at));
@@ -311,8 +357,12 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         };
         match &o.end {
             End::Footer(footer) => {
-                let segment = Segment::sealed(path.clone(), o.header.clone(), footer.clone());
-                sealed.push(segment.with_offsets(o.offsets.clone()));
+                let segment = match cold {
+                    Some(cold) => *cold,
+                    None => Segment::sealed(path.clone(), o.header.clone(), footer.clone())
+                        .with_offsets(o.offsets.clone()),
+                };
+                sealed.push(segment);
             }
             End::Clean if newest => {
                 let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
@@ -365,7 +415,8 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
 
 enum Opened {
     Quick(Segment),
-    Scanned(ScanOutcome),
+    /// A scanned segment, with its handle when it is a cold one.
+    Scanned(ScanOutcome, Option<Box<Segment>>),
 }
 
 /// Cuts the active segment at `offset`, the end of its last valid record, durably.

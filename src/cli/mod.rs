@@ -7,10 +7,14 @@
 //! - 2: usage error: bad flags or arguments, malformed input (clap also uses 2);
 //! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
 
+mod archive;
 mod checkpoint;
+mod compact;
 mod demo;
 mod keygen;
 mod prove;
+mod retention;
+mod seal;
 mod verify;
 mod verify_proof;
 
@@ -76,6 +80,27 @@ enum Command {
                       Example:\n  auditlog verify-proof proof.json --public-key ./audit-signer.pub"
     )]
     VerifyProof(verify_proof::VerifyProofArgs),
+    /// Seal the active segment now.
+    #[command(after_help = "Example:\n  auditlog seal --dir /var/lib/audit")]
+    Seal(seal::SealArgs),
+    /// Compress sealed segments into cold (zstd) segments.
+    #[command(after_help = "Example:\n  auditlog compact --dir /var/lib/audit --older-than-days 7")]
+    Compact(compact::CompactArgs),
+    /// Move the oldest sealed segments into verifiable bundles in an archive directory.
+    #[command(
+        after_help = "Example:\n  auditlog archive --dir /var/lib/audit --to /mnt/archive --older-than-days 90"
+    )]
+    Archive(archive::ArchiveArgs),
+    /// Delete the oldest sealed segments by age or size, recording the cut first.
+    #[command(
+        after_help = "Examples:\n  auditlog retention --dir /var/lib/audit --max-age-days 365 --dry-run\n  auditlog retention --dir /var/lib/audit --max-bytes 10000000000"
+    )]
+    Retention(retention::RetentionArgs),
+}
+
+/// Days as a duration, for the lifecycle commands' `--…-days` flags.
+pub(crate) fn days(d: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(d.saturating_mul(86_400))
 }
 
 /// The log directory argument shared by every command.
@@ -119,6 +144,10 @@ pub fn run() -> ExitCode {
         Command::Checkpoint(args) => checkpoint::run(args),
         Command::Prove(args) => prove::run(args),
         Command::VerifyProof(args) => verify_proof::run(args),
+        Command::Seal(args) => seal::run(args),
+        Command::Compact(args) => compact::run(args),
+        Command::Archive(args) => archive::run(args),
+        Command::Retention(args) => retention::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,8 @@
 //! A log directory holds segments named by their first sequence number. All but the newest are
 //! sealed (they end with a footer and are immutable); the newest is the active segment the
 //! writer appends to, or sealed too when the log was sealed and not yet written to since.
+//! A sealed segment is read from a memory map of its hot file, or, once compressed, from its
+//! cold file one zstd frame at a time (`lifecycle::cold`); readers cannot tell the difference.
 
 pub(crate) mod footer;
 pub(crate) mod header;
@@ -13,6 +15,7 @@ pub use footer::SegmentFooter;
 pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::lifecycle::cold::read::ColdFile;
 use crate::record::{
     FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame, read_u32, salt,
 };
@@ -52,6 +55,8 @@ enum SegmentData {
         /// Offsets of every `OFFSET_STRIDE`-th record, found on first read.
         offsets: OnceLock<Vec<u64>>,
     },
+    /// A compressed sealed segment (its footer is in the cold file).
+    Cold(ColdFile),
     Active {
         file: File,
         /// Offsets of every `OFFSET_STRIDE`-th record; the writer appends to it.
@@ -74,6 +79,23 @@ impl Segment {
             crc,
             data,
         }
+    }
+
+    /// A cold (compressed) segment, opened and structurally checked.
+    pub(crate) fn cold(path: PathBuf, cold: ColdFile) -> Self {
+        let header = cold.header().clone();
+        let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+        Segment {
+            path,
+            header,
+            crc,
+            data: SegmentData::Cold(cold),
+        }
+    }
+
+    /// Whether this segment is read from a cold (compressed) file.
+    pub(crate) fn is_cold(&self) -> bool {
+        matches!(self.data, SegmentData::Cold(_))
     }
 
     /// The active segment, with the offsets of the records already in it.
@@ -101,6 +123,7 @@ impl Segment {
     pub(crate) fn footer(&self) -> Option<&SegmentFooter> {
         match &self.data {
             SegmentData::Sealed { footer, .. } => Some(footer),
+            SegmentData::Cold(cold) => Some(cold.footer()),
             SegmentData::Active { .. } => None,
         }
     }
@@ -126,6 +149,7 @@ impl Segment {
         match &self.data {
             SegmentData::Active { offsets, .. } => offsets.read().clone(),
             SegmentData::Sealed { offsets, .. } => offsets.get().cloned().unwrap_or_default(),
+            SegmentData::Cold(_) => Vec::new(),
         }
     }
 
@@ -166,6 +190,11 @@ impl Segment {
 
     /// Reads `len` bytes at `offset` (fewer at the end of the file).
     fn read_bytes(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if let SegmentData::Cold(cold) = &self.data {
+            return cold
+                .read_bytes(offset, len)
+                .map_err(|c| Error::Corrupt(Box::new(c)));
+        }
         if let Some(map) = self.map()? {
             let start = (offset as usize).min(map.len());
             let end = start.saturating_add(len).min(map.len());
@@ -229,7 +258,12 @@ impl Segment {
     pub(crate) fn offset_of(&self, seq: u64) -> Result<u64> {
         let rel = seq - self.header.first_seq;
         let slot = (rel / OFFSET_STRIDE) as usize;
+        let mut at = self.header.first_seq + slot as u64 * OFFSET_STRIDE;
         let start = match &self.data {
+            SegmentData::Cold(cold) => cold.frame_start(seq).map(|(first, offset)| {
+                at = first;
+                offset
+            }),
             SegmentData::Active { offsets, .. } => offsets.read().get(slot).copied(),
             SegmentData::Sealed { offsets, .. } => {
                 let offsets = match offsets.get() {
@@ -249,7 +283,6 @@ impl Segment {
                 CorruptionKind::BadFooter("record missing".into()),
             ));
         };
-        let mut at = self.header.first_seq + slot as u64 * OFFSET_STRIDE;
         while at < seq {
             let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
             if head.len() < FRAME_HEADER_LEN {

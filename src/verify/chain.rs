@@ -4,6 +4,8 @@
 use super::report::Warning;
 use super::segment::SegmentCheck;
 use crate::error::{Corruption, CorruptionKind};
+use crate::lifecycle::cuts::CutLog;
+use crate::lifecycle::recover::check_first;
 use crate::merkle::TreeHead;
 use crate::recovery::check_chain;
 use crate::segment::scan::End;
@@ -32,6 +34,7 @@ pub(crate) fn summarize(
     checks: &[SegmentCheck],
     log_id: Option<[u8; 16]>,
     lone: bool,
+    cuts: &CutLog,
 ) -> ChainSummary {
     let mut s = ChainSummary {
         first_seq: 0,
@@ -79,15 +82,13 @@ pub(crate) fn summarize(
             continue;
         }
         match prev {
-            None if i == 0 && !lone && o.header.first_seq != 0 => {
-                // Hook (issue 4): a durable retention record will make a first segment above
-                // 0 legitimate; until then the prefix is missing.
-                s.problems.push(Corruption {
-                    file: path.clone(),
-                    offset: 0,
-                    seq: Some(0),
-                    kind: CorruptionKind::MissingSegment { first_seq: 0 },
-                });
+            None if i == 0 && !lone => {
+                // The first segment starts at 0, or exactly where the newest durable cut
+                // (retention or archive, FORMAT.md §9) left the tree; anything else means
+                // segments were removed outside the retention path.
+                if let Err(c) = check_first(&o.header, path, cuts) {
+                    s.problems.push(c);
+                }
             }
             None => {}
             Some((head, last_at)) if intact => {

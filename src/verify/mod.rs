@@ -27,9 +27,10 @@ pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};
 
 use crate::checkpoint::{Checkpoint, origin_of};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::lifecycle::cuts::{CutLog, cuts_path};
 use crate::merkle::{Hash, TreeHead};
 use crate::meta::LogMeta;
-use crate::segment::name::parse_segment_file_name;
+use crate::segment::name::{parse_cold_segment_file_name, parse_segment_file_name};
 use crate::timestamp::Timestamp;
 use segment::{SegmentCheck, SegmentJob};
 use std::fmt;
@@ -87,6 +88,8 @@ pub(crate) fn examine(
     collect_leaves: bool,
 ) -> Result<(VerifyReport, Vec<SegmentCheck>)> {
     let meta_problem;
+    let mut notes = Vec::new();
+    let mut cuts = CutLog::default();
     let (jobs, log_id, lone) = if path.is_dir() {
         let (meta, problem) = match LogMeta::read(path) {
             Ok(m) => (Some(m), None),
@@ -94,7 +97,15 @@ pub(crate) fn examine(
             Err(e) => return Err(e),
         };
         meta_problem = problem;
-        (list_log_dir(path)?, meta.map(|m| m.log_id), false)
+        if let Some(meta) = &meta {
+            cuts = crate::lifecycle::cuts::read(path, &meta.log_id)?;
+            notes = cut_notes(path, &cuts);
+        }
+        (
+            list_log_dir(path, &cuts, &mut notes)?,
+            meta.map(|m| m.log_id),
+            false,
+        )
     } else if path.is_file() {
         meta_problem = None;
         let name_seq = path
@@ -129,9 +140,20 @@ pub(crate) fn examine(
             .iter()
             .find_map(|c| c.outcome.as_ref().ok().map(|o| o.header.log_id))
     });
-    let summary = chain::summarize(&checks, log_id.filter(|_| !lone), lone);
+    let summary = chain::summarize(&checks, log_id.filter(|_| !lone), lone, &cuts);
     let mut problems: Vec<Corruption> = meta_problem.into_iter().collect();
     problems.extend(summary.problems);
+    if let Some(cut) = cuts.latest().filter(|_| checks.is_empty()) {
+        // The cut log proves the log reached this size: its segments cannot all be gone.
+        problems.push(Corruption {
+            file: path.to_path_buf(),
+            offset: 0,
+            seq: Some(cut.cut_seq),
+            kind: CorruptionKind::MissingSegment {
+                first_seq: cut.cut_seq,
+            },
+        });
+    }
     let mut report = VerifyReport {
         ok: false,
         path: path.to_path_buf(),
@@ -146,7 +168,7 @@ pub(crate) fn examine(
         segments_checked: checks.len(),
         bytes_checked: checks.iter().map(|c| c.bytes).sum(),
         problems,
-        warnings: summary.warnings,
+        warnings: notes.into_iter().chain(summary.warnings).collect(),
         checkpoint: None,
     };
     if let Some(cp) = &options.checkpoint {
@@ -157,31 +179,59 @@ pub(crate) fn examine(
     Ok((report, checks))
 }
 
-/// Segment files of a log directory in log order; the last is marked newest.
-///
-/// Hook (issues 3 and 4): index files, cold segments and bundle manifests get listed here.
-/// Unknown files are ignored, as everywhere in the engine.
-fn list_log_dir(dir: &Path) -> Result<Vec<SegmentJob>> {
+/// Segment files of a log directory in log order (one per segment: the hot `.seg` when both
+/// a hot and a cold file exist, FORMAT.md §8.4), the last marked newest. Files wholly below
+/// the newest cut (a removal a crash interrupted; the next writer removes them) are skipped
+/// with a warning. Unknown files are ignored, as everywhere in the engine.
+fn list_log_dir(dir: &Path, cuts: &CutLog, warnings: &mut Vec<Warning>) -> Result<Vec<SegmentJob>> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    let mut found: Vec<(u64, PathBuf)> = Vec::new();
+    let mut found: Vec<(u64, bool, PathBuf)> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        if let Some(seq) = entry.file_name().to_str().and_then(parse_segment_file_name) {
-            found.push((seq, entry.path()));
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(seq) = parse_segment_file_name(name) {
+            found.push((seq, false, entry.path()));
+        } else if let Some(seq) = parse_cold_segment_file_name(name) {
+            found.push((seq, true, entry.path()));
         }
     }
     found.sort();
-    let count = found.len();
-    Ok(found
+    found.dedup_by_key(|(seq, _, _)| *seq); // hot sorts before cold: keep the hot file
+    let cut_seq = cuts.latest().map_or(0, |c| c.cut_seq);
+    let (below, kept): (Vec<_>, Vec<_>) = found.into_iter().partition(|(seq, _, _)| *seq < cut_seq);
+    for (_, _, path) in below {
+        warnings.push(Warning {
+            file: path,
+            offset: None,
+            message: format!(
+                "below the cut at sequence {cut_seq}: a removal that was interrupted; not checked"
+            ),
+        });
+    }
+    let count = kept.len();
+    Ok(kept
         .into_iter()
         .enumerate()
-        .map(|(i, (seq, path))| SegmentJob {
+        .map(|(i, (seq, _, path))| SegmentJob {
             path,
             name_seq: Some(seq),
             newest: i + 1 == count,
         })
         .collect())
+}
+
+/// The removed prefixes recorded in the cut log, as notes for the report.
+fn cut_notes(dir: &Path, cuts: &CutLog) -> Vec<Warning> {
+    cuts.cuts
+        .iter()
+        .map(|cut| Warning {
+            file: cuts_path(dir),
+            offset: None,
+            message: cut.to_string(),
+        })
+        .collect()
 }
 
 /// Checks that the verified chain extends `cp`: its tree has at least `cp`'s size and the

@@ -4,6 +4,9 @@
 
 use crate::error::{Corruption, CorruptionKind};
 use crate::event::decode_payload;
+use crate::lifecycle::cold::format::ColdPrefix;
+use crate::lifecycle::cold::read::{check_bytes, hot_image, load_dictionary};
+use crate::lifecycle::recover::is_cold;
 use crate::merkle::Hash;
 use crate::segment::scan::{End, ScanOutcome, scan};
 use crate::sys::ReadMap;
@@ -31,6 +34,29 @@ impl Deref for SegmentBytes {
             SegmentBytes::Mapped(m) => m,
             SegmentBytes::Copied(v) => v,
         }
+    }
+}
+
+/// Reads a segment's bytes: a cold segment (FORMAT.md §8) is checked structurally (prefix,
+/// frame table, trailer, every frame decompressed and starting at the record its table names)
+/// and decoded to the hot image it replaced, which is then checked like any hot segment.
+fn segment_bytes(path: &Path, copy: bool) -> Result<SegmentBytes, Corruption> {
+    if !is_cold(path) {
+        return read_bytes(path, copy).map_err(|e| unreadable(path, e));
+    }
+    let cold = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let dict_id = ColdPrefix::decode(&cold).map_or(0, |p| p.dict_id);
+    let dict = load_dictionary(path, dict_id)?;
+    check_bytes(path, &cold, dict.as_deref())?;
+    hot_image(path, &cold, dict.as_deref()).map(SegmentBytes::Copied)
+}
+
+fn unreadable(path: &Path, e: std::io::Error) -> Corruption {
+    Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: None,
+        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
     }
 }
 
@@ -104,15 +130,10 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
         payload_problems: Vec::new(),
         leaves: Vec::new(),
     };
-    let bytes = match read_bytes(path, job.newest) {
+    let bytes = match segment_bytes(path, job.newest) {
         Ok(b) => b,
-        Err(e) => {
-            check.outcome = Err(Corruption {
-                file: path.clone(),
-                offset: 0,
-                seq: None,
-                kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-            });
+        Err(c) => {
+            check.outcome = Err(c);
             return check;
         }
     };

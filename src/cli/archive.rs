@@ -1,0 +1,43 @@
+//! `auditlog archive`: move the oldest sealed segments into bundles in a local directory.
+
+use super::{CliError, DirArg};
+use auditlog::AuditLog;
+use auditlog::lifecycle::{ArchivePolicy, LocalDirDestination};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The archive directory (bundles are created under it).
+    #[arg(long, value_name = "ARCHIVE_DIR")]
+    to: PathBuf,
+    /// Only segments whose newest record is older than this many days.
+    #[arg(long, value_name = "DAYS")]
+    older_than_days: Option<u64>,
+    /// At most this many segments, oldest first.
+    #[arg(long, value_name = "N")]
+    max_segments: Option<usize>,
+}
+
+pub fn run(args: ArchiveArgs) -> Result<(), CliError> {
+    let log = AuditLog::open(&args.dir.dir)?;
+    let destination = LocalDirDestination::new(&args.to);
+    let policy = ArchivePolicy {
+        min_age: args.older_than_days.map(super::days),
+        max_segments: args.max_segments,
+    };
+    let report = log.archive(&destination, &policy)?;
+    for bundle in &report.bundles {
+        println!("archived {}", destination.bundle_dir(bundle).display());
+    }
+    println!(
+        "{} bundle(s); {} bytes removed from {}; the log now starts at sequence {}",
+        report.bundles.len(),
+        report.reclaimed_bytes,
+        args.dir.dir.display(),
+        log.first_seq()
+    );
+    log.close()?;
+    Ok(())
+}

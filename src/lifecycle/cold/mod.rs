@@ -1,0 +1,94 @@
+//! Cold segments: a sealed segment rewritten as independent zstd frames plus a frame table
+//! (in the spirit of the zstd seekable format), so that one record is read by decompressing
+//! one frame. The record frames inside are the hot file's bytes, so CRCs, leaf hashes and the
+//! segment's Merkle root are unchanged. docs/FORMAT.md §8 has the layout; docs/DESIGN.md the
+//! crash analysis of [`convert`].
+
+pub(crate) mod format;
+pub(crate) mod read;
+pub(crate) mod write;
+
+pub use read::{ColdSummary, check};
+pub use write::CompressOptions;
+
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::segment::name::{cold_segment_path, cold_segment_tmp_path, segment_path};
+use std::path::{Path, PathBuf};
+
+/// Writes the cold equivalent of the sealed hot segment `first_seq` of `dir`, durably, and
+/// returns its path. The hot file is left in place: the caller publishes the cold segment to
+/// readers and then calls [`remove_hot`].
+///
+/// Steps (each through `fs`): build and check the cold bytes in memory; create
+/// `NNN.zseg.tmp`, write, fdatasync; rename to `NNN.zseg`; fsync the directory. A crash before
+/// the rename leaves a `.tmp` that recovery removes; after it, both files exist and recovery
+/// keeps the hot one unless the cold one decodes to exactly the same bytes (docs/DESIGN.md).
+pub(crate) fn convert(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    first_seq: u64,
+    options: &CompressOptions,
+    dict: write::Dictionary<'_>,
+) -> Result<PathBuf> {
+    let hot_path = segment_path(dir, first_seq);
+    let hot = std::fs::read(&hot_path)
+        .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
+    let cold = write::build(&hot_path, &hot, options, dict)?;
+    write::check_equal(&hot_path, &cold, &hot, dict.map(|(_, d)| d))?;
+    let tmp = cold_segment_tmp_path(dir, first_seq);
+    let path = cold_segment_path(dir, first_seq);
+    let io = |what: &str, e| Error::io(format!("{what} {}", tmp.display()), e);
+    if tmp.exists() {
+        fs.remove_file(&tmp)
+            .map_err(|e| io("removing the leftover", e))?;
+    }
+    let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
+    file.write_all_at(&cold, 0).map_err(|e| io("writing", e))?;
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    drop(file);
+    fs.rename(&tmp, &path)
+        .map_err(|e| io("renaming into place", e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+    Ok(path)
+}
+
+/// Removes the hot file of a segment that now has a durable, checked cold file, durably.
+pub(crate) fn remove_hot(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> Result<()> {
+    let hot_path = segment_path(dir, first_seq);
+    fs.remove_file(&hot_path)
+        .map_err(|e| Error::io(format!("removing {}", hot_path.display()), e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
+}
+
+/// Recovery's rule when both `NNN.seg` and `NNN.zseg` exist (a crash between the rename of
+/// the cold file and the removal of the hot one): the hot file is authoritative. If the cold
+/// file decodes to exactly the hot file's bytes, the conversion is finished by removing the
+/// hot file; otherwise the cold file is removed (it is rebuilt by the next compaction). Either
+/// way the directory is fsync'ed. Returns which file remains.
+pub(crate) fn resolve_both(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> Result<PathBuf> {
+    let hot_path = segment_path(dir, first_seq);
+    let cold_path = cold_segment_path(dir, first_seq);
+    let hot = std::fs::read(&hot_path)
+        .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
+    let equal = std::fs::read(&cold_path).ok().is_some_and(|cold| {
+        let dict = format::ColdPrefix::decode(&cold)
+            .ok()
+            .and_then(|p| read::load_dictionary(&cold_path, p.dict_id).ok())
+            .flatten();
+        let whole = write::record_offsets(&hot_path, &hot).is_ok();
+        whole && write::check_equal(&cold_path, &cold, &hot, dict.as_deref()).is_ok()
+    });
+    let (remove, keep) = if equal {
+        (hot_path, cold_path)
+    } else {
+        (cold_path, hot_path)
+    };
+    fs.remove_file(&remove)
+        .map_err(|e| Error::io(format!("removing {}", remove.display()), e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+    Ok(keep)
+}

@@ -1,0 +1,351 @@
+//! The cut log (`cuts.log`): a durable, append-only record of every prefix of the log that
+//! retention deleted or archiving moved away, written *before* any file is removed.
+//!
+//! Each record keeps the tree head and the left frontier at the cut (C2SP tlog-tiles' "minimum
+//! index"): with them recovery and verification accept a first segment that does not start at
+//! 0, prove it continues the original tree, and keep every inclusion and consistency proof
+//! for the retained records computable. A segment removed any other way leaves no record and
+//! is still reported as missing. docs/FORMAT.md §9 is the normative layout.
+
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::merkle::{Frontier, Hash, TreeHead};
+use crate::record::{read_u32, read_u64};
+use crate::segment::SegmentHeader;
+use crate::timestamp::Timestamp;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Name of the cut log in the log directory.
+pub const CUTS_FILE: &str = "cuts.log";
+const CUTS_MAGIC: &[u8; 8] = b"AUDITCUT";
+const CUTS_VERSION: u16 = 1;
+const FILE_HEADER_LEN: usize = 32;
+const RECORD_FIXED_LEN: usize = 66 + 2;
+const MAX_NOTE_LEN: usize = 4096;
+
+/// Why a prefix was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutKind {
+    /// Deleted by retention.
+    Retention,
+    /// Moved to an archive destination.
+    Archive,
+}
+
+impl CutKind {
+    fn code(self) -> u8 {
+        match self {
+            CutKind::Retention => 1,
+            CutKind::Archive => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(CutKind::Retention),
+            2 => Some(CutKind::Archive),
+            _ => None,
+        }
+    }
+}
+
+/// One durable cut: records `removed_from..cut_seq` left the live directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Retention or archive.
+    pub kind: CutKind,
+    /// The first sequence number removed by this cut (the previous cut's `cut_seq`, or 0).
+    pub removed_from: u64,
+    /// The first sequence number kept: the tree size at the cut.
+    pub cut_seq: u64,
+    /// When the cut was decided (engine clock).
+    pub cut_at: Timestamp,
+    /// `recorded_at` of record `cut_seq - 1` (the first kept segment's `prev_recorded_at`).
+    pub prev_recorded_at: i64,
+    /// The left frontier of the tree of size `cut_seq`; its root is the tree head at the cut.
+    pub frontier: Frontier,
+    /// The reason (retention policy) or where the records went (archive destination and
+    /// bundle name).
+    pub note: String,
+}
+
+impl Cut {
+    /// The tree head at the cut.
+    pub fn tree_head(&self) -> TreeHead {
+        self.frontier.tree_head()
+    }
+
+    /// Whether `header` (the first kept segment's) starts exactly at this cut.
+    pub fn matches(&self, header: &SegmentHeader) -> bool {
+        header.first_seq == self.cut_seq
+            && header.frontier == self.frontier
+            && header.prev_recorded_at == self.prev_recorded_at
+    }
+
+    /// A cut at the start of the segment whose header is `header`.
+    pub(crate) fn at(
+        kind: CutKind,
+        removed_from: u64,
+        header: &SegmentHeader,
+        cut_at: Timestamp,
+        note: String,
+    ) -> Self {
+        Cut {
+            kind,
+            removed_from,
+            cut_seq: header.first_seq,
+            cut_at,
+            prev_recorded_at: header.prev_recorded_at,
+            frontier: header.frontier.clone(),
+            note,
+        }
+    }
+
+    fn encode_body(&self) -> Vec<u8> {
+        let note = truncate_utf8(&self.note, MAX_NOTE_LEN);
+        let nodes = self.frontier.nodes();
+        let mut out = Vec::with_capacity(RECORD_FIXED_LEN + 32 * nodes.len() + note.len());
+        out.push(self.kind.code());
+        out.extend_from_slice(&self.removed_from.to_le_bytes());
+        out.extend_from_slice(&self.cut_seq.to_le_bytes());
+        out.extend_from_slice(&self.cut_at.as_nanos().to_le_bytes());
+        out.extend_from_slice(&self.prev_recorded_at.to_le_bytes());
+        out.extend_from_slice(&self.frontier.root());
+        out.push(nodes.len() as u8);
+        for n in nodes {
+            out.extend_from_slice(n);
+        }
+        out.extend_from_slice(&(note.len() as u16).to_le_bytes());
+        out.extend_from_slice(note.as_bytes());
+        out
+    }
+
+    fn decode_body(body: &[u8]) -> Option<Self> {
+        let fixed = body.get(..66)?;
+        let kind = CutKind::from_code(fixed[0])?;
+        let k = fixed[65] as usize;
+        let nodes_end = 66 + 32 * k;
+        let nodes: Vec<Hash> = body
+            .get(66..nodes_end)?
+            .chunks_exact(32)
+            .map(|c| c.try_into().unwrap_or([0; 32]))
+            .collect();
+        let note_len = u16::from_le_bytes(body.get(nodes_end..nodes_end + 2)?.try_into().ok()?);
+        let note = body.get(nodes_end + 2..)?;
+        if note.len() != note_len as usize {
+            return None;
+        }
+        let cut_seq = read_u64(fixed, 9);
+        let frontier = Frontier::from_parts(cut_seq, nodes)?;
+        if frontier.root() != fixed[33..65] {
+            return None;
+        }
+        Some(Cut {
+            kind,
+            removed_from: read_u64(fixed, 1),
+            cut_seq,
+            cut_at: Timestamp::from_nanos(read_u64(fixed, 17) as i64),
+            prev_recorded_at: read_u64(fixed, 25) as i64,
+            frontier,
+            note: String::from_utf8(note.to_vec()).ok()?,
+        })
+    }
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match self.kind {
+            CutKind::Retention => "removed by retention",
+            CutKind::Archive => "archived",
+        };
+        write!(
+            f,
+            "records {}..{} {how} on {} ({}); {}",
+            self.removed_from,
+            self.cut_seq,
+            self.cut_at,
+            self.note,
+            self.tree_head()
+        )
+    }
+}
+
+fn truncate_utf8(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn encode_file_header(log_id: &[u8; 16]) -> [u8; FILE_HEADER_LEN] {
+    let mut out = [0u8; FILE_HEADER_LEN];
+    out[0..8].copy_from_slice(CUTS_MAGIC);
+    out[8..10].copy_from_slice(&CUTS_VERSION.to_le_bytes());
+    out[12..28].copy_from_slice(log_id);
+    let crc = crc32fast::hash(&out[..28]);
+    out[28..32].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+fn record_crc(log_id: &[u8; 16], body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(log_id);
+    h.update(&(body.len() as u32).to_le_bytes());
+    h.update(body);
+    h.finalize()
+}
+
+/// The cuts of a cut log, and where its valid records end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutLog {
+    /// Every valid cut, oldest first.
+    pub cuts: Vec<Cut>,
+    /// Offset just past the last valid record (where the next one is appended).
+    pub valid_len: u64,
+    /// Bytes after the valid records: an append torn by a crash (ignored, since nothing is
+    /// removed before a cut record is durable) or damage.
+    pub torn_bytes: u64,
+}
+
+impl CutLog {
+    /// The newest cut: where the live log must start.
+    pub fn latest(&self) -> Option<&Cut> {
+        self.cuts.last()
+    }
+}
+
+/// Decodes a cut log of the log `log_id`. Never panics.
+pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, String> {
+    let head = bytes.get(..FILE_HEADER_LEN).ok_or("cut log too short")?;
+    if &head[..8] != CUTS_MAGIC {
+        return Err("not a cut log (wrong magic)".into());
+    }
+    if crc32fast::hash(&head[..28]) != read_u32(head, 28) {
+        return Err("cut log header checksum mismatch".into());
+    }
+    let version = u16::from_le_bytes([head[8], head[9]]);
+    if version != CUTS_VERSION {
+        return Err(format!("unsupported cut log version {version}"));
+    }
+    if &head[12..28] != log_id {
+        return Err("the cut log belongs to another log".into());
+    }
+    let mut log = CutLog::default();
+    let mut pos = FILE_HEADER_LEN;
+    while let Some(frame) = bytes.get(pos..pos + 8) {
+        let len = read_u32(frame, 0) as usize;
+        let Some(body) = bytes.get(pos + 8..(pos + 8).saturating_add(len)) else {
+            break;
+        };
+        if record_crc(log_id, body) != read_u32(frame, 4) {
+            break;
+        }
+        let Some(cut) = Cut::decode_body(body) else {
+            break;
+        };
+        log.cuts.push(cut);
+        pos += 8 + len;
+    }
+    log.valid_len = pos as u64;
+    log.torn_bytes = (bytes.len() - pos) as u64;
+    Ok(log)
+}
+
+/// The path of the cut log in `dir`.
+pub fn cuts_path(dir: &Path) -> PathBuf {
+    dir.join(CUTS_FILE)
+}
+
+/// Reads the cut log of `dir`; an absent file is an empty log.
+pub fn read(dir: &Path, log_id: &[u8; 16]) -> Result<CutLog> {
+    let path = cuts_path(dir);
+    match std::fs::read(&path) {
+        Ok(bytes) => decode(&bytes, log_id).map_err(|why| {
+            Error::corrupt(&path, 0, None, crate::error::CorruptionKind::BadHeader(why))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CutLog::default()),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+}
+
+/// Appends `cut` to the cut log of `dir` durably (creating the file through a temp file and
+/// rename on first use). A torn earlier append is overwritten.
+pub(crate) fn append(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16], cut: &Cut) -> Result<()> {
+    let path = cuts_path(dir);
+    let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+    if !path.exists() {
+        let tmp = dir.join(format!("{CUTS_FILE}.tmp"));
+        if tmp.exists() {
+            fs.remove_file(&tmp)
+                .map_err(|e| io("removing the leftover temp of", e))?;
+        }
+        let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
+        file.write_all_at(&encode_file_header(log_id), 0)
+            .map_err(|e| io("writing", e))?;
+        file.sync_data().map_err(|e| io("syncing", e))?;
+        drop(file);
+        fs.rename(&tmp, &path)
+            .map_err(|e| io("renaming into place", e))?;
+        fs.sync_dir(dir)
+            .map_err(|e| io("syncing the directory of", e))?;
+    }
+    let existing = read(dir, log_id)?;
+    let body = cut.encode_body();
+    let mut record = Vec::with_capacity(8 + body.len());
+    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    record.extend_from_slice(&record_crc(log_id, &body).to_le_bytes());
+    record.extend_from_slice(&body);
+    let mut file = fs.open_writable(&path).map_err(|e| io("opening", e))?;
+    file.write_all_at(&record, existing.valid_len)
+        .map_err(|e| io("appending to", e))?;
+    file.set_len(existing.valid_len + record.len() as u64)
+        .map_err(|e| io("trimming", e))?;
+    file.sync_data().map_err(|e| io("syncing", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(seq: u64) -> Cut {
+        let mut frontier = Frontier::new();
+        for i in 0..seq {
+            frontier.push(crate::merkle::leaf_hash(i, 0, &[1; 32]));
+        }
+        Cut {
+            kind: CutKind::Retention,
+            removed_from: 0,
+            cut_seq: seq,
+            cut_at: Timestamp::from_nanos(77),
+            prev_recorded_at: 5,
+            frontier,
+            note: "max age 30 days".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_stops_at_a_torn_or_damaged_record() {
+        let id = [4; 16];
+        let mut bytes = encode_file_header(&id).to_vec();
+        for seq in [3, 10] {
+            let body = cut(seq).encode_body();
+            bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&record_crc(&id, &body).to_le_bytes());
+            bytes.extend_from_slice(&body);
+        }
+        let log = decode(&bytes, &id).expect("valid");
+        assert_eq!(log.cuts, vec![cut(3), cut(10)]);
+        assert_eq!(log.valid_len, bytes.len() as u64);
+        for len in FILE_HEADER_LEN..bytes.len() {
+            let partial = decode(&bytes[..len], &id).expect("header intact");
+            assert!(partial.cuts.len() < 2, "cut at {len}");
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 1;
+        assert_eq!(decode(&flipped, &id).map(|l| l.cuts.len()), Ok(1));
+        assert!(decode(&bytes, &[5; 16]).is_err());
+    }
+}

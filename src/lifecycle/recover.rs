@@ -1,0 +1,136 @@
+//! Recovery's part of the lifecycle: which segment files count, finishing interrupted
+//! conversions and removals, opening cold segments, and accepting a first segment that
+//! starts after 0 because of a recorded cut. `recovery.rs` calls these; docs/DESIGN.md
+//! ("Recovery rules") explains why each rule is safe.
+
+use super::cold::{self, read::ColdFile};
+use super::cuts::CutLog;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::options::Options;
+use crate::segment::Segment;
+use crate::segment::header::SegmentHeader;
+use crate::segment::name::{COLD_SEGMENT_EXT, parse_segment_family_name};
+use crate::segment::scan::{End, ScanOutcome, scan};
+use std::path::{Path, PathBuf};
+
+/// Whether `path` names a cold segment.
+pub(crate) fn is_cold(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == COLD_SEGMENT_EXT)
+}
+
+/// The settled listing (first sequence and path, one per segment) and the files removed.
+pub(crate) type Settled = (Vec<(u64, PathBuf)>, Vec<PathBuf>);
+
+/// Settles the listed segment files (sorted by first sequence, hot before cold for one
+/// number) into one file per segment:
+/// - both `NNN.seg` and `NNN.zseg`: a writer finishes or undoes the conversion
+///   ([`cold::resolve_both`]); a read-only open uses the hot file;
+/// - files of segments wholly below the newest durable cut: a removal the crash interrupted;
+///   a writer removes them (and any index files named after them), a read-only open skips them.
+///
+/// Returns the settled listing and the files removed.
+pub(crate) fn settle(
+    dir: &Path,
+    listed: Vec<(u64, PathBuf)>,
+    cuts: &CutLog,
+    options: &Options,
+) -> Result<Settled> {
+    let fs = options.fs.as_ref();
+    let cut_seq = cuts.latest().map_or(0, |c| c.cut_seq);
+    let mut settled: Vec<(u64, PathBuf)> = Vec::with_capacity(listed.len());
+    let mut removed = Vec::new();
+    let mut below_cut = false;
+    for (seq, path) in listed {
+        if seq < cut_seq {
+            below_cut = true;
+            continue;
+        }
+        match settled.last_mut() {
+            Some((last, kept)) if *last == seq => {
+                if !options.read_only {
+                    *kept = cold::resolve_both(fs, dir, seq)?;
+                }
+            }
+            _ => settled.push((seq, path)),
+        }
+    }
+    if below_cut && !options.read_only {
+        for entry in std::fs::read_dir(dir)
+            .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?
+        {
+            let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+            let name = entry.file_name();
+            let Some(seq) = name.to_str().and_then(parse_segment_family_name) else {
+                continue;
+            };
+            if seq < cut_seq {
+                fs.remove_file(&entry.path())
+                    .map_err(|e| Error::io(format!("removing {}", entry.path().display()), e))?;
+                removed.push(entry.path());
+            }
+        }
+        fs.sync_dir(dir)
+            .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+    }
+    Ok((settled, removed))
+}
+
+/// Opens a cold segment quickly: structure, checksums of everything but the frames.
+pub(crate) fn open_cold(path: &Path) -> Result<Segment, Corruption> {
+    let file = ColdFile::open(path)?;
+    Ok(Segment::cold(path.to_path_buf(), file))
+}
+
+/// Opens a cold segment and scans all its records (decompressing every frame), as recovery
+/// does for the newest segment and for every segment under `OpenCheck::Full`.
+pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruption> {
+    let segment = open_cold(path)?;
+    let bytes = std::fs::read(path).map_err(|e| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: None,
+        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+    })?;
+    let summary_dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
+    cold::read::check_bytes(path, &bytes, summary_dict.as_deref())?;
+    let image = cold::read::hot_image(path, &bytes, summary_dict.as_deref())?;
+    let outcome = scan(path, &image, &mut |_, _| {})?;
+    debug_assert!(matches!(outcome.end, End::Footer(_)));
+    Ok((outcome, segment))
+}
+
+fn cold_dict_id(bytes: &[u8]) -> u32 {
+    cold::format::ColdPrefix::decode(bytes).map_or(0, |p| p.dict_id)
+}
+
+/// Checks that the first segment may start at `header.first_seq`: 0, or exactly where the
+/// newest recorded cut left the tree.
+pub(crate) fn check_first(
+    header: &SegmentHeader,
+    path: &Path,
+    cuts: &CutLog,
+) -> Result<(), Corruption> {
+    let corrupt = |kind| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: Some(header.first_seq),
+        kind,
+    };
+    let latest = cuts.latest();
+    match latest {
+        None if header.first_seq == 0 => Ok(()),
+        Some(cut) if cut.cut_seq == header.first_seq => {
+            if cut.matches(header) {
+                Ok(())
+            } else {
+                Err(corrupt(CorruptionKind::ChainBroken(format!(
+                    "the first segment does not continue the tree head recorded at the cut ({})",
+                    cut.tree_head()
+                ))))
+            }
+        }
+        _ => Err(corrupt(CorruptionKind::MissingSegment {
+            first_seq: latest.map_or(0, |c| c.cut_seq),
+        })),
+    }
+}

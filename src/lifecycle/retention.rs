@@ -1,0 +1,135 @@
+//! Retention: delete whole sealed segments, oldest first, whose newest record is older than
+//! the policy by the engine's clock, or beyond a total size budget. Never the newest segment.
+//! The cut is recorded durably before any file is removed (see `prefix.rs`, `cuts.rs`).
+
+use super::compact::is_older;
+use super::cuts::{Cut, CutKind};
+use super::prefix::{family_files, remove_prefix, size_of};
+use crate::error::{Error, Result};
+use crate::log::{AuditLog, Shared};
+use crate::timestamp::Timestamp;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What retention keeps. Both limits apply; a segment goes if either says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Delete segments whose newest `recorded_at` is older than this. Default: no age limit.
+    pub max_age: Option<Duration>,
+    /// Delete the oldest segments while the log's files (segments and their index files)
+    /// total more than this. Default: no size limit.
+    pub max_total_bytes: Option<u64>,
+}
+
+/// One segment retention would delete (or deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedOut {
+    /// Its first sequence number.
+    pub first_seq: u64,
+    /// One past its last sequence number.
+    pub end_seq: u64,
+    /// `recorded_at` of its newest record.
+    pub last_recorded_at: Timestamp,
+    /// Bytes of its files (data and indexes).
+    pub bytes: u64,
+    /// Which limit selects it.
+    pub reason: String,
+}
+
+/// What [`AuditLog::apply_retention`] did (or, dry, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetentionReport {
+    /// The segments selected, oldest first.
+    pub segments: Vec<RetainedOut>,
+    /// The cut recorded (`None` on a dry run or when nothing was selected).
+    pub cut: Option<Cut>,
+    /// Bytes removed from the directory.
+    pub reclaimed_bytes: u64,
+}
+
+impl AuditLog {
+    /// Lists the segments `policy` would delete now, without changing anything.
+    pub fn plan_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
+        Ok(RetentionReport {
+            segments: plan(self.shared(), policy)?,
+            ..RetentionReport::default()
+        })
+    }
+
+    /// Deletes the segments `policy` selects (oldest first, never the newest), after
+    /// recording the cut durably in the cut log. Removed records then read as
+    /// [`Error::NotFound`]; verification still proves the rest continue the original tree.
+    pub fn apply_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
+        apply(self.shared(), policy)
+    }
+}
+
+pub(crate) fn apply(shared: &Arc<Shared>, policy: &RetentionPolicy) -> Result<RetentionReport> {
+    if shared.options.read_only {
+        return Err(Error::ReadOnly);
+    }
+    let _busy = shared.lifecycle.busy.lock();
+    let segments = plan(shared, policy)?;
+    if segments.is_empty() {
+        return Ok(RetentionReport::default());
+    }
+    let reasons: Vec<&str> = segments.iter().map(|s| s.reason.as_str()).collect();
+    let mut note = reasons.last().copied().unwrap_or_default().to_string();
+    if reasons.iter().any(|r| *r != note) {
+        note = format!("{} and {}", reasons[0], note);
+    }
+    let (cut, reclaimed_bytes) = remove_prefix(shared, CutKind::Retention, segments.len(), note)?;
+    Ok(RetentionReport {
+        segments,
+        cut: Some(cut),
+        reclaimed_bytes,
+    })
+}
+
+fn plan(shared: &Shared, policy: &RetentionPolicy) -> Result<Vec<RetainedOut>> {
+    let view = shared.published.snapshot();
+    let now = shared.options.clock.now().as_nanos();
+    let mut sizes = Vec::with_capacity(view.segments.len());
+    for s in view.segments.iter() {
+        sizes.push(size_of(&family_files(&shared.dir, s.first_seq())?));
+    }
+    let mut total: u64 = sizes.iter().sum();
+    let mut out = Vec::new();
+    let candidates = view.segments.len().saturating_sub(1);
+    for (i, segment) in view.segments[..candidates].iter().enumerate() {
+        let Some(footer) = segment.footer() else {
+            break;
+        };
+        let reason = if let Some(age) = policy
+            .max_age
+            .filter(|age| is_older(footer.last_recorded_at, *age, now))
+        {
+            format!("older than {}", describe(age))
+        } else if let Some(budget) = policy.max_total_bytes.filter(|b| total > *b) {
+            format!("over the size budget of {budget} bytes")
+        } else {
+            break;
+        };
+        total -= sizes[i];
+        out.push(RetainedOut {
+            first_seq: segment.first_seq(),
+            end_seq: footer.tree_head.size,
+            last_recorded_at: Timestamp::from_nanos(footer.last_recorded_at),
+            bytes: sizes[i],
+            reason,
+        });
+    }
+    Ok(out)
+}
+
+/// A duration as a person writes it (`30d`, `12h`, `90s`).
+pub(crate) fn describe(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s > 0 => format!("{s}s"),
+        _ => format!("{}ms", d.as_millis()),
+    }
+}
