@@ -1,4 +1,4 @@
-//! auditlog: an append-only, tamper-evident storage engine for audit logs.
+#![doc = include_str!("../README.md")]
 
 pub mod clock;
 pub mod error;
@@ -13,6 +13,7 @@ mod reader;
 pub mod receipt;
 pub(crate) mod record;
 pub mod recovery;
+mod room;
 pub mod sample;
 pub mod segment;
 #[allow(unsafe_code)]
@@ -31,5 +32,6 @@ pub use options::{Durability, OpenCheck};
 pub use reader::RecordIter;
 pub use receipt::{AppendHandle, BatchHandle, Receipt};
 pub use recovery::{OpenReport, TruncatedTail};
+pub use room::AppendFuture;
 pub use tail::{NextRecord, RecordStream, Subscription};
 pub use timestamp::Timestamp;

@@ -10,6 +10,7 @@ use crate::options::{Durability, OpenCheck, Options};
 use crate::reader::RecordIter;
 use crate::receipt::{AppendHandle, BatchHandle, Completion};
 use crate::recovery::{OpenReport, recover};
+use crate::room::{AppendFuture, RoomWaiters};
 use crate::view::{Published, View};
 use crate::writer::{Command, Encoded, Writer};
 use crossbeam_channel::{Sender, TrySendError};
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub meta: LogMeta,
     pub options: Options,
     pub published: Published,
+    /// Async appends waiting for room in the queue.
+    pub room: RoomWaiters,
     poison: Mutex<Option<String>>,
 }
 
@@ -230,6 +233,7 @@ impl AuditLog {
             dir,
             meta,
             published: Published::new(view),
+            room: RoomWaiters::default(),
             poison: Mutex::new(None),
             options,
         });
@@ -389,6 +393,20 @@ impl AuditLog {
             false,
         )?;
         Ok(AppendHandle { completion: done })
+    }
+
+    /// Appends one event from async code: waits for room in the queue without blocking the
+    /// thread (the writer wakes the task when it drains), then resolves to the receipt.
+    /// Validation errors are returned when awaited; nothing is written for an invalid event.
+    pub fn append_async(&self, event: &Event) -> AppendFuture {
+        let tx = match self.sender() {
+            Ok(tx) => tx.clone(),
+            Err(e) => return AppendFuture::failed(e),
+        };
+        match self.encode(event) {
+            Ok(encoded) => AppendFuture::new(self.shared.clone(), tx, encoded),
+            Err(e) => AppendFuture::failed(e),
+        }
     }
 
     /// Appends events as one request: they get consecutive sequence numbers and are

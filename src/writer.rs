@@ -175,6 +175,8 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            // The queue has room again: let async appends waiting for it retry.
+            self.shared.room.wake_all();
             if self.process(&mut batch) {
                 return;
             }

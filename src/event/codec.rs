@@ -1,7 +1,7 @@
 //! The event payload codec: [`Event`] to and from the bytes stored in a record frame.
 //!
 //! The payload is a postcard encoding of a private mirror struct. Its field order *is* the
-//! wire format, documented byte by byte in `docs/EVENT-PAYLOAD.md`; change nothing here
+//! wire format, documented byte by byte in `docs/FORMAT.md §3`; change nothing here
 //! without bumping [`PAYLOAD_VERSION`] and keeping a decoder for the old version.
 //!
 //! postcard cannot carry `serde_json::Value` (it has no `deserialize_any`), so `before`,

@@ -76,7 +76,7 @@ fn minimal_event_golden_bytes() {
 
 #[test]
 fn documented_example_golden_bytes() {
-    // The example in docs/EVENT-PAYLOAD.md.
+    // The example in docs/FORMAT.md §3.
     let event = Event::new("u1", "login")
         .occurred_at(Timestamp::from_nanos(-3))
         .outcome(Outcome::Failure)

@@ -2,7 +2,7 @@
 //!
 //! An [`Event`] is built by the producer (`Event::new("alice", "login").outcome(...)`), checked
 //! by [`Event::validate`] against [`EventLimits`], and encoded to a compact binary payload by the
-//! codec (`docs/EVENT-PAYLOAD.md` describes the bytes). The log assigns a sequence number and a
+//! codec (`docs/FORMAT.md §3` describes the bytes). The log assigns a sequence number and a
 //! `recorded_at` time, which together with the event make a [`Record`].
 //!
 //! JSON (for import, export and query results) is produced and read by hand-written serde

@@ -1,6 +1,6 @@
 //! The hash functions of the tree, its shape, and the reference root computation.
 //!
-//! Everything here is part of the on-disk contract (docs/MERKLE.md): changing a key, an input
+//! Everything here is part of the on-disk contract (docs/FORMAT.md §4): changing a key, an input
 //! layout or the split rule changes every root ever written.
 
 use std::fmt;
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(TreeHead::empty().root, empty_root());
     }
 
-    /// Known-answer vectors, repeated in docs/MERKLE.md; a change here is a format change.
+    /// Known-answer vectors, repeated in docs/FORMAT.md §4; a change here is a format change.
     #[test]
     fn known_answers() {
         let hex = |h: Hash| to_hex(&h);

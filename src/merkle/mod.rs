@@ -2,7 +2,7 @@
 //!
 //! The tree has the shape of RFC 9162 §2.1.1 (Certificate Transparency v2) but hashes with
 //! keyed blake3 instead of SHA-256 with 0x00/0x01 prefixes, so the RFC's proof algorithms apply
-//! unchanged while the roots are not checkable by standard CT tooling. docs/MERKLE.md is the
+//! unchanged while the roots are not checkable by standard CT tooling. docs/FORMAT.md §4 is the
 //! normative, byte-exact description.
 //!
 //! - [`hash`]: [`leaf_hash`], [`node_hash`], [`root_from_leaves`], [`TreeHead`].
