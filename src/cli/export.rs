@@ -31,8 +31,8 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
             "export writes jsonl, csv or json; for a table use `auditlog query`".into(),
         ));
     }
-    let log = open_read_only(&args.dir.dir)?;
     let query = args.filters.to_query()?.limit(PAGE_RECORDS);
+    let log = open_read_only(&args.dir.dir)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(File::create(path).map_err(|e| {
             CliError::Failed(auditlog::Error::Io {

@@ -10,7 +10,7 @@
 //! or start or end with a space; rows end with CRLF as RFC 4180 says.
 
 use super::CliError;
-use auditlog::Record;
+use auditlog::{Record, Timestamp};
 use std::io::{self, IsTerminal, Write};
 
 /// How records are printed.
@@ -142,8 +142,8 @@ impl<W: Write> RecordWriter<W> {
         match self.format {
             Format::Table => writeln!(
                 self.out,
-                "{:>8}  {:<24}  {:<20}  {:<22}  {:<7}  {:<8}  ENTITY",
-                "SEQ", "RECORDED_AT", "ACTOR", "ACTION", "OUTCOME", "SEVERITY"
+                "{:>8}  {:<19}  {:<19}  {:<20}  {:<22}  {:<7}  {:<8}  ENTITY",
+                "SEQ", "RECORDED (UTC)", "OCCURRED (UTC)", "ACTOR", "ACTION", "OUTCOME", "SEVERITY"
             ),
             Format::Csv => {
                 self.out.write_all(CSV_COLUMNS.join(",").as_bytes())?;
@@ -165,6 +165,15 @@ fn fit(s: &str, width: usize) -> String {
     cut
 }
 
+/// `2024-05-01 12:30:00`: a time for eyes, to the second (JSON and CSV keep every digit).
+fn to_the_second(t: Option<Timestamp>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let text = t.to_rfc3339();
+    text.get(..19).unwrap_or(&text).replacen('T', " ", 1)
+}
+
 fn write_table_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
     let e = &r.event;
     let entity = e
@@ -176,9 +185,10 @@ fn write_table_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
     let clean = |s: String| s.replace(|c: char| c.is_control(), " ");
     writeln!(
         out,
-        "{:>8}  {:<24}  {:<20}  {:<22}  {:<7}  {:<8}  {}",
+        "{:>8}  {:<19}  {:<19}  {:<20}  {:<22}  {:<7}  {:<8}  {}",
         r.seq,
-        r.recorded_at.to_rfc3339(),
+        to_the_second(Some(r.recorded_at)),
+        to_the_second(e.occurred_at),
         clean(fit(&e.actor.id, 20)),
         clean(fit(&e.action, 22)),
         e.outcome.as_str(),
@@ -254,7 +264,7 @@ fn write_csv_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auditlog::{Event, Timestamp};
+    use auditlog::Event;
 
     fn cell(s: &str) -> String {
         let mut out = Vec::new();

@@ -30,8 +30,8 @@ pub struct QueryArgs {
 }
 
 pub fn run(args: QueryArgs) -> Result<(), CliError> {
-    let log = open_read_only(&args.dir.dir)?;
     let mut query = args.filters.to_query()?;
+    let log = open_read_only(&args.dir.dir)?;
     if args.count {
         println!("{}", log.count(&query)?);
         return Ok(());

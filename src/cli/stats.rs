@@ -52,8 +52,8 @@ struct Counts {
 }
 
 pub fn run(args: StatsArgs) -> Result<(), CliError> {
-    let log = open_read_only(&args.dir.dir)?;
     let query = args.filters.to_query()?;
+    let log = open_read_only(&args.dir.dir)?;
     let mut c = Counts::default();
     for record in log.iter(..) {
         let r = record?;
@@ -153,7 +153,7 @@ fn files_by_kind(dir: &Path) -> Result<BTreeMap<String, FileKind>, CliError> {
         let kind = path
             .extension()
             .and_then(|e| e.to_str())
-            .unwrap_or("(no extension)")
+            .unwrap_or("other")
             .to_string();
         let k = kinds.entry(kind).or_default();
         k.files += 1;
@@ -170,7 +170,7 @@ fn mib(bytes: u64) -> String {
 /// The report as aligned text for a terminal.
 fn render_text(r: &Value) -> String {
     let mut s = String::new();
-    let mut line = |label: &str, value: String| s.push_str(&format!("{label:<18}{value}\n"));
+    let mut line = |label: &str, value: String| s.push_str(&format!("{label:<22}{value}\n"));
     let str_of = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

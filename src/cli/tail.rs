@@ -30,8 +30,8 @@ pub struct TailArgs {
 }
 
 pub fn run(args: TailArgs) -> Result<(), CliError> {
-    let log = open_read_only(&args.dir.dir)?;
     let query = args.filters.to_query()?;
+    let log = open_read_only(&args.dir.dir)?;
     let format = Format::or_default(args.format);
     if format == Format::Json && args.follow {
         return Err(CliError::Usage(
