@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub published: Published,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// Per-segment query indexes, built and loaded lazily by readers (src/index).
+    pub indexes: crate::index::IndexSet,
     poison: Mutex<Option<String>>,
 }
 
@@ -234,6 +236,7 @@ impl AuditLog {
             meta,
             published: Published::new(view),
             room: RoomWaiters::default(),
+            indexes: Default::default(),
             poison: Mutex::new(None),
             options,
         });

@@ -18,6 +18,7 @@ mod filter;
 
 pub use aggregate::{Aggregation, GroupBy, GroupKey};
 pub use cursor::Cursor;
+pub(crate) use filter::{ActionFilter, SeverityFilter};
 pub use filter::{Order, Query, TimeField};
 
 use crate::error::Result;

@@ -1,0 +1,184 @@
+//! Per-segment indexes: time, actor and entity lookups plus a summary for skipping.
+//!
+//! Indexes are derived data. A sealed segment's index lives in an immutable file beside it
+//! (`file.rs`, format in docs/INDEX-FORMAT.md), mapped on first use; a missing, stale or
+//! damaged file is rebuilt from the segment, never trusted over it, and never stops the log
+//! from opening (open does not even look at index files). The active segment's index is
+//! built in memory on the reading side, extended on each query up to the committed end, so
+//! the writer's hot path is untouched; once its segment is sealed the complete builder is
+//! encoded and persisted by the next query that needs it (or by [`AuditLog::reindex`]).
+
+mod build;
+mod file;
+mod keys;
+mod lookup;
+mod summary;
+
+pub(crate) use build::IndexBuilder;
+pub(crate) use file::SegmentIndex;
+pub(crate) use keys::{actor_key, entity_key};
+pub(crate) use lookup::{KeyIndex, Lookup, Posting};
+
+use crate::error::{Error, Result};
+use crate::log::{AuditLog, Shared};
+use crate::segment::Segment;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// The indexes of one log's segments, keyed by the segment's first sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct IndexSet {
+    slots: Mutex<HashMap<u64, Arc<Slot>>>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    sealed: OnceLock<Arc<SegmentIndex>>,
+    /// The in-memory index of the segment while it is active.
+    active: Mutex<IndexBuilder>,
+}
+
+/// A segment's index, ready for lookups.
+pub(crate) enum IndexGuard<'a> {
+    Sealed(Arc<SegmentIndex>),
+    Active(MutexGuard<'a, IndexBuilder>),
+}
+
+impl IndexGuard<'_> {
+    pub(crate) fn lookup(&self) -> &dyn Lookup {
+        match self {
+            IndexGuard::Sealed(index) => index.as_ref(),
+            IndexGuard::Active(builder) => &**builder,
+        }
+    }
+}
+
+/// Holds a slot alive while its active builder is locked.
+pub(crate) struct SlotRef(Arc<Slot>);
+
+impl IndexSet {
+    fn slot(&self, first_seq: u64) -> SlotRef {
+        SlotRef(self.slots.lock().entry(first_seq).or_default().clone())
+    }
+
+    /// Forgets a segment's index (its file is left for `reindex` to overwrite).
+    fn forget(&self, first_seq: u64) {
+        self.slots.lock().remove(&first_seq);
+    }
+}
+
+impl SlotRef {
+    /// The index of `segment`, covering at least its records below `end_seq`.
+    pub(crate) fn index<'a>(
+        &'a self,
+        shared: &Shared,
+        segment: &Segment,
+        end_seq: u64,
+    ) -> Result<IndexGuard<'a>> {
+        let slot = &self.0;
+        // Checked first: a snapshot taken before the segment was sealed may still see it
+        // active, and the complete index serves it as well (the executor bounds the records).
+        if let Some(index) = slot.sealed.get() {
+            return Ok(IndexGuard::Sealed(index.clone()));
+        }
+        if segment.footer().is_none() {
+            let mut builder = slot.active.lock();
+            builder.extend(segment, end_seq)?;
+            return Ok(IndexGuard::Active(builder));
+        }
+        let index = match SegmentIndex::load(&shared.dir, segment) {
+            Some(index) => index,
+            None => {
+                // Reuse what was built while the segment was active; build the rest.
+                let mut builder = std::mem::take(&mut *slot.active.lock());
+                if let Some(footer) = segment.footer() {
+                    builder.extend(segment, footer.first_seq + footer.record_count)?;
+                }
+                let index = SegmentIndex::from_builder(segment, &builder).ok_or_else(|| {
+                    Error::io(
+                        format!("indexing {}", segment.path.display()),
+                        std::io::Error::other("segment has no footer"),
+                    )
+                })?;
+                // Failing to persist only costs a rebuild next time; once persisted, the
+                // mapped file replaces the built bytes so they leave the heap.
+                let persisted = !shared.options.read_only
+                    && file::persist(
+                        shared.options.fs.as_ref(),
+                        &shared.dir,
+                        segment.first_seq(),
+                        &index,
+                    )
+                    .is_ok();
+                match persisted {
+                    true => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+                    false => index,
+                }
+            }
+        };
+        Ok(IndexGuard::Sealed(
+            slot.sealed.get_or_init(|| Arc::new(index)).clone(),
+        ))
+    }
+}
+
+/// What [`AuditLog::reindex`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReindexReport {
+    /// Sealed segments whose index file was rebuilt and written.
+    pub rebuilt: u64,
+    /// Index entries (actor plus entity postings) written.
+    pub postings: u64,
+}
+
+impl AuditLog {
+    /// The index slot of a segment, for the query executor.
+    pub(crate) fn index_slot(&self, first_seq: u64) -> SlotRef {
+        self.shared().indexes.slot(first_seq)
+    }
+
+    /// Rebuilds the index file of every sealed segment from the segment itself, whatever
+    /// the existing files hold, and drops cached indexes. Use after restoring files from a
+    /// backup, or to rule the indexes out when investigating a wrong answer. On a read-only
+    /// log the indexes are rebuilt in memory only.
+    pub fn reindex(&self) -> Result<ReindexReport> {
+        let shared = self.shared();
+        let view = self.view();
+        let mut report = ReindexReport::default();
+        for segment in view.segments.iter() {
+            shared.indexes.forget(segment.first_seq());
+            if segment.footer().is_none() {
+                continue;
+            }
+            let builder = IndexBuilder::of_sealed(segment)?;
+            let Some(index) = SegmentIndex::from_builder(segment, &builder) else {
+                continue;
+            };
+            if !shared.options.read_only {
+                file::persist(
+                    shared.options.fs.as_ref(),
+                    &shared.dir,
+                    segment.first_seq(),
+                    &index,
+                )
+                .map_err(|e| {
+                    Error::io(
+                        format!("writing the index of {}", segment.path.display()),
+                        e,
+                    )
+                })?;
+            }
+            report.rebuilt += 1;
+            report.postings += builder.actor.values().map(Vec::len).sum::<usize>() as u64
+                + builder.entity.values().map(Vec::len).sum::<usize>() as u64;
+            let index = match shared.options.read_only {
+                true => index,
+                false => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+            };
+            let slot = shared.indexes.slot(segment.first_seq());
+            let _ = slot.0.sealed.set(Arc::new(index));
+        }
+        Ok(report)
+    }
+}
