@@ -62,8 +62,8 @@ pub struct ImportArgs {
     /// Events per append batch.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     batch: usize,
-    /// Print a preset's rules and exit.
-    #[arg(long, value_enum, value_name = "NAME", exclusive = true)]
+    /// Print a preset's rules (as --map flags) and exit.
+    #[arg(long, value_enum, value_name = "NAME")]
     show_preset: Option<Preset>,
 }
 
