@@ -7,14 +7,24 @@
 //! - 2: usage error: bad flags or arguments, malformed input (clap also uses 2);
 //! - 3: the operation failed (I/O error, the log is locked, not a log, unreadable).
 
+mod append;
 mod archive;
 mod checkpoint;
 mod compact;
 mod demo;
+mod export;
+mod filters;
+mod get;
+mod import;
 mod keygen;
+mod open;
+mod output;
 mod prove;
+mod query;
 mod retention;
 mod seal;
+mod stats;
+mod tail;
 mod verify;
 mod verify_proof;
 
@@ -96,12 +106,82 @@ enum Command {
         after_help = "Examples:\n  auditlog retention --dir /var/lib/audit --max-age-days 365 --dry-run\n  auditlog retention --dir /var/lib/audit --max-bytes 10000000000"
     )]
     Retention(retention::RetentionArgs),
+    /// Import JSON Lines: our own export, or another system's events through a mapping.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(import::ImportArgs),
+    /// Find records: every filter of the query API, one page at a time.
+    #[command(after_help = QUERY_EXAMPLES)]
+    Query(query::QueryArgs),
+    /// Print the newest matching records; with -f, keep printing new ones as they arrive.
+    #[command(after_help = TAIL_EXAMPLES)]
+    Tail(tail::TailArgs),
+    /// Print one record by its sequence number, as JSON.
+    #[command(
+        after_help = "Examples:\n  auditlog get --dir ./audit 42\n  auditlog get 42 --compact   # with AUDITLOG_DIR set"
+    )]
+    Get(get::GetArgs),
+    /// Write every matching record as JSON Lines, CSV or a JSON array, in constant memory.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(export::ExportArgs),
+    /// Counts by action, actor, severity, outcome and day; files, sizes and the tree head.
+    #[command(
+        after_help = "Examples:\n  auditlog stats --dir ./audit\n  auditlog stats --dir ./audit --time-field occurred --top 5\n  auditlog stats --dir ./audit --actor pgustavo --json"
+    )]
+    Stats(stats::StatsArgs),
+    /// Append one event, from flags or as JSON on standard input; prints its receipt.
+    #[command(after_help = APPEND_EXAMPLES)]
+    Append(append::AppendArgs),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
 pub(crate) fn days(d: u64) -> std::time::Duration {
     std::time::Duration::from_secs(d.saturating_mul(86_400))
 }
+
+const IMPORT_EXAMPLES: &str = "Examples:
+  auditlog import --dir ./audit export.jsonl              # our own export: no mapping needed
+  auditlog import --dir ./audit --preset windows-security windows-security-events.jsonl.zst
+  auditlog import --dir ./audit --preset auditd linux-auditd-events.jsonl.zst
+  auditlog import --show-preset windows-security          # the preset's rules, to adapt
+  cat app.jsonl | auditlog import --dir ./audit -  \\
+      --map actor=user.id --map action=event --map 'occurred_at=/meta/time' \\
+      --map 'entity=order:{order.id}' --map 'severity=level|\"info\"' --skip-bad
+
+A line that cannot be read, mapped or validated stops the import (exit 2) after the lines
+before it were written, naming its line number; --skip-bad reports it and goes on.
+zstd-compressed input is recognised by its magic bytes.";
+
+const QUERY_EXAMPLES: &str = "Examples:
+  auditlog query --dir ./audit --actor pgustavo --limit 20
+  auditlog query --dir ./audit --action 'windows.46*' --outcome failure --reverse
+  auditlog query --dir ./audit --since 24h --severity high+ --format jsonl
+  auditlog query --dir ./audit --time-field occurred --since 2020-10-22T08:30:00Z --until 2020-10-22T09:00:00Z
+  auditlog query --dir ./audit --text mimikatz --count
+  auditlog query --dir ./audit --actor pgustavo --cursor 01000000000000006500a1b2c3d4e5f60718
+
+Times: RFC 3339, a date (UTC midnight), or a duration before now (30m, 24h, 7d, 2w).
+When more records match than --limit, the cursor of the next page is printed on stderr.";
+
+const TAIL_EXAMPLES: &str = "Examples:
+  auditlog tail --dir ./audit                       # the 10 newest records
+  auditlog tail --dir ./audit -f --severity high+   # then follow, beside a running writer
+  auditlog tail --dir ./audit -f -n 0 --format jsonl | jq .action";
+
+const EXPORT_EXAMPLES: &str = "Examples:
+  auditlog export --dir ./audit > all.jsonl                 # re-importable with `auditlog import`
+  auditlog export --dir ./audit --format csv --since 7d -o last-week.csv
+  auditlog export --dir ./audit --format json --actor pgustavo | jq length
+
+CSV columns: seq, recorded_at, occurred_at, actor_id, actor_kind, actor_name, actor_email,
+action, outcome, error_message, severity, entity_type, entity_id, entity_name, tenant, ip,
+user_agent, session_id, request_id, source, before, after, changed_fields, labels, metadata
+(the last five as JSON text).";
+
+const APPEND_EXAMPLES: &str = "Examples:
+  auditlog append --dir ./audit --actor alice --action login --outcome failure --ip 192.0.2.7
+  auditlog append --dir ./audit --actor ci --action deploy --entity service:billing \\
+      --severity medium --label SOX --meta version=1.4.2 --meta canary=true
+  echo '{\"actor\":{\"id\":\"bob\"},\"action\":\"export\"}' | auditlog append --dir ./audit";
 
 /// The log directory argument shared by every command.
 #[derive(Debug, Clone, clap::Args)]
@@ -148,6 +228,13 @@ pub fn run() -> ExitCode {
         Command::Compact(args) => compact::run(args),
         Command::Archive(args) => archive::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Tail(args) => tail::run(args),
+        Command::Get(args) => get::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Append(args) => append::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,89 @@
+//! Reading the lines of an import: a file or stdin, plain or zstd-compressed (recognised by the
+//! zstd frame magic, whatever the file is called), one reused buffer, lines of any length.
+
+use crate::cli::CliError;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// The first four bytes of a zstd frame (RFC 8878 §3.1.1), little-endian 0xFD2FB528.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+const READ_BUFFER_BYTES: usize = 1 << 16;
+
+/// Lines of the input, without their line ends.
+pub struct LineReader {
+    inner: Box<dyn BufRead>,
+    name: PathBuf,
+    line: Vec<u8>,
+}
+
+impl std::fmt::Debug for LineReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineReader")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_failed(name: &Path, e: io::Error) -> CliError {
+    CliError::Failed(auditlog::Error::Io {
+        context: format!("reading {}", name.display()),
+        source: e,
+    })
+}
+
+impl LineReader {
+    /// Opens `path` (`-` is standard input).
+    pub fn open(path: &Path) -> Result<Self, CliError> {
+        let raw: Box<dyn Read> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            let file = File::open(path).map_err(|e| {
+                if e.kind() == io::ErrorKind::NotFound {
+                    CliError::Usage(format!(
+                        "{}: no such file (give a JSON Lines file, or - for stdin)",
+                        path.display()
+                    ))
+                } else {
+                    read_failed(path, e)
+                }
+            })?;
+            Box::new(file)
+        };
+        let mut buffered = BufReader::with_capacity(READ_BUFFER_BYTES, raw);
+        let compressed = buffered
+            .fill_buf()
+            .map_err(|e| read_failed(path, e))?
+            .starts_with(&ZSTD_MAGIC);
+        let inner: Box<dyn BufRead> = if compressed {
+            let decoder = zstd::Decoder::with_buffer(buffered).map_err(|e| read_failed(path, e))?;
+            Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, decoder))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(LineReader {
+            inner,
+            name: path.to_path_buf(),
+            line: Vec::new(),
+        })
+    }
+
+    /// The next line without its `\n` (and `\r\n`), or `None` at the end.
+    pub fn next_line(&mut self) -> Result<Option<&[u8]>, CliError> {
+        self.line.clear();
+        let n = self
+            .inner
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| read_failed(&self.name, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+            if self.line.last() == Some(&b'\r') {
+                self.line.pop();
+            }
+        }
+        Ok(Some(&self.line))
+    }
+}

@@ -1,0 +1,555 @@
+//! Field mappings: how an event is built from a JSON object of another system.
+//!
+//! A mapping is a list of `TARGET=SOURCE` rules (`--map` on the command line, or a preset).
+//!
+//! TARGET is an event field: `occurred_at`, `actor` (the actor's id; also `actor.id`),
+//! `actor.kind`, `actor.name`, `actor.email`, `action`, `outcome`, `error_message`, `severity`,
+//! `entity` (`TYPE:ID` text, split at the first colon), `entity.type`, `entity.id`,
+//! `entity.name`, `tenant`, `ip`, `user_agent`, `session_id`, `request_id`, `source`,
+//! `labels`, `changed_fields`, `before`, `after`.
+//!
+//! SOURCE is one or more alternatives separated by `|`; the first that gives a value wins:
+//! - a dotted path `a.b.c` (a step that is a number indexes an array) or a JSON pointer `/a/b`;
+//! - `PATH#KEY`: the value of `KEY=...` inside the `key=value` text at PATH (auditd-style
+//!   messages; a value in double quotes may hold spaces);
+//! - a template with `{PATH}` placeholders, e.g. `windows.{EventID}` (no value if any
+//!   placeholder has none);
+//! - a literal in double quotes, e.g. `"unknown"`, as a last resort.
+//!
+//! JSON null, a missing key, an empty string and `-` (the "no value" of Windows events) give
+//! no value. Numbers and booleans become their JSON text; objects and arrays their compact
+//! JSON text, except for `before` and `after`, which take any JSON value as it is, and for
+//! `labels` and `changed_fields`, which take a string or an array of strings.
+//!
+//! `outcome` understands success/failure/denied/error, AUDIT_SUCCESS/AUDIT_FAILURE (Windows),
+//! yes/no and true/false (auditd's `success=`); `severity` understands our five names and the
+//! usual syslog and Windows levels (DEBUG/VERBOSE/INFORMATION/NOTICE → info or low,
+//! WARNING → medium, ERROR → high, CRITICAL/ALERT/EMERGENCY → critical). Another value leaves
+//! the default (success, info): the original object is always kept in the event's metadata.
+//! `occurred_at` takes RFC 3339 text or a number of seconds since the epoch; other text makes
+//! the line bad.
+
+use auditlog::{Entity, Event, Outcome, Severity, Timestamp};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// An event field a rule can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    OccurredAt,
+    ActorId,
+    ActorKind,
+    ActorName,
+    ActorEmail,
+    Action,
+    Outcome,
+    ErrorMessage,
+    Severity,
+    Entity,
+    EntityType,
+    EntityId,
+    EntityName,
+    Tenant,
+    Ip,
+    UserAgent,
+    SessionId,
+    RequestId,
+    Source,
+    Labels,
+    ChangedFields,
+    Before,
+    After,
+}
+
+/// Every target with its names on the command line (the first is the canonical one).
+const TARGETS: &[(Target, &[&str])] = &[
+    (Target::OccurredAt, &["occurred_at"]),
+    (Target::ActorId, &["actor", "actor.id"]),
+    (Target::ActorKind, &["actor.kind"]),
+    (Target::ActorName, &["actor.name"]),
+    (Target::ActorEmail, &["actor.email"]),
+    (Target::Action, &["action"]),
+    (Target::Outcome, &["outcome"]),
+    (Target::ErrorMessage, &["error_message"]),
+    (Target::Severity, &["severity"]),
+    (Target::Entity, &["entity"]),
+    (Target::EntityType, &["entity.type"]),
+    (Target::EntityId, &["entity.id"]),
+    (Target::EntityName, &["entity.name"]),
+    (Target::Tenant, &["tenant"]),
+    (Target::Ip, &["ip"]),
+    (Target::UserAgent, &["user_agent"]),
+    (Target::SessionId, &["session_id"]),
+    (Target::RequestId, &["request_id"]),
+    (Target::Source, &["source"]),
+    (Target::Labels, &["labels"]),
+    (Target::ChangedFields, &["changed_fields"]),
+    (Target::Before, &["before"]),
+    (Target::After, &["after"]),
+];
+
+impl Target {
+    fn parse(name: &str) -> Option<Target> {
+        TARGETS
+            .iter()
+            .find(|(_, names)| names.contains(&name))
+            .map(|(t, _)| *t)
+    }
+
+    fn name(self) -> &'static str {
+        TARGETS
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map_or("?", |(_, names)| names[0])
+    }
+}
+
+/// Where a value is found in the source object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Path {
+    steps: Vec<String>,
+    /// `PATH#KEY`: look up `KEY=` inside the text found at the steps.
+    kv_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Value(Path),
+}
+
+/// One way of finding a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Alternative {
+    Path(Path),
+    Template(Vec<Piece>),
+    Literal(String),
+}
+
+/// One `TARGET=SOURCE` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    target: Target,
+    alternatives: Vec<Alternative>,
+    /// The text the rule was parsed from, for `--show-preset` and error messages.
+    text: String,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn parse_path(text: &str) -> Result<Path, String> {
+    let (path, kv_key) = match text.split_once('#') {
+        Some((p, k)) if !k.is_empty() => (p, Some(k.to_string())),
+        Some(_) => return Err(format!("{text:?}: nothing after `#`")),
+        None => (text, None),
+    };
+    if path.is_empty() {
+        return Err("an empty path".into());
+    }
+    let steps = match path.strip_prefix('/') {
+        // RFC 6901: `~1` is `/` and `~0` is `~`, decoded in that order.
+        Some(pointer) => pointer
+            .split('/')
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+        None => path.split('.').map(str::to_string).collect(),
+    };
+    Ok(Path { steps, kv_key })
+}
+
+fn parse_alternative(text: &str) -> Result<Alternative, String> {
+    if let Some(literal) = text
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        return Ok(Alternative::Literal(literal.to_string()));
+    }
+    if !text.contains('{') {
+        return parse_path(text).map(Alternative::Path);
+    }
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_string()));
+        }
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("{text:?}: a `{{` without its `}}`"))?;
+        pieces.push(Piece::Value(parse_path(&rest[open + 1..open + close])?));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Ok(Alternative::Template(pieces))
+}
+
+impl Rule {
+    /// Parses `TARGET=SOURCE`.
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        let (target, source) = text
+            .split_once('=')
+            .ok_or_else(|| format!("--map {text:?}: expected TARGET=SOURCE, e.g. actor=user.id"))?;
+        let target = Target::parse(target.trim()).ok_or_else(|| {
+            let names: Vec<_> = TARGETS.iter().map(|(_, n)| n[0]).collect();
+            format!(
+                "--map {text:?}: unknown event field {target:?}; one of: {}",
+                names.join(", ")
+            )
+        })?;
+        let alternatives = source
+            .split('|')
+            .map(|alt| parse_alternative(alt.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--map {text:?}: {e}"))?;
+        Ok(Rule {
+            target,
+            alternatives,
+            text: text.to_string(),
+        })
+    }
+}
+
+/// Follows `path` in `obj`; `None` when absent or "no value" (null, empty, `-`).
+fn lookup<'a>(obj: &'a Map<String, Value>, path: &Path) -> Option<std::borrow::Cow<'a, Value>> {
+    let (first, rest) = path.steps.split_first()?;
+    let mut v = obj.get(first)?;
+    for step in rest {
+        v = match v {
+            Value::Object(m) => m.get(step)?,
+            Value::Array(items) => items.get(step.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let found = match &path.kv_key {
+        Some(key) => std::borrow::Cow::Owned(Value::String(kv_lookup(v.as_str()?, key)?)),
+        None => std::borrow::Cow::Borrowed(v),
+    };
+    match found.as_ref() {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() || s == "-" => None,
+        _ => Some(found),
+    }
+}
+
+/// The value of `key=value` in auditd-style text: pairs separated by spaces, values that may
+/// be in double quotes.
+fn kv_lookup(text: &str, key: &str) -> Option<String> {
+    let mut rest = text;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let (name, after) = rest.split_once('=')?;
+        // A word without `=` before the next space is not a pair: skip it.
+        if let Some(space) = name.find(' ') {
+            rest = &rest[space..];
+            continue;
+        }
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            },
+            None => after.split_at(after.find(' ').unwrap_or(after.len())),
+        };
+        if name == key {
+            return Some(value.to_string());
+        }
+        rest = next;
+    }
+    None
+}
+
+/// A value as text for a string field.
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Alternative {
+    fn value(&self, obj: &Map<String, Value>) -> Option<Value> {
+        match self {
+            Alternative::Literal(s) => Some(Value::String(s.clone())),
+            Alternative::Path(p) => lookup(obj, p).map(|v| v.into_owned()),
+            Alternative::Template(pieces) => {
+                let mut out = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => out.push_str(t),
+                        Piece::Value(p) => out.push_str(&as_text(lookup(obj, p)?.as_ref())),
+                    }
+                }
+                Some(Value::String(out))
+            }
+        }
+    }
+}
+
+/// The synonyms of other systems for our outcomes; `None` for anything else.
+fn outcome_of(text: &str) -> Option<Outcome> {
+    let t = text.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "audit_success" | "yes" | "true" | "ok" | "succeeded" => Some(Outcome::Success),
+        "audit_failure" | "no" | "false" | "failed" | "fail" => Some(Outcome::Failure),
+        "deny" | "denied" | "refused" => Some(Outcome::Denied),
+        _ => t.parse().ok(),
+    }
+}
+
+/// Syslog and Windows levels as our severities; `None` for anything else.
+fn severity_of(text: &str) -> Option<Severity> {
+    let t = text.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "debug" | "verbose" | "trace" | "information" | "informational" => Some(Severity::Info),
+        "notice" => Some(Severity::Low),
+        "warning" | "warn" => Some(Severity::Medium),
+        "error" | "err" => Some(Severity::High),
+        "crit" | "alert" | "emerg" | "emergency" | "fatal" => Some(Severity::Critical),
+        _ => t.parse().ok(),
+    }
+}
+
+fn timestamp_of(v: &Value) -> Result<Timestamp, String> {
+    match v {
+        Value::String(s) => Timestamp::parse_rfc3339(s)
+            .map_err(|e| format!("occurred_at: {s:?} is not RFC 3339 ({})", e.reason())),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Timestamp::from_unix_secs)
+            .ok_or_else(|| format!("occurred_at: {n} is not a whole number of seconds")),
+        other => Err(format!("occurred_at: {other} is not a time")),
+    }
+}
+
+fn strings_of(v: Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items.iter().map(as_text).collect(),
+        other => vec![as_text(&other)],
+    }
+}
+
+/// A complete mapping: at most one rule per target (a later rule replaces an earlier one).
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    rules: Vec<Rule>,
+}
+
+impl Mapping {
+    /// Adds `rule`, replacing a rule for the same target.
+    pub fn set(&mut self, rule: Rule) {
+        self.rules.retain(|r| r.target != rule.target);
+        self.rules.push(rule);
+    }
+
+    /// The rules.
+    #[cfg(test)]
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Whether the mapping fills the two required fields.
+    pub fn missing_required(&self) -> Option<&'static str> {
+        [Target::ActorId, Target::Action]
+            .into_iter()
+            .find(|t| !self.rules.iter().any(|r| r.target == *t))
+            .map(Target::name)
+    }
+
+    /// Builds the event for `obj`; the whole object goes into `metadata.original`. An error
+    /// names the field and why (e.g. a required field with no value).
+    pub fn apply(&self, obj: Map<String, Value>) -> Result<Event, String> {
+        let mut e = Event::default();
+        let mut entity_type = None;
+        let mut entity_id = None;
+        let mut entity_name = None;
+        for rule in &self.rules {
+            let Some(v) = rule.alternatives.iter().find_map(|a| a.value(&obj)) else {
+                continue;
+            };
+            let text = || as_text(&v);
+            match rule.target {
+                Target::OccurredAt => e.occurred_at = Some(timestamp_of(&v)?),
+                Target::ActorId => e.actor.id = text(),
+                Target::ActorKind => e.actor.kind = Some(text()),
+                Target::ActorName => e.actor.name = Some(text()),
+                Target::ActorEmail => e.actor.email = Some(text()),
+                Target::Action => e.action = text(),
+                Target::Outcome => e.outcome = outcome_of(&text()).unwrap_or_default(),
+                Target::ErrorMessage => e.error_message = Some(text()),
+                Target::Severity => e.severity = severity_of(&text()).unwrap_or_default(),
+                Target::Entity => {
+                    let t = text();
+                    let (kind, id) = t.split_once(':').ok_or_else(|| {
+                        format!("entity: {t:?} is not TYPE:ID (rule {})", rule.text)
+                    })?;
+                    entity_type = Some(kind.to_string());
+                    entity_id = Some(id.to_string());
+                }
+                Target::EntityType => entity_type = Some(text()),
+                Target::EntityId => entity_id = Some(text()),
+                Target::EntityName => entity_name = Some(text()),
+                Target::Tenant => e.tenant = Some(text()),
+                Target::Ip => e.ip = Some(text()),
+                Target::UserAgent => e.user_agent = Some(text()),
+                Target::SessionId => e.session_id = Some(text()),
+                Target::RequestId => e.request_id = Some(text()),
+                Target::Source => e.source = Some(text()),
+                Target::Labels => e.labels.extend(strings_of(v)),
+                Target::ChangedFields => e.changed_fields.extend(strings_of(v)),
+                Target::Before => e.before = Some(v),
+                Target::After => e.after = Some(v),
+            }
+        }
+        if e.actor.id.is_empty() {
+            return Err("no value for the actor: add a fallback such as \
+                        --map 'actor=user|\"unknown\"'"
+                .into());
+        }
+        if e.action.is_empty() {
+            return Err("no value for the action: add a fallback to its --map rule".into());
+        }
+        match (entity_type, entity_id) {
+            (Some(kind), Some(id)) => {
+                e.entity = Some(Entity {
+                    kind,
+                    id,
+                    name: entity_name,
+                })
+            }
+            (None, None) => {}
+            (Some(_), None) => return Err("entity.type has a value but entity.id has none".into()),
+            (None, Some(_)) => return Err("entity.id has a value but entity.type has none".into()),
+        }
+        let mut metadata = Map::new();
+        metadata.insert("original".into(), Value::Object(obj));
+        e.metadata = Some(metadata);
+        Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn mapping(rules: &[&str]) -> Mapping {
+        let mut m = Mapping::default();
+        for r in rules {
+            m.set(Rule::parse(r).expect("a valid rule"));
+        }
+        m
+    }
+
+    #[test]
+    fn alternatives_skip_missing_null_empty_and_dash() {
+        let m = mapping(&["actor=a|b|/c/d|e|\"nobody\"", "action=x.y.1"]);
+        let event = |v| m.apply(obj(v)).map(|e| e.actor.id);
+        let x = json!({"y": [0, "act"]});
+        assert_eq!(event(json!({"a": "alice", "x": x})), Ok("alice".into()));
+        assert_eq!(
+            event(json!({"a": "-", "b": "", "x": x})),
+            Ok("nobody".into())
+        );
+        assert_eq!(
+            event(json!({"a": null, "c": {"d": 5}, "x": x})),
+            Ok("5".into())
+        );
+        assert_eq!(event(json!({"e": true, "x": x})), Ok("true".into()));
+        assert!(event(json!({"a": "alice"})).is_err(), "no action");
+    }
+
+    #[test]
+    fn templates_kv_text_and_pointers_escape() {
+        let m = mapping(&[
+            "actor=Msg#user",
+            "action=win.{EventID}",
+            "entity=file:{Msg#name}",
+            "source=/a~1b/c~0d",
+            "outcome=Msg#success",
+            "severity=Level",
+            "labels=tags",
+            "occurred_at=ts",
+        ]);
+        let e = m
+            .apply(obj(json!({
+                "Msg": "type=X a0=1 user=tomcat success=no name=\"/usr/bin/my tool\" ses=-1",
+                "EventID": 4625,
+                "a/b": {"c~d": "host1"},
+                "Level": "ERROR",
+                "tags": ["t1", "t2"],
+                "ts": "2020-10-22T08:29:48.785Z",
+            })))
+            .expect("maps");
+        assert_eq!(e.actor.id, "tomcat");
+        assert_eq!(e.action, "win.4625");
+        assert_eq!(e.entity, Some(Entity::new("file", "/usr/bin/my tool")));
+        assert_eq!(e.source.as_deref(), Some("host1"));
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.severity, Severity::High);
+        assert_eq!(e.labels, ["t1", "t2"]);
+        assert_eq!(
+            e.occurred_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2020-10-22T08:29:48.785Z")
+        );
+        let original = &e.metadata.as_ref().expect("metadata")["original"];
+        assert_eq!(original["EventID"], json!(4625));
+    }
+
+    #[test]
+    fn a_template_with_a_missing_placeholder_gives_no_value() {
+        let m = mapping(&["actor=\"a\"", "action=x", "entity=user:{T}|proc:{I}"]);
+        let e = m
+            .apply(obj(json!({"x": "go", "I": "cmd.exe"})))
+            .expect("maps");
+        assert_eq!(e.entity, Some(Entity::new("proc", "cmd.exe")));
+    }
+
+    #[test]
+    fn bad_rules_and_bad_times_are_reported() {
+        for bad in ["actor", "nosuch=a", "actor=", "actor={a", "actor=a#"] {
+            assert!(Rule::parse(bad).is_err(), "{bad:?}");
+        }
+        let m = mapping(&["actor=\"a\"", "action=\"b\"", "occurred_at=t"]);
+        assert!(m.apply(obj(json!({"t": "yesterday"}))).is_err());
+        assert!(m.apply(obj(json!({"t": 1.5}))).is_err());
+        let ok = m.apply(obj(json!({"t": 1_600_000_000}))).expect("seconds");
+        assert_eq!(
+            ok.occurred_at,
+            Some(Timestamp::from_unix_secs(1_600_000_000))
+        );
+    }
+
+    #[test]
+    fn unknown_outcome_and_severity_values_keep_the_defaults() {
+        assert_eq!(outcome_of("AUDIT_FAILURE"), Some(Outcome::Failure));
+        assert_eq!(outcome_of("denied"), Some(Outcome::Denied));
+        assert_eq!(outcome_of("CreateKey"), None);
+        assert_eq!(severity_of("WARNING"), Some(Severity::Medium));
+        assert_eq!(severity_of("critical"), Some(Severity::Critical));
+        assert_eq!(severity_of("loud"), None);
+    }
+
+    #[test]
+    fn kv_lookup_reads_quoted_and_bare_values() {
+        let text = "type=AUOMS_EXECVE audit(1.9:84): a=1 b=\"x y\" c= d=\"unterminated";
+        assert_eq!(kv_lookup(text, "a").as_deref(), Some("1"));
+        assert_eq!(kv_lookup(text, "b").as_deref(), Some("x y"));
+        assert_eq!(kv_lookup(text, "c").as_deref(), Some(""));
+        assert_eq!(kv_lookup(text, "d").as_deref(), Some("unterminated"));
+        assert_eq!(kv_lookup(text, "type").as_deref(), Some("AUOMS_EXECVE"));
+        assert_eq!(kv_lookup(text, "zz"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! `auditlog import`: JSON Lines from other systems (or our own export) into a log.
+//!
+//! Each line becomes one event, or is a bad line. Without `--preset` or `--map`, a line is our
+//! own event or record JSON (what `export --format jsonl` writes): a record's `seq` and
+//! `recorded_at` are not kept, since the new log assigns its own (the events themselves are
+//! identical). With a mapping, the event is built by the rules of `mapping.rs` and the whole
+//! source object is kept under `metadata.original`.
+//!
+//! A line is checked completely (parsed, mapped, validated and encoded, so the size limit is
+//! checked too) before it joins a batch, so a batch holds only whole, valid events and
+//! `append_batch` can fail only for I/O reasons: no partial event is ever written. A bad line
+//! is reported with its line number; with `--skip-bad` the import goes on, otherwise it stops
+//! after writing the lines before it (and says how to resume).
+
+mod input;
+pub mod mapping;
+pub mod presets;
+
+use super::CliError;
+use auditlog::event::codec::encode_payload;
+use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
+use input::LineReader;
+use mapping::{Mapping, Rule};
+use presets::Preset;
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Batches submitted but not yet acknowledged: enough to keep the writer busy while the next
+/// batch is parsed, bounded so memory stays small.
+const IN_FLIGHT_BATCHES: usize = 4;
+/// How often the progress line is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// Bad lines reported one by one with --skip-bad before only counting them.
+const BAD_LINES_SHOWN: u64 = 20;
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The log directory (created if missing; appended to if it is already a log).
+    #[arg(long, env = "AUDITLOG_DIR", value_name = "DIR", required_unless_present_any = ["show_preset", "dry_run"])]
+    dir: Option<PathBuf>,
+    /// JSON Lines to import: a file (zstd-compressed files are recognised by their magic
+    /// bytes) or `-` for standard input.
+    #[arg(value_name = "FILE", required_unless_present = "show_preset")]
+    input: Option<PathBuf>,
+    /// A built-in mapping for a known source.
+    #[arg(long, value_enum, value_name = "NAME")]
+    preset: Option<Preset>,
+    /// A mapping rule TARGET=SOURCE (repeatable; replaces a preset's rule for the same field).
+    /// SOURCE: a dotted path `a.b`, a JSON pointer `/a/b`, `PATH#KEY` for key=value text, a
+    /// template `x.{PATH}`, or a literal `"text"`; alternatives separated by `|`.
+    #[arg(long = "map", value_name = "TARGET=SOURCE")]
+    maps: Vec<String>,
+    /// Report bad lines and go on, instead of stopping at the first one.
+    #[arg(long)]
+    skip_bad: bool,
+    /// Check every line (parse, map, validate) without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Events per append batch.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    batch: usize,
+    /// Print a preset's rules (as --map flags) and exit.
+    #[arg(long, value_enum, value_name = "NAME")]
+    show_preset: Option<Preset>,
+}
+
+/// How a line becomes an event.
+#[derive(Debug)]
+enum LineParser {
+    /// Our own event or record JSON.
+    Native,
+    Mapped(Mapping),
+}
+
+impl LineParser {
+    fn event(&self, line: &[u8]) -> Result<Event, String> {
+        match self {
+            LineParser::Native => native_event(line),
+            LineParser::Mapped(mapping) => {
+                let obj: Map<String, Value> =
+                    serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+                mapping.apply(obj)
+            }
+        }
+    }
+}
+
+/// An event from our event JSON, or from record JSON (dropping `seq` and `recorded_at`).
+fn native_event(line: &[u8]) -> Result<Event, String> {
+    match serde_json::from_slice::<Event>(line) {
+        Ok(event) => Ok(event),
+        Err(event_err) => {
+            let looks_like_record = event_err.to_string().contains("`seq`")
+                || event_err.to_string().contains("`recorded_at`");
+            match serde_json::from_slice::<Record>(line) {
+                Ok(record) => Ok(record.event),
+                Err(record_err) if looks_like_record => Err(format!(
+                    "not an auditlog record: {record_err} (for another system's JSON, \
+                     give --preset or --map)"
+                )),
+                Err(_) => Err(format!(
+                    "not an auditlog event: {event_err} (for another system's JSON, give \
+                     --preset or --map)"
+                )),
+            }
+        }
+    }
+}
+
+/// Running totals, for progress and the summary.
+#[derive(Debug, Default)]
+struct Totals {
+    lines: u64,
+    bytes: u64,
+    imported: u64,
+    bad: u64,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+}
+
+pub fn run(args: ImportArgs) -> Result<(), CliError> {
+    if let Some(preset) = args.show_preset {
+        for rule in preset.rules() {
+            println!("--map '{rule}'");
+        }
+        return Ok(());
+    }
+    let parser = line_parser(&args)?;
+    let input = args
+        .input
+        .clone()
+        .ok_or_else(|| CliError::Usage("give a FILE to import, or - for stdin".into()))?;
+    let mut reader = LineReader::open(&input)?;
+    let log = match (&args.dir, args.dry_run) {
+        (_, true) => None,
+        (Some(dir), false) => Some(AuditLog::open(dir)?),
+        (None, false) => {
+            return Err(CliError::Usage(
+                "give --dir DIR (or set AUDITLOG_DIR)".into(),
+            ));
+        }
+    };
+    let limits = EventLimits::default();
+    let batch_size = args.batch.max(1);
+    let show_progress = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut last_progress = started;
+    let mut totals = Totals::default();
+    let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+    let mut in_flight: VecDeque<BatchHandle> = VecDeque::new();
+    let mut stopped_at: Option<(u64, String)> = None;
+
+    while let Some(line) = reader.next_line()? {
+        totals.lines += 1;
+        totals.bytes += line.len() as u64 + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let checked = parser.event(line).and_then(|event| {
+            encode_payload(&event, &limits)
+                .map(|_| event)
+                .map_err(|e| e.to_string())
+        });
+        match checked {
+            Ok(event) => batch.push(event),
+            Err(reason) if args.skip_bad => {
+                totals.bad += 1;
+                if totals.bad <= BAD_LINES_SHOWN {
+                    clear_progress(show_progress);
+                    eprintln!("auditlog: line {}: skipped: {reason}", totals.lines);
+                }
+            }
+            Err(reason) => {
+                stopped_at = Some((totals.lines, reason));
+                break;
+            }
+        }
+        if batch.len() >= batch_size {
+            submit(log.as_ref(), &mut batch, &mut in_flight, &mut totals)?;
+        }
+        if show_progress && last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            eprint!(
+                "\rline {}: {} events imported ({:.0} events/s)",
+                totals.lines,
+                totals.imported + batch.len() as u64,
+                (totals.imported as f64) / secs
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    submit(log.as_ref(), &mut batch, &mut in_flight, &mut totals)?;
+    while let Some(handle) = in_flight.pop_front() {
+        acknowledge(handle, &mut totals)?;
+    }
+    if let Some(log) = &log {
+        log.sync()?;
+    }
+    clear_progress(show_progress);
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    let verb = if args.dry_run {
+        "checked (dry run, nothing written)"
+    } else {
+        "imported"
+    };
+    let seqs = match (totals.first_seq, totals.last_seq) {
+        (Some(a), Some(b)) => format!(" as seq {a}..={b}"),
+        _ => String::new(),
+    };
+    println!(
+        "{verb} {} events{seqs} from {} lines ({} bad lines skipped) in {elapsed:.2} s: {:.0} events/s, {:.1} MB/s of JSON",
+        totals.imported,
+        totals.lines,
+        totals.bad,
+        totals.imported as f64 / elapsed,
+        totals.bytes as f64 / elapsed / 1e6,
+    );
+    if let Some(log) = &log {
+        println!("tree head: {}", log.tree_head());
+    }
+    if totals.bad > BAD_LINES_SHOWN {
+        eprintln!(
+            "auditlog: {} bad lines were skipped; the first {BAD_LINES_SHOWN} are shown above",
+            totals.bad
+        );
+    }
+    match stopped_at {
+        None => Ok(()),
+        Some((line, reason)) => Err(CliError::Usage(format!(
+            "{} line {line}: {reason}\nthe import stopped there: the {} events of the lines \
+             before it were {}; fix the line and import from it on (`tail -n +{line} FILE | \
+             auditlog import ... -`), or pass --skip-bad to skip bad lines",
+            input.display(),
+            totals.imported,
+            if args.dry_run { "checked" } else { "written" },
+        ))),
+    }
+}
+
+fn line_parser(args: &ImportArgs) -> Result<LineParser, CliError> {
+    if args.preset.is_none() && args.maps.is_empty() {
+        return Ok(LineParser::Native);
+    }
+    let mut mapping = args.preset.map(Preset::mapping).unwrap_or_default();
+    for text in &args.maps {
+        mapping.set(Rule::parse(text).map_err(CliError::Usage)?);
+    }
+    if let Some(field) = mapping.missing_required() {
+        return Err(CliError::Usage(format!(
+            "the mapping has no rule for `{field}`, which every event needs: add --map \
+             '{field}=SOURCE' (a literal works too: --map '{field}=\"imported\"')"
+        )));
+    }
+    Ok(LineParser::Mapped(mapping))
+}
+
+/// Hands the batch to the writer (or, in a dry run, just counts it), waiting for the oldest
+/// batch first when too many are in flight.
+fn submit(
+    log: Option<&AuditLog>,
+    batch: &mut Vec<Event>,
+    in_flight: &mut VecDeque<BatchHandle>,
+    totals: &mut Totals,
+) -> Result<(), CliError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let Some(log) = log else {
+        totals.imported += batch.len() as u64;
+        batch.clear();
+        return Ok(());
+    };
+    if in_flight.len() >= IN_FLIGHT_BATCHES
+        && let Some(oldest) = in_flight.pop_front()
+    {
+        acknowledge(oldest, totals)?;
+    }
+    in_flight.push_back(log.append_batch(batch)?);
+    batch.clear();
+    Ok(())
+}
+
+fn acknowledge(handle: BatchHandle, totals: &mut Totals) -> Result<(), CliError> {
+    let receipts = handle.wait()?;
+    totals.imported += receipts.len() as u64;
+    if let (Some(first), Some(last)) = (receipts.first(), receipts.last()) {
+        totals.first_seq.get_or_insert(first.seq);
+        totals.last_seq = Some(last.seq);
+    }
+    Ok(())
+}
+
+fn clear_progress(shown: bool) {
+    if shown {
+        eprint!("\r\x1b[2K");
+    }
+}

@@ -1,0 +1,140 @@
+//! Built-in mappings for the two real sources in `../shared/data`, written in the same
+//! `TARGET=SOURCE` language as `--map` (see `mapping.rs`), so `--show-preset` prints rules an
+//! operator can copy and adjust.
+
+use super::mapping::{Mapping, Rule};
+
+/// A preset's name, on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// Windows Security / Sysmon / PowerShell events as shipped by NXLog (JSON with
+    /// `EventID`, `Channel`, `SubjectUserName`, `Hostname`, `@timestamp`, ...).
+    WindowsSecurity,
+    /// Linux auditd records as shipped by OMS/auoms through syslog (JSON with `EventType`,
+    /// `TimeGenerated`, `HostName` and the `key=value` text in `EventData`).
+    Auditd,
+}
+
+/// Windows: the subject (who acted) first, then the target user, then the process owner of
+/// Sysmon events; the action is the event id, which with the channel (kept as a label)
+/// names what happened; the entity is the most specific object the event names.
+const WINDOWS_SECURITY: &[&str] = &[
+    "occurred_at=@timestamp",
+    "actor=SubjectUserName|TargetUserName|User|AccountName|\"unknown\"",
+    "action=windows.{EventID}",
+    "outcome=EventType",
+    "severity=Severity",
+    "source=Hostname",
+    "entity=user:{TargetUserName}|process:{TargetImage}|process:{NewProcessName}|registry:{TargetObject}|file:{TargetFilename}|image:{ImageLoaded}|process:{Image}",
+    "ip=IpAddress",
+    "session_id=SubjectLogonId|TargetLogonId",
+    "labels=Channel",
+];
+
+/// auditd via auoms: the acting user from the record's text, the record type as the action,
+/// `success=yes|no` as the outcome, the executed path as the entity.
+const AUDITD: &[&str] = &[
+    "occurred_at=TimeGenerated|EventTime",
+    "actor=EventData#user|EventData#uid|\"unknown\"",
+    "action=auditd.{EventType}",
+    "outcome=EventData#success",
+    "severity=SeverityLevel",
+    "source=HostName|Computer",
+    "entity=file:{EventData#name}|executable:{EventData#exe}",
+    "session_id=EventData#ses",
+    "labels=EventData#syscall",
+];
+
+impl Preset {
+    /// The preset's rules, as text.
+    pub fn rules(self) -> &'static [&'static str] {
+        match self {
+            Preset::WindowsSecurity => WINDOWS_SECURITY,
+            Preset::Auditd => AUDITD,
+        }
+    }
+
+    /// The preset as a mapping.
+    pub fn mapping(self) -> Mapping {
+        let mut m = Mapping::default();
+        for text in self.rules() {
+            // The rules are constants checked by the test below.
+            if let Ok(rule) = Rule::parse(text) {
+                m.set(rule);
+            }
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auditlog::{Entity, EventLimits, Outcome, Severity};
+    use serde_json::{Map, Value, json};
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn every_preset_rule_parses_and_fills_the_required_fields() {
+        for preset in [Preset::WindowsSecurity, Preset::Auditd] {
+            for text in preset.rules() {
+                assert!(Rule::parse(text).is_ok(), "{text}");
+            }
+            assert_eq!(preset.mapping().rules().len(), preset.rules().len());
+            assert_eq!(preset.mapping().missing_required(), None);
+        }
+    }
+
+    #[test]
+    fn windows_logon_failure_maps_to_a_failed_event_on_the_target_user() {
+        let e = Preset::WindowsSecurity
+            .mapping()
+            .apply(obj(json!({
+                "@timestamp": "2020-10-22T08:29:48.785Z",
+                "EventID": 4625,
+                "Channel": "Security",
+                "SubjectUserName": "-",
+                "TargetUserName": "pgustavo",
+                "Hostname": "MORDORDC.theshire.local",
+                "EventType": "AUDIT_FAILURE",
+                "Severity": "ERROR",
+                "IpAddress": "-",
+            })))
+            .expect("maps");
+        assert_eq!(e.actor.id, "pgustavo");
+        assert_eq!(e.action, "windows.4625");
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.severity, Severity::High);
+        assert_eq!(e.entity, Some(Entity::new("user", "pgustavo")));
+        assert_eq!(e.ip, None);
+        assert_eq!(e.labels, ["Security"]);
+        assert!(e.validate(&EventLimits::default()).is_ok());
+    }
+
+    #[test]
+    fn auditd_execve_maps_user_success_and_path() {
+        let e = Preset::Auditd
+            .mapping()
+            .apply(obj(json!({
+                "TimeGenerated": "2022-05-11T18:10:21.997Z",
+                "HostName": "UBUNTU5",
+                "SeverityLevel": "info",
+                "EventType": "AUOMS_EXECVE",
+                "EventData": "syscall=execve success=no user=tomcat ses=\"-1\" exe=\"/usr/bin/java\" name=\"/sbin/bash\"",
+            })))
+            .expect("maps");
+        assert_eq!(e.actor.id, "tomcat");
+        assert_eq!(e.action, "auditd.AUOMS_EXECVE");
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.entity, Some(Entity::new("file", "/sbin/bash")));
+        assert_eq!(e.source.as_deref(), Some("UBUNTU5"));
+        assert_eq!(e.session_id.as_deref(), Some("-1"));
+        assert_eq!(e.labels, ["execve"]);
+    }
+}
