@@ -116,22 +116,9 @@ impl LogMeta {
 
     /// Writes the identity file durably: temporary file, fdatasync, rename, directory fsync.
     pub(crate) fn create(&self, fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-        let tmp = dir.join(format!("{META_FILE}.tmp"));
         let path = dir.join(META_FILE);
-        let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
-        if tmp.exists() {
-            fs.remove_file(&tmp)
-                .map_err(|e| io("removing a stale temporary for", e))?;
-        }
-        let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-        file.write_all_at(&self.encode(), 0)
-            .map_err(|e| io("writing", e))?;
-        file.sync_data().map_err(|e| io("syncing", e))?;
-        drop(file);
-        fs.rename(&tmp, &path)
-            .map_err(|e| io("renaming into place", e))?;
-        fs.sync_dir(dir)
-            .map_err(|e| io("syncing the directory of", e))
+        crate::fs::write_file_durably(fs, &path, &self.encode())
+            .map_err(|e| Error::io(format!("creating {}", path.display()), e))
     }
 }
 

@@ -47,6 +47,32 @@ pub trait WritableFile: Send + fmt::Debug {
     fn preallocate(&mut self, len: u64) -> io::Result<bool>;
 }
 
+/// Creates (or replaces) the file at `path` with `bytes` so that a crash leaves either the old
+/// state or the complete new file: write `path.tmp` (removing a leftover one first), fdatasync
+/// it, rename it over `path`, fsync the directory. A leftover `.tmp` from a crash is removed
+/// by the next writable open. Each step's failure names the step.
+pub(crate) fn write_file_durably(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn step(what: &'static str) -> impl Fn(io::Error) -> io::Error {
+        move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    if tmp.exists() {
+        fs.remove_file(&tmp)
+            .map_err(step("removing a leftover temporary file"))?;
+    }
+    let mut file = fs
+        .create_new(&tmp)
+        .map_err(step("creating the temporary file"))?;
+    file.write_all_at(bytes, 0).map_err(step("writing"))?;
+    file.sync_data().map_err(step("syncing"))?;
+    drop(file);
+    fs.rename(&tmp, path).map_err(step("renaming into place"))?;
+    fs.sync_dir(dir).map_err(step("syncing the directory"))
+}
+
 /// The real file system.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StdFileSystem;

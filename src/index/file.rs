@@ -231,14 +231,7 @@ pub(crate) fn persist(
     index: &SegmentIndex,
 ) -> io::Result<()> {
     let path = index_path(dir, first_seq);
-    let tmp = dir.join(format!("{first_seq:020}.{INDEX_EXT}.tmp"));
-    let _ = fs.remove_file(&tmp);
-    let mut file = fs.create_new(&tmp)?;
-    file.write_all_at(index.bytes(), 0)?;
-    file.sync_data()?;
-    drop(file);
-    fs.rename(&tmp, &path)?;
-    fs.sync_dir(dir)
+    crate::fs::write_file_durably(fs, &path, index.bytes())
 }
 
 fn encode(id: &Identity, builder: &IndexBuilder) -> Vec<u8> {

@@ -92,21 +92,7 @@ impl ArchiveDestination for LocalDirDestination {
             };
         }
         self.fs.create_dir_all(&dir)?;
-        let tmp = dir.join(format!(
-            "{}.tmp",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("object")
-        ));
-        if tmp.exists() {
-            self.fs.remove_file(&tmp)?;
-        }
-        let mut file = self.fs.create_new(&tmp)?;
-        file.write_all_at(bytes, 0)?;
-        file.sync_data()?;
-        drop(file);
-        self.fs.rename(&tmp, &path)?;
-        self.fs.sync_dir(&dir)
+        crate::fs::write_file_durably(self.fs.as_ref(), &path, bytes)
     }
 
     fn exists(&self, name: &str) -> io::Result<bool> {

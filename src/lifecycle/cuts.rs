@@ -276,20 +276,8 @@ pub(crate) fn append(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16], cut: &C
     let path = cuts_path(dir);
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     if !path.exists() {
-        let tmp = dir.join(format!("{CUTS_FILE}.tmp"));
-        if tmp.exists() {
-            fs.remove_file(&tmp)
-                .map_err(|e| io("removing the leftover temp of", e))?;
-        }
-        let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-        file.write_all_at(&encode_file_header(log_id), 0)
-            .map_err(|e| io("writing", e))?;
-        file.sync_data().map_err(|e| io("syncing", e))?;
-        drop(file);
-        fs.rename(&tmp, &path)
-            .map_err(|e| io("renaming into place", e))?;
-        fs.sync_dir(dir)
-            .map_err(|e| io("syncing the directory of", e))?;
+        crate::fs::write_file_durably(fs, &path, &encode_file_header(log_id))
+            .map_err(|e| io("creating", e))?;
     }
     let existing = read(dir, log_id)?;
     let body = cut.encode_body();

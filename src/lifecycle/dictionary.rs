@@ -118,16 +118,8 @@ pub(crate) fn store(fs: &dyn FileSystem, dir: &Path, dict: &[u8]) -> Result<u32>
     if load(dir, id).is_ok() {
         return Ok(id);
     }
-    let tmp = dir.join(format!("{}.tmp", dictionary_file_name(id)));
-    let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
-    let _ = fs.remove_file(&tmp);
-    let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-    file.write_all_at(&encode(dict), 0)
-        .map_err(|e| io("writing", e))?;
-    file.sync_data().map_err(|e| io("syncing", e))?;
-    fs.rename(&tmp, &path).map_err(|e| io("renaming", e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| io("syncing the directory of", e))?;
+    crate::fs::write_file_durably(fs, &path, &encode(dict))
+        .map_err(|e| Error::io(format!("storing {}", path.display()), e))?;
     Ok(id)
 }
 

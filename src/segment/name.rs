@@ -44,11 +44,6 @@ pub(crate) fn cold_segment_path(dir: &Path, first_seq: u64) -> PathBuf {
     dir.join(cold_segment_file_name(first_seq))
 }
 
-/// The temporary path used while writing that cold segment.
-pub(crate) fn cold_segment_tmp_path(dir: &Path, first_seq: u64) -> PathBuf {
-    dir.join(format!("{}{TMP_SUFFIX}", cold_segment_file_name(first_seq)))
-}
-
 /// Parses a file name produced by [`cold_segment_file_name`]; anything else is `None`.
 pub(crate) fn parse_cold_segment_file_name(name: &str) -> Option<u64> {
     parse_with_ext(name, COLD_SEGMENT_EXT)

@@ -73,13 +73,12 @@ pub(crate) fn scan(
     bytes: &[u8],
     visit: &mut dyn FnMut(u64, &RawRecord<'_>),
 ) -> Result<ScanOutcome, Corruption> {
-    let corrupt = |offset: u64, seq: Option<u64>, kind| Corruption {
+    let header = SegmentHeader::decode(bytes).map_err(|e| Corruption {
         file: path.to_path_buf(),
-        offset,
-        seq,
-        kind,
-    };
-    let header = SegmentHeader::decode(bytes).map_err(|e| corrupt(0, None, e.into_kind()))?;
+        offset: 0,
+        seq: None,
+        kind: e.into_kind(),
+    })?;
     let start = ScanOutcome {
         frontier: header.frontier.clone(),
         records_end: header.encoded_len() as u64,

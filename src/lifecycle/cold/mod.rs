@@ -13,7 +13,7 @@ pub use write::CompressOptions;
 
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
-use crate::segment::name::{cold_segment_path, cold_segment_tmp_path, segment_path};
+use crate::segment::name::{cold_segment_path, segment_path};
 use std::path::{Path, PathBuf};
 
 /// Writes the cold equivalent of the sealed hot segment `first_seq` of `dir`, durably, and
@@ -36,21 +36,9 @@ pub(crate) fn convert(
         .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
     let cold = write::build(&hot_path, &hot, options, dict)?;
     write::check_equal(&hot_path, &cold, &hot, dict.map(|(_, d)| d))?;
-    let tmp = cold_segment_tmp_path(dir, first_seq);
     let path = cold_segment_path(dir, first_seq);
-    let io = |what: &str, e| Error::io(format!("{what} {}", tmp.display()), e);
-    if tmp.exists() {
-        fs.remove_file(&tmp)
-            .map_err(|e| io("removing the leftover", e))?;
-    }
-    let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-    file.write_all_at(&cold, 0).map_err(|e| io("writing", e))?;
-    file.sync_data().map_err(|e| io("syncing", e))?;
-    drop(file);
-    fs.rename(&tmp, &path)
-        .map_err(|e| io("renaming into place", e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+    crate::fs::write_file_durably(fs, &path, &cold)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok(path)
 }
 
