@@ -165,6 +165,9 @@ fn median_outcome(mut runs: Vec<Outcome>) -> Outcome {
         actor_query: opt(runs.iter().map(|o| o.actor_query).collect()),
         range_query: opt(runs.iter().map(|o| o.range_query).collect()),
         open_after_crash: opt(runs.iter().map(|o| o.open_after_crash).collect()),
+        syncs: runs[0]
+            .syncs
+            .map(|_| med(runs.iter().map(|o| o.syncs.unwrap_or(0)).collect())),
         ..Outcome::default()
     };
     out.latencies.0 = vec![p50.as_nanos() as u64, p99.as_nanos() as u64];
@@ -240,11 +243,11 @@ fn main() {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "| workload | engine, setting | acknowledged write survives | events per commit | producers | events/s | commit latency p50 | p99 | disk bytes/event | bytes written/event: device (process) | actor query p50 | 1,000-row time range p50 | open after crash |"
+        "| workload | engine, setting | acknowledged write survives | events per commit | producers | events/s | commit latency p50 | p99 | disk bytes/event | bytes written/event: device (process) | actor query p50 | 1,000-row time range p50 | open after crash | events per fdatasync |"
     );
     let _ = writeln!(
         table,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut results: Vec<(usize, Engine, Spec, Outcome)> = Vec::new();
     for row in rows() {
@@ -287,7 +290,7 @@ fn main() {
         let (p50, p99) = (o.latencies.percentile(0.0), o.latencies.percentile(1.0));
         let _ = writeln!(
             table,
-            "| {} ({:.0} B) | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} |",
+            "| {} ({:.0} B) | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
             w.name,
             payload_sizes[row.workload],
             row.engine.label(),
@@ -303,6 +306,10 @@ fn main() {
             fmt_duration(o.actor_query),
             fmt_duration(o.range_query),
             fmt_duration(o.open_after_crash),
+            o.syncs.filter(|&s| s > 0).map_or("—".into(), |s| format!(
+                "{:.1}",
+                o.events as f64 / s as f64
+            )),
         );
         eprintln!("  {} events/s", fmt_rate(o.events_per_sec()));
         results.push((row.workload, row.engine, row.spec, o));

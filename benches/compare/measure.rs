@@ -144,6 +144,8 @@ pub struct Outcome {
     pub actor_query: Option<Duration>,
     pub range_query: Option<Duration>,
     pub open_after_crash: Option<Duration>,
+    /// fdatasyncs during the load (known for our engine and the raw file).
+    pub syncs: Option<u64>,
 }
 
 impl Outcome {

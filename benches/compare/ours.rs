@@ -2,9 +2,13 @@
 
 use crate::measure::{DiskWrites, Latencies, Outcome, crash_image, dir_bytes, median_query};
 use crate::spec::{RANGE_ROWS, Spec, query_actor, range_start};
+use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
 use auditlog::{AuditLog, Durability, Event};
 use std::collections::VecDeque;
+use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Batches one producer keeps in flight: the API lets it submit the next before the previous
@@ -19,10 +23,13 @@ pub fn run(
 ) -> Result<Outcome, String> {
     let err = |e: auditlog::Error| e.to_string();
     let log_dir = dir.join("log");
+    let fs = Arc::new(CountingFs::default());
     let log = AuditLog::builder(&log_dir)
         .durability(durability)
+        .file_system(fs.clone())
         .open()
         .map_err(err)?;
+    let syncs_before = fs.syncs.load(Ordering::Relaxed);
     let mut out = Outcome {
         events: events.len(),
         ..Outcome::default()
@@ -80,6 +87,7 @@ pub fn run(
         }
     }
     out.elapsed = start.elapsed();
+    out.syncs = Some(fs.syncs.load(Ordering::Relaxed) - syncs_before);
     (out.device_write_bytes, out.write_bytes) = written.finish();
 
     if spec.extras {
@@ -144,4 +152,62 @@ fn newest_segment(dir: &Path) -> Option<std::path::PathBuf> {
         .collect();
     segments.sort();
     segments.pop()
+}
+
+/// The real file system, counting fdatasyncs: events per sync is the group-commit figure that
+/// does not depend on how fast the disk is at the moment.
+#[derive(Debug, Default)]
+struct CountingFs {
+    syncs: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+struct CountingFile {
+    inner: Box<dyn WritableFile>,
+    syncs: Arc<AtomicU64>,
+}
+
+impl FileSystem for CountingFs {
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        StdFileSystem.create_dir_all(path)
+    }
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let inner = StdFileSystem.create_new(path)?;
+        Ok(Box::new(CountingFile {
+            inner,
+            syncs: self.syncs.clone(),
+        }))
+    }
+    fn open_writable(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let inner = StdFileSystem.open_writable(path)?;
+        Ok(Box::new(CountingFile {
+            inner,
+            syncs: self.syncs.clone(),
+        }))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        StdFileSystem.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        StdFileSystem.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFileSystem.sync_dir(dir)
+    }
+}
+
+impl WritableFile for CountingFile {
+    fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.inner.write_all_at(buf, offset)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.inner.sync_data()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn preallocate(&mut self, len: u64) -> io::Result<bool> {
+        self.inner.preallocate(len)
+    }
 }

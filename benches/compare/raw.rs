@@ -56,6 +56,7 @@ pub fn run(dir: &Path, events: &[Event], spec: Spec) -> Result<Outcome, String> 
     out.elapsed = start.elapsed();
     (out.device_write_bytes, out.write_bytes) = written.finish();
     out.disk_bytes = offset;
+    out.syncs = Some(events.len().div_ceil(spec.batch) as u64);
     Ok(out)
 }
 
