@@ -236,3 +236,20 @@ fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionK
         later_frames,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::all_zero;
+
+    #[test]
+    fn all_zero_finds_a_nonzero_byte_anywhere() {
+        assert!(all_zero(&[]));
+        let zeros = vec![0u8; 3 * 4096 + 5];
+        assert!(all_zero(&zeros));
+        for at in [0, 4095, 4096, 8191, zeros.len() - 1] {
+            let mut bytes = zeros.clone();
+            bytes[at] = 1;
+            assert!(!all_zero(&bytes), "missed a byte at {at}");
+        }
+    }
+}
