@@ -93,6 +93,10 @@ fn rows() -> Vec<Row> {
         producers: 1,
         extras: false,
     };
+    let two = Spec {
+        producers: 2,
+        ..batched
+    };
     let with_extras = Spec {
         extras: true,
         ..batched
@@ -122,6 +126,11 @@ fn rows() -> Vec<Row> {
         row(0, Engine::Ours(Durability::OsBuffered), batched),
         row(0, Engine::Sqlite("NORMAL"), batched),
         row(0, Engine::Rocks { sync: false }, batched),
+        // Two producers: both cores encoding (the producer-side encode and digest bound one).
+        row(0, Engine::Ours(Durability::Immediate), two),
+        row(0, Engine::Ours(periodic), two),
+        row(0, Engine::Ours(Durability::OsBuffered), two),
+        row(0, Engine::Rocks { sync: true }, two),
         // One event per commit, one producer.
         row(1, Engine::Ours(Durability::Immediate), single),
         row(1, Engine::Sqlite("FULL"), single),

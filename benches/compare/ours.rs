@@ -11,9 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-/// Batches one producer keeps in flight: the API lets it submit the next before the previous
-/// is acknowledged, as a service's ingestion loop would.
-const IN_FLIGHT: usize = 8;
+/// Batches one producer keeps in flight (`COMPARE_IN_FLIGHT`, default 8): the API lets it
+/// submit the next before the previous is acknowledged, as a service's ingestion loop would.
+fn in_flight() -> usize {
+    std::env::var("COMPARE_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+}
 
 pub fn run(
     dir: &Path,
@@ -38,8 +43,9 @@ pub fn run(
     let start = Instant::now();
     if spec.producers == 1 && spec.batch > 1 {
         let mut pending = VecDeque::new();
+        let in_flight = in_flight();
         for chunk in events.chunks(spec.batch) {
-            if pending.len() == IN_FLIGHT
+            if pending.len() == in_flight
                 && let Some((t, h)) = pending.pop_front()
             {
                 let (t, h): (Instant, auditlog::BatchHandle) = (t, h);
