@@ -289,13 +289,19 @@ impl AuditLog {
 
     /// The state shared with the writer and readers, for `impl AuditLog` blocks in other
     /// modules (queries, verification, lifecycle).
-    #[allow(dead_code, reason = "used by the query, verify and lifecycle modules as they land")]
+    #[allow(
+        dead_code,
+        reason = "used by the query, verify and lifecycle modules as they land"
+    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
     /// A consistent snapshot of the committed state.
-    #[allow(dead_code, reason = "used by the query, verify and lifecycle modules as they land")]
+    #[allow(
+        dead_code,
+        reason = "used by the query, verify and lifecycle modules as they land"
+    )]
     pub(crate) fn view(&self) -> View {
         self.shared.published.snapshot()
     }
