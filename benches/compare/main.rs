@@ -73,6 +73,7 @@ impl Engine {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Row {
     workload: usize,
     engine: Engine,
@@ -202,6 +203,16 @@ fn fmt_rate(r: f64) -> String {
     }
 }
 
+fn label_of(row: &Row, w: &Workload) -> String {
+    format!(
+        "{} / {} / batch {} / {} producers",
+        w.name,
+        row.engine.label(),
+        row.spec.batch,
+        row.spec.producers
+    )
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -259,23 +270,17 @@ fn main() {
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut results: Vec<(usize, Engine, Spec, Outcome)> = Vec::new();
-    for row in rows() {
-        let Some(w) = workloads[row.workload] else {
-            continue;
-        };
-        let label = format!(
-            "{} / {} / batch {} / {} producers",
-            w.name,
-            row.engine.label(),
-            row.spec.batch,
-            row.spec.producers
-        );
-        if !label.contains(&only) {
-            continue;
-        }
-        eprintln!("{label} (load {})", loadavg());
-        let mut outcomes = Vec::new();
-        for _ in 0..runs {
+    // Rounds: every selected row once per round, so a noisy minute on the shared disk hits
+    // every engine alike instead of all repetitions of one row.
+    let selected: Vec<(Row, &Workload)> = rows()
+        .into_iter()
+        .filter_map(|row| workloads[row.workload].map(|w| (row, w)))
+        .filter(|(row, w)| label_of(row, w).contains(&only))
+        .collect();
+    let mut all: Vec<Vec<Outcome>> = selected.iter().map(|_| Vec::new()).collect();
+    for round in 0..runs {
+        for ((row, w), outcomes) in selected.iter().zip(all.iter_mut()) {
+            eprintln!("round {round}: {} (load {})", label_of(row, w), loadavg());
             let dir = match tempfile::Builder::new()
                 .prefix("auditlog-compare-")
                 .tempdir_in(&base)
@@ -286,11 +291,20 @@ fn main() {
                     return;
                 }
             };
+            // Start every run with no dirty pages: an ext4 fdatasync waits for the journal
+            // commit, which also carries the previous row's unsynced writes.
+            let _ = std::process::Command::new("sync").status();
             match row.engine.run(dir.path(), &w.events, row.spec) {
-                Ok(o) => outcomes.push(o),
+                Ok(o) => {
+                    eprintln!("  {} events/s", fmt_rate(o.events_per_sec()));
+                    outcomes.push(o);
+                }
                 Err(e) => eprintln!("  failed: {e}"),
             }
         }
+    }
+    for ((row, w), outcomes) in selected.iter().zip(all) {
+        let row = *row;
         if outcomes.is_empty() {
             continue;
         }
@@ -320,7 +334,6 @@ fn main() {
                 o.events as f64 / s as f64
             )),
         );
-        eprintln!("  {} events/s", fmt_rate(o.events_per_sec()));
         results.push((row.workload, row.engine, row.spec, o));
     }
     let rate = |workload: usize, label: &str, producers: usize| {
