@@ -366,6 +366,11 @@ fn main() {
     );
     let _ = writeln!(
         summary,
+        "- SQLite {} (bundled), RocksDB from the system library; payload sizes are our encoded payloads",
+        rusqlite::version()
+    );
+    let _ = writeln!(
+        summary,
         "- load average at start: {load_start}; at end: {}; {runs} runs per row, each figure the median",
         loadavg()
     );
