@@ -83,8 +83,8 @@ pub(crate) struct Writer {
 
 /// Longest the writer of an `Immediate` log waits for the producers of its last group to send
 /// again before it starts the next write and fdatasync. Without it, the first producer to wake
-/// gets a group (and a sync) of its own while the others queue behind it, and groups alternate
-/// between tiny and large: measured with 64 producers, about half the events per sync.
+/// gets a group (and a sync) of its own while the others queue behind it. Measured with 64
+/// producers (docs/BENCHMARKS.md): 45–54 events per fdatasync without the wait, 61–64 with it.
 const GROUP_WAIT: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// Why a group failed; the writer poisons the log with it.
