@@ -10,7 +10,7 @@ use crate::options::{Durability, OpenCheck, Options};
 use crate::reader::RecordIter;
 use crate::receipt::{AppendHandle, BatchHandle, Completion};
 use crate::recovery::{OpenReport, recover};
-use crate::room::{AppendFuture, RoomWaiters};
+use crate::room::{AppendFuture, QueueBudget, RoomWaiters};
 use crate::segment::scan::ScanOutcome;
 use crate::view::{Published, View};
 use crate::writer::{Command, Encoded, Writer};
@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub published: Published,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// Bytes of appends queued for the writer, bounded by `queue_max_bytes`.
+    pub budget: QueueBudget,
     /// For a read-only handle: where the scan of the newest segment stopped (see follow.rs).
     pub follow: Mutex<Option<ScanOutcome>>,
     /// Whether the read-only follower thread runs (see follow.rs).
@@ -114,6 +116,15 @@ impl AuditLogBuilder {
     /// at most this many requests.
     pub fn queue_capacity(mut self, requests: usize) -> Self {
         self.options.queue_capacity = requests;
+        self
+    }
+
+    /// Bytes of encoded events that may wait for the writer before `append` blocks and
+    /// `try_append` fails with [`Error::QueueFull`]: the bound on memory held by producers
+    /// outrunning the disk. Default 64 MiB. A single request larger than this is admitted
+    /// when nothing else waits.
+    pub fn queue_max_bytes(mut self, bytes: usize) -> Self {
+        self.options.queue_max_bytes = bytes;
         self
     }
 
@@ -266,6 +277,7 @@ impl AuditLog {
             meta,
             published: Published::new(view),
             room: RoomWaiters::default(),
+            budget: QueueBudget::new(options.queue_max_bytes),
             follow: Mutex::new(None),
             follower_started: Default::default(),
             indexes: Default::default(),
@@ -391,14 +403,23 @@ impl AuditLog {
 
     fn send(&self, cmd: Command, wait_for_room: bool) -> Result<()> {
         let tx = self.sender()?;
-        if wait_for_room {
+        let bytes = cmd.bytes();
+        let budget = &self.shared.budget;
+        let sent = if wait_for_room {
+            budget.acquire(bytes);
             tx.send(cmd).map_err(|_| self.shared.poisoned_error())
-        } else {
+        } else if budget.try_acquire(bytes) {
             tx.try_send(cmd).map_err(|e| match e {
                 TrySendError::Full(_) => Error::QueueFull,
                 TrySendError::Disconnected(_) => self.shared.poisoned_error(),
             })
+        } else {
+            return Err(Error::QueueFull);
+        };
+        if sent.is_err() {
+            budget.release(bytes);
         }
+        sent
     }
 
     /// Appends one event. Validation and encoding happen on the calling thread; an invalid

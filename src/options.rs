@@ -43,6 +43,7 @@ pub struct Options {
     pub(crate) segment_max_bytes: u64,
     pub(crate) segment_max_age: Duration,
     pub(crate) queue_capacity: usize,
+    pub(crate) queue_max_bytes: usize,
     pub(crate) max_group_bytes: usize,
     pub(crate) preallocate: bool,
     pub(crate) open_check: OpenCheck,
@@ -63,6 +64,7 @@ impl Default for Options {
             segment_max_bytes: 64 * 1024 * 1024,
             segment_max_age: Duration::from_secs(24 * 3600),
             queue_capacity: 4096,
+            queue_max_bytes: 64 * 1024 * 1024,
             max_group_bytes: 4 * 1024 * 1024,
             preallocate: true,
             open_check: OpenCheck::Quick,
@@ -99,6 +101,12 @@ impl Options {
             return Err(Error::InvalidOption {
                 option: "segment_max_bytes",
                 reason: "must be below 4 GiB".into(),
+            });
+        }
+        if self.queue_max_bytes == 0 {
+            return Err(Error::InvalidOption {
+                option: "queue_max_bytes",
+                reason: "must be > 0".into(),
             });
         }
         if self.queue_capacity == 0 {

@@ -13,8 +13,71 @@ use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
+
+/// Bytes of queued appends, bounded so that producers outrunning the disk block (or get
+/// `QueueFull`) instead of growing memory. A request larger than the whole budget is admitted
+/// when nothing else is queued, so it can never wait forever.
+#[derive(Debug)]
+pub(crate) struct QueueBudget {
+    used: AtomicUsize,
+    limit: usize,
+    lock: Mutex<()>,
+    freed: parking_lot::Condvar,
+}
+
+impl QueueBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        QueueBudget {
+            used: AtomicUsize::new(0),
+            limit,
+            lock: Mutex::new(()),
+            freed: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Takes `n` bytes of the budget if they fit.
+    pub(crate) fn try_acquire(&self, n: usize) -> bool {
+        let mut used = self.used.load(Ordering::Acquire);
+        loop {
+            if used > 0 && used.saturating_add(n) > self.limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(
+                used,
+                used + n,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Takes `n` bytes, waiting while they do not fit.
+    pub(crate) fn acquire(&self, n: usize) {
+        if self.try_acquire(n) {
+            return;
+        }
+        let mut guard = self.lock.lock();
+        // Re-checked under the lock that `release` takes before notifying: no lost wake-up.
+        while !self.try_acquire(n) {
+            self.freed.wait(&mut guard);
+        }
+    }
+
+    /// Returns `n` bytes (the writer, after writing them; or a sender whose send failed).
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.used.fetch_sub(n, Ordering::AcqRel);
+        let _guard = self.lock.lock();
+        self.freed.notify_all();
+    }
+}
 
 /// Tasks waiting for the queue to have room.
 #[derive(Debug, Default)]
@@ -93,39 +156,58 @@ impl Future for AppendFuture {
                     let Some(batch) = events.take() else {
                         return Poll::Ready(Err(Error::Closed));
                     };
-                    let done = Completion::new();
-                    let cmd = Command::Append {
-                        events: batch,
-                        done: done.clone(),
-                    };
-                    match tx.try_send(cmd) {
-                        Ok(()) => self.state = State::Waiting(AppendHandle { completion: done }),
-                        Err(TrySendError::Full(Command::Append { events: batch, .. })) => {
-                            // Register first, then retry once: the writer may have drained
-                            // between the failed send and the registration.
+                    match try_queue(shared, tx, batch) {
+                        Queued::Sent(handle) => self.state = State::Waiting(handle),
+                        Queued::Full(batch) => {
+                            // Register first, then retry once: the writer may have made room
+                            // between the failed attempt and the registration.
                             shared.room.register(cx.waker());
-                            let done = Completion::new();
-                            let cmd = Command::Append {
-                                events: batch,
-                                done: done.clone(),
-                            };
-                            match tx.try_send(cmd) {
-                                Ok(()) => {
-                                    self.state = State::Waiting(AppendHandle { completion: done })
-                                }
-                                Err(TrySendError::Full(Command::Append {
-                                    events: batch, ..
-                                })) => {
+                            match try_queue(shared, tx, batch) {
+                                Queued::Sent(handle) => self.state = State::Waiting(handle),
+                                Queued::Full(batch) => {
                                     *events = Some(batch);
                                     return Poll::Pending;
                                 }
-                                Err(_) => self.state = State::Failed(Some(shared.poisoned_error())),
+                                Queued::Failed(e) => self.state = State::Failed(Some(e)),
                             }
                         }
-                        Err(_) => self.state = State::Failed(Some(shared.poisoned_error())),
+                        Queued::Failed(e) => self.state = State::Failed(Some(e)),
                     }
                 }
             }
+        }
+    }
+}
+
+enum Queued {
+    Sent(AppendHandle),
+    Full(Vec<Encoded>),
+    Failed(Error),
+}
+
+/// Queues `events` if both the byte budget and the channel have room, without blocking.
+fn try_queue(shared: &Shared, tx: &Sender<Command>, events: Vec<Encoded>) -> Queued {
+    let done = Completion::new();
+    let cmd = Command::Append {
+        events,
+        done: done.clone(),
+    };
+    let bytes = cmd.bytes();
+    if !shared.budget.try_acquire(bytes) {
+        let Command::Append { events, .. } = cmd else {
+            return Queued::Failed(Error::Closed);
+        };
+        return Queued::Full(events);
+    }
+    match tx.try_send(cmd) {
+        Ok(()) => Queued::Sent(AppendHandle { completion: done }),
+        Err(TrySendError::Full(Command::Append { events, .. })) => {
+            shared.budget.release(bytes);
+            Queued::Full(events)
+        }
+        Err(_) => {
+            shared.budget.release(bytes);
+            Queued::Failed(shared.poisoned_error())
         }
     }
 }

@@ -46,7 +46,7 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         match self {
             Command::Append { events, .. } => events
                 .iter()
@@ -186,9 +186,14 @@ impl Writer {
             }
             self.await_last_group(&rx, &mut batch, bytes);
             self.last_group_appends = appends(&batch);
-            // The queue has room again: let async appends waiting for it retry.
+            // The channel has room again: let async appends waiting for it retry.
             self.shared.room.wake_all();
-            if self.process(&mut batch) {
+            let queued_bytes: usize = batch.iter().map(Command::bytes).sum();
+            let shutdown = self.process(&mut batch);
+            // The group is written: its bytes leave the queue's budget.
+            self.shared.budget.release(queued_bytes);
+            self.shared.room.wake_all();
+            if shutdown {
                 return;
             }
         }

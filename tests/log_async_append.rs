@@ -158,3 +158,59 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
         (0..5).map(|i| format!("async.{i}")).collect::<Vec<_>>()
     );
 }
+
+/// The queue is bounded by bytes, not only by requests: with the writer stalled, appends of
+/// ~1 KiB events fill a 16 KiB budget long before the 4096-request channel, `try_append`
+/// then fails with `QueueFull`, a blocking `append` waits, and everything completes once the
+/// writer moves again.
+#[test]
+fn queued_bytes_are_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let log = Arc::new(
+        AuditLog::builder(tmp.path())
+            .queue_max_bytes(16 * 1024)
+            .file_system(Arc::new(GatedFs(gate.clone())))
+            .open()
+            .unwrap(),
+    );
+    *gate.closed.lock().unwrap() = true;
+    let big = |i: usize| {
+        Event::new("user:1", "upload")
+            .entity("file", i.to_string())
+            .error_message("x".repeat(1000))
+    };
+    let mut handles = Vec::new();
+    let mut accepted = 0;
+    loop {
+        match log.try_append(&big(accepted)) {
+            Ok(h) => {
+                handles.push(h);
+                accepted += 1;
+                assert!(accepted < 200, "the byte budget never filled");
+            }
+            Err(auditlog::Error::QueueFull) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Roughly 16 KiB of ~1 KiB events, plus the group the stalled writer already took.
+    assert!((10..60).contains(&accepted), "{accepted} accepted");
+
+    let blocked = std::thread::spawn({
+        let log = log.clone();
+        move || log.append(&big(9999)).unwrap().wait().unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        !blocked.is_finished(),
+        "append must wait while the budget is full"
+    );
+
+    *gate.closed.lock().unwrap() = false;
+    gate.opened.notify_all();
+    for h in handles {
+        h.wait().unwrap();
+    }
+    let receipt = blocked.join().unwrap();
+    assert_eq!(receipt.seq, accepted as u64);
+}
