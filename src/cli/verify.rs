@@ -27,6 +27,10 @@ pub struct VerifyArgs {
     /// Skip decoding payloads (hashes and CRCs are still checked).
     #[arg(long)]
     no_decode: bool,
+    /// Skip comparing index files with their segments (indexes are rebuildable derived data;
+    /// a disagreement is only a warning).
+    #[arg(long)]
+    no_index_check: bool,
 }
 
 /// Logs smaller than this verify too fast for a progress line to help.
@@ -53,6 +57,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let mut options = VerifyOptions {
         threads: args.threads,
         decode_payloads: !args.no_decode,
+        check_indexes: !args.no_index_check,
         ..VerifyOptions::default()
     };
     if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {

@@ -15,7 +15,7 @@ mod lookup;
 mod summary;
 
 pub(crate) use build::IndexBuilder;
-pub(crate) use file::SegmentIndex;
+pub(crate) use file::{SegmentIndex, index_path};
 pub(crate) use keys::{actor_key, entity_key};
 pub(crate) use lookup::{KeyIndex, Lookup, Posting};
 

@@ -18,6 +18,7 @@
 //! is reported; archive bundles are detected in [`verify`] by their content.
 
 mod chain;
+mod index;
 mod parallel;
 mod report;
 mod segment;
@@ -46,6 +47,9 @@ pub struct VerifyOptions {
     pub decode_payloads: bool,
     /// A checkpoint whose signature the caller has verified: the log must extend it.
     pub checkpoint: Option<Checkpoint>,
+    /// Whether each sealed segment's index file (if any) is compared with the index rebuilt
+    /// from the segment; disagreements are warnings (indexes are rebuildable). Default true.
+    pub check_indexes: bool,
     /// Called after each segment with the progress so far (from worker threads).
     pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
@@ -56,6 +60,7 @@ impl Default for VerifyOptions {
             threads: 0,
             decode_payloads: true,
             checkpoint: None,
+            check_indexes: true,
             progress: None,
         }
     }
@@ -143,6 +148,9 @@ pub(crate) fn examine(
     let summary = chain::summarize(&checks, log_id.filter(|_| !lone), lone, &cuts);
     let mut problems: Vec<Corruption> = meta_problem.into_iter().collect();
     problems.extend(summary.problems);
+    if path.is_dir() && options.check_indexes {
+        notes.extend(index::check_indexes(path, &checks));
+    }
     if let Some(cut) = cuts.latest().filter(|_| checks.is_empty()) {
         // The cut log proves the log reached this size: its segments cannot all be gone.
         problems.push(Corruption {
