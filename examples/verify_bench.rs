@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release --example verify_bench -- [DIR] [GIB]` (defaults: a directory under
 //! the system temp dir, 1.5 GiB). Prints MB/s and events/s for 1 and 2 threads, with and
-//! without payload decoding; the log is kept for reruns.
+//! without payload decoding; the log is kept for reruns. `VERIFY_BENCH_RUNS` picks runs, for
+//! example `2d,2n` (threads, then `d` to decode payloads or `n` not to); default all four.
 
 use auditlog::sample::SampleEvents;
 use auditlog::verify::{VerifyOptions, verify};
@@ -43,7 +44,12 @@ fn main() -> Result<(), auditlog::Error> {
         );
     }
     let bytes = dir_bytes(&dir);
-    for (threads, decode) in [(1, true), (2, true), (1, false), (2, false)] {
+    let runs = std::env::var("VERIFY_BENCH_RUNS").unwrap_or_else(|_| "1d,2d,1n,2n".into());
+    let runs = runs.split(',').filter_map(|run| {
+        let (threads, mode) = run.split_at(run.len().saturating_sub(1));
+        Some((threads.parse::<usize>().ok()?, mode == "d"))
+    });
+    for (threads, decode) in runs {
         let options = VerifyOptions {
             threads,
             decode_payloads: decode,

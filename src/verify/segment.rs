@@ -3,11 +3,14 @@
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
 use crate::error::{Corruption, CorruptionKind};
-use crate::event::decode_payload;
+use crate::event::codec::{decode_payload, validate_payload};
 use crate::merkle::Hash;
+use crate::record::FOOTER_TAG;
+use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
 use crate::segment::scan::{End, ScanOutcome, scan};
 use crate::sys::ReadMap;
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -16,9 +19,12 @@ use std::path::{Path, PathBuf};
 /// disk) is not mistaken for damage. Real damage persists across re-reads; a race does not.
 const LIVE_REREADS: usize = 3;
 
-/// The bytes of a segment: sealed segments are mapped; the newest is copied, because the
-/// writer trims its preallocated end when sealing it and a mapped page past the new end
-/// would fault.
+/// The bytes of a segment: sealed segments are mapped; a newest segment that is not sealed
+/// yet is copied, because the writer trims its preallocated end when sealing it and a mapped
+/// page past the new end would fault (and recovery in a process opening the log may cut a
+/// torn tail). A sealed newest segment (its last `FOOTER_LEN` bytes start with the footer tag
+/// and magic, which the writer writes after the trim) only ever stays as it is, so it is
+/// mapped like the others.
 enum SegmentBytes {
     Mapped(ReadMap),
     Copied(Vec<u8>),
@@ -34,14 +40,28 @@ impl Deref for SegmentBytes {
     }
 }
 
-fn read_bytes(path: &Path, copy: bool) -> std::io::Result<SegmentBytes> {
-    if copy {
-        std::fs::read(path).map(SegmentBytes::Copied)
-    } else {
-        File::open(path)
-            .and_then(|f| ReadMap::new(&f))
-            .map(SegmentBytes::Mapped)
+fn read_bytes(path: &Path, newest: bool) -> std::io::Result<SegmentBytes> {
+    let mut file = File::open(path)?;
+    if newest && !ends_with_footer(&mut file)? {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Ok(SegmentBytes::Copied(bytes));
     }
+    ReadMap::new(&file).map(SegmentBytes::Mapped)
+}
+
+/// Whether the file's last `FOOTER_LEN` bytes start with the footer tag and magic: the
+/// segment is sealed (a damaged footer is reported by the scan; no writer trims it either).
+fn ends_with_footer(file: &mut File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    let Some(at) = len.checked_sub(FOOTER_LEN as u64) else {
+        return Ok(false);
+    };
+    let mut start = [0u8; 12];
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(&mut start)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(start[..4] == FOOTER_TAG.to_le_bytes() && start[4..] == FOOTER_MAGIC[..])
 }
 
 /// One segment to check.
@@ -120,7 +140,12 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
     let mut payload_problems = Vec::new();
     let mut leaves = Vec::new();
     let outcome = scan(path, &bytes, &mut |offset, record| {
-        if decode && let Err(e) = decode_payload(record.payload) {
+        // Validation accepts exactly what decoding accepts, without building the event; the
+        // rare failure is decoded again for decoding's own message.
+        if decode
+            && validate_payload(record.payload).is_err()
+            && let Err(e) = decode_payload(record.payload)
+        {
             payload_problems.push(Corruption {
                 file: path.clone(),
                 offset,
