@@ -4,10 +4,13 @@
 //!
 //! Proofs are generated from the segment files through [`source::LogSubtrees`]: the big
 //! subtrees come from the frontiers that segment headers carry, and only the few segments
-//! holding the proven record and the trees' right edges are read and rehashed. The cost is
-//! O(segments) header reads plus O(one segment) per touched segment, not O(records); every
-//! proof is checked against the tree head it is printed with before it is returned. Proofs
-//! do not verify the whole log: that is `verify`'s job.
+//! holding a proof's small subtrees (near the proven record and the trees' right edges) are
+//! read: their leaf hashes come from a derived per-segment cache (leaf_cache.rs, checked
+//! against the footer by node hashes) or, failing that, from rehashing the segment, after
+//! which the cache is written. The cost is O(segments) header reads plus, per touched
+//! segment, O(its records) node hashes; every proof is checked against the tree head it is
+//! printed with before it is returned. Proofs do not verify the whole log: that is
+//! `verify`'s job.
 //!
 //! Inclusion proof JSON (all hashes lowercase hex, the payload standard base64):
 //! ```json
@@ -21,6 +24,7 @@
 //! {size, root}, "path": [...], "checkpoint": optional note of the new head}`.
 
 mod check;
+mod leaf_cache;
 mod source;
 
 pub use check::{ProofCheck, check_proof};
@@ -34,6 +38,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use source::LogSubtrees;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The committed state of the log at `dir` (read-only open) and a subtree source over it.
 struct Loaded {
@@ -63,7 +68,7 @@ fn load(dir: &Path) -> Result<Loaded> {
     Ok(Loaded {
         log_id,
         end: view.end_seq,
-        subtrees: LogSubtrees::new(&view),
+        subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.shared().options.fs)),
         log,
     })
 }

@@ -19,21 +19,23 @@
 //! of a proof that fails elsewhere. Whether that head is the log's true history is what
 //! `verify` and signed checkpoints establish.
 
+use super::leaf_cache;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::fs::FileSystem;
 use crate::merkle::{Hash, SubtreeSource, node_hash, root_from_leaves, subtree_ranges};
+use crate::segment::Segment;
 use crate::segment::scan::End;
 use crate::verify::{SegmentJob, check_segment};
 use crate::view::View;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 /// One segment's place in the tree.
 struct SegmentSpan {
-    path: PathBuf,
+    segment: Arc<Segment>,
     first: u64,
     /// One past its last committed record.
     end: u64,
-    sealed: bool,
     newest: bool,
 }
 
@@ -45,6 +47,10 @@ pub(crate) struct LogSubtrees {
     memo: HashMap<(u64, u64), Hash>,
     /// Leaf hashes of the segments read so far, by index into `spans`.
     leaves: HashMap<usize, Vec<Hash>>,
+    /// Where leaf caches of sealed segments are written; `None`: not written.
+    cache_fs: Option<Arc<dyn FileSystem>>,
+    /// Segments whose records were read and hashed (the rest came from caches).
+    segments_scanned: usize,
 }
 
 impl LogSubtrees {
@@ -73,10 +79,9 @@ impl LogSubtrees {
                 .map_or(view.end_seq, |next| next.first_seq())
                 .min(view.end_seq);
             spans.push(SegmentSpan {
-                path: segment.path.clone(),
+                segment: Arc::clone(segment),
                 first: segment.first_seq(),
                 end,
-                sealed: footer.is_some(),
                 newest: i + 1 == count,
             });
         }
@@ -87,12 +92,36 @@ impl LogSubtrees {
             spans,
             memo,
             leaves: HashMap::new(),
+            cache_fs: None,
+            segments_scanned: 0,
         }
     }
 
-    /// How many segments' records have been read (the cost of the proofs so far).
+    /// Writes the leaf cache (leaf_cache.rs) of each sealed segment whose records it reads,
+    /// through `fs`, best-effort.
+    pub(crate) fn write_leaf_caches(mut self, fs: Arc<dyn FileSystem>) -> Self {
+        self.cache_fs = Some(fs);
+        self
+    }
+
+    /// How many segments' leaf hashes were needed (from caches or records).
+    #[cfg(test)]
     pub(crate) fn segments_read(&self) -> usize {
         self.leaves.len()
+    }
+
+    /// First sequence numbers of the segments whose leaf hashes were needed.
+    #[cfg(test)]
+    pub(crate) fn segments_read_starts(&self) -> Vec<u64> {
+        let mut starts: Vec<u64> = self.leaves.keys().map(|&i| self.spans[i].first).collect();
+        starts.sort_unstable();
+        starts
+    }
+
+    /// How many segments' records were read and hashed (leaf caches missing or invalid).
+    #[cfg(test)]
+    pub(crate) fn segments_scanned(&self) -> usize {
+        self.segments_scanned
     }
 
     /// The leaf hash of record `seq`.
@@ -118,6 +147,11 @@ impl LogSubtrees {
         (end <= span.end).then_some(i)
     }
 
+    /// Whether a segment (whose header holds the frontier at `seq`) starts at `seq`.
+    fn starts_segment(&self, seq: u64) -> bool {
+        self.spans.binary_search_by_key(&seq, |s| s.first).is_ok()
+    }
+
     /// The root of `[start, end)` inside segment `i`, from its recomputed leaf hashes.
     fn root_in_segment(&mut self, i: usize, start: u64, end: u64) -> Result<Hash> {
         if !self.leaves.contains_key(&i) {
@@ -133,23 +167,45 @@ impl LogSubtrees {
         }
     }
 
-    /// Reads segment `i` and recomputes its leaf hashes: frames and CRCs checked, and for a
-    /// sealed segment the root recomputed from the header's frontier through every leaf
-    /// checked against the footer. Only the committed records count.
-    fn read_leaves(&self, i: usize) -> Result<Vec<Hash>> {
+    /// The leaf hashes of segment `i`'s committed records: from its leaf cache if that is
+    /// valid for it, else recomputed from the records (frames and CRCs checked, and for a
+    /// sealed segment the root from the header's frontier through every leaf checked against
+    /// the footer), then cached.
+    fn read_leaves(&mut self, i: usize) -> Result<Vec<Hash>> {
         let span = &self.spans[i];
+        let segment = Arc::clone(&span.segment);
+        let footer = segment.footer();
+        let cache = leaf_cache::cache_path(&segment.path);
+        if let Some(footer) = footer
+            && let Some(leaves) = leaf_cache::read(&cache, &segment.header, footer)
+            && leaves.len() as u64 == span.end - span.first
+        {
+            return Ok(leaves);
+        }
+        let leaves = self.scan_leaves(i)?;
+        self.segments_scanned += 1;
+        if let (Some(fs), Some(footer)) = (&self.cache_fs, footer) {
+            // Best-effort: the cache only saves time.
+            let _ = leaf_cache::write(fs.as_ref(), &cache, &segment.header, footer, &leaves);
+        }
+        Ok(leaves)
+    }
+
+    fn scan_leaves(&self, i: usize) -> Result<Vec<Hash>> {
+        let span = &self.spans[i];
+        let sealed = span.segment.footer().is_some();
         let job = SegmentJob {
-            path: span.path.clone(),
+            path: span.segment.path.clone(),
             name_seq: Some(span.first),
             newest: span.newest,
         };
         let check = check_segment(job, false, true);
         let outcome = check.outcome.map_err(|c| Error::Corrupt(Box::new(c)))?;
         if let End::Damaged { offset, kind, .. } = &outcome.end
-            && (span.sealed || outcome.end_seq() < span.end)
+            && (sealed || outcome.end_seq() < span.end)
         {
             return Err(Error::Corrupt(Box::new(Corruption {
-                file: span.path.clone(),
+                file: span.segment.path.clone(),
                 offset: *offset,
                 seq: Some(outcome.end_seq()),
                 kind: kind.clone(),
@@ -157,7 +213,7 @@ impl LogSubtrees {
         }
         let wanted = (span.end - span.first) as usize;
         let mut leaves = check.leaves;
-        if leaves.len() < wanted || (span.sealed && !matches!(outcome.end, End::Footer(_))) {
+        if leaves.len() < wanted || (sealed && !matches!(outcome.end, End::Footer(_))) {
             return Err(self.too_few_records(i));
         }
         leaves.truncate(wanted);
@@ -168,7 +224,7 @@ impl LogSubtrees {
     fn too_few_records(&self, i: usize) -> Error {
         let span = &self.spans[i];
         Error::Corrupt(Box::new(Corruption {
-            file: span.path.clone(),
+            file: span.segment.path.clone(),
             offset: 0,
             seq: Some(span.first),
             kind: CorruptionKind::BadFooter(format!(
@@ -191,7 +247,13 @@ impl SubtreeSource for LogSubtrees {
         if let Some(hash) = self.memo.get(&(start, end)) {
             return Ok(*hash);
         }
-        let hash = match self.segment_holding(start, end) {
+        // A range ending where a segment starts is tiled by that segment header's frontier
+        // nodes down to the part that is not (if any): split it rather than read leaves.
+        let holder = match self.segment_holding(start, end) {
+            Some(_) if end - start > 1 && self.starts_segment(end) => None,
+            holder => holder,
+        };
+        let hash = match holder {
             Some(i) => self.root_in_segment(i, start, end)?,
             None if end - start > 1 => {
                 let mid = start + split_point(end - start);

@@ -121,3 +121,67 @@ fn a_proof_of_a_new_record_reads_only_the_newest_segments() {
         subtrees.segments_read()
     );
 }
+
+#[test]
+fn leaf_caches_are_written_used_and_rebuilt_when_damaged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build(dir.path(), 2000, false);
+    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let view = log.view();
+    let fs: std::sync::Arc<dyn crate::fs::FileSystem> =
+        std::sync::Arc::new(crate::fs::StdFileSystem);
+    // Record 100 in the tree of 1500: siblings inside several sealed segments.
+    let proof = |subtrees: &mut LogSubtrees| inclusion_path(100, 1500, subtrees).expect("proof");
+    let mut first = LogSubtrees::new(&view).write_leaf_caches(fs.clone());
+    let expected = proof(&mut first);
+    assert!(
+        first.segments_scanned() >= 2,
+        "{}",
+        first.segments_scanned()
+    );
+    let caches: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == super::leaf_cache::EXT))
+        .collect();
+    assert_eq!(caches.len(), first.segments_scanned());
+
+    let mut second = LogSubtrees::new(&view).write_leaf_caches(fs.clone());
+    assert_eq!(proof(&mut second), expected);
+    assert_eq!(second.segments_scanned(), 0);
+    assert_eq!(second.segments_read(), first.segments_read());
+
+    // A damaged cache is not used (the proof stays right) and is rewritten.
+    let victim = &caches[0];
+    let mut bytes = std::fs::read(victim).expect("read");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(victim, &bytes).expect("damage");
+    let mut third = LogSubtrees::new(&view).write_leaf_caches(fs);
+    assert_eq!(proof(&mut third), expected);
+    assert_eq!(third.segments_scanned(), 1);
+    let mut fourth = LogSubtrees::new(&view);
+    assert_eq!(proof(&mut fourth), expected);
+    assert_eq!(fourth.segments_scanned(), 0);
+}
+
+#[test]
+fn a_tree_ending_at_a_segment_start_needs_no_leaves_for_its_edge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    build(dir.path(), 3000, true);
+    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let view = log.view();
+    let n = view.end_seq;
+    let last_sealed = view.segments[view.segments.len() - 2].first_seq();
+    // Sealed: the newest (empty) segment's header holds the frontier at n, so the right
+    // edge of a proof against n comes from it, not from the last sealed segment's leaves.
+    let mut subtrees = LogSubtrees::new(&view);
+    inclusion_path(0, n, &mut subtrees).expect("proof");
+    let read = subtrees.segments_read_starts();
+    assert!(read.contains(&0), "{read:?}");
+    assert!(!read.contains(&last_sealed), "{read:?}");
+    let mut subtrees = LogSubtrees::new(&view);
+    consistency_path(1, n, &mut subtrees).expect("proof");
+    assert!(!subtrees.segments_read_starts().contains(&last_sealed));
+}
