@@ -4,6 +4,8 @@
 //! the system temp dir, 1.5 GiB). Prints MB/s and events/s for 1 and 2 threads, with and
 //! without payload decoding; the log is kept for reruns. `VERIFY_BENCH_RUNS` picks runs, for
 //! example `2d,2n` (threads, then `d` to decode payloads or `n` not to); default all four.
+//! `VERIFY_BENCH_SEGMENT_BYTES` sets the segment size when the log is built (default 64 MiB;
+//! for example 4000000000 for a log that is one big segment).
 
 use auditlog::sample::SampleEvents;
 use auditlog::verify::{VerifyOptions, verify};
@@ -20,8 +22,14 @@ fn main() -> Result<(), auditlog::Error> {
     let gib: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.5);
     let target = (gib * (1u64 << 30) as f64) as u64;
     if !dir.join("auditlog.meta").exists() {
+        let segment_bytes = std::env::var("VERIFY_BENCH_SEGMENT_BYTES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(64 << 20);
         let log = AuditLog::builder(&dir)
             .durability(Durability::OsBuffered)
+            .segment_max_bytes(segment_bytes)
+            .preallocate(false) // so that the size check below counts records, not reservations
             .open()?;
         let sample = SampleEvents::new(1);
         let base = Timestamp::now();

@@ -21,6 +21,7 @@ mod chain;
 mod parallel;
 mod report;
 mod segment;
+mod split;
 
 pub use parallel::Progress;
 pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};

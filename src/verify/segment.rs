@@ -2,10 +2,11 @@
 //!
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
+use super::split::check_split;
 use crate::error::{Corruption, CorruptionKind};
 use crate::event::codec::{decode_payload, validate_payload};
 use crate::merkle::Hash;
-use crate::record::FOOTER_TAG;
+use crate::record::{BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, read_u32};
 use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
 use crate::segment::scan::{End, ScanOutcome, scan};
 use crate::sys::ReadMap;
@@ -100,17 +101,49 @@ impl SegmentCheck {
 /// Checks one segment: every frame's CRC, sequence and time order, every payload's decoding,
 /// the Merkle frontier from the header's state to the footer's tree head.
 pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
-    let mut check = check_once(&job, decode, collect_leaves);
+    check_segment_on(job, decode, collect_leaves, 1)
+}
+
+/// [`check_segment`] with the per-record work of an intact segment spread over `threads`
+/// threads (split.rs); the same result.
+pub(crate) fn check_segment_on(
+    job: SegmentJob,
+    decode: bool,
+    collect_leaves: bool,
+    threads: usize,
+) -> SegmentCheck {
+    let mut check = check_once(&job, decode, collect_leaves, threads);
     let mut rereads = 0;
     while job.newest && check.looks_damaged() && rereads < LIVE_REREADS {
         rereads += 1;
         std::thread::sleep(std::time::Duration::from_millis(20));
-        check = check_once(&job, decode, collect_leaves);
+        check = check_once(&job, decode, collect_leaves, threads);
     }
     check
 }
 
-fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
+/// The problem reported for the payload of record `seq` at `offset`, if it does not decode.
+/// Validation accepts exactly what decoding accepts, without building the event; the rare
+/// failure is decoded again for decoding's own message.
+fn payload_problem(path: &Path, offset: u64, seq: u64, payload: &[u8]) -> Option<Corruption> {
+    if validate_payload(payload).is_ok() {
+        return None;
+    }
+    let e = decode_payload(payload).err()?;
+    Some(Corruption {
+        file: path.to_path_buf(),
+        offset,
+        seq: Some(seq),
+        kind: CorruptionKind::BadPayload(e.to_string()),
+    })
+}
+
+fn check_once(
+    job: &SegmentJob,
+    decode: bool,
+    collect_leaves: bool,
+    threads: usize,
+) -> SegmentCheck {
     let path = &job.path;
     let mut check = SegmentCheck {
         job: job.clone(),
@@ -137,21 +170,28 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
         }
     };
     check.bytes = bytes.len() as u64;
+    if threads > 1
+        && let Some(split) = check_split(&bytes, threads, decode)
+    {
+        check.payload_problems = split
+            .bad_payloads
+            .iter()
+            .filter_map(|&(offset, seq)| {
+                let payload = payload_at(&bytes, offset)?;
+                payload_problem(path, offset, seq, payload)
+            })
+            .collect();
+        check.outcome = Ok(split.outcome);
+        if collect_leaves {
+            check.leaves = split.leaves;
+        }
+        return check;
+    }
     let mut payload_problems = Vec::new();
     let mut leaves = Vec::new();
     let outcome = scan(path, &bytes, &mut |offset, record| {
-        // Validation accepts exactly what decoding accepts, without building the event; the
-        // rare failure is decoded again for decoding's own message.
-        if decode
-            && validate_payload(record.payload).is_err()
-            && let Err(e) = decode_payload(record.payload)
-        {
-            payload_problems.push(Corruption {
-                file: path.clone(),
-                offset,
-                seq: Some(record.seq),
-                kind: CorruptionKind::BadPayload(e.to_string()),
-            });
+        if decode && let Some(problem) = payload_problem(path, offset, record.seq, record.payload) {
+            payload_problems.push(problem);
         }
         if collect_leaves {
             leaves.push(record.leaf_hash());
@@ -161,4 +201,11 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
     check.payload_problems = payload_problems;
     check.leaves = leaves;
     check
+}
+
+/// The payload of the (already checked) record frame at `offset`.
+fn payload_at(bytes: &[u8], offset: u64) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let len = read_u32(bytes.get(start..)?, 0) as usize;
+    bytes.get(start + FRAME_HEADER_LEN + BODY_FIXED_LEN..start + FRAME_HEADER_LEN + len)
 }
