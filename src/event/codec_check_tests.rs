@@ -5,12 +5,18 @@
 use proptest::prelude::*;
 use serde_json::json;
 
+use super::super::take_wire;
 use super::super::{WireEncode, decode_payload, encode_payload};
-use super::validate_payload;
+use super::{validate_payload, walk_wire};
 use crate::event::{Event, EventLimits, Outcome, Severity};
 use crate::timestamp::Timestamp;
 
 fn assert_same(bytes: &[u8]) {
+    assert_eq!(
+        walk_wire(bytes).is_some(),
+        take_wire(bytes).is_ok(),
+        "the postcard walk and postcard disagree on {bytes:?}"
+    );
     let decoded = decode_payload(bytes);
     let validated = validate_payload(bytes);
     assert_eq!(
@@ -186,6 +192,10 @@ fn every_truncation_and_bit_flip_of_valid_payloads_agrees() {
     for event in sample_events() {
         let bytes = encode_payload(&event, &EventLimits::default()).expect("valid event");
         assert!(validate_payload(&bytes).is_ok());
+        assert!(
+            walk_wire(&bytes).is_some(),
+            "the fast walk must take valid payloads"
+        );
         for cut in 0..=bytes.len() {
             assert_same(&bytes[..cut]);
         }
@@ -242,4 +252,53 @@ proptest! {
         }
         assert_same(&bytes);
     }
+}
+
+/// The minimal payload of docs/FORMAT.md §3 with `occurred_at` and `actor_id` spliced in.
+fn minimal_with(occurred_at: &[u8], actor_id: &[u8], changed_fields: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x01];
+    b.extend_from_slice(occurred_at);
+    b.extend_from_slice(actor_id);
+    b.extend_from_slice(&[0, 0, 0, 0x01, b'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(changed_fields);
+    b.extend_from_slice(&[0, 0]);
+    b
+}
+
+#[test]
+fn varint_edge_cases_agree_with_postcard() {
+    let mut max = vec![0xff; 9];
+    max.push(0x01);
+    let mut over = vec![0xff; 9];
+    over.push(0x02);
+    let varints: Vec<Vec<u8>> = vec![
+        vec![0x00],
+        vec![0x7f],
+        vec![0x80, 0x00],
+        vec![0x80, 0x80, 0x80, 0x00],
+        max.clone(),
+        over.clone(),
+        vec![0xff; 10],
+        vec![0x80; 10],
+        vec![0xff; 9],
+        vec![],
+    ];
+    for v in &varints {
+        let mut some = vec![0x01];
+        some.extend_from_slice(v);
+        assert_same(&minimal_with(&some, &[0x01, b'a'], &[0]));
+        // As the length of actor_id (followed by one byte of text).
+        let mut len = v.clone();
+        len.push(b'a');
+        assert_same(&minimal_with(&[0], &len, &[0]));
+        // As the count of changed_fields (followed by some empty strings).
+        let mut count = v.clone();
+        count.extend_from_slice(&[0, 0, 0]);
+        assert_same(&minimal_with(&[0], &[0x01, b'a'], &count));
+    }
+    assert!(validate_payload(&minimal_with(&[0], &[0x01, b'a'], &[0])).is_ok());
+    assert!(validate_payload(&minimal_with(&[0], &[0x81, 0x00, b'a'], &[0])).is_ok());
+    assert!(validate_payload(&minimal_with(&[0], &[0x01, 0xff], &[0])).is_err());
+    assert!(validate_payload(&minimal_with(&[0], &[0x02, 0xc3, 0xa9], &[0])).is_ok());
+    assert!(validate_payload(&minimal_with(&[0x02], &[0x01, b'a'], &[0])).is_err());
 }

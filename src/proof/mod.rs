@@ -93,6 +93,23 @@ fn inconsistent(dir: &Path, size: u64, e: merkle::ProofError) -> Error {
     }))
 }
 
+/// A checkpoint printed with a proof must be for the head the proof is against; a different
+/// root for the same size means the log was rewritten after it was signed.
+fn matches_checkpoint(dir: &Path, cp: &Checkpoint, head: &TreeHead) -> Result<()> {
+    if cp.tree_head == *head {
+        return Ok(());
+    }
+    Err(Error::Corrupt(Box::new(crate::error::Corruption {
+        file: dir.to_path_buf(),
+        offset: 0,
+        seq: Some(head.size),
+        kind: crate::error::CorruptionKind::CheckpointMismatch(format!(
+            "the log's root at size {} differs from the signed checkpoint's: it was rewritten after signing; run verify",
+            head.size
+        )),
+    })))
+}
+
 /// Generation errors: the source's own error as it is, the rest as proof errors.
 fn generation_error(e: merkle::ProofError<Error>) -> Error {
     match e {
@@ -166,6 +183,9 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
         });
     }
     let head = head_of(&mut subtrees, size)?;
+    if let Some((cp, _)) = &checkpoint {
+        matches_checkpoint(dir, cp, &head)?;
+    }
     let path = inclusion_path(seq, size, &mut subtrees).map_err(generation_error)?;
     let leaf = subtrees.leaf(seq)?;
     merkle::verify_inclusion(&leaf, seq, size, &path, &head.root)
@@ -225,6 +245,9 @@ pub fn prove_consistency(dir: &Path, old: u64, new: Option<u64>) -> Result<Value
     merkle::verify_consistency(&old_head, &new_head, &path)
         .map_err(|e| inconsistent(dir, new, e))?;
     let checkpoint = usable_checkpoint(dir, None, new, new)?;
+    if let Some((cp, _)) = &checkpoint {
+        matches_checkpoint(dir, cp, &new_head)?;
+    }
     Ok(json!({
         "type": "consistency",
         "log_id": hex_id(&log_id),

@@ -1,9 +1,11 @@
 //! Verification of a log by an auditor: [`verify`] returns a structured [`VerifyReport`].
 //!
-//! What is checked, per segment and in parallel (segment.rs, parallel.rs): the header, every
-//! record frame's CRC, sequence numbers, `recorded_at` order, that every payload decodes as
-//! an event, the Merkle frontier recomputed from the header's starting state through every
-//! leaf, and the footer against it. Then, in log order (chain.rs): that each segment belongs
+//! What is checked, per segment and in parallel (segment.rs, parallel.rs; a segment holding
+//! a large share of the bytes has its records split over several threads, split.rs): the
+//! header, every record frame's CRC, sequence numbers, `recorded_at` order, that every payload
+//! decodes as an event (event/codec_check.rs validates without building the event), the
+//! Merkle frontier recomputed from the header's starting state through every leaf, and the
+//! footer against it. Then, in log order (chain.rs): that each segment belongs
 //! to this log, sits where its name says, and starts exactly where the previous one ended
 //! (tree head and time), with no segment missing. Optionally, that the log extends a trusted
 //! signed checkpoint (the root of its first `size` leaves equals the checkpoint's root).
