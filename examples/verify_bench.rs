@@ -2,7 +2,10 @@
 //!
 //! `cargo run --release --example verify_bench -- [DIR] [GIB]` (defaults: a directory under
 //! the system temp dir, 1.5 GiB). Prints MB/s and events/s for 1 and 2 threads, with and
-//! without payload decoding; the log is kept for reruns.
+//! without payload decoding; the log is kept for reruns. `VERIFY_BENCH_RUNS` picks runs, for
+//! example `2d,2n` (threads, then `d` to decode payloads or `n` not to); default all four.
+//! `VERIFY_BENCH_SEGMENT_BYTES` sets the segment size when the log is built (default 64 MiB;
+//! for example 4000000000 for a log that is one big segment).
 
 use auditlog::sample::SampleEvents;
 use auditlog::verify::{VerifyOptions, verify};
@@ -19,8 +22,14 @@ fn main() -> Result<(), auditlog::Error> {
     let gib: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.5);
     let target = (gib * (1u64 << 30) as f64) as u64;
     if !dir.join("auditlog.meta").exists() {
+        let segment_bytes = std::env::var("VERIFY_BENCH_SEGMENT_BYTES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(64 << 20);
         let log = AuditLog::builder(&dir)
             .durability(Durability::OsBuffered)
+            .segment_max_bytes(segment_bytes)
+            .preallocate(false) // so that the size check below counts records, not reservations
             .open()?;
         let sample = SampleEvents::new(1);
         let base = Timestamp::now();
@@ -43,7 +52,12 @@ fn main() -> Result<(), auditlog::Error> {
         );
     }
     let bytes = dir_bytes(&dir);
-    for (threads, decode) in [(1, true), (2, true), (1, false), (2, false)] {
+    let runs = std::env::var("VERIFY_BENCH_RUNS").unwrap_or_else(|_| "1d,2d,1n,2n".into());
+    let runs = runs.split(',').filter_map(|run| {
+        let (threads, mode) = run.split_at(run.len().saturating_sub(1));
+        Some((threads.parse::<usize>().ok()?, mode == "d"))
+    });
+    for (threads, decode) in runs {
         let options = VerifyOptions {
             threads,
             decode_payloads: decode,

@@ -375,27 +375,8 @@ impl std::error::Error for PayloadError {
 /// JSON, is a [`PayloadError`]. The event is not re-validated (limits may have changed since
 /// it was written).
 pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
-    use PayloadErrorKind as K;
-    match bytes.first() {
-        None => return Err(PayloadError::new(K::Empty)),
-        Some(&PAYLOAD_VERSION) => {}
-        Some(&v) => return Err(PayloadError::new(K::UnsupportedVersion(v))),
-    }
-    let (wire, rest): (WireDecode<'_>, _) =
-        postcard::take_from_bytes(bytes).map_err(|e| PayloadError::new(K::Malformed(e)))?;
-    if !rest.is_empty() {
-        return Err(PayloadError::new(K::TrailingBytes(rest.len())));
-    }
-    debug_assert_eq!(wire.payload_version, PAYLOAD_VERSION);
-
-    let outcome = Outcome::from_u8(wire.outcome).ok_or(PayloadError::new(K::BadEnum {
-        field: "outcome",
-        code: wire.outcome,
-    }))?;
-    let severity = Severity::from_u8(wire.severity).ok_or(PayloadError::new(K::BadEnum {
-        field: "severity",
-        code: wire.severity,
-    }))?;
+    let wire = take_wire(bytes)?;
+    let (outcome, severity) = check_enums(wire.outcome, wire.severity)?;
     let before = parse_json::<Value>("before", wire.before)?;
     let after = parse_json::<Value>("after", wire.after)?;
     let metadata = parse_json::<Map<String, Value>>("metadata", wire.metadata)?;
@@ -433,6 +414,38 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
     })
 }
 
+/// The postcard part of decoding, shared with [`validate_payload`] so both apply the same
+/// rules: version byte, field layout (strings borrowed and UTF-8 checked), no trailing bytes.
+fn take_wire(bytes: &[u8]) -> Result<WireDecode<'_>, PayloadError> {
+    use PayloadErrorKind as K;
+    match bytes.first() {
+        None => return Err(PayloadError::new(K::Empty)),
+        Some(&PAYLOAD_VERSION) => {}
+        Some(&v) => return Err(PayloadError::new(K::UnsupportedVersion(v))),
+    }
+    let (wire, rest): (WireDecode<'_>, _) =
+        postcard::take_from_bytes(bytes).map_err(|e| PayloadError::new(K::Malformed(e)))?;
+    if !rest.is_empty() {
+        return Err(PayloadError::new(K::TrailingBytes(rest.len())));
+    }
+    debug_assert_eq!(wire.payload_version, PAYLOAD_VERSION);
+    Ok(wire)
+}
+
+/// The enum codes of a payload, checked (shared with [`validate_payload`]).
+fn check_enums(outcome: u8, severity: u8) -> Result<(Outcome, Severity), PayloadError> {
+    use PayloadErrorKind as K;
+    let outcome = Outcome::from_u8(outcome).ok_or(PayloadError::new(K::BadEnum {
+        field: "outcome",
+        code: outcome,
+    }))?;
+    let severity = Severity::from_u8(severity).ok_or(PayloadError::new(K::BadEnum {
+        field: "severity",
+        code: severity,
+    }))?;
+    Ok((outcome, severity))
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(
     field: &'static str,
     text: Option<&str>,
@@ -443,6 +456,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     })
     .transpose()
 }
+
+#[path = "codec_check.rs"]
+mod check;
+pub use check::validate_payload;
 
 #[cfg(test)]
 #[path = "codec_tests.rs"]

@@ -2,10 +2,15 @@
 //! [`check_proof`] verifies offline (without the log), following RFC 9162 §2.1.3–2.1.4 with the
 //! hashes of docs/MERKLE.md.
 //!
-//! Proofs are generated from the segment files: the log is verified and its leaf hashes
-//! collected (O(records) time and 32 bytes of memory per record), then the RFC's paths are
-//! computed over them. A cache of perfect-subtree roots per sealed segment would make this
-//! O(log n) reads; it is not built yet.
+//! Proofs are generated from the segment files through [`source::LogSubtrees`]: the big
+//! subtrees come from the frontiers that segment headers carry, and only the few segments
+//! holding a proof's small subtrees (near the proven record and the trees' right edges) are
+//! read: their leaf hashes come from a derived per-segment cache (leaf_cache.rs, checked
+//! against the footer by node hashes) or, failing that, from rehashing the segment, after
+//! which the cache is written. The cost is O(segments) header reads plus, per touched
+//! segment, O(its records) node hashes; every proof is checked against the tree head it is
+//! printed with before it is returned. Proofs do not verify the whole log: that is
+//! `verify`'s job.
 //!
 //! Inclusion proof JSON (all hashes lowercase hex, the payload standard base64):
 //! ```json
@@ -19,59 +24,97 @@
 //! {size, root}, "path": [...], "checkpoint": optional note of the new head}`.
 
 mod check;
+mod leaf_cache;
+mod source;
 
 pub use check::{ProofCheck, check_proof};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier, store::read_notes};
 use crate::error::{Error, Result};
 use crate::event::decode_payload;
-use crate::merkle::{
-    self, Hash, LeafSlice, TreeHead, consistency_path, inclusion_path, root_from_leaves, to_hex,
-};
-use crate::verify::{VerifyOptions, examine};
+use crate::merkle::{self, TreeHead, consistency_path, inclusion_path, to_hex};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
+use source::LogSubtrees;
 use std::path::Path;
+use std::sync::Arc;
 
-/// The verified leaves of a log and the stored record bytes needed for proofs.
-struct LogLeaves {
+/// The committed state of the log at `dir` (read-only open) and a subtree source over it.
+struct Loaded {
+    log: crate::AuditLog,
     log_id: [u8; 16],
-    leaves: Vec<Hash>,
+    end: u64,
+    subtrees: LogSubtrees,
 }
 
-fn load(dir: &Path) -> Result<LogLeaves> {
-    let options = VerifyOptions {
-        decode_payloads: false,
-        ..VerifyOptions::default()
-    };
-    let (report, checks) = examine(dir, &options, true)?;
-    if let Some(problem) = report.problems.first() {
+fn load(dir: &Path) -> Result<Loaded> {
+    let log = crate::AuditLog::open_read_only(dir)?;
+    if let Some(problem) = log.open_report().problems.first() {
         return Err(Error::Corrupt(Box::new(problem.clone())));
     }
-    if report.first_seq != 0 {
+    let view = log.view();
+    if view.first_seq != 0 {
         return Err(Error::NotFound {
             seq: 0,
-            first: report.first_seq,
-            end: report.tree_head.size,
+            first: view.first_seq,
+            end: view.end_seq,
         });
     }
-    let mut leaves = Vec::with_capacity(report.records as usize);
-    for check in &checks {
-        leaves.extend_from_slice(&check.leaves);
-    }
-    leaves.truncate(report.tree_head.size as usize);
-    Ok(LogLeaves {
-        log_id: report.log_id.unwrap_or_default(),
-        leaves,
+    let log_id = view
+        .segments
+        .first()
+        .map_or_else(Default::default, |s| s.header.log_id);
+    Ok(Loaded {
+        log_id,
+        end: view.end_seq,
+        subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.shared().options.fs)),
+        log,
     })
 }
 
-fn head_of(leaves: &[Hash], size: u64) -> TreeHead {
-    let n = (size as usize).min(leaves.len());
-    TreeHead {
-        size: n as u64,
-        root: root_from_leaves(&leaves[..n]),
+fn head_of(subtrees: &mut LogSubtrees, size: u64) -> Result<TreeHead> {
+    Ok(TreeHead {
+        size,
+        root: subtrees.prefix_root(size)?,
+    })
+}
+
+/// A generated proof that does not verify against the head it is printed with: the log's
+/// headers and footers contradict each other (damage), reported against the directory.
+fn inconsistent(dir: &Path, size: u64, e: merkle::ProofError) -> Error {
+    Error::Corrupt(Box::new(crate::error::Corruption {
+        file: dir.to_path_buf(),
+        offset: 0,
+        seq: Some(size),
+        kind: crate::error::CorruptionKind::CheckpointMismatch(format!(
+            "a proof built from the segments does not verify against their tree head ({e}): run verify"
+        )),
+    }))
+}
+
+/// A checkpoint printed with a proof must be for the head the proof is against; a different
+/// root for the same size means the log was rewritten after it was signed.
+fn matches_checkpoint(dir: &Path, cp: &Checkpoint, head: &TreeHead) -> Result<()> {
+    if cp.tree_head == *head {
+        return Ok(());
+    }
+    Err(Error::Corrupt(Box::new(crate::error::Corruption {
+        file: dir.to_path_buf(),
+        offset: 0,
+        seq: Some(head.size),
+        kind: crate::error::CorruptionKind::CheckpointMismatch(format!(
+            "the log's root at size {} differs from the signed checkpoint's: it was rewritten after signing; run verify",
+            head.size
+        )),
+    })))
+}
+
+/// Generation errors: the source's own error as it is, the rest as proof errors.
+fn generation_error(e: merkle::ProofError<Error>) -> Error {
+    match e {
+        merkle::ProofError::Source(e) => e,
+        other => proof_error(other),
     }
 }
 
@@ -116,8 +159,12 @@ fn proof_error<E: std::fmt::Display>(e: merkle::ProofError<E>) -> Error {
 /// An inclusion proof of record `seq` in the log at `dir`, against the tree of `size` records
 /// (default: the newest signed checkpoint covering `seq`, else the current tree).
 pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value> {
-    let log = load(dir)?;
-    let end = log.leaves.len() as u64;
+    let Loaded {
+        log,
+        log_id,
+        end,
+        mut subtrees,
+    } = load(dir)?;
     if seq >= end {
         return Err(Error::NotFound { seq, first: 0, end });
     }
@@ -135,21 +182,26 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
             end,
         });
     }
-    let head = head_of(&log.leaves, size);
-    let path = inclusion_path(seq, size, &mut LeafSlice(&log.leaves)).map_err(proof_error)?;
-    let record = crate::AuditLog::open_read_only(dir)?;
-    let stored = record_bytes(&record, seq)?;
+    let head = head_of(&mut subtrees, size)?;
+    if let Some((cp, _)) = &checkpoint {
+        matches_checkpoint(dir, cp, &head)?;
+    }
+    let path = inclusion_path(seq, size, &mut subtrees).map_err(generation_error)?;
+    let leaf = subtrees.leaf(seq)?;
+    merkle::verify_inclusion(&leaf, seq, size, &path, &head.root)
+        .map_err(|e| inconsistent(dir, size, e))?;
+    let stored = record_bytes(&log, seq)?;
     let event = decode_payload(&stored.1)
         .ok()
         .and_then(|e| serde_json::to_value(&e).ok());
     Ok(json!({
         "type": "inclusion",
-        "log_id": hex_id(&log.log_id),
+        "log_id": hex_id(&log_id),
         "seq": seq,
         "recorded_at_nanos": stored.0,
         "payload": B64.encode(&stored.1),
         "leaf_index": seq,
-        "leaf_hash": to_hex(&log.leaves[seq as usize]),
+        "leaf_hash": to_hex(&leaf),
         "tree_head": head_json(&head),
         "path": path.iter().map(to_hex).collect::<Vec<_>>(),
         "checkpoint": checkpoint.map(|(_, note)| note),
@@ -173,8 +225,12 @@ fn record_bytes(log: &crate::AuditLog, seq: u64) -> Result<(i64, Vec<u8>)> {
 /// A consistency proof from the tree of `old` records to the tree of `new` records (default:
 /// the current tree) of the log at `dir`.
 pub fn prove_consistency(dir: &Path, old: u64, new: Option<u64>) -> Result<Value> {
-    let log = load(dir)?;
-    let end = log.leaves.len() as u64;
+    let Loaded {
+        log_id,
+        end,
+        mut subtrees,
+        ..
+    } = load(dir)?;
     let new = new.unwrap_or(end);
     if new > end || old > new {
         return Err(Error::NotFound {
@@ -183,13 +239,20 @@ pub fn prove_consistency(dir: &Path, old: u64, new: Option<u64>) -> Result<Value
             end,
         });
     }
-    let path = consistency_path(old, new, &mut LeafSlice(&log.leaves)).map_err(proof_error)?;
+    let path = consistency_path(old, new, &mut subtrees).map_err(generation_error)?;
+    let old_head = head_of(&mut subtrees, old)?;
+    let new_head = head_of(&mut subtrees, new)?;
+    merkle::verify_consistency(&old_head, &new_head, &path)
+        .map_err(|e| inconsistent(dir, new, e))?;
     let checkpoint = usable_checkpoint(dir, None, new, new)?;
+    if let Some((cp, _)) = &checkpoint {
+        matches_checkpoint(dir, cp, &new_head)?;
+    }
     Ok(json!({
         "type": "consistency",
-        "log_id": hex_id(&log.log_id),
-        "old": head_json(&head_of(&log.leaves, old)),
-        "new": head_json(&head_of(&log.leaves, new)),
+        "log_id": hex_id(&log_id),
+        "old": head_json(&old_head),
+        "new": head_json(&new_head),
         "path": path.iter().map(to_hex).collect::<Vec<_>>(),
         "checkpoint": checkpoint.map(|(_, note)| note),
     }))

@@ -1,9 +1,11 @@
 //! Verification of a log by an auditor: [`verify`] returns a structured [`VerifyReport`].
 //!
-//! What is checked, per segment and in parallel (segment.rs, parallel.rs): the header, every
-//! record frame's CRC, sequence numbers, `recorded_at` order, that every payload decodes as
-//! an event, the Merkle frontier recomputed from the header's starting state through every
-//! leaf, and the footer against it. Then, in log order (chain.rs): that each segment belongs
+//! What is checked, per segment and in parallel (segment.rs, parallel.rs; a segment holding
+//! a large share of the bytes has its records split over several threads, split.rs): the
+//! header, every record frame's CRC, sequence numbers, `recorded_at` order, that every payload
+//! decodes as an event (event/codec_check.rs validates without building the event), the
+//! Merkle frontier recomputed from the header's starting state through every leaf, and the
+//! footer against it. Then, in log order (chain.rs): that each segment belongs
 //! to this log, sits where its name says, and starts exactly where the previous one ended
 //! (tree head and time), with no segment missing. Optionally, that the log extends a trusted
 //! signed checkpoint (the root of its first `size` leaves equals the checkpoint's root).
@@ -22,6 +24,7 @@ mod index;
 mod parallel;
 mod report;
 mod segment;
+mod split;
 
 pub use parallel::Progress;
 pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};
@@ -33,7 +36,8 @@ use crate::merkle::{Hash, TreeHead};
 use crate::meta::LogMeta;
 use crate::segment::name::{parse_cold_segment_file_name, parse_segment_file_name};
 use crate::timestamp::Timestamp;
-use segment::{SegmentCheck, SegmentJob};
+use segment::SegmentCheck;
+pub(crate) use segment::{SegmentJob, check_segment};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

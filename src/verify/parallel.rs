@@ -3,9 +3,11 @@
 //! Segments are independent until the chain check (each header carries the Merkle state it
 //! starts from), so workers take the next unchecked segment from a shared counter and the
 //! results are put back in log order. Biggest-first ordering is not needed: segments have
-//! similar sizes, and the counter balances the rest.
+//! similar sizes, and the counter balances the rest. A segment holding a large share of the
+//! bytes (a log that is one big segment) has its records checked on that share of the
+//! threads (split.rs).
 
-use super::segment::{SegmentCheck, SegmentJob, check_segment};
+use super::segment::{SegmentCheck, SegmentJob, check_segment_on};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -31,10 +33,18 @@ pub(crate) fn check_all(
     progress: Option<&(dyn Fn(Progress) + Send + Sync)>,
 ) -> Vec<SegmentCheck> {
     let total = jobs.len();
-    let bytes_total: u64 = jobs
+    let sizes: Vec<u64> = jobs
         .iter()
         .map(|j| std::fs::metadata(&j.path).map_or(0, |m| m.len()))
-        .sum();
+        .collect();
+    let bytes_total: u64 = sizes.iter().sum();
+    // A segment holding a large share of the bytes (one big segment, or few segments) gets
+    // that share of the threads for its records (split.rs); equal segments, one each.
+    let inner_threads = |i: usize| -> usize {
+        let share = sizes.get(i).copied().unwrap_or(0) as u128 * threads as u128;
+        let share = (share + bytes_total as u128 / 2) / (bytes_total as u128).max(1);
+        (share as usize).clamp(1, threads.max(1))
+    };
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes_done = AtomicU64::new(0);
@@ -46,7 +56,8 @@ pub(crate) fn check_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let check = check_segment(job.clone(), decode, collect_leaves);
+                    let check =
+                        check_segment_on(job.clone(), decode, collect_leaves, inner_threads(i));
                     let bytes = bytes_done.fetch_add(check.bytes, Ordering::Relaxed) + check.bytes;
                     let segments_done = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if let Ok(mut r) = results.lock()

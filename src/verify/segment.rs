@@ -2,15 +2,19 @@
 //!
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
+use super::split::check_split;
 use crate::error::{Corruption, CorruptionKind};
-use crate::event::decode_payload;
+use crate::event::codec::{decode_payload, validate_payload};
 use crate::lifecycle::cold::format::ColdPrefix;
 use crate::lifecycle::cold::read::{check_bytes, hot_image, load_dictionary};
 use crate::lifecycle::recover::is_cold;
 use crate::merkle::Hash;
+use crate::record::{BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, read_u32};
+use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
 use crate::segment::scan::{End, ScanOutcome, scan};
 use crate::sys::ReadMap;
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -19,9 +23,12 @@ use std::path::{Path, PathBuf};
 /// disk) is not mistaken for damage. Real damage persists across re-reads; a race does not.
 const LIVE_REREADS: usize = 3;
 
-/// The bytes of a segment: sealed segments are mapped; the newest is copied, because the
-/// writer trims its preallocated end when sealing it and a mapped page past the new end
-/// would fault.
+/// The bytes of a segment: sealed segments are mapped; a newest segment that is not sealed
+/// yet is copied, because the writer trims its preallocated end when sealing it and a mapped
+/// page past the new end would fault (and recovery in a process opening the log may cut a
+/// torn tail). A sealed newest segment (its last `FOOTER_LEN` bytes start with the footer tag
+/// and magic, which the writer writes after the trim) only ever stays as it is, so it is
+/// mapped like the others.
 enum SegmentBytes {
     Mapped(ReadMap),
     Copied(Vec<u8>),
@@ -60,14 +67,28 @@ fn unreadable(path: &Path, e: std::io::Error) -> Corruption {
     }
 }
 
-fn read_bytes(path: &Path, copy: bool) -> std::io::Result<SegmentBytes> {
-    if copy {
-        std::fs::read(path).map(SegmentBytes::Copied)
-    } else {
-        File::open(path)
-            .and_then(|f| ReadMap::new(&f))
-            .map(SegmentBytes::Mapped)
+fn read_bytes(path: &Path, newest: bool) -> std::io::Result<SegmentBytes> {
+    let mut file = File::open(path)?;
+    if newest && !ends_with_footer(&mut file)? {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Ok(SegmentBytes::Copied(bytes));
     }
+    ReadMap::new(&file).map(SegmentBytes::Mapped)
+}
+
+/// Whether the file's last `FOOTER_LEN` bytes start with the footer tag and magic: the
+/// segment is sealed (a damaged footer is reported by the scan; no writer trims it either).
+fn ends_with_footer(file: &mut File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    let Some(at) = len.checked_sub(FOOTER_LEN as u64) else {
+        return Ok(false);
+    };
+    let mut start = [0u8; 12];
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(&mut start)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(start[..4] == FOOTER_TAG.to_le_bytes() && start[4..] == FOOTER_MAGIC[..])
 }
 
 /// One segment to check.
@@ -106,17 +127,49 @@ impl SegmentCheck {
 /// Checks one segment: every frame's CRC, sequence and time order, every payload's decoding,
 /// the Merkle frontier from the header's state to the footer's tree head.
 pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
-    let mut check = check_once(&job, decode, collect_leaves);
+    check_segment_on(job, decode, collect_leaves, 1)
+}
+
+/// [`check_segment`] with the per-record work of an intact segment spread over `threads`
+/// threads (split.rs); the same result.
+pub(crate) fn check_segment_on(
+    job: SegmentJob,
+    decode: bool,
+    collect_leaves: bool,
+    threads: usize,
+) -> SegmentCheck {
+    let mut check = check_once(&job, decode, collect_leaves, threads);
     let mut rereads = 0;
     while job.newest && check.looks_damaged() && rereads < LIVE_REREADS {
         rereads += 1;
         std::thread::sleep(std::time::Duration::from_millis(20));
-        check = check_once(&job, decode, collect_leaves);
+        check = check_once(&job, decode, collect_leaves, threads);
     }
     check
 }
 
-fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
+/// The problem reported for the payload of record `seq` at `offset`, if it does not decode.
+/// Validation accepts exactly what decoding accepts, without building the event; the rare
+/// failure is decoded again for decoding's own message.
+fn payload_problem(path: &Path, offset: u64, seq: u64, payload: &[u8]) -> Option<Corruption> {
+    if validate_payload(payload).is_ok() {
+        return None;
+    }
+    let e = decode_payload(payload).err()?;
+    Some(Corruption {
+        file: path.to_path_buf(),
+        offset,
+        seq: Some(seq),
+        kind: CorruptionKind::BadPayload(e.to_string()),
+    })
+}
+
+fn check_once(
+    job: &SegmentJob,
+    decode: bool,
+    collect_leaves: bool,
+    threads: usize,
+) -> SegmentCheck {
     let path = &job.path;
     let mut check = SegmentCheck {
         job: job.clone(),
@@ -138,16 +191,28 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
         }
     };
     check.bytes = bytes.len() as u64;
+    if threads > 1
+        && let Some(split) = check_split(&bytes, threads, decode)
+    {
+        check.payload_problems = split
+            .bad_payloads
+            .iter()
+            .filter_map(|&(offset, seq)| {
+                let payload = payload_at(&bytes, offset)?;
+                payload_problem(path, offset, seq, payload)
+            })
+            .collect();
+        check.outcome = Ok(split.outcome);
+        if collect_leaves {
+            check.leaves = split.leaves;
+        }
+        return check;
+    }
     let mut payload_problems = Vec::new();
     let mut leaves = Vec::new();
     let outcome = scan(path, &bytes, &mut |offset, record| {
-        if decode && let Err(e) = decode_payload(record.payload) {
-            payload_problems.push(Corruption {
-                file: path.clone(),
-                offset,
-                seq: Some(record.seq),
-                kind: CorruptionKind::BadPayload(e.to_string()),
-            });
+        if decode && let Some(problem) = payload_problem(path, offset, record.seq, record.payload) {
+            payload_problems.push(problem);
         }
         if collect_leaves {
             leaves.push(record.leaf_hash());
@@ -157,4 +222,11 @@ fn check_once(job: &SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCh
     check.payload_problems = payload_problems;
     check.leaves = leaves;
     check
+}
+
+/// The payload of the (already checked) record frame at `offset`.
+fn payload_at(bytes: &[u8], offset: u64) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let len = read_u32(bytes.get(start..)?, 0) as usize;
+    bytes.get(start + FRAME_HEADER_LEN + BODY_FIXED_LEN..start + FRAME_HEADER_LEN + len)
 }

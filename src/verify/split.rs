@@ -1,0 +1,304 @@
+//! Checking one segment on several threads, for a log whose bytes are mostly in one or a few
+//! segments (one big segment, say).
+//!
+//! Walking frame lengths is cheap and sequential; the expensive per-record work (CRC, payload
+//! digest and leaf hash, payload validation) is independent. So this thread walks the frames
+//! and hands them out in blocks of [`BLOCK`] records, aligned to multiples of [`BLOCK`] in the
+//! log's sequence numbers, to `threads` workers. A worker checks its block's records and, for
+//! a whole aligned block, also computes the root of that perfect subtree. This thread then
+//! takes the blocks in order: it checks sequence numbers and time order, and extends the
+//! header's frontier by whole block roots (a few node hashes per block) or, for a partial
+//! block, leaf by leaf; then it checks the footer.
+//!
+//! This is a fast path for intact segments only: it answers `None` at the first thing that is
+//! not plainly valid (a bad length or CRC, a sequence or time out of order, zero bytes followed
+//! by anything, a footer that does not agree, trailing bytes), and the caller then runs the
+//! sequential scan (segment/scan.rs), which classifies and locates the damage. So results are
+//! those of the sequential scan by construction: for an intact segment both compute the same
+//! outcome, and anything else is the scan's own answer.
+
+use crate::event::codec::validate_payload;
+use crate::merkle::{Frontier, Hash, node_hash, root_from_leaves};
+use crate::record::{
+    BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame,
+    read_u32, salt,
+};
+use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
+use crate::segment::header::SegmentHeader;
+use crate::segment::scan::{End, OFFSET_STRIDE, ScanOutcome};
+
+/// Records per block: a power of two (blocks are perfect subtrees), small enough to keep the
+/// workers busy while this thread walks, large enough that handing out blocks costs little.
+/// Tests use tiny blocks so that small segments hold many whole ones.
+#[cfg(not(test))]
+const BLOCK_LOG2: u32 = 12;
+#[cfg(test)]
+const BLOCK_LOG2: u32 = 3;
+const BLOCK: u64 = 1 << BLOCK_LOG2;
+
+/// What the split check of an intact segment found.
+pub(crate) struct SplitOutcome {
+    pub outcome: ScanOutcome,
+    /// Leaf hashes of every record, in order.
+    pub leaves: Vec<Hash>,
+    /// Offsets and sequence numbers of records whose payload does not validate.
+    pub bad_payloads: Vec<(u64, u64)>,
+}
+
+/// One record's independent checks.
+struct Checked {
+    seq: u64,
+    recorded_at: i64,
+    leaf: Hash,
+    payload_ok: bool,
+}
+
+/// A block of consecutive frames, as handed to a worker.
+struct BlockJob {
+    index: usize,
+    /// The sequence number its first record must have.
+    first_seq: u64,
+    positions: Vec<usize>,
+}
+
+/// A worker's answer: `None` if a frame is not a valid record.
+struct BlockDone {
+    index: usize,
+    first_seq: u64,
+    positions: Vec<usize>,
+    checked: Option<Vec<Checked>>,
+    /// Root of the block's leaves when it is a whole aligned block.
+    root: Option<Hash>,
+}
+
+/// The walk's result: where the records end and where the footer starts, if one does.
+struct Walked {
+    records_end: usize,
+    footer_at: Option<usize>,
+}
+
+/// Checks the segment in `bytes` on `threads` threads; `None` unless it is intact (then the
+/// caller scans it sequentially for the exact damage).
+pub(crate) fn check_split(bytes: &[u8], threads: usize, decode: bool) -> Option<SplitOutcome> {
+    let header = SegmentHeader::decode(bytes).ok()?;
+    let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
+    let first_seq = header.first_seq;
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<BlockJob>(4 * threads.max(1));
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<BlockDone>();
+    let (walked, mut blocks) = std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            let (job_rx, done_tx, crc) = (job_rx.clone(), done_tx.clone(), &crc);
+            s.spawn(move || {
+                for job in job_rx {
+                    let done = check_block(bytes, crc, decode, job);
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((job_rx, done_tx));
+        let walked = walk(bytes, header.encoded_len(), first_seq, |job| {
+            job_tx.send(job).is_ok()
+        });
+        drop(job_tx);
+        let mut blocks: Vec<BlockDone> = done_rx.iter().collect();
+        blocks.sort_by_key(|b| b.index);
+        (walked, blocks)
+    });
+    let walked = walked?;
+    // A worker that panicked leaves a block missing: not plainly intact.
+    if blocks.iter().enumerate().any(|(i, b)| b.index != i) {
+        return None;
+    }
+
+    let mut frontier = header.frontier.clone();
+    let mut last_recorded_at = header.prev_recorded_at;
+    let mut first_recorded_at = None;
+    let mut offsets = Vec::new();
+    let mut leaves = Vec::new();
+    let mut bad_payloads = Vec::new();
+    for block in &mut blocks {
+        let checked = block.checked.take()?;
+        for (i, (&pos, record)) in block.positions.iter().zip(&checked).enumerate() {
+            let seq = block.first_seq + i as u64;
+            if record.seq != seq || record.recorded_at < last_recorded_at {
+                return None;
+            }
+            if (seq - first_seq).is_multiple_of(OFFSET_STRIDE) {
+                offsets.push(pos as u64);
+            }
+            if !record.payload_ok {
+                bad_payloads.push((pos as u64, seq));
+            }
+            first_recorded_at.get_or_insert(record.recorded_at);
+            last_recorded_at = record.recorded_at;
+        }
+        if frontier.size() != block.first_seq {
+            return None;
+        }
+        match block.root {
+            Some(root) if frontier.size().is_multiple_of(BLOCK) => {
+                frontier = push_perfect_subtree(&frontier, root, BLOCK_LOG2)?;
+            }
+            _ => checked.iter().for_each(|r| frontier.push(r.leaf)),
+        }
+        leaves.extend(checked.iter().map(|r| r.leaf));
+    }
+    let records_end = walked.records_end;
+    let end = match walked.footer_at {
+        None => End::Clean,
+        Some(at) => {
+            let footer = SegmentFooter::decode(bytes.get(at..at + FOOTER_LEN)?, &crc).ok()?;
+            let first = first_recorded_at.unwrap_or(header.prev_recorded_at);
+            let agrees = bytes.len() == at + FOOTER_LEN
+                && footer.first_seq == header.first_seq
+                && footer.tree_head == frontier.tree_head()
+                && footer.records_end == records_end as u64
+                && footer.first_recorded_at == first
+                && footer.last_recorded_at == last_recorded_at;
+            if !agrees {
+                return None;
+            }
+            End::Footer(footer)
+        }
+    };
+    Some(SplitOutcome {
+        outcome: ScanOutcome {
+            header,
+            frontier,
+            records_end: records_end as u64,
+            first_recorded_at,
+            last_recorded_at,
+            offsets,
+            end,
+        },
+        leaves,
+        bad_payloads,
+    })
+}
+
+/// The frontier after appending a perfect subtree of `2^height` leaves with root `root`, to a
+/// tree whose size is a multiple of `2^height`: like appending a leaf with the lowest `height`
+/// levels of the tree left out (a carry merges the smallest node while its bit is set).
+fn push_perfect_subtree(frontier: &Frontier, root: Hash, height: u32) -> Option<Frontier> {
+    let mut nodes = frontier.nodes().to_vec();
+    let mut carry = root;
+    let mut bit = height;
+    while bit < u64::BITS && frontier.size() & (1 << bit) != 0 {
+        carry = node_hash(&nodes.pop()?, &carry);
+        bit += 1;
+    }
+    nodes.push(carry);
+    Frontier::from_parts(frontier.size().checked_add(1 << height)?, nodes)
+}
+
+/// A worker's checks of one block.
+fn check_block(bytes: &[u8], crc: &FrameCrc, decode: bool, job: BlockJob) -> BlockDone {
+    let checked: Option<Vec<Checked>> = job
+        .positions
+        .iter()
+        .map(|&pos| match decode_frame(bytes.get(pos..)?, crc) {
+            Frame::Record(r) => Some(Checked {
+                seq: r.seq,
+                recorded_at: r.recorded_at,
+                leaf: r.leaf_hash(),
+                payload_ok: !decode || validate_payload(r.payload).is_ok(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let whole = job.positions.len() as u64 == BLOCK && job.first_seq.is_multiple_of(BLOCK);
+    let root = match &checked {
+        Some(c) if whole => {
+            let leaves: Vec<Hash> = c.iter().map(|r| r.leaf).collect();
+            Some(root_from_leaves(&leaves))
+        }
+        _ => None,
+    };
+    BlockDone {
+        index: job.index,
+        first_seq: job.first_seq,
+        positions: job.positions,
+        checked,
+        root,
+    }
+}
+
+/// Walks the frames from `start` by their lengths alone and hands them to `send` in blocks
+/// that end where the sequence number (counted from `first_seq`) reaches a multiple of
+/// [`BLOCK`]. `None` where the sequential scan would see damage, or if `send` fails.
+fn walk(
+    bytes: &[u8],
+    start: usize,
+    first_seq: u64,
+    mut send: impl FnMut(BlockJob) -> bool,
+) -> Option<Walked> {
+    let mut pos = start;
+    let mut seq = first_seq;
+    let mut index = 0;
+    let mut block = BlockJob {
+        index,
+        first_seq,
+        positions: Vec::new(),
+    };
+    let walked = loop {
+        let rest = bytes.get(pos..)?;
+        if rest.is_empty() {
+            break Walked {
+                records_end: pos,
+                footer_at: None,
+            };
+        }
+        let Some(head) = rest.get(..FRAME_HEADER_LEN) else {
+            rest.iter().all(|&b| b == 0).then_some(())?;
+            break Walked {
+                records_end: pos,
+                footer_at: None,
+            };
+        };
+        let len = read_u32(head, 0);
+        if len == FOOTER_TAG {
+            break Walked {
+                records_end: pos,
+                footer_at: Some(pos),
+            };
+        }
+        if len == 0 && read_u32(head, 4) == 0 {
+            rest.iter().all(|&b| b == 0).then_some(())?;
+            break Walked {
+                records_end: pos,
+                footer_at: None,
+            };
+        }
+        if !(BODY_FIXED_LEN as u32..=MAX_BODY_LEN).contains(&len) {
+            return None;
+        }
+        let frame_len = FRAME_HEADER_LEN + len as usize;
+        if rest.len() < frame_len {
+            return None;
+        }
+        block.positions.push(pos);
+        pos += frame_len;
+        seq = seq.checked_add(1)?;
+        if seq.is_multiple_of(BLOCK) {
+            index += 1;
+            let next = BlockJob {
+                index,
+                first_seq: seq,
+                positions: Vec::with_capacity(BLOCK as usize),
+            };
+            if !send(std::mem::replace(&mut block, next)) {
+                return None;
+            }
+        }
+    };
+    if !block.positions.is_empty() && !send(block) {
+        return None;
+    }
+    Some(walked)
+}
+
+#[cfg(test)]
+#[path = "split_tests.rs"]
+mod tests;
