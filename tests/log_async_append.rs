@@ -147,16 +147,14 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
     for h in handles {
         h.wait().unwrap();
     }
+    // Independent futures are not ordered among themselves (room can appear between two
+    // polls); each must hold its own event under a distinct sequence number.
     let seqs: Vec<u64> = receipts.iter().map(|r| r.unwrap().seq).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    let actions: Vec<String> = seqs
-        .iter()
-        .map(|&s| log.get(s).unwrap().event.action)
-        .collect();
-    assert_eq!(
-        actions,
-        (0..5).map(|i| format!("async.{i}")).collect::<Vec<_>>()
-    );
+    let distinct: std::collections::HashSet<u64> = seqs.iter().copied().collect();
+    assert_eq!(distinct.len(), seqs.len(), "{seqs:?}");
+    for (i, seq) in seqs.iter().enumerate() {
+        assert_eq!(log.get(*seq).unwrap().event.action, format!("async.{i}"));
+    }
 }
 
 /// The queue is bounded by bytes, not only by requests: with the writer stalled, appends of
