@@ -9,6 +9,10 @@
 pub mod formats;
 pub mod model;
 
+pub use formats::{
+    decode_cold_segment, decode_cut_log, decode_index, parse_checkpoint, parse_proof,
+};
+
 use crate::event::{EventLimits, decode_payload, encode_payload};
 use crate::merkle::Frontier;
 use crate::meta::LogMeta;
