@@ -63,6 +63,9 @@ fn every_target_passes_its_corpus_and_generated_inputs() {
         let budget = match name {
             "model_ops" => 4,
             "scan_segment" => 60,
+            // Opens a log per input.
+            "decode_index" => 8,
+            "parse_proof" | "decode_cold_segment" => 100,
             _ => 400,
         };
         let mut runs = 0;

@@ -6,7 +6,12 @@
 //! decoder that accepts bytes it cannot re-encode identically, a recovered log that does not
 //! read back or accept appends): to a fuzzer, that panic is the finding.
 
+pub mod formats;
 pub mod model;
+
+pub use formats::{
+    decode_cold_segment, decode_cut_log, decode_index, parse_checkpoint, parse_proof,
+};
 
 use crate::event::{EventLimits, decode_payload, encode_payload};
 use crate::merkle::Frontier;
@@ -257,13 +262,18 @@ pub fn model_ops(input: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, as `cargo fuzz` and the corpus replay know them.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("decode_frame", decode_frame),
     ("decode_header", decode_header),
     ("decode_footer", decode_footer),
     ("decode_event_payload", decode_event_payload),
     ("scan_segment", scan_segment),
     ("model_ops", model_ops),
+    ("decode_index", formats::decode_index),
+    ("decode_cold_segment", formats::decode_cold_segment),
+    ("decode_cut_log", formats::decode_cut_log),
+    ("parse_checkpoint", formats::parse_checkpoint),
+    ("parse_proof", formats::parse_proof),
 ];
 
 /// Valid inputs for `target`, built with the crate's encoders: the seed corpus under
@@ -331,6 +341,6 @@ pub fn seed_inputs(target: &str) -> Vec<Vec<u8>> {
             vec![2 | 0x80, 3, 4, 9, 3, 1, 1, 7, 1, 244, 6, 0, 40, 1, 1, 1, 0],
             vec![1, 0, 0, 60, 2, 252, 252, 252, 252, 5, 0],
         ],
-        _ => Vec::new(),
+        other => formats::seed_inputs(other),
     }
 }
