@@ -1,7 +1,7 @@
 //! Cold-segment measurements: compression ratio and speed, and random single-record read
 //! latency from cold segments, on synthetic events and on the real Windows security events.
 //!
-//! `cargo run --release --example lifecycle_bench` (results: docs/BENCHMARKS-LIFECYCLE.md).
+//! `cargo run --release --example lifecycle_bench` (results: docs/BENCHMARKS.md, "Cold segments").
 //! Environment: `BENCH_EVENTS` (synthetic events, default 200000), `BENCH_READS` (default
 //! 20000), `WINDOWS_EVENTS` (path of windows-security-events.jsonl.zst, default
 //! ../shared/data/…).

@@ -18,7 +18,7 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompressOptions {
     /// zstd level. Default 9: on audit records nearly the ratio of level 19 at several times
-    /// its speed (see docs/BENCHMARKS-LIFECYCLE.md).
+    /// its speed (see docs/BENCHMARKS.md, "Cold segments").
     pub level: i32,
     /// Target uncompressed bytes per zstd frame; a frame is closed once it reaches this size.
     /// Default 32 KiB: one random read decompresses ~32 KiB (tens of microseconds) while
