@@ -148,3 +148,53 @@ fn index_files_are_checked_as_warnings() {
     assert!(report.ok, "index damage is not log damage: {report}");
     assert!(report.warnings.iter().any(|w| w.file == idx), "{report}");
 }
+
+/// An archive bundle verifies alone (`verify(BUNDLE)`), the live log still verifies with the
+/// archived range as a note, and a bundle whose segment was altered is damage.
+#[test]
+fn archive_bundles_verify_alone() {
+    use auditlog::lifecycle::archive::{ArchivePolicy, LocalDirDestination};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let archive = tmp.path().join("archive");
+    let log = small_segments(&dir).open().unwrap();
+    for i in 0..3 {
+        append_range(&log, i * 300, i * 300 + 300);
+        log.seal().unwrap();
+    }
+    let head = log.tree_head();
+    let report = log
+        .archive(
+            &LocalDirDestination::new(&archive),
+            &ArchivePolicy::default(),
+        )
+        .unwrap();
+    assert!(!report.bundles.is_empty());
+    drop(log);
+
+    for name in &report.bundles {
+        let r = verify(&archive.join(name), &VerifyOptions::default()).unwrap();
+        assert!(r.ok, "{r}");
+        assert!(r.records > 0);
+    }
+    let live = verify(&dir, &VerifyOptions::default()).unwrap();
+    assert!(live.ok, "{live}");
+    assert_eq!(live.tree_head, head);
+    assert!(
+        live.warnings.iter().any(|w| w.message.contains("archived")),
+        "{live}"
+    );
+
+    let bundle = archive.join(&report.bundles[0]);
+    let seg = std::fs::read_dir(&bundle)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg" || e == "zseg"))
+        .unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&seg, &bytes).unwrap();
+    let r = verify(&bundle, &VerifyOptions::default()).unwrap();
+    assert!(!r.ok, "{r}");
+}

@@ -27,6 +27,10 @@ pub struct VerifyArgs {
     /// Skip decoding payloads (hashes and CRCs are still checked).
     #[arg(long)]
     no_decode: bool,
+    /// An archive bundle of this log (repeatable): after the log itself, prove that the
+    /// bundles and the live log form one unbroken chain of tree heads.
+    #[arg(long = "bundle", value_name = "DIR")]
+    bundles: Vec<PathBuf>,
     /// Skip comparing index files with their segments (indexes are rebuildable derived data;
     /// a disagreement is only a warning).
     #[arg(long)]
@@ -89,6 +93,21 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         println!("{:#}", report.to_json());
     } else {
         print!("{report}");
+    }
+    if report.ok && !args.bundles.is_empty() {
+        let log = auditlog::AuditLog::open_read_only(&args.path)?;
+        match auditlog::lifecycle::archive::check_with_bundles(&log, &args.bundles) {
+            Ok(bundles) => {
+                for b in &bundles {
+                    println!(
+                        "bundle OK: records {}..{} ({} .. {})",
+                        b.start.size, b.end.size, b.start, b.end
+                    );
+                }
+                println!("the bundles and the live log form one chain of tree heads");
+            }
+            Err(c) => return Err(CliError::Damage(c.to_string())),
+        }
     }
     if report.ok {
         Ok(())

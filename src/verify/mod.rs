@@ -19,6 +19,7 @@
 //! first segment above 0 legitimate goes in chain.rs where `MissingSegment { first_seq: 0 }`
 //! is reported; archive bundles are detected in [`verify`] by their content.
 
+mod bundle;
 mod chain;
 mod index;
 mod parallel;
@@ -87,6 +88,9 @@ impl fmt::Debug for VerifyOptions {
 /// sequence number and kind, and `ok` is false. `Err` means the verification itself could not
 /// run: the path does not exist or is neither a log directory nor a segment file.
 pub fn verify(path: &Path, options: &VerifyOptions) -> Result<VerifyReport> {
+    if path.is_dir() && bundle::is_bundle(path) {
+        return Ok(bundle::verify_bundle(path));
+    }
     Ok(examine(path, options, false)?.0)
 }
 
