@@ -91,3 +91,33 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// Opens a fresh `OsBuffered` log in `dir` whose segments seal at `segment_max_bytes`, appends
+/// the first `n` events of [`SampleEvents`] (seed 42) in batches of 1,000, and returns it open.
+pub fn sample_log(dir: &Path, n: usize, segment_max_bytes: u64) -> AuditLog {
+    let log = AuditLog::builder(dir)
+        .durability(Durability::OsBuffered)
+        .segment_max_bytes(segment_max_bytes)
+        .open()
+        .unwrap_or_else(|e| panic!("opening a bench log in {}: {e}", dir.display()));
+    let generator = SampleEvents::new(42);
+    let events: Vec<Event> = (0..n as u64)
+        .map(|i| generator.event(i, base_time()))
+        .collect();
+    for chunk in events.chunks(1000) {
+        let h = log.append_batch(chunk).unwrap_or_else(|e| panic!("{e}"));
+        h.wait().unwrap_or_else(|e| panic!("{e}"));
+    }
+    log
+}
+
+/// Total bytes of the regular files in `dir` whose name ends with `suffix`.
+pub fn bytes_of(dir: &Path, suffix: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
