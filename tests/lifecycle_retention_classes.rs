@@ -6,11 +6,13 @@
 //! manifest, other classes, and a missing or replaced sub-log with typed errors.
 
 mod common;
+mod lifecycle_support;
 use auditlog::lifecycle::classes::{CLASSES_FILE, verify_classified};
 use auditlog::lifecycle::{ClassifiedCursor, ClassifiedLog, RetentionClass};
 use auditlog::query::{Order, Query};
 use auditlog::{AuditLog, Clock, Error, Event, Severity, Timestamp};
 use common::event;
+use lifecycle_support::{Crashing, CrashingFs};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -96,11 +98,21 @@ fn events_route_by_severity_and_each_class_keeps_its_own_time() {
     let plan = log.plan_retention().unwrap();
     assert!(!plan[0].1.segments.is_empty() && plan[1].1.segments.is_empty());
     assert_eq!(log.class("short").unwrap().first_seq(), 0);
-    let applied = log.apply_retention().unwrap();
+    // maintain() runs each class's recorded retention (through the sub-logs' maintenance).
+    let maintained = log.maintain().unwrap();
+    let applied: Vec<_> = maintained
+        .iter()
+        .map(|(c, r)| (c.clone(), r.retention.clone().expect("retention ran")))
+        .collect();
     assert_eq!(applied[0].0, "short");
     assert_eq!(applied[0].1.segments, plan[0].1.segments);
     assert_eq!(applied[0].1.cut.as_ref().map(|c| c.cut_seq), Some(1200));
     assert!(applied[1].1.cut.is_none());
+    let again = log.apply_retention().unwrap();
+    assert!(
+        again.iter().all(|(_, r)| r.cut.is_none()),
+        "nothing more is due"
+    );
     assert_eq!(log.class("short").unwrap().first_seq(), 1200);
     assert_eq!(log.class("long").unwrap().first_seq(), 0);
     let heads = log.tree_heads();
@@ -272,4 +284,37 @@ fn the_manifest_refuses_damage_other_classes_and_replaced_sub_logs() {
     let log = ClassifiedLog::open(&root).unwrap();
     assert_eq!(log.count(&Query::new()).unwrap(), 20);
     log.close().unwrap();
+}
+
+#[test]
+fn a_crash_at_any_step_of_creating_a_root_leaves_one_that_opens_with_the_same_classes() {
+    for n in 0.. {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let fs = CrashingFs::new();
+        fs.crash_after(n);
+        let result = ClassifiedLog::builder(&root)
+            .classes(RetentionClass::defaults())
+            .sub_log(|dir| common::small_segments(dir))
+            .file_system(Arc::new(Crashing(fs.clone())))
+            .open();
+        let crashed = fs.crashed();
+        assert_eq!(result.is_err(), crashed, "step {n}: {:?}", result.err());
+        drop(result);
+        let log = ClassifiedLog::builder(&root)
+            .classes(RetentionClass::defaults())
+            .sub_log(|dir| common::small_segments(dir))
+            .open()
+            .unwrap_or_else(|e| panic!("step {n}: reopen: {e}"));
+        log.append(&event(4)).unwrap().wait().unwrap();
+        log.close().unwrap();
+        let report = verify_classified(&root, &Default::default()).unwrap();
+        assert!(report.ok, "step {n}: {report}");
+        assert_eq!(report.classes.len(), 4);
+        if !crashed {
+            eprintln!("creation took {n} write-path steps");
+            assert!(n > 10, "creation takes many steps, each tested");
+            return;
+        }
+    }
 }

@@ -65,7 +65,10 @@ fn proofs_of_retained_records_check_after_retention_and_archiving() {
 
     // The same record against the newest signed checkpoint covering it (the default).
     let proof = prove_inclusion(&dir, seq, None).expect("proof against a checkpoint");
-    assert!(proof["checkpoint"].is_string(), "a checkpoint was signed at each seal");
+    assert!(
+        proof["checkpoint"].is_string(),
+        "a checkpoint was signed at each seal"
+    );
     let check = check_proof(&proof, Some(&verifier)).expect("well formed");
     assert!(check.valid && check.signed, "{}", check.message);
     assert!(check.tree_head.size > seq);
