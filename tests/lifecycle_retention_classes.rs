@@ -295,7 +295,7 @@ fn a_crash_at_any_step_of_creating_a_root_leaves_one_that_opens_with_the_same_cl
         fs.crash_after(n);
         let result = ClassifiedLog::builder(&root)
             .classes(RetentionClass::defaults())
-            .sub_log(|dir| common::small_segments(dir))
+            .sub_log(common::small_segments)
             .file_system(Arc::new(Crashing(fs.clone())))
             .open();
         let crashed = fs.crashed();
@@ -303,7 +303,7 @@ fn a_crash_at_any_step_of_creating_a_root_leaves_one_that_opens_with_the_same_cl
         drop(result);
         let log = ClassifiedLog::builder(&root)
             .classes(RetentionClass::defaults())
-            .sub_log(|dir| common::small_segments(dir))
+            .sub_log(common::small_segments)
             .open()
             .unwrap_or_else(|e| panic!("step {n}: reopen: {e}"));
         log.append(&event(4)).unwrap().wait().unwrap();
