@@ -275,6 +275,15 @@ fn the_manifest_refuses_damage_other_classes_and_replaced_sub_logs() {
     let err = AuditLog::open(&root).unwrap_err();
     assert!(err.to_string().contains("classified root"), "{err}");
     assert!(!root.join("LOCK").exists(), "nothing written into the root");
+    let err = AuditLog::open_read_only(&root).unwrap_err();
+    assert!(err.to_string().contains("long"), "names the classes: {err}");
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(["stats", "--dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&stats.stderr);
+    assert!(!stats.status.success() && said.contains("class's sub-directory"), "{said}");
     std::fs::remove_file(&manifest).unwrap();
     assert!(matches!(
         ClassifiedLog::open(&root),
