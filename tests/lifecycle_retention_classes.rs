@@ -283,7 +283,10 @@ fn the_manifest_refuses_damage_other_classes_and_replaced_sub_logs() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&stats.stderr);
-    assert!(!stats.status.success() && said.contains("class's sub-directory"), "{said}");
+    assert!(
+        !stats.status.success() && said.contains("class's sub-directory"),
+        "{said}"
+    );
     std::fs::remove_file(&manifest).unwrap();
     assert!(matches!(
         ClassifiedLog::open(&root),
