@@ -156,6 +156,20 @@ pub enum Error {
         /// One past the newest committed sequence number.
         end: u64,
     },
+
+    /// A classified root (one sub-log per retention class) does not match its class manifest
+    /// `auditlog.classes`: the classes asked for differ from the recorded ones (names or
+    /// severities), or a class's sub-log is missing or is another log than the one recorded
+    /// (its log id differs). Remedy: open the root with the classes it was created with (or
+    /// with none, to use the recorded ones); restore the named sub-log from a backup. A sub-log
+    /// is never created silently in place of a missing one.
+    #[error("classified root {root}: {reason}")]
+    ClassMismatch {
+        /// The root directory.
+        root: PathBuf,
+        /// What differs.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -231,6 +231,7 @@ impl AuditLog {
         } else {
             let exists = dir.join(meta::META_FILE).exists();
             if !exists {
+                crate::lifecycle::classes::refuse_classified_root(&dir)?;
                 options
                     .fs
                     .create_dir_all(&dir)

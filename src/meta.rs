@@ -73,6 +73,9 @@ impl LogMeta {
         let path = dir.join(META_FILE);
         let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
+                if let Err(classified) = crate::lifecycle::classes::refuse_classified_root(dir) {
+                    return classified;
+                }
                 Error::NotALog {
                     path: dir.to_path_buf(),
                     reason: format!("{META_FILE} is missing"),

@@ -1,9 +1,10 @@
 //! `auditlog retention`: delete the oldest sealed segments by age or size budget, recording
-//! the cut first; `--dry-run` lists what would go.
+//! the cut first; `--dry-run` lists what would go. On a classified root, every class applies
+//! the retention recorded for it.
 
 use super::{CliError, DirArg};
 use auditlog::AuditLog;
-use auditlog::lifecycle::{RetentionPolicy, RetentionReport};
+use auditlog::lifecycle::{ClassifiedLog, RetentionPolicy, RetentionReport};
 
 #[derive(Debug, clap::Args)]
 pub struct RetentionArgs {
@@ -21,6 +22,9 @@ pub struct RetentionArgs {
 }
 
 pub fn run(args: RetentionArgs) -> Result<(), CliError> {
+    if auditlog::lifecycle::classes::is_classified_root(&args.dir.dir) {
+        return run_classified(&args);
+    }
     if args.max_age_days.is_none() && args.max_bytes.is_none() {
         return Err(CliError::Usage(
             "give --max-age-days and/or --max-bytes".into(),
@@ -42,6 +46,45 @@ pub fn run(args: RetentionArgs) -> Result<(), CliError> {
     print(&report, args.dry_run);
     log.close()?;
     Ok(())
+}
+
+/// A classified root: each class applies the policy recorded in its manifest.
+fn run_classified(args: &RetentionArgs) -> Result<(), CliError> {
+    if args.max_age_days.is_some() || args.max_bytes.is_some() {
+        return Err(CliError::Usage(format!(
+            "{} is a classified root: each class applies its own recorded retention, so \
+             --max-age-days and --max-bytes do not apply (give a class's sub-directory to \
+             apply them to one class)",
+            args.dir.dir.display()
+        )));
+    }
+    let log = ClassifiedLog::builder(&args.dir.dir)
+        .read_only(args.dry_run)
+        .open()?;
+    let reports = if args.dry_run {
+        log.plan_retention()?
+    } else {
+        log.apply_retention()?
+    };
+    for ((name, report), class) in reports.iter().zip(log.classes()) {
+        println!("class {name} ({}):", describe(&class.retention));
+        print(report, args.dry_run);
+    }
+    log.close()?;
+    Ok(())
+}
+
+fn describe(policy: &RetentionPolicy) -> String {
+    let age = policy
+        .max_age
+        .map(|a| format!("keep {} days", a.as_secs() / 86_400));
+    let bytes = policy.max_total_bytes.map(|b| format!("at most {b} bytes"));
+    let parts: Vec<String> = age.into_iter().chain(bytes).collect();
+    if parts.is_empty() {
+        "keep everything".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn print(report: &RetentionReport, dry_run: bool) {

@@ -88,6 +88,9 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             }
         }));
     }
+    if auditlog::lifecycle::classes::is_classified_root(&args.path) {
+        return run_classified(&args, &options);
+    }
     let report = verify(&args.path, &options)?;
     if args.json {
         println!("{:#}", report.to_json());
@@ -116,5 +119,29 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             "{} problem(s) found",
             report.problems.len()
         )))
+    }
+}
+
+/// A classified root: the manifest and every class, reported per class.
+fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliError> {
+    if options.checkpoint.is_some() || !args.bundles.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{} is a classified root: a checkpoint or bundle belongs to one class, so give \
+             that class's sub-directory with --checkpoint or --bundle",
+            args.path.display()
+        )));
+    }
+    let report = auditlog::lifecycle::classes::verify_classified(&args.path, options)?;
+    if args.json {
+        println!("{:#}", report.to_json());
+    } else {
+        print!("{report}");
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CliError::Damage(
+            "damage found in the classified root".into(),
+        ))
     }
 }

@@ -40,3 +40,9 @@ pub use archive::{
 pub mod maintenance;
 
 pub use maintenance::{MaintenancePolicy, MaintenanceReport};
+pub mod classes;
+
+pub use classes::{
+    ClassifiedBatchHandle, ClassifiedCursor, ClassifiedHandle, ClassifiedLog, ClassifiedLogBuilder,
+    ClassifiedPage, ClassifiedVerifyReport, RetentionClass,
+};

@@ -7,7 +7,10 @@ use super::cuts::{Cut, CutKind};
 use super::prefix::{family_files, remove_prefix, size_of};
 use crate::error::{Error, Result};
 use crate::log::{AuditLog, Shared};
+use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
+use crate::segment::Segment;
 use crate::timestamp::Timestamp;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +20,8 @@ pub struct RetentionPolicy {
     /// Delete segments whose newest `recorded_at` is older than this. Default: no age limit.
     pub max_age: Option<Duration>,
     /// Delete the oldest segments while the log's files (segments and their index files)
-    /// total more than this. Default: no size limit.
+    /// total more than this. The active segment counts the bytes it holds (header and
+    /// committed records), not its preallocated file length. Default: no size limit.
     pub max_total_bytes: Option<u64>,
 }
 
@@ -92,7 +96,7 @@ fn plan(shared: &Shared, policy: &RetentionPolicy) -> Result<Vec<RetainedOut>> {
     let now = shared.options.clock.now().as_nanos();
     let mut sizes = Vec::with_capacity(view.segments.len());
     for s in view.segments.iter() {
-        sizes.push(size_of(&family_files(&shared.dir, s.first_seq())?));
+        sizes.push(bytes_used(&shared.dir, s, view.end_seq)?);
     }
     let mut total: u64 = sizes.iter().sum();
     let mut out = Vec::new();
@@ -121,6 +125,27 @@ fn plan(shared: &Shared, policy: &RetentionPolicy) -> Result<Vec<RetainedOut>> {
         });
     }
     Ok(out)
+}
+
+/// Bytes segment `segment`'s files occupy for the size budget. A sealed segment counts its
+/// files' lengths; the active one counts its committed data (header and records up to
+/// `end_seq`) instead of its file length, which preallocation makes `segment_max_bytes` from
+/// the start: an operator's budget is about data kept, and counting reserved zeros would make
+/// a budget below one preallocation delete every sealed segment at once.
+fn bytes_used(dir: &Path, segment: &Segment, end_seq: u64) -> Result<u64> {
+    let files = family_files(dir, segment.first_seq())?;
+    if segment.footer().is_some() {
+        return Ok(size_of(&files));
+    }
+    let others: Vec<PathBuf> = files.into_iter().filter(|p| *p != segment.path).collect();
+    let data_end = if end_seq > segment.first_seq() {
+        let last = end_seq - 1;
+        let stored = segment.read_frame(segment.offset_of(last)?, last)?;
+        stored.offset + (FRAME_HEADER_LEN + BODY_FIXED_LEN + stored.payload.len()) as u64
+    } else {
+        segment.header.encoded_len() as u64
+    };
+    Ok(size_of(&others) + data_end)
 }
 
 /// A duration as a person writes it (`30d`, `12h`, `90s`).

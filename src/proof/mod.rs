@@ -44,6 +44,8 @@ use std::sync::Arc;
 struct Loaded {
     log: crate::AuditLog,
     log_id: [u8; 16],
+    /// The oldest record still held (0 unless retention or archiving removed a prefix).
+    first: u64,
     end: u64,
     subtrees: LogSubtrees,
 }
@@ -53,20 +55,17 @@ fn load(dir: &Path) -> Result<Loaded> {
     if let Some(problem) = log.open_report().problems.first() {
         return Err(Error::Corrupt(Box::new(problem.clone())));
     }
+    // After retention or archiving the first segment starts at the cut, and its header's
+    // frontier holds the roots of the removed prefix: every proof node left of the cut is one
+    // of them (or a union of them), so proofs about retained records need nothing removed.
     let view = log.view();
-    if view.first_seq != 0 {
-        return Err(Error::NotFound {
-            seq: 0,
-            first: view.first_seq,
-            end: view.end_seq,
-        });
-    }
     let log_id = view
         .segments
         .first()
         .map_or_else(Default::default, |s| s.header.log_id);
     Ok(Loaded {
         log_id,
+        first: view.first_seq,
         end: view.end_seq,
         subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.shared().options.fs)),
         log,
@@ -162,11 +161,14 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
     let Loaded {
         log,
         log_id,
+        first,
         end,
         mut subtrees,
     } = load(dir)?;
-    if seq >= end {
-        return Err(Error::NotFound { seq, first: 0, end });
+    // A record removed by retention or archiving cannot be proven from this directory (its
+    // bundle holds it): say which records the log still holds.
+    if seq >= end || seq < first {
+        return Err(Error::NotFound { seq, first, end });
     }
     let checkpoint = match size {
         Some(_) => None,
@@ -178,7 +180,7 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
     if size > end || seq >= size {
         return Err(Error::NotFound {
             seq: size.saturating_sub(1),
-            first: 0,
+            first,
             end,
         });
     }
@@ -227,6 +229,7 @@ fn record_bytes(log: &crate::AuditLog, seq: u64) -> Result<(i64, Vec<u8>)> {
 pub fn prove_consistency(dir: &Path, old: u64, new: Option<u64>) -> Result<Value> {
     let Loaded {
         log_id,
+        first,
         end,
         mut subtrees,
         ..
@@ -235,7 +238,7 @@ pub fn prove_consistency(dir: &Path, old: u64, new: Option<u64>) -> Result<Value
     if new > end || old > new {
         return Err(Error::NotFound {
             seq: new.max(old).saturating_sub(1),
-            first: 0,
+            first,
             end,
         });
     }
