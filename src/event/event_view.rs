@@ -456,16 +456,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
-        const MAX_BYTES: usize = 10;
         // Most lengths and counts take one byte.
-        if let Some(&b) = self.bytes.get(self.pos)
-            && b < 0x80
-        {
-            self.pos += 1;
-            return Some(u64::from(b));
+        match self.bytes.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Some(u64::from(b))
+            }
+            _ => self.long_varint(),
         }
+    }
+
+    #[cold]
+    fn long_varint(&mut self) -> Option<u64> {
+        const MAX_BYTES: usize = 10;
         let mut out = 0u64;
         for i in 0..MAX_BYTES {
             let b = self.byte()?;
@@ -478,14 +483,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Steps over a string, checking it is UTF-8.
-    #[inline]
+    #[inline(always)]
     fn str_ok(&mut self) -> Option<()> {
         let len = self.varint()?;
         let b = self.take(len)?;
         (self.rest_is_ascii || b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn opt_str_ok(&mut self) -> Option<()> {
         match self.option()? {
             true => self.str_ok(),
@@ -493,7 +498,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, len: u64) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
         let b = self.bytes.get(self.pos..end)?;
@@ -506,3 +511,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(len)?).ok()
     }
 }
+
+#[cfg(test)]
+#[path = "event_view_tests.rs"]
+mod tests;

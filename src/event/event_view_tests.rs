@@ -153,7 +153,9 @@ fn varint_edge_cases_agree() {
         let mut b = vec![0x01];
         b.extend_from_slice(occurred_at);
         b.extend_from_slice(actor_id);
-        b.extend_from_slice(&[0, 0, 0, 0x01, b'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[
+            0, 0, 0, 0x01, b'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
         b
     };
     let mut max = vec![0xff; 9];
@@ -177,7 +179,10 @@ fn varint_edge_cases_agree() {
         len.push(b'a');
         assert_agrees(&minimal_with(&[0], &len));
     }
-    let i64_min = minimal_with(&[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1], &[1, b'a']);
+    let i64_min = minimal_with(
+        &[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1],
+        &[1, b'a'],
+    );
     let view = EventView::parse(&i64_min).expect("valid");
     assert_eq!(view.occurred_at(), Some(Timestamp::from_nanos(i64::MIN)));
 }
@@ -196,5 +201,28 @@ proptest! {
             bytes[i] = byte;
         }
         assert_agrees(&bytes);
+    }
+}
+
+#[test]
+fn non_ascii_text_and_long_strings_are_read() {
+    // Lengths of 128 and more have high-bit varint bytes; "é" has high-bit text bytes:
+    // either makes the walk check strings one by one.
+    let long = "x".repeat(200);
+    for event in [
+        Event::new(long.as_str(), "a"),
+        Event::new("é", long.as_str()).label("ü"),
+        Event::new(long.as_str(), "é"),
+    ] {
+        let bytes = encode(&event);
+        let v = EventView::parse(&bytes).expect("valid");
+        assert_eq!(v.to_event().ok(), Some(event));
+        // A non-UTF-8 byte where the text was is still refused.
+        let mut bad = bytes.clone();
+        if let Some(i) = bad.iter().position(|&b| b == 0xc3) {
+            bad[i] = 0xff;
+            assert!(EventView::parse(&bad).is_err());
+            assert_agrees(&bad);
+        }
     }
 }
