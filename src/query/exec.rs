@@ -9,7 +9,7 @@
 //! does not match. What to build from a match is the caller's choice ([`Match`]).
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::event::{EventView, LazyRecord, PayloadError, Record, RecordView};
+use crate::event::{EventView, PayloadError, Record, RecordView};
 use crate::index::{KeyIndex, Lookup, Posting, actor_key, entity_key};
 use crate::log::AuditLog;
 use crate::query::filter::{Order, Query};
@@ -20,6 +20,12 @@ use std::ops::ControlFlow;
 
 /// Records read at a time when walking a run of records newest first.
 const BACKWARD_BLOCK: u64 = 64;
+
+/// How many postings ahead of the one being read are touched (see `FrameReader::postings`).
+const TOUCH_AHEAD: usize = 8;
+
+/// Bytes of a frame to touch when its length is not known yet: the sample events' size.
+const TYPICAL_FRAME: usize = 384;
 
 /// The sequence range `[lo, hi)` a query examines: the committed records, narrowed by its
 /// cursor (which must belong to this query).
@@ -56,11 +62,6 @@ impl Match<'_> {
         self.record
             .to_record()
             .map_err(|e| bad_payload(self.segment, self.offset, self.record.seq, &e))
-    }
-
-    /// An owned copy that still reads its fields in place.
-    pub(crate) fn to_lazy(&self) -> LazyRecord {
-        self.record.to_lazy()
     }
 }
 
@@ -233,11 +234,21 @@ impl FrameReader<'_> {
         order: Order,
         visit: &mut Visit<'_>,
     ) -> Result<ControlFlow<()>> {
-        let ordered: Box<dyn Iterator<Item = &Posting>> = match order {
-            Order::OldestFirst => Box::new(postings.iter()),
-            Order::NewestFirst => Box::new(postings.iter().rev()),
+        let ordered: Vec<&Posting> = match order {
+            Order::OldestFirst => postings.iter().collect(),
+            Order::NewestFirst => postings.iter().rev().collect(),
         };
-        for p in ordered {
+        for (i, p) in ordered.iter().enumerate() {
+            // Postings are scattered over the segment: each frame read waits on memory
+            // (a page-table walk and a cache miss, from a warm page cache). Touching the
+            // next few frames ahead lets those waits overlap.
+            if i % TOUCH_AHEAD == 0 {
+                let ahead = ordered.iter().skip(i + TOUCH_AHEAD).take(TOUCH_AHEAD);
+                let touched = ahead.fold(0u8, |acc, p| {
+                    acc ^ self.segment.touch(u64::from(p.offset), TYPICAL_FRAME)
+                });
+                std::hint::black_box(touched);
+            }
             let seq = self.segment.first_seq() + u64::from(p.rel);
             // An index offset is a hint: if it does not hold the record, find it the slow way.
             let hint = u64::from(p.offset);

@@ -380,3 +380,35 @@ fn contains_folded(hay: &str, needle: &str) -> bool {
                 .all(|(h, n)| h.to_ascii_lowercase() == *n)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::contains_folded;
+
+    #[test]
+    fn folded_search_equals_lowercasing_the_text() {
+        let texts = [
+            "Mozilla/5.0",
+            "ZOË Ångström",
+            "",
+            "abc",
+            "K-\u{212A}",
+            "İstanbul",
+        ];
+        let needles = [
+            "", "moz", "ZIL", "zoë", "ë å", "k", "i̇", "abcd", "/5.0", "x",
+        ];
+        for text in texts {
+            for needle in needles {
+                let needle = needle.to_lowercase();
+                assert_eq!(
+                    contains_folded(text, &needle),
+                    text.to_lowercase().contains(&needle),
+                    "{text:?} / {needle:?}"
+                );
+            }
+        }
+        assert!(contains_folded("MOZILLA", "zill"));
+        assert!(!contains_folded("MOZILLA", "zilla!"));
+    }
+}

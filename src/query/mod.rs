@@ -27,6 +27,7 @@ use crate::error::Result;
 use crate::event::{LazyRecord, Record};
 use crate::log::AuditLog;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// One page of a query's results: decoded [`Record`]s from [`AuditLog::query`], or
 /// [`LazyRecord`]s (fields read in place) from [`AuditLog::query_lazy`].
@@ -64,7 +65,29 @@ impl AuditLog {
     /// (damage that escaped the frame checksum) is returned, and reported when its JSON is
     /// asked for.
     pub fn query_lazy(&self, query: &Query) -> Result<QueryPage<LazyRecord>> {
-        self.query_into(query, |m| Ok(m.to_lazy()))
+        // The page's payloads are copied back to back into one buffer, shared by its records.
+        let mut bytes = Vec::new();
+        let page = self.query_into(query, |m| {
+            let start = bytes.len();
+            bytes.extend_from_slice(m.record.event.payload());
+            Ok((
+                m.record.seq,
+                m.record.recorded_at,
+                start..bytes.len(),
+                m.record.event.layout(),
+            ))
+        })?;
+        let bytes = Arc::new(bytes);
+        let records = page.records.into_iter();
+        Ok(QueryPage {
+            records: records
+                .map(|(seq, at, range, layout)| {
+                    LazyRecord::in_shared(seq, at, bytes.clone(), range, layout)
+                })
+                .collect(),
+            cursor: page.cursor,
+            has_more: page.has_more,
+        })
     }
 
     fn query_into<R>(

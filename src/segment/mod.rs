@@ -227,6 +227,20 @@ impl Segment {
         Ok(scratch)
     }
 
+    /// Touches the first and last bytes of a frame of `len` bytes at `offset` of a mapped
+    /// segment, so that a later read of it does not wait for memory: a query calls this for
+    /// several frames before reading the first, and the processor fetches them (page-table
+    /// walks and cache lines) in parallel instead of one after another. Returns a value
+    /// derived from the bytes, for the caller to hand to `black_box` so the loads stay.
+    pub(crate) fn touch(&self, offset: u64, len: usize) -> u8 {
+        let Ok(Some(map)) = self.map() else {
+            return 0;
+        };
+        let at = |i: u64| usize::try_from(i).ok().and_then(|i| map.get(i).copied());
+        let last = offset.saturating_add(len.saturating_sub(1) as u64);
+        at(offset).unwrap_or(0) ^ at(last).unwrap_or(0)
+    }
+
     /// Reads and checks the frame at `offset`, which must hold record `seq`.
     pub(crate) fn read_frame(&self, offset: u64, seq: u64) -> Result<StoredRecord> {
         let mut scratch = Vec::new();
