@@ -1,14 +1,18 @@
 //! Queries: filtered, ordered, paginated reads; counts; aggregations.
 //!
-//! [`Query`] says what to find. [`AuditLog::query`] returns a [`QueryPage`] of records and a
-//! [`Cursor`] for the next page; [`AuditLog::count`] and [`AuditLog::aggregate`] return counts.
+//! [`Query`] says what to find. [`AuditLog::query`] returns a [`QueryPage`] of decoded
+//! records and a [`Cursor`] for the next page; [`AuditLog::query_lazy`] returns the same
+//! page as [`LazyRecord`]s, whose fields are read in place from their encoded payload
+//! (much cheaper when a caller shows a few fields of many records);
+//! [`AuditLog::count`] and [`AuditLog::aggregate`] return counts.
 //! Each call reads one consistent snapshot of the committed log, concurrently with the writer:
 //! records committed while a call runs are not seen by that call (they are by the next page).
 //!
 //! The executor (`exec.rs`) chooses, segment by segment, which records to examine: it skips
 //! segments whose summary rules a query out and reads candidates from the actor, entity and
 //! time indexes when the query names an actor, an entity or a `recorded_at` range. Every
-//! candidate is decoded and checked against the whole query, so the indexes can only make a
+//! candidate is read in place ([`EventView`](crate::event::EventView): nothing decoded or
+//! allocated) and checked against the whole query, so the indexes can only make a
 //! query faster, never change its answer.
 
 mod aggregate;
