@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo run --release --example query_bench -- --events 10000000 [--dir PATH] [--samples 300]
+//!     [--keep-indexes] [--only TEXT]
 //! ```
 //!
-//! Builds a log of `--events` sample events (10,000 actors, 100,000 entities, ~550 bytes
-//! each) in `--dir` (a fresh temporary directory by default; an existing log there is reused),
-//! builds its indexes with `reindex`, then measures, warm: opening the log with valid
-//! indexes; all events of one actor; one entity's history; a time range of about 1,000
-//! events. Prints p50 / p99 of each and the mean number of records returned.
+//! Builds a log of `--events` sample events (10,000 actors, 100,000 entities, ~340 bytes
+//! per frame) in `--dir` (a fresh temporary directory by default; an existing log there is
+//! reused), builds its indexes with `reindex` (skipped with `--keep-indexes`), then measures,
+//! warm: opening the log with valid indexes; all events of one actor; one entity's history;
+//! a time range of about 1,000 events; counts. Each query is measured twice: with `query`
+//! (every matching record decoded into a `Record`) and with `query_lazy` reading what a
+//! dashboard row shows of each record (time, action, outcome, severity, actor, entity).
+//! Prints p50 / p99 of each and the mean number of records returned. `--only TEXT` runs
+//! the measurements whose name contains TEXT (for profiling one of them).
 
 use auditlog::query::Query;
 use auditlog::sample::SampleEvents;

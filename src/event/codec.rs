@@ -328,6 +328,12 @@ impl PayloadError {
         PayloadError { kind }
     }
 
+    /// Whether decoding failed on a JSON text (before, after or metadata), which
+    /// [`EventView`](super::EventView) leaves unparsed until asked.
+    pub(crate) fn is_json(&self) -> bool {
+        matches!(self.kind, PayloadErrorKind::BadJson { .. })
+    }
+
     /// The payload format version found, when decoding failed because this build does not
     /// read it.
     pub fn unsupported_version(&self) -> Option<u8> {
@@ -387,7 +393,7 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
 }
 
 /// The reference decoder: postcard through serde into the mirror struct.
-pub(super) fn decode_with_serde(bytes: &[u8]) -> Result<Event, PayloadError> {
+pub(crate) fn decode_with_serde(bytes: &[u8]) -> Result<Event, PayloadError> {
     let wire = take_wire(bytes)?;
     let (outcome, severity) = check_enums(wire.outcome, wire.severity)?;
     let before = parse_json::<Value>("before", wire.before)?;
