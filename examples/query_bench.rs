@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo run --release --example query_bench -- --events 10000000 [--dir PATH] [--samples 300]
+//!     [--keep-indexes] [--only TEXT]
 //! ```
 //!
-//! Builds a log of `--events` sample events (10,000 actors, 100,000 entities, ~550 bytes
-//! each) in `--dir` (a fresh temporary directory by default; an existing log there is reused),
-//! builds its indexes with `reindex`, then measures, warm: opening the log with valid
-//! indexes; all events of one actor; one entity's history; a time range of about 1,000
-//! events. Prints p50 / p99 of each and the mean number of records returned.
+//! Builds a log of `--events` sample events (10,000 actors, 100,000 entities, ~340 bytes
+//! per frame) in `--dir` (a fresh temporary directory by default; an existing log there is
+//! reused), builds its indexes with `reindex` (skipped with `--keep-indexes`), then measures,
+//! warm: opening the log with valid indexes; all events of one actor; one entity's history;
+//! a time range of about 1,000 events; counts. Each query is measured twice: with `query`
+//! (every matching record decoded into a `Record`) and with `query_lazy` reading what a
+//! dashboard row shows of each record (time, action, outcome, severity, actor, entity).
+//! Prints p50 / p99 of each and the mean number of records returned. `--only TEXT` runs
+//! the measurements whose name contains TEXT (for profiling one of them).
 
 use auditlog::query::Query;
 use auditlog::sample::SampleEvents;
@@ -20,6 +25,10 @@ struct Args {
     events: u64,
     dir: Option<PathBuf>,
     samples: usize,
+    /// Keep the index files already there (for profiling one measurement).
+    keep_indexes: bool,
+    /// Run only the measurements whose name contains this text.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -27,11 +36,18 @@ fn args() -> Args {
         events: 1_000_000,
         dir: None,
         samples: 300,
+        keep_indexes: false,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--keep-indexes" {
+            out.keep_indexes = true;
+            continue;
+        }
         let value = it.next().unwrap_or_default();
         match flag.as_str() {
+            "--only" => out.only = Some(value),
             "--events" => out.events = value.parse().expect("--events takes a number"),
             "--dir" => out.dir = Some(PathBuf::from(value)),
             "--samples" => out.samples = value.parse().expect("--samples takes a number"),
@@ -101,7 +117,10 @@ fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
     (at(0.50), at(0.99))
 }
 
-fn measure(name: &str, samples: usize, mut run: impl FnMut(usize) -> usize) {
+fn measure(name: &str, samples: usize, only: Option<&str>, mut run: impl FnMut(usize) -> usize) {
+    if only.is_some_and(|o| !name.contains(o)) {
+        return;
+    }
     // One untimed pass over the same samples warms the page cache and the index maps.
     let returned: usize = (0..samples).map(&mut run).sum();
     let mut times = Vec::with_capacity(samples);
@@ -129,16 +148,18 @@ fn main() {
     };
     build(&dir, args.events);
 
-    let log = AuditLog::open(&dir).expect("open");
-    let t = Instant::now();
-    let report = log.reindex().expect("reindex");
-    println!(
-        "reindex: {} segments, {} postings in {:.1?}",
-        report.rebuilt,
-        report.postings,
-        t.elapsed()
-    );
-    drop(log);
+    if !args.keep_indexes {
+        let log = AuditLog::open(&dir).expect("open");
+        let t = Instant::now();
+        let report = log.reindex().expect("reindex");
+        println!(
+            "reindex: {} segments, {} postings in {:.1?}",
+            report.rebuilt,
+            report.postings,
+            t.elapsed()
+        );
+        drop(log);
+    }
 
     let mut opens = Vec::new();
     for _ in 0..7 {
@@ -175,29 +196,61 @@ fn main() {
         })
         .collect();
 
-    measure("actor, all events", args.samples, |i| {
-        let q = Query::new().actor(actors[i].as_str());
-        log.query(&q).expect("query").records.len()
-    });
-    measure("entity history", args.samples, |i| {
+    let only = args.only.as_deref();
+    let n = args.samples;
+    let actor = |i: usize| Query::new().actor(actors[i].as_str());
+    let entity = |i: usize| {
         let (kind, id) = &entities[i];
-        let q = Query::new().entity(kind.as_str(), id.as_str());
-        log.query(&q).expect("query").records.len()
-    });
-    measure("time range (~1,000 events)", args.samples, |i| {
+        Query::new().entity(kind.as_str(), id.as_str())
+    };
+    let range = |i: usize| {
         let (since, until) = ranges[i];
-        let q = Query::new().recorded_since(since).recorded_until(until);
-        log.query(&q).expect("query").records.len()
-    });
-    measure("actor, newest 50", args.samples, |i| {
-        let q = Query::new()
-            .actor(actors[i].as_str())
+        Query::new().recorded_since(since).recorded_until(until)
+    };
+    // Each query is measured twice: returning decoded `Record`s (`query`), and returning
+    // `LazyRecord`s whose fields a dashboard row reads (`query_lazy` + `rows`).
+    measure("actor, all, Record", n, only, |i| full(&log, &actor(i)));
+    measure("actor, all, lazy rows", n, only, |i| rows(&log, &actor(i)));
+    measure("entity, Record", n, only, |i| full(&log, &entity(i)));
+    measure("entity, lazy rows", n, only, |i| rows(&log, &entity(i)));
+    measure("time range, Record", n, only, |i| full(&log, &range(i)));
+    measure("time range, lazy rows", n, only, |i| rows(&log, &range(i)));
+    measure("actor newest 50, Record", n, only, |i| {
+        let q = actor(i)
             .order(auditlog::query::Order::NewestFirst)
             .limit(50);
-        log.query(&q).expect("query").records.len()
+        full(&log, &q)
     });
-    measure("count, actor", args.samples, |i| {
-        let q = Query::new().actor(actors[i].as_str());
-        log.count(&q).expect("count") as usize
+    measure("count, actor", n, only, |i| {
+        log.count(&actor(i)).expect("count") as usize
     });
+    measure("count, time range", n, only, |i| {
+        log.count(&range(i)).expect("count") as usize
+    });
+}
+
+/// Runs `q` with `query`: every matching record fully decoded.
+fn full(log: &AuditLog, q: &Query) -> usize {
+    let page = log.query(q).expect("query");
+    std::hint::black_box(&page.records);
+    page.records.len()
+}
+
+/// Runs `q` with `query_lazy` and reads what a dashboard row shows of each record: time,
+/// action, outcome, severity, actor and entity.
+fn rows(log: &AuditLog, q: &Query) -> usize {
+    let page = log.query_lazy(q).expect("query");
+    for r in &page.records {
+        let e = r.event();
+        std::hint::black_box((
+            r.seq(),
+            r.recorded_at(),
+            e.action(),
+            e.outcome(),
+            e.severity(),
+            e.actor_id(),
+            e.entity(),
+        ));
+    }
+    page.records.len()
 }

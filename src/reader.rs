@@ -12,17 +12,34 @@ use std::sync::Arc;
 
 /// Decodes a stored record's payload into a [`Record`], naming the place of any damage.
 pub(crate) fn decode_record(segment: &Segment, stored: StoredRecord) -> Result<Record> {
-    let event = decode_payload(&stored.payload).map_err(|e| {
+    decode_at(
+        segment,
+        stored.offset,
+        stored.seq,
+        stored.recorded_at,
+        &stored.payload,
+    )
+}
+
+/// Decodes the payload of record `seq` (frame at `offset`) into a [`Record`].
+fn decode_at(
+    segment: &Segment,
+    offset: u64,
+    seq: u64,
+    recorded_at: i64,
+    payload: &[u8],
+) -> Result<Record> {
+    let event = decode_payload(payload).map_err(|e| {
         Error::Corrupt(Box::new(Corruption {
             file: segment.path.clone(),
-            offset: stored.offset,
-            seq: Some(stored.seq),
+            offset,
+            seq: Some(seq),
             kind: CorruptionKind::BadPayload(e.to_string()),
         }))
     })?;
     Ok(Record {
-        seq: stored.seq,
-        recorded_at: Timestamp::from_nanos(stored.recorded_at),
+        seq,
+        recorded_at: Timestamp::from_nanos(recorded_at),
         event,
     })
 }
@@ -40,6 +57,8 @@ pub struct RecordIter {
     front_cursor: Option<(Arc<Segment>, u64)>,
     /// Records below `back` already read, in ascending order (popped from the end).
     back_buf: Vec<(Arc<Segment>, StoredRecord)>,
+    /// Holds frames of segments that are not mapped (active, cold).
+    scratch: Vec<u8>,
 }
 
 impl RecordIter {
@@ -62,6 +81,7 @@ impl RecordIter {
             back,
             front_cursor: None,
             back_buf: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -70,7 +90,10 @@ impl RecordIter {
         self.back - self.front
     }
 
-    fn read_front(&mut self) -> Result<(Arc<Segment>, StoredRecord)> {
+    /// Reads and decodes the record at `front`, straight from the frame's bytes (borrowed
+    /// from the map of a sealed segment). The outer error is a frame that cannot be read
+    /// (iteration stops); the inner one a payload that does not decode (it goes on).
+    fn read_front(&mut self) -> Result<Result<Record>> {
         let seq = self.front;
         let (segment, offset) = match self.front_cursor.take() {
             Some((segment, offset)) if seq < segment_end(&segment, &self.view) => (segment, offset),
@@ -80,10 +103,11 @@ impl RecordIter {
                 (segment, offset)
             }
         };
-        let stored = segment.read_frame(offset, seq)?;
-        let next = offset + (FRAME_HEADER_LEN + BODY_FIXED_LEN + stored.payload.len()) as u64;
-        self.front_cursor = Some((segment.clone(), next));
-        Ok((segment, stored))
+        let raw = segment.frame(offset, seq, &mut self.scratch)?;
+        let next = offset + raw.frame_len() as u64;
+        let record = decode_at(&segment, offset, seq, raw.recorded_at, raw.payload);
+        self.front_cursor = Some((segment, next));
+        Ok(record)
     }
 
     /// Refills `back_buf` with the block of records (aligned to the offset stride) ending
@@ -134,9 +158,9 @@ impl Iterator for RecordIter {
             return Some(decode_record(&segment, stored));
         }
         match self.read_front() {
-            Ok((segment, stored)) => {
+            Ok(record) => {
                 self.front += 1;
-                Some(decode_record(&segment, stored))
+                Some(record)
             }
             Err(e) => {
                 self.stop();

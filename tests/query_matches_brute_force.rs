@@ -1,6 +1,7 @@
 //! Property test: for random data spread over several small segments (the last one active)
 //! and random combinations of filters, orders, limits and cursors, every query, count and
-//! aggregation equals a brute-force filter over all records read with `iter`. This is what
+//! aggregation (and `query_lazy`) equals a brute-force filter over all records read with
+//! `iter`. This is what
 //! shows the indexes (time, actor, entity, summaries) only ever speed a query up.
 //! `AUDITLOG_LONG_TESTS=1` runs many more cases.
 
@@ -212,6 +213,10 @@ proptest! {
         let page = fx.log.query(&query).expect("query");
         prop_assert_eq!(seqs(&page.records), expected.clone());
         prop_assert!(!page.has_more);
+        // Records read in place: the same records, page and cursor.
+        let lazy = fx.log.query_lazy(&query).expect("query_lazy");
+        prop_assert_eq!(lazy.records.iter().map(|r| r.seq()).collect::<Vec<_>>(), expected.clone());
+        prop_assert_eq!((lazy.cursor, lazy.has_more), (page.cursor, page.has_more));
         prop_assert_eq!(fx.log.count(&query).expect("count"), expected.len() as u64);
         let by_actor = fx.log.aggregate(&query, GroupBy::Actor).expect("aggregate");
         prop_assert_eq!(by_actor.total, expected.len() as u64);

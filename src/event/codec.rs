@@ -328,6 +328,12 @@ impl PayloadError {
         PayloadError { kind }
     }
 
+    /// Whether decoding failed on a JSON text (before, after or metadata), which
+    /// [`EventView`](super::EventView) leaves unparsed until asked.
+    pub(crate) fn is_json(&self) -> bool {
+        matches!(self.kind, PayloadErrorKind::BadJson { .. })
+    }
+
     /// The payload format version found, when decoding failed because this build does not
     /// read it.
     pub fn unsupported_version(&self) -> Option<u8> {
@@ -374,7 +380,20 @@ impl std::error::Error for PayloadError {
 /// including truncation, trailing bytes, unknown versions, invalid enum codes and invalid
 /// JSON, is a [`PayloadError`]. The event is not re-validated (limits may have changed since
 /// it was written).
+///
+/// The layout is walked by hand ([`EventView`](super::EventView): no per-field serde
+/// machinery, no intermediate lists) and the strings copied once into the event. A payload
+/// the walk refuses goes through postcard itself, so the error (or, should the walk ever be
+/// stricter than postcard, the event) is exactly postcard's.
 pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
+    match super::EventView::parse(bytes) {
+        Ok(view) => view.to_event(),
+        Err(_) => decode_with_serde(bytes),
+    }
+}
+
+/// The reference decoder: postcard through serde into the mirror struct.
+pub(crate) fn decode_with_serde(bytes: &[u8]) -> Result<Event, PayloadError> {
     let wire = take_wire(bytes)?;
     let (outcome, severity) = check_enums(wire.outcome, wire.severity)?;
     let before = parse_json::<Value>("before", wire.before)?;
@@ -414,6 +433,17 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
     })
 }
 
+/// Postcard's error for a payload the hand walk refused. Should postcard accept it (the walk
+/// being stricter, a bug the differential tests look for), a generic malformed error.
+pub(super) fn postcard_error(bytes: &[u8]) -> PayloadError {
+    match take_wire(bytes) {
+        Err(e) => e,
+        Ok(_) => PayloadError::new(PayloadErrorKind::Malformed(
+            postcard::Error::DeserializeBadEncoding,
+        )),
+    }
+}
+
 /// The postcard part of decoding, shared with [`validate_payload`] so both apply the same
 /// rules: version byte, field layout (strings borrowed and UTF-8 checked), no trailing bytes.
 fn take_wire(bytes: &[u8]) -> Result<WireDecode<'_>, PayloadError> {
@@ -433,7 +463,7 @@ fn take_wire(bytes: &[u8]) -> Result<WireDecode<'_>, PayloadError> {
 }
 
 /// The enum codes of a payload, checked (shared with [`validate_payload`]).
-fn check_enums(outcome: u8, severity: u8) -> Result<(Outcome, Severity), PayloadError> {
+pub(super) fn check_enums(outcome: u8, severity: u8) -> Result<(Outcome, Severity), PayloadError> {
     use PayloadErrorKind as K;
     let outcome = Outcome::from_u8(outcome).ok_or(PayloadError::new(K::BadEnum {
         field: "outcome",
@@ -446,7 +476,7 @@ fn check_enums(outcome: u8, severity: u8) -> Result<(Outcome, Severity), Payload
     Ok((outcome, severity))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
     field: &'static str,
     text: Option<&str>,
 ) -> Result<Option<T>, PayloadError> {

@@ -10,8 +10,10 @@
 
 #[doc(hidden)]
 pub mod codec;
+mod event_view;
 mod json;
 mod kinds;
+mod lazy_record;
 mod validate;
 
 use serde_json::{Map, Value};
@@ -24,7 +26,9 @@ pub use codec::{PAYLOAD_VERSION, PayloadError};
     reason = "the crate's record and writer modules use these"
 )]
 pub(crate) use codec::{decode_payload, encode_payload, encode_payload_into};
+pub use event_view::{EntityView, EventView, StrList};
 pub use kinds::{Outcome, ParseEnumError, Severity};
+pub use lazy_record::{LazyRecord, RecordView};
 pub use validate::EventLimits;
 
 /// Who performed the action.

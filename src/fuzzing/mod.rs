@@ -77,9 +77,22 @@ pub fn decode_footer(bytes: &[u8]) {
     }
 }
 
-/// Event payload decoding: never panics; a decoded event that passes validation encodes to a
-/// payload that decodes to the same event.
+/// Event payload decoding: never panics; the in-place reader (`EventView`, which
+/// `decode_payload` goes through) accepts and decodes what the reference serde decoder does
+/// (JSON texts apart, which it leaves unparsed); a decoded event that passes validation
+/// encodes to a payload that decodes to the same event.
 pub fn decode_event_payload(bytes: &[u8]) {
+    let reference = crate::event::codec::decode_with_serde(bytes);
+    let view = crate::event::EventView::parse(bytes);
+    match &reference {
+        Ok(event) => assert_eq!(
+            view.ok().and_then(|v| v.to_event().ok()).as_ref(),
+            Some(event),
+            "the in-place reader differs from the serde decoder"
+        ),
+        Err(e) if e.is_json() => assert!(view.is_ok(), "the in-place reader refused valid layout"),
+        Err(_) => assert!(view.is_err(), "the in-place reader accepted a bad layout"),
+    }
     let Ok(event) = decode_payload(bytes) else {
         return;
     };

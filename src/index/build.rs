@@ -4,14 +4,14 @@
 //! end, then looked up in memory) and a sealed one (built in one pass, then encoded to an
 //! index file by `file.rs`).
 
-use crate::error::Result;
-use crate::event::Record;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::event::{EventView, RecordView};
 use crate::index::keys::{actor_key, entity_key};
 use crate::index::lookup::{KeyIndex, Lookup, Posting};
 use crate::index::summary::Summary;
-use crate::reader::decode_record;
-use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
+use crate::query::Fields;
 use crate::segment::Segment;
+use crate::timestamp::Timestamp;
 use std::collections::HashMap;
 
 /// Every `TIME_STRIDE`-th record of a segment is sampled into its time index. A range
@@ -39,7 +39,7 @@ pub(crate) struct IndexBuilder {
 
 impl IndexBuilder {
     /// Files the next record of the segment, whose frame starts at `offset`.
-    pub(crate) fn add(&mut self, offset: u64, record: &Record) {
+    pub(crate) fn add(&mut self, offset: u64, record: &impl Fields) {
         let rel = self.summary.records as u32;
         let at = Posting {
             rel,
@@ -47,24 +47,24 @@ impl IndexBuilder {
         };
         if rel.is_multiple_of(TIME_STRIDE) {
             self.time.push(TimeSample {
-                recorded_at: record.recorded_at.as_nanos(),
+                recorded_at: record.recorded_at(),
                 at,
             });
         }
-        let e = &record.event;
         self.actor
-            .entry(actor_key(&e.actor.id))
+            .entry(actor_key(record.actor_id()))
             .or_default()
             .push(at);
-        if let Some(entity) = &e.entity {
-            let key = entity_key(&entity.kind, &entity.id);
+        if let Some((kind, id)) = record.entity() {
+            let key = entity_key(kind, id);
             self.entity.entry(key).or_default().push(at);
         }
         self.summary.add(record);
     }
 
     /// Reads and files the segment's records from where the builder stopped up to (not
-    /// including) sequence number `end`.
+    /// including) sequence number `end`. Records are read in place: the index needs a few
+    /// fields, not the decoded event.
     pub(crate) fn extend(&mut self, segment: &Segment, end: u64) -> Result<()> {
         let mut seq = segment.first_seq() + self.summary.records;
         if seq >= end {
@@ -75,10 +75,23 @@ impl IndexBuilder {
         } else {
             self.next_offset
         };
+        let mut scratch = Vec::new();
         while seq < end {
-            let stored = segment.read_frame(offset, seq)?;
-            let next = offset + (FRAME_HEADER_LEN + BODY_FIXED_LEN + stored.payload.len()) as u64;
-            let record = decode_record(segment, stored)?;
+            let raw = segment.frame(offset, seq, &mut scratch)?;
+            let next = offset + raw.frame_len() as u64;
+            let event = EventView::parse(raw.payload).map_err(|e| {
+                Error::Corrupt(Box::new(Corruption {
+                    file: segment.path.clone(),
+                    offset,
+                    seq: Some(seq),
+                    kind: CorruptionKind::BadPayload(e.to_string()),
+                }))
+            })?;
+            let record = RecordView {
+                seq,
+                recorded_at: Timestamp::from_nanos(raw.recorded_at),
+                event,
+            };
             self.add(offset, &record);
             self.next_offset = next;
             offset = next;

@@ -6,8 +6,7 @@
 //! a summary stays a few KiB even for a segment of high-cardinality values. Severities and
 //! outcomes are bit masks of their one-byte codes.
 
-use crate::event::Record;
-use crate::query::{ActionFilter, Query, SeverityFilter};
+use crate::query::{ActionFilter, Fields, Query, SeverityFilter};
 use std::collections::BTreeSet;
 
 pub(crate) const MAX_SET_VALUES: usize = 256;
@@ -94,25 +93,22 @@ impl Default for Summary {
 }
 
 impl Summary {
-    pub(crate) fn add(&mut self, record: &Record) {
-        let e = &record.event;
-        let at = record.recorded_at.as_nanos();
+    pub(crate) fn add(&mut self, record: &impl Fields) {
+        let at = record.recorded_at();
         self.records += 1;
         self.min_recorded = self.min_recorded.min(at);
         self.max_recorded = self.max_recorded.max(at);
-        if let Some(t) = e.occurred_at {
-            self.min_occurred = self.min_occurred.min(t.as_nanos());
-            self.max_occurred = self.max_occurred.max(t.as_nanos());
+        if let Some(t) = record.occurred_at() {
+            self.min_occurred = self.min_occurred.min(t);
+            self.max_occurred = self.max_occurred.max(t);
         }
-        self.severities |= mask(e.severity.to_u8());
-        self.outcomes |= mask(e.outcome.to_u8());
-        if let Some(t) = &e.tenant {
+        self.severities |= mask(record.severity().to_u8());
+        self.outcomes |= mask(record.outcome().to_u8());
+        if let Some(t) = record.tenant() {
             self.tenants.insert(t);
         }
-        self.actions.insert(&e.action);
-        for label in &e.labels {
-            self.labels.insert(label);
-        }
+        self.actions.insert(record.action());
+        record.for_each_label(&mut |label| self.labels.insert(label));
     }
 
     /// False only if no record of the segment can match `query`.
@@ -164,7 +160,7 @@ fn mask(code: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, Severity};
+    use crate::event::{Event, Record, Severity};
     use crate::timestamp::Timestamp;
 
     #[test]

@@ -1,6 +1,7 @@
 //! Aggregations for dashboards: counts of matching records grouped by one dimension.
 
-use crate::event::{Outcome, Record, Severity};
+use crate::event::{Outcome, Severity};
+use crate::query::fields::Fields;
 use crate::query::filter::TimeField;
 use crate::timestamp::Timestamp;
 use std::collections::BTreeMap;
@@ -79,23 +80,21 @@ impl Counter {
         }
     }
 
-    pub(crate) fn add(&mut self, record: &Record) {
-        let e = &record.event;
+    pub(crate) fn add(&mut self, record: &impl Fields) {
         let bucket = |field: TimeField, width: i64| {
             let t = match field {
-                TimeField::Recorded => Some(record.recorded_at),
-                TimeField::Occurred => e.occurred_at,
+                TimeField::Recorded => Some(record.recorded_at()),
+                TimeField::Occurred => record.occurred_at(),
             };
-            t.map_or(GroupKey::NoTime, |t| {
-                let n = t.as_nanos();
+            t.map_or(GroupKey::NoTime, |n| {
                 GroupKey::Bucket(Timestamp::from_nanos(n - n.rem_euclid(width)))
             })
         };
         let key = match self.by {
-            GroupBy::Action => GroupKey::Text(e.action.clone()),
-            GroupBy::Actor => GroupKey::Text(e.actor.id.clone()),
-            GroupBy::Severity => GroupKey::Severity(e.severity),
-            GroupBy::Outcome => GroupKey::Outcome(e.outcome),
+            GroupBy::Action => GroupKey::Text(record.action().to_owned()),
+            GroupBy::Actor => GroupKey::Text(record.actor_id().to_owned()),
+            GroupBy::Severity => GroupKey::Severity(record.severity()),
+            GroupBy::Outcome => GroupKey::Outcome(record.outcome()),
             GroupBy::Hour(field) => bucket(field, HOUR_NANOS),
             GroupBy::Day(field) => bucket(field, DAY_NANOS),
         };
@@ -114,7 +113,7 @@ impl Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Event;
+    use crate::event::{Event, Record};
 
     #[test]
     fn buckets_start_at_utc_hour_and_day_boundaries() {

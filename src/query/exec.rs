@@ -3,22 +3,29 @@
 //! Segment by segment (in the query's order): skip it if its summary rules the query out;
 //! otherwise take candidates from the actor and/or entity index (intersected when both are
 //! named), or else the run of records the time index gives for the `recorded_at` range, or
-//! else every record. Each candidate's frame is read, its `recorded_at` checked before the
-//! event is decoded, and the decoded record checked against the whole query.
+//! else every record. Each candidate's frame is read in place (borrowed from the segment's
+//! map), its `recorded_at` checked from the frame, its payload walked into an [`EventView`]
+//! and checked against the whole query; nothing is allocated or decoded for a record that
+//! does not match. What to build from a match is the caller's choice ([`Match`]).
 
-use crate::error::Result;
-use crate::event::Record;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::event::{EventView, PayloadError, Record, RecordView};
 use crate::index::{KeyIndex, Lookup, Posting, actor_key, entity_key};
 use crate::log::AuditLog;
 use crate::query::filter::{Order, Query};
-use crate::reader::decode_record;
-use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
-use crate::segment::{Segment, StoredRecord};
+use crate::segment::Segment;
+use crate::timestamp::Timestamp;
 use crate::view::View;
 use std::ops::ControlFlow;
 
 /// Records read at a time when walking a run of records newest first.
 const BACKWARD_BLOCK: u64 = 64;
+
+/// How many postings ahead of the one being read are touched (see `FrameReader::postings`).
+const TOUCH_AHEAD: usize = 8;
+
+/// Bytes of a frame to touch when its length is not known yet: the sample events' size.
+const TYPICAL_FRAME: usize = 384;
 
 /// The sequence range `[lo, hi)` a query examines: the committed records, narrowed by its
 /// cursor (which must belong to this query).
@@ -41,6 +48,32 @@ enum Plan {
     Run { from: u64, to: u64 },
 }
 
+/// A record that matched, read in place from its segment.
+pub(crate) struct Match<'a> {
+    segment: &'a Segment,
+    offset: u64,
+    pub record: RecordView<'a>,
+}
+
+impl Match<'_> {
+    /// The decoded record; a payload whose JSON does not parse is reported as damage at
+    /// its place in the segment.
+    pub(crate) fn to_record(&self) -> Result<Record> {
+        self.record
+            .to_record()
+            .map_err(|e| bad_payload(self.segment, self.offset, self.record.seq, &e))
+    }
+}
+
+fn bad_payload(segment: &Segment, offset: u64, seq: u64, e: &PayloadError) -> Error {
+    Error::Corrupt(Box::new(Corruption {
+        file: segment.path.clone(),
+        offset,
+        seq: Some(seq),
+        kind: CorruptionKind::BadPayload(e.to_string()),
+    }))
+}
+
 /// Calls `f` with each record in `[lo, hi)` matching `query`, in the query's order, until `f`
 /// breaks.
 pub(crate) fn for_each_match(
@@ -49,8 +82,10 @@ pub(crate) fn for_each_match(
     query: &Query,
     lo: u64,
     hi: u64,
-    mut f: impl FnMut(Record) -> ControlFlow<()>,
+    mut f: impl FnMut(&Match<'_>) -> Result<ControlFlow<()>>,
 ) -> Result<()> {
+    // Holds the frames of segments that are not mapped (active, cold); reused throughout.
+    let mut scratch = Vec::new();
     let mut segments: Vec<_> = view.segments.iter().collect();
     if query.order == Order::NewestFirst {
         segments.reverse();
@@ -81,21 +116,34 @@ pub(crate) fn for_each_match(
             }
             plan(index, query, seg_lo - first, seg_hi - first)
         };
-        let mut visit = |stored: StoredRecord| -> Result<ControlFlow<()>> {
-            if !query.recorded.contains(stored.recorded_at) {
+        let mut visit = |offset: u64, seq: u64, recorded_at: i64, payload: &[u8]| {
+            if !query.recorded.contains(recorded_at) {
                 return Ok(ControlFlow::Continue(()));
             }
-            let record = decode_record(segment, stored)?;
-            Ok(if query.matches(&record) {
-                f(record)
-            } else {
-                ControlFlow::Continue(())
-            })
+            let event =
+                EventView::parse(payload).map_err(|e| bad_payload(segment, offset, seq, &e))?;
+            let record = RecordView {
+                seq,
+                recorded_at: Timestamp::from_nanos(recorded_at),
+                event,
+            };
+            match query.matches_view(&record) {
+                true => f(&Match {
+                    segment,
+                    offset,
+                    record,
+                }),
+                false => Ok(ControlFlow::Continue(())),
+            }
+        };
+        let mut reader = FrameReader {
+            segment,
+            scratch: &mut scratch,
         };
         let flow = match plan {
-            Plan::Postings(postings) => read_postings(segment, &postings, query.order, &mut visit)?,
+            Plan::Postings(postings) => reader.postings(&postings, query.order, &mut visit)?,
             Plan::Run { from, to } => {
-                read_run(segment, first + from, first + to, query.order, &mut visit)?
+                reader.run(first + from, first + to, query.order, &mut visit)?
             }
         };
         if flow.is_break() {
@@ -158,80 +206,111 @@ fn intersect(a: &[Posting], b: &[Posting]) -> Vec<Posting> {
     out
 }
 
-type Visit<'a> = dyn FnMut(StoredRecord) -> Result<ControlFlow<()>> + 'a;
+/// Called with each frame read: offset, sequence number, `recorded_at`, payload.
+type Visit<'a> = dyn FnMut(u64, u64, i64, &[u8]) -> Result<ControlFlow<()>> + 'a;
 
-fn read_postings(
-    segment: &Segment,
-    postings: &[Posting],
-    order: Order,
-    visit: &mut Visit<'_>,
-) -> Result<ControlFlow<()>> {
-    let mut read = |p: &Posting| -> Result<ControlFlow<()>> {
-        let seq = segment.first_seq() + u64::from(p.rel);
-        // An index offset is a hint: if it does not hold the record, find it the slow way.
-        let stored = match segment.read_frame(u64::from(p.offset), seq) {
-            Ok(stored) => stored,
-            Err(_) => segment.read_frame(segment.offset_of(seq)?, seq)?,
-        };
-        visit(stored)
-    };
-    let ordered: Box<dyn Iterator<Item = &Posting>> = match order {
-        Order::OldestFirst => Box::new(postings.iter()),
-        Order::NewestFirst => Box::new(postings.iter().rev()),
-    };
-    for p in ordered {
-        if read(p)?.is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
-    }
-    Ok(ControlFlow::Continue(()))
+/// Reads frames of one segment in place.
+struct FrameReader<'s> {
+    segment: &'s Segment,
+    scratch: &'s mut Vec<u8>,
 }
 
-/// Reads records `from..to` (sequence numbers) of `segment` in `order`.
-fn read_run(
-    segment: &Segment,
-    from: u64,
-    to: u64,
-    order: Order,
-    visit: &mut Visit<'_>,
-) -> Result<ControlFlow<()>> {
-    if from >= to {
-        return Ok(ControlFlow::Continue(()));
+impl FrameReader<'_> {
+    /// Reads the frame of `seq` at `offset` and hands it to `visit`.
+    fn visit_at(
+        &mut self,
+        offset: u64,
+        seq: u64,
+        visit: &mut Visit<'_>,
+    ) -> Result<ControlFlow<()>> {
+        let r = self.segment.frame(offset, seq, self.scratch)?;
+        visit(offset, seq, r.recorded_at, r.payload)
     }
-    match order {
-        Order::OldestFirst => {
-            let mut offset = segment.offset_of(from)?;
-            for seq in from..to {
-                let stored = segment.read_frame(offset, seq)?;
-                offset += frame_len(&stored);
-                if visit(stored)?.is_break() {
-                    return Ok(ControlFlow::Break(()));
+
+    /// The records at `postings`, in `order`.
+    fn postings(
+        &mut self,
+        postings: &[Posting],
+        order: Order,
+        visit: &mut Visit<'_>,
+    ) -> Result<ControlFlow<()>> {
+        let ordered: Vec<&Posting> = match order {
+            Order::OldestFirst => postings.iter().collect(),
+            Order::NewestFirst => postings.iter().rev().collect(),
+        };
+        for (i, p) in ordered.iter().enumerate() {
+            // Postings are scattered over the segment: each frame read waits on memory
+            // (a page-table walk and a cache miss, from a warm page cache). Touching the
+            // next few frames ahead lets those waits overlap.
+            if i % TOUCH_AHEAD == 0 {
+                let ahead = ordered.iter().skip(i + TOUCH_AHEAD).take(TOUCH_AHEAD);
+                let touched = ahead.fold(0u8, |acc, p| {
+                    acc ^ self.segment.touch(u64::from(p.offset), TYPICAL_FRAME)
+                });
+                std::hint::black_box(touched);
+            }
+            let seq = self.segment.first_seq() + u64::from(p.rel);
+            // An index offset is a hint: if it does not hold the record, find it the slow way.
+            let hint = u64::from(p.offset);
+            let flow = match self.segment.frame(hint, seq, self.scratch) {
+                Ok(r) => visit(hint, seq, r.recorded_at, r.payload)?,
+                Err(_) => {
+                    let offset = self.segment.offset_of(seq)?;
+                    self.visit_at(offset, seq, visit)?
                 }
+            };
+            if flow.is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
-        Order::NewestFirst => {
-            let mut top = to;
-            while top > from {
-                let start = top.saturating_sub(BACKWARD_BLOCK).max(from);
-                let mut offset = segment.offset_of(start)?;
-                let mut block = Vec::with_capacity((top - start) as usize);
-                for seq in start..top {
-                    let stored = segment.read_frame(offset, seq)?;
-                    offset += frame_len(&stored);
-                    block.push(stored);
-                }
-                for stored in block.into_iter().rev() {
-                    if visit(stored)?.is_break() {
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Reads records `from..to` (sequence numbers) in `order`.
+    fn run(
+        &mut self,
+        from: u64,
+        to: u64,
+        order: Order,
+        visit: &mut Visit<'_>,
+    ) -> Result<ControlFlow<()>> {
+        if from >= to {
+            return Ok(ControlFlow::Continue(()));
+        }
+        match order {
+            Order::OldestFirst => {
+                let mut offset = self.segment.offset_of(from)?;
+                for seq in from..to {
+                    let r = self.segment.frame(offset, seq, self.scratch)?;
+                    let next = offset + r.frame_len() as u64;
+                    if visit(offset, seq, r.recorded_at, r.payload)?.is_break() {
                         return Ok(ControlFlow::Break(()));
                     }
+                    offset = next;
                 }
-                top = start;
+            }
+            Order::NewestFirst => {
+                // Frames can only be found walking forward: find the offsets of a block,
+                // then visit it backwards.
+                let mut top = to;
+                let mut offsets = Vec::with_capacity(BACKWARD_BLOCK as usize);
+                while top > from {
+                    let start = top.saturating_sub(BACKWARD_BLOCK).max(from);
+                    let mut offset = self.segment.offset_of(start)?;
+                    offsets.clear();
+                    for _ in start..top {
+                        offsets.push(offset);
+                        offset += self.segment.frame_len_at(offset)?;
+                    }
+                    for (seq, offset) in (start..top).rev().zip(offsets.iter().copied().rev()) {
+                        if self.visit_at(offset, seq, visit)?.is_break() {
+                            return Ok(ControlFlow::Break(()));
+                        }
+                    }
+                    top = start;
+                }
             }
         }
+        Ok(ControlFlow::Continue(()))
     }
-    Ok(ControlFlow::Continue(()))
-}
-
-fn frame_len(stored: &StoredRecord) -> u64 {
-    (FRAME_HEADER_LEN + BODY_FIXED_LEN + stored.payload.len()) as u64
 }

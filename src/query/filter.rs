@@ -5,8 +5,9 @@
 //! only choose which records to look at, and every candidate they return is checked again
 //! with [`Query::matches`], which also resolves hash collisions in the indexes.
 
-use crate::event::{Outcome, Record, Severity};
+use crate::event::{Outcome, Record, RecordView, Severity};
 use crate::query::cursor::Cursor;
+use crate::query::fields::Fields;
 use crate::timestamp::Timestamp;
 
 /// The order in which matching records are returned.
@@ -277,50 +278,59 @@ impl Query {
 
     /// Whether `record` passes every filter (order, limit and cursor are not filters).
     pub fn matches(&self, record: &Record) -> bool {
-        let e = &record.event;
-        if !self.recorded.contains(record.recorded_at.as_nanos()) {
+        self.matches_fields(record)
+    }
+
+    /// Whether a record read in place passes every filter: the same answer as
+    /// [`Query::matches`] gives for it decoded, without decoding it.
+    pub fn matches_view(&self, record: &RecordView<'_>) -> bool {
+        self.matches_fields(record)
+    }
+
+    pub(crate) fn matches_fields(&self, r: &impl Fields) -> bool {
+        if !self.recorded.contains(r.recorded_at()) {
             return false;
         }
         if !self.occurred.is_unbounded() {
-            match e.occurred_at {
-                Some(t) if self.occurred.contains(t.as_nanos()) => {}
+            match r.occurred_at() {
+                Some(t) if self.occurred.contains(t) => {}
                 _ => return false,
             }
         }
-        if self.actor.as_ref().is_some_and(|a| *a != e.actor.id) {
+        if self.actor.as_ref().is_some_and(|a| a != r.actor_id()) {
             return false;
         }
         if let Some(kind) = &self.entity_kind {
-            let Some(entity) = &e.entity else {
+            let Some((entity_kind, entity_id)) = r.entity() else {
                 return false;
             };
-            if entity.kind != *kind || self.entity_id.as_ref().is_some_and(|id| *id != entity.id) {
+            if entity_kind != kind || self.entity_id.as_ref().is_some_and(|id| id != entity_id) {
                 return false;
             }
         }
         match &self.action {
-            Some(ActionFilter::Exact(a)) if *a != e.action => return false,
-            Some(ActionFilter::Prefix(p)) if !e.action.starts_with(p.as_str()) => return false,
+            Some(ActionFilter::Exact(a)) if a != r.action() => return false,
+            Some(ActionFilter::Prefix(p)) if !r.action().starts_with(p.as_str()) => return false,
             _ => {}
         }
-        if self.tenant.is_some() && self.tenant != e.tenant {
+        if self.tenant.is_some() && self.tenant.as_deref() != r.tenant() {
             return false;
         }
-        if self.outcome.is_some_and(|o| o != e.outcome) {
+        if self.outcome.is_some_and(|o| o != r.outcome()) {
             return false;
         }
         match self.severity {
-            Some(SeverityFilter::Exact(s)) if s != e.severity => return false,
-            Some(SeverityFilter::AtLeast(s)) if e.severity < s => return false,
+            Some(SeverityFilter::Exact(s)) if s != r.severity() => return false,
+            Some(SeverityFilter::AtLeast(s)) if r.severity() < s => return false,
             _ => {}
         }
         if let Some(label) = &self.label
-            && !e.labels.iter().any(|l| l == label)
+            && !r.has_label(label)
         {
             return false;
         }
         match &self.text {
-            Some(text) => text_matches(record, text),
+            Some(text) => text_matches(r, text),
             None => true,
         }
     }
@@ -352,39 +362,53 @@ impl Query {
 }
 
 /// The case-insensitive substring search over the fields listed at [`Query::text`].
-fn text_matches(record: &Record, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
+fn text_matches(record: &impl Fields, needle: &str) -> bool {
+    needle.is_empty() || record.any_text(&mut |s| contains_folded(s, needle))
+}
+
+/// Whether `hay.to_lowercase()` contains `needle` (already lowercased), without building
+/// the lowercase copy when `hay` is ASCII (then lowercasing is per byte).
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    if !hay.is_ascii() {
+        return hay.to_lowercase().contains(needle);
     }
-    let e = &record.event;
-    let hit = |s: &str| s.to_lowercase().contains(needle);
-    let entity = e.entity.as_ref();
-    let plain = [
-        Some(e.actor.id.as_str()),
-        e.actor.kind.as_deref(),
-        e.actor.name.as_deref(),
-        e.actor.email.as_deref(),
-        Some(e.action.as_str()),
-        e.error_message.as_deref(),
-        entity.map(|x| x.kind.as_str()),
-        entity.map(|x| x.id.as_str()),
-        entity.and_then(|x| x.name.as_deref()),
-        e.tenant.as_deref(),
-        e.ip.as_deref(),
-        e.user_agent.as_deref(),
-        e.session_id.as_deref(),
-        e.request_id.as_deref(),
-        e.source.as_deref(),
-    ];
-    if plain.into_iter().flatten().any(hit)
-        || e.changed_fields.iter().any(|s| hit(s))
-        || e.labels.iter().any(|s| hit(s))
-    {
-        return true;
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    needle.is_empty()
+        || hay.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(h, n)| h.to_ascii_lowercase() == *n)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_folded;
+
+    #[test]
+    fn folded_search_equals_lowercasing_the_text() {
+        let texts = [
+            "Mozilla/5.0",
+            "ZOË Ångström",
+            "",
+            "abc",
+            "K-\u{212A}",
+            "İstanbul",
+        ];
+        let needles = [
+            "", "moz", "ZIL", "zoë", "ë å", "k", "i̇", "abcd", "/5.0", "x",
+        ];
+        for text in texts {
+            for needle in needles {
+                let needle = needle.to_lowercase();
+                assert_eq!(
+                    contains_folded(text, &needle),
+                    text.to_lowercase().contains(&needle),
+                    "{text:?} / {needle:?}"
+                );
+            }
+        }
+        assert!(contains_folded("MOZILLA", "zill"));
+        assert!(!contains_folded("MOZILLA", "zilla!"));
     }
-    let json = [e.before.as_ref(), e.after.as_ref()];
-    json.into_iter().flatten().any(|v| hit(&v.to_string()))
-        || e.metadata
-            .as_ref()
-            .is_some_and(|m| hit(&serde_json::Value::Object(m.clone()).to_string()))
 }

@@ -17,7 +17,7 @@ pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::lifecycle::cold::read::ColdFile;
 use crate::record::{
-    FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame, read_u32, salt,
+    FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, decode_frame, read_u32, salt,
 };
 use crate::sys::ReadMap;
 use parking_lot::RwLock;
@@ -188,25 +188,33 @@ impl Segment {
         }
     }
 
-    /// Reads `len` bytes at `offset` (fewer at the end of the file).
-    fn read_bytes(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+    /// `len` bytes at `offset` (fewer at the end of the file): borrowed from the map of a
+    /// sealed segment, otherwise read into `scratch` (whose allocation is reused).
+    fn bytes_at<'a>(
+        &'a self,
+        offset: u64,
+        len: usize,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<&'a [u8]> {
         if let SegmentData::Cold(cold) = &self.data {
-            return cold
+            *scratch = cold
                 .read_bytes(offset, len)
-                .map_err(|c| Error::Corrupt(Box::new(c)));
+                .map_err(|c| Error::Corrupt(Box::new(c)))?;
+            return Ok(scratch);
         }
         if let Some(map) = self.map()? {
             let start = (offset as usize).min(map.len());
             let end = start.saturating_add(len).min(map.len());
-            return Ok(map[start..end].to_vec());
+            return Ok(&map[start..end]);
         }
         let SegmentData::Active { file, .. } = &self.data else {
-            return Ok(Vec::new());
+            return Ok(&[]);
         };
-        let mut buf = vec![0u8; len];
+        scratch.clear();
+        scratch.resize(len, 0);
         let mut filled = 0;
         while filled < len {
-            match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            match file.read_at(&mut scratch[filled..], offset + filled as u64) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -215,29 +223,56 @@ impl Segment {
                 }
             }
         }
-        buf.truncate(filled);
-        Ok(buf)
+        scratch.truncate(filled);
+        Ok(scratch)
+    }
+
+    /// Touches the first and last bytes of a frame of `len` bytes at `offset` of a mapped
+    /// segment, so that a later read of it does not wait for memory: a query calls this for
+    /// several frames before reading the first, and the processor fetches them (page-table
+    /// walks and cache lines) in parallel instead of one after another. Returns a value
+    /// derived from the bytes, for the caller to hand to `black_box` so the loads stay.
+    pub(crate) fn touch(&self, offset: u64, len: usize) -> u8 {
+        let Ok(Some(map)) = self.map() else {
+            return 0;
+        };
+        let at = |i: u64| usize::try_from(i).ok().and_then(|i| map.get(i).copied());
+        let last = offset.saturating_add(len.saturating_sub(1) as u64);
+        at(offset).unwrap_or(0) ^ at(last).unwrap_or(0)
     }
 
     /// Reads and checks the frame at `offset`, which must hold record `seq`.
     pub(crate) fn read_frame(&self, offset: u64, seq: u64) -> Result<StoredRecord> {
-        let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
-        let len = if head.len() == FRAME_HEADER_LEN {
-            read_u32(&head, 0)
-        } else {
-            0
+        let mut scratch = Vec::new();
+        let r = self.frame(offset, seq, &mut scratch)?;
+        Ok(StoredRecord {
+            seq,
+            recorded_at: r.recorded_at,
+            payload: r.payload.to_vec(),
+            offset,
+        })
+    }
+
+    /// Reads and checks the frame at `offset`, which must hold record `seq`, without copying
+    /// it where the segment is mapped: the query path's read. `scratch` holds the bytes
+    /// of active and cold segments; pass the same one for every frame to reuse it.
+    pub(crate) fn frame<'a>(
+        &'a self,
+        offset: u64,
+        seq: u64,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<RawRecord<'a>> {
+        let got = self.bytes_at(offset, FRAME_HEADER_LEN, &mut *scratch)?;
+        let len = match got.len() == FRAME_HEADER_LEN {
+            true => read_u32(got, 0),
+            false => 0,
         };
         if !(1..=MAX_BODY_LEN).contains(&len) {
             return Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len)));
         }
-        let bytes = self.read_bytes(offset, FRAME_HEADER_LEN + len as usize)?;
-        match decode_frame(&bytes, &self.crc) {
-            Frame::Record(r) if r.seq == seq => Ok(StoredRecord {
-                seq,
-                recorded_at: r.recorded_at,
-                payload: r.payload.to_vec(),
-                offset,
-            }),
+        let bytes = self.bytes_at(offset, FRAME_HEADER_LEN + len as usize, scratch)?;
+        match decode_frame(bytes, &self.crc) {
+            Frame::Record(r) if r.seq == seq => Ok(r),
             Frame::Record(r) => {
                 let kind = CorruptionKind::SequenceMismatch {
                     expected: seq,
@@ -283,19 +318,39 @@ impl Segment {
                 CorruptionKind::BadFooter("record missing".into()),
             ));
         };
+        let mut scratch = Vec::new();
         while at < seq {
-            let head = self.read_bytes(offset, FRAME_HEADER_LEN)?;
-            if head.len() < FRAME_HEADER_LEN {
-                return Err(self.corrupt(offset, Some(at), CorruptionKind::BadLength(0)));
-            }
-            let len = read_u32(&head, 0);
-            if !(1..=MAX_BODY_LEN).contains(&len) {
-                return Err(self.corrupt(offset, Some(at), CorruptionKind::BadLength(len)));
-            }
-            offset += (FRAME_HEADER_LEN + len as usize) as u64;
+            offset += self.frame_len_in(offset, at, &mut scratch)?;
             at += 1;
         }
         Ok(offset)
+    }
+
+    /// The length of the frame at `offset` (header included), from its header alone: for
+    /// stepping over frames without reading or checking them.
+    pub(crate) fn frame_len_at(&self, offset: u64) -> Result<u64> {
+        self.frame_len_in(offset, u64::MAX, &mut Vec::new())
+            .map_err(|e| match e {
+                Error::Corrupt(mut c) => {
+                    c.seq = None;
+                    Error::Corrupt(c)
+                }
+                e => e,
+            })
+    }
+
+    /// As [`Segment::frame_len_at`], for record `seq` (named in errors), reading through
+    /// `scratch` where the segment is not mapped.
+    fn frame_len_in(&self, offset: u64, seq: u64, scratch: &mut Vec<u8>) -> Result<u64> {
+        let head = self.bytes_at(offset, FRAME_HEADER_LEN, scratch)?;
+        if head.len() < FRAME_HEADER_LEN {
+            return Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(0)));
+        }
+        let len = read_u32(head, 0);
+        if !(1..=MAX_BODY_LEN).contains(&len) {
+            return Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len)));
+        }
+        Ok((FRAME_HEADER_LEN + len as usize) as u64)
     }
 
     /// Finds the offsets of a sealed segment by walking its frame lengths (CRCs are checked
