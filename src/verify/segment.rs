@@ -130,8 +130,8 @@ pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool)
     check_segment_on(job, decode, collect_leaves, 1)
 }
 
-/// [`check_segment`] with the per-record work of an intact segment spread over `threads`
-/// threads (split.rs); the same result.
+/// [`check_segment`] with the per-record work of an intact segment done block by block
+/// (split.rs) and, with `threads` > 1, spread over that many threads; the same result.
 pub(crate) fn check_segment_on(
     job: SegmentJob,
     decode: bool,
@@ -191,9 +191,9 @@ fn check_once(
         }
     };
     check.bytes = bytes.len() as u64;
-    if threads > 1
-        && let Some(split) = check_split(&bytes, threads, decode)
-    {
+    // The block-wise fast path (split.rs, batched SIMD hashing) on any number of threads; the
+    // record-by-record scan below only for segments it does not find intact.
+    if let Some(split) = check_split(&bytes, threads, decode) {
         check.payload_problems = split
             .bad_payloads
             .iter()

@@ -1,10 +1,13 @@
-//! Checking one segment on several threads, for a log whose bytes are mostly in one or a few
-//! segments (one big segment, say).
+//! Checking an intact segment block by block, on one thread or several (for a log whose bytes
+//! are mostly in one or a few segments, one big segment, say).
 //!
 //! Walking frame lengths is cheap and sequential; the expensive per-record work (CRC, payload
 //! digest and leaf hash, payload validation) is independent. So this thread walks the frames
-//! and hands them out in blocks of [`BLOCK`] records, aligned to multiples of [`BLOCK`] in the
-//! log's sequence numbers, to `threads` workers. A worker checks its block's records and, for
+//! and cuts them into blocks of [`BLOCK`] records, aligned to multiples of [`BLOCK`] in the
+//! log's sequence numbers. A block's hashes are computed together, eight records per SIMD
+//! pass (merkle/lanes.rs), which is what makes this path faster than the record-by-record
+//! scan even on one thread. With one thread each block is checked as soon as it is walked;
+//! with more, blocks go to `threads` workers. A worker checks its block's records and, for
 //! a whole aligned block, also computes the root of that perfect subtree. This thread then
 //! takes the blocks in order: it checks sequence numbers and time order, and extends the
 //! header's frontier by whole block roots (a few node hashes per block) or, for a partial
@@ -18,10 +21,10 @@
 //! outcome, and anything else is the scan's own answer.
 
 use crate::event::codec::validate_payload;
-use crate::merkle::{Frontier, Hash, node_hash, root_from_leaves};
+use crate::merkle::{Frontier, Hash, lanes, node_hash};
 use crate::record::{
-    BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, decode_frame,
-    read_u32, salt,
+    BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord,
+    decode_frame, read_u32, salt,
 };
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
@@ -83,29 +86,24 @@ pub(crate) fn check_split(bytes: &[u8], threads: usize, decode: bool) -> Option<
     let header = SegmentHeader::decode(bytes).ok()?;
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
     let first_seq = header.first_seq;
-    let (job_tx, job_rx) = crossbeam_channel::bounded::<BlockJob>(4 * threads.max(1));
-    let (done_tx, done_rx) = crossbeam_channel::unbounded::<BlockDone>();
-    let (walked, mut blocks) = std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            let (job_rx, done_tx, crc) = (job_rx.clone(), done_tx.clone(), &crc);
-            s.spawn(move || {
-                for job in job_rx {
-                    let done = check_block(bytes, crc, decode, job);
-                    if done_tx.send(done).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop((job_rx, done_tx));
+    let (walked, mut blocks) = if threads <= 1 {
+        // One thread: each block is checked as soon as it is walked.
+        let mut blocks = Vec::new();
         let walked = walk(bytes, header.encoded_len(), first_seq, |job| {
-            job_tx.send(job).is_ok()
+            blocks.push(check_block(bytes, &crc, decode, job));
+            true
         });
-        drop(job_tx);
-        let mut blocks: Vec<BlockDone> = done_rx.iter().collect();
-        blocks.sort_by_key(|b| b.index);
         (walked, blocks)
-    });
+    } else {
+        check_blocks_on_workers(
+            bytes,
+            header.encoded_len(),
+            first_seq,
+            &crc,
+            threads,
+            decode,
+        )
+    };
     let walked = walked?;
     // A worker that panicked leaves a block missing: not plainly intact.
     if blocks.iter().enumerate().any(|(i, b)| b.index != i) {
@@ -178,6 +176,39 @@ pub(crate) fn check_split(bytes: &[u8], threads: usize, decode: bool) -> Option<
     })
 }
 
+/// Walks the frames on this thread while `threads` workers check the blocks; the blocks in
+/// order, with the walk's result.
+fn check_blocks_on_workers(
+    bytes: &[u8],
+    start: usize,
+    first_seq: u64,
+    crc: &FrameCrc,
+    threads: usize,
+    decode: bool,
+) -> (Option<Walked>, Vec<BlockDone>) {
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<BlockJob>(4 * threads);
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<BlockDone>();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            s.spawn(move || {
+                for job in job_rx {
+                    let done = check_block(bytes, crc, decode, job);
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((job_rx, done_tx));
+        let walked = walk(bytes, start, first_seq, |job| job_tx.send(job).is_ok());
+        drop(job_tx);
+        let mut blocks: Vec<BlockDone> = done_rx.iter().collect();
+        blocks.sort_by_key(|b| b.index);
+        (walked, blocks)
+    })
+}
+
 /// The frontier after appending a perfect subtree of `2^height` leaves with root `root`, to a
 /// tree whose size is a multiple of `2^height`: like appending a leaf with the lowest `height`
 /// levels of the tree left out (a carry merges the smallest node while its bit is set).
@@ -193,28 +224,43 @@ fn push_perfect_subtree(frontier: &Frontier, root: Hash, height: u32) -> Option<
     Frontier::from_parts(frontier.size().checked_add(1 << height)?, nodes)
 }
 
-/// A worker's checks of one block.
+/// A worker's checks of one block. The block's hashes are computed together (merkle/lanes.rs:
+/// eight records' payload digests, leaf hashes and node hashes per SIMD pass), not record by
+/// record.
 fn check_block(bytes: &[u8], crc: &FrameCrc, decode: bool, job: BlockJob) -> BlockDone {
-    let checked: Option<Vec<Checked>> = job
+    let records: Option<Vec<RawRecord<'_>>> = job
         .positions
         .iter()
         .map(|&pos| match decode_frame(bytes.get(pos..)?, crc) {
-            Frame::Record(r) => Some(Checked {
-                seq: r.seq,
-                recorded_at: r.recorded_at,
-                leaf: r.leaf_hash(),
-                payload_ok: !decode || validate_payload(r.payload).is_ok(),
-            }),
+            Frame::Record(r) => Some(r),
             _ => None,
         })
         .collect();
     let whole = job.positions.len() as u64 == BLOCK && job.first_seq.is_multiple_of(BLOCK);
-    let root = match &checked {
-        Some(c) if whole => {
-            let leaves: Vec<Hash> = c.iter().map(|r| r.leaf).collect();
-            Some(root_from_leaves(&leaves))
+    let (checked, root) = match records {
+        Some(records) => {
+            let payloads: Vec<&[u8]> = records.iter().map(|r| r.payload).collect();
+            let digests = lanes::payload_digests(&payloads);
+            let inputs: Vec<(u64, i64, Hash)> = records
+                .iter()
+                .zip(digests)
+                .map(|(r, d)| (r.seq, r.recorded_at, d))
+                .collect();
+            let leaves = lanes::leaf_hashes(&inputs);
+            let root = whole.then(|| lanes::root_of(&leaves));
+            let checked = records
+                .iter()
+                .zip(leaves)
+                .map(|(r, leaf)| Checked {
+                    seq: r.seq,
+                    recorded_at: r.recorded_at,
+                    leaf,
+                    payload_ok: !decode || validate_payload(r.payload).is_ok(),
+                })
+                .collect();
+            (Some(checked), root)
         }
-        _ => None,
+        None => (None, None),
     };
     BlockDone {
         index: job.index,
