@@ -4,7 +4,10 @@
 //! accepts. The postcard layer is walked by hand with postcard's rules ([`walk_wire`]; serde's
 //! per-field machinery and a `from_utf8` call per string cost more than the rest), falling back
 //! to the decoder's own [`take_wire`](super::take_wire) for whatever the walk refuses, so that
-//! errors are postcard's; the enum checks are shared. The JSON texts differ: instead of `serde_json::Value`s (which, with
+//! errors are postcard's; the enum checks are shared. The JSON texts are first scanned by
+//! hand (json_scan.rs: serde_json's grammar, answering only "surely accepted" or "ask
+//! serde_json"), which decides almost every real text at a fraction of serde's cost. What it
+//! does not vouch for goes to serde_json: instead of `serde_json::Value`s (which, with
 //! `preserve_order` and `arbitrary_precision`, allocate per key, per string and per number)
 //! they are walked by visitors that keep nothing. The walk calls the same serde_json
 //! deserializer entry points as `Value` does (`deserialize_any`, and `deserialize_map` for
@@ -39,9 +42,9 @@ pub fn validate_payload(bytes: &[u8]) -> Result<(), PayloadError> {
             WireTexts {
                 outcome: wire.outcome,
                 severity: wire.severity,
-                before: wire.before,
-                after: wire.after,
-                metadata: wire.metadata,
+                before: wire.before.map(str::as_bytes),
+                after: wire.after.map(str::as_bytes),
+                metadata: wire.metadata.map(str::as_bytes),
             }
         }
     };
@@ -52,13 +55,14 @@ pub fn validate_payload(bytes: &[u8]) -> Result<(), PayloadError> {
     Ok(())
 }
 
-/// The fields of a payload that need checks beyond postcard's.
+/// The fields of a payload that need checks beyond postcard's. The JSON texts are bytes
+/// already known to be UTF-8 (checked, or ASCII), so that the fast JSON scan needs no `&str`.
 struct WireTexts<'a> {
     outcome: u8,
     severity: u8,
-    before: Option<&'a str>,
-    after: Option<&'a str>,
-    metadata: Option<&'a str>,
+    before: Option<&'a [u8]>,
+    after: Option<&'a [u8]>,
+    metadata: Option<&'a [u8]>,
 }
 
 /// Walks the wire layout (codec.rs `WireDecode`, docs/FORMAT.md §3) with postcard's rules,
@@ -176,21 +180,31 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn opt_str(&mut self) -> Option<Option<&'a str>> {
+    /// An optional string, as bytes known to be UTF-8.
+    fn opt_str(&mut self) -> Option<Option<&'a [u8]>> {
         if !self.option()? {
             return Some(None);
         }
         let len = self.varint()?;
-        std::str::from_utf8(self.take(len)?).ok().map(Some)
+        let b = self.take(len)?;
+        (self.rest_is_ascii || std::str::from_utf8(b).is_ok()).then_some(Some(b))
     }
 }
 
-fn check_json(field: &'static str, text: Option<&str>, object: bool) -> Result<(), PayloadError> {
+/// Checks one JSON text (UTF-8 bytes): the fast scan (json_scan.rs) answers the usual texts,
+/// serde_json through the visitors below everything it does not vouch for.
+fn check_json(field: &'static str, text: Option<&[u8]>, object: bool) -> Result<(), PayloadError> {
     let Some(text) = text else { return Ok(()) };
-    let result = if object {
-        serde_json::from_str::<AnyObject>(text).map(drop)
-    } else {
-        serde_json::from_str::<AnyJson>(text).map(drop)
+    if json_scan::surely_accepted(text, object) {
+        return Ok(());
+    }
+    // The walk checked the text is UTF-8; were it not, `from_slice` refuses it as serde_json
+    // refuses invalid UTF-8 anywhere.
+    let result = match (std::str::from_utf8(text), object) {
+        (Ok(text), true) => serde_json::from_str::<AnyObject>(text).map(drop),
+        (Ok(text), false) => serde_json::from_str::<AnyJson>(text).map(drop),
+        (Err(_), true) => serde_json::from_slice::<AnyObject>(text).map(drop),
+        (Err(_), false) => serde_json::from_slice::<AnyJson>(text).map(drop),
     };
     result.map_err(|source| PayloadError::new(PayloadErrorKind::BadJson { field, source }))
 }
@@ -372,6 +386,9 @@ impl Visitor<'_> for NumberTextVisitor {
             .map_err(de::Error::custom)
     }
 }
+
+#[path = "json_scan.rs"]
+mod json_scan;
 
 #[cfg(test)]
 #[path = "codec_check_tests.rs"]
