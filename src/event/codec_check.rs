@@ -146,7 +146,19 @@ impl<'a> Reader<'a> {
 
     /// postcard's `try_take_varint_u64`: 7 bits per byte, at most 10 bytes, and the 10th may
     /// carry only the one remaining bit. Overlong encodings are accepted, as postcard does.
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
+        // Almost every length and count is below 128: one byte, no loop.
+        if let Some(&b) = self.bytes.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Some(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Option<u64> {
         const MAX_BYTES: usize = 10;
         let mut out = 0u64;
         for i in 0..MAX_BYTES {
@@ -166,12 +178,14 @@ impl<'a> Reader<'a> {
         Some(taken)
     }
 
+    #[inline]
     fn str_ok(&mut self) -> Option<()> {
         let len = self.varint()?;
         let b = self.take(len)?;
         (self.rest_is_ascii || b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
     }
 
+    #[inline]
     fn opt_str_ok(&mut self) -> Option<()> {
         if self.option()? {
             self.str_ok()

@@ -128,6 +128,7 @@ impl Scanner<'_> {
         let start = self.pos;
         let mut escaped = false;
         loop {
+            self.skip_plain_string_bytes();
             match *self.b.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
@@ -140,6 +141,30 @@ impl Scanner<'_> {
                 0..=0x1f => return None,
                 _ => self.pos += 1,
             }
+        }
+    }
+
+    /// Skips string bytes that need no attention (not `"`, `\\`, or below 0x20), eight at a
+    /// time: a zero-byte test per byte class on a `u64` (the classic SWAR trick; the lowest
+    /// flagged byte is exact, which is the only one used).
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.b.get(self.pos..self.pos + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word);
+            let quote = x ^ (ONES * u64::from(b'"'));
+            let backslash = x ^ (ONES * u64::from(b'\\'));
+            let flagged = (quote.wrapping_sub(ONES) & !quote)
+                | (backslash.wrapping_sub(ONES) & !backslash)
+                | (x.wrapping_sub(ONES * 0x20) & !x);
+            let flagged = flagged & HIGH;
+            if flagged != 0 {
+                self.pos += (flagged.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.pos += 8;
         }
     }
 

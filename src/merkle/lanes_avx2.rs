@@ -93,47 +93,54 @@ fn block_count(len: usize) -> usize {
 fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
     let blocks: [usize; LANES] = batch.inputs.map(|i| block_count(i.len()));
     let most = blocks.iter().copied().max().unwrap_or(1);
+    // Each lane's last block, zero-padded, prepared once; the blocks before it are read in
+    // place, and a lane that has finished reads zeros (its result is discarded by the mask).
+    let mut last = [[0u8; BLOCK_LEN]; LANES];
+    let mut last_len = [0i32; LANES];
+    let mut last_index = [0i32; LANES];
+    for lane in 0..LANES {
+        let input = batch.inputs[lane];
+        let start = (blocks[lane] - 1) * BLOCK_LEN;
+        let tail = &input[start.min(input.len())..];
+        last[lane][..tail.len()].copy_from_slice(tail);
+        last_len[lane] = tail.len() as i32;
+        last_index[lane] = (blocks[lane] - 1) as i32;
+    }
+    const ZERO_BLOCK: [u8; BLOCK_LEN] = [0; BLOCK_LEN];
+    let last_len = load8(&last_len);
+    let last_index = load8(&last_index);
+    let full_len = _mm256_set1_epi32(BLOCK_LEN as i32);
+    let mode = _mm256_set1_epi32(batch.mode_flags as i32);
+    let end_flags = _mm256_set1_epi32((CHUNK_END | ROOT) as i32);
     let mut cv: [__m256i; 8] = batch.key_words.map(|w| _mm256_set1_epi32(w as i32));
-    // A zero-padded copy of a lane's current block when it is the last, partial one or the
-    // lane has finished (its result is then discarded by the mask); full blocks are read in
-    // place.
-    let mut padded = [[0u8; BLOCK_LEN]; LANES];
     for b in 0..most {
-        let mut block_len = [0i32; LANES];
-        let mut flags = [0i32; LANES];
-        let mut active = [0i32; LANES];
-        for lane in 0..LANES {
-            let input = batch.inputs[lane];
-            let start = (b * BLOCK_LEN).min(input.len());
-            let bytes = &input[start..(start + BLOCK_LEN).min(input.len())];
-            if bytes.len() < BLOCK_LEN {
-                padded[lane] = [0; BLOCK_LEN];
-                padded[lane][..bytes.len()].copy_from_slice(bytes);
-            }
-            block_len[lane] = bytes.len() as i32;
-            let mut f = batch.mode_flags;
-            if b == 0 {
-                f |= CHUNK_START;
-            }
-            if b + 1 == blocks[lane] {
-                f |= CHUNK_END | ROOT;
-            }
-            flags[lane] = f as i32;
-            active[lane] = if b < blocks[lane] { -1 } else { 0 };
-        }
         let rows: [&[u8; BLOCK_LEN]; LANES] = std::array::from_fn(|lane| {
-            let input = batch.inputs[lane];
-            let start = b * BLOCK_LEN;
-            input
-                .get(start..start + BLOCK_LEN)
-                .and_then(|full| full.try_into().ok())
-                .unwrap_or(&padded[lane])
+            if b + 1 < blocks[lane] {
+                let start = b * BLOCK_LEN;
+                batch.inputs[lane]
+                    .get(start..start + BLOCK_LEN)
+                    .and_then(|full| full.try_into().ok())
+                    .unwrap_or(&ZERO_BLOCK)
+            } else if b + 1 == blocks[lane] {
+                &last[lane]
+            } else {
+                &ZERO_BLOCK
+            }
         });
         let msg = load_message(&rows);
-        let next = compress(&cv, &msg, load8(&block_len), load8(&flags));
-        let keep = load8(&active);
+        // Per lane: is this its last block, and is it still running?
+        let step = _mm256_set1_epi32(b as i32);
+        let is_last = _mm256_cmpeq_epi32(step, last_index);
+        let active = _mm256_cmpgt_epi32(_mm256_add_epi32(last_index, _mm256_set1_epi32(1)), step);
+        let block_len = _mm256_blendv_epi8(full_len, last_len, is_last);
+        let start_flag = if b == 0 { CHUNK_START } else { 0 };
+        let flags = _mm256_or_si256(
+            _mm256_or_si256(mode, _mm256_set1_epi32(start_flag as i32)),
+            _mm256_and_si256(is_last, end_flags),
+        );
+        let next = compress(&cv, &msg, block_len, flags);
         for (c, n) in cv.iter_mut().zip(next) {
-            *c = _mm256_blendv_epi8(*c, n, keep);
+            *c = _mm256_blendv_epi8(*c, n, active);
         }
     }
     transpose(&mut cv);
@@ -147,7 +154,7 @@ fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
 }
 
 #[target_feature(enable = "avx2")]
-fn load8(values: &[i32; 8]) -> __m256i {
+fn load8(values: &[i32; LANES]) -> __m256i {
     // SAFETY: reads 32 bytes from a 32-byte array; `loadu` has no alignment requirement.
     unsafe { _mm256_loadu_si256(values.as_ptr().cast()) }
 }
@@ -232,16 +239,28 @@ fn compress(
         block_len,
         flags,
     ];
-    for s in &SCHEDULE {
-        g(&mut v, [0, 4, 8, 12], m[s[0]], m[s[1]]);
-        g(&mut v, [1, 5, 9, 13], m[s[2]], m[s[3]]);
-        g(&mut v, [2, 6, 10, 14], m[s[4]], m[s[5]]);
-        g(&mut v, [3, 7, 11, 15], m[s[6]], m[s[7]]);
-        g(&mut v, [0, 5, 10, 15], m[s[8]], m[s[9]]);
-        g(&mut v, [1, 6, 11, 12], m[s[10]], m[s[11]]);
-        g(&mut v, [2, 7, 8, 13], m[s[12]], m[s[13]]);
-        g(&mut v, [3, 4, 9, 14], m[s[14]], m[s[15]]);
+    // The seven rounds written out, so that every message index is a constant (a loop over
+    // SCHEDULE kept them as run-time indices into a spilled array).
+    macro_rules! round {
+        ($r:expr) => {
+            let s = &SCHEDULE[$r];
+            g(&mut v, [0, 4, 8, 12], m[s[0]], m[s[1]]);
+            g(&mut v, [1, 5, 9, 13], m[s[2]], m[s[3]]);
+            g(&mut v, [2, 6, 10, 14], m[s[4]], m[s[5]]);
+            g(&mut v, [3, 7, 11, 15], m[s[6]], m[s[7]]);
+            g(&mut v, [0, 5, 10, 15], m[s[8]], m[s[9]]);
+            g(&mut v, [1, 6, 11, 12], m[s[10]], m[s[11]]);
+            g(&mut v, [2, 7, 8, 13], m[s[12]], m[s[13]]);
+            g(&mut v, [3, 4, 9, 14], m[s[14]], m[s[15]]);
+        };
     }
+    round!(0);
+    round!(1);
+    round!(2);
+    round!(3);
+    round!(4);
+    round!(5);
+    round!(6);
     std::array::from_fn(|i| _mm256_xor_si256(v[i], v[i + 8]))
 }
 
