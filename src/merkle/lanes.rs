@@ -5,8 +5,10 @@
 //! Each of those hashes a short input (a ~300-byte payload, 48 bytes, 64 bytes) with blake3,
 //! and one short input at a time keeps the blake3 crate on its one-block SSE4.1 path. Short
 //! inputs of *different* records are independent, so on a CPU with AVX2 they are hashed
-//! eight at a time, one per SIMD lane (lanes_avx2.rs). Inputs longer than one blake3 chunk
-//! (1 KiB) and CPUs without AVX2 use the blake3 crate, one input at a time.
+//! eight at a time, one per SIMD lane (lanes_avx2.rs). An input longer than one blake3 chunk
+//! (1 KiB) is cut into its chunks, which join the lanes like short inputs, and its parent
+//! nodes are compressed level by level, also in lanes. CPUs without AVX2 use the blake3
+//! crate, one input at a time.
 //!
 //! [`payload_digest`]: super::payload_digest
 //! [`leaf_hash`]: super::leaf_hash
@@ -96,6 +98,7 @@ fn one(key: Option<&[u8; 32]>, input: &[u8]) -> Hash {
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 fn hash_all_avx2(key: Option<&[u8; 32]>, inputs: &[&[u8]], out: &mut [Hash]) {
+    use avx2::{CHUNK_END, CHUNK_LEN, CHUNK_START, Job, PARENT, ROOT};
     let (key_words, mode_flags) = match key {
         Some(k) => (
             std::array::from_fn(|i| {
@@ -105,36 +108,157 @@ fn hash_all_avx2(key: Option<&[u8; 32]>, inputs: &[&[u8]], out: &mut [Hash]) {
         ),
         None => (avx2::IV, 0),
     };
-    // Short inputs go eight at a time (the last group padded with empty inputs whose hashes
-    // are dropped); long ones one at a time.
-    let mut short: Vec<usize> = Vec::with_capacity(inputs.len());
-    for (i, input) in inputs.iter().enumerate() {
-        if input.len() <= avx2::CHUNK_LEN {
-            short.push(i);
-        } else {
-            out[i] = one(key, input);
+    let run = |jobs: &[Job<'_>]| {
+        let mut hashes = vec![[0u8; 32]; jobs.len()];
+        run_jobs(jobs, key_words, mode_flags, &mut hashes).then_some(hashes)
+    };
+    if inputs.iter().all(|i| i.len() <= CHUNK_LEN) {
+        // The usual case: every input is one chunk, its own root.
+        let jobs: Vec<Job<'_>> = inputs
+            .iter()
+            .map(|input| Job {
+                input,
+                counter: 0,
+                start_flags: CHUNK_START,
+                end_flags: CHUNK_END | ROOT,
+            })
+            .collect();
+        if !run_jobs(&jobs, key_words, mode_flags, out) {
+            for (o, input) in out.iter_mut().zip(inputs) {
+                *o = one(key, input);
+            }
+        }
+        return;
+    }
+    // Every input's chunks, each a chain; an input of one chunk is its own root.
+    let chunk_counts: Vec<usize> = inputs
+        .iter()
+        .map(|i| i.len().div_ceil(CHUNK_LEN).max(1))
+        .collect();
+    let mut jobs = Vec::with_capacity(chunk_counts.iter().sum());
+    for (input, &n) in inputs.iter().zip(&chunk_counts) {
+        let root = if n == 1 { ROOT } else { 0 };
+        for c in 0..n {
+            let start = (c * CHUNK_LEN).min(input.len());
+            jobs.push(Job {
+                input: &input[start..(start + CHUNK_LEN).min(input.len())],
+                counter: c as u64,
+                start_flags: CHUNK_START,
+                end_flags: CHUNK_END | root,
+            });
         }
     }
-    // A group costs as many compressions as its longest input has blocks: grouping inputs of
-    // equal block counts wastes fewest lanes.
-    short.sort_by_key(|&i| inputs[i].len().div_ceil(64));
-    for group in short.chunks(avx2::LANES) {
+    let Some(chunk_cvs) = run(&jobs) else {
+        for (o, input) in out.iter_mut().zip(inputs) {
+            *o = one(key, input);
+        }
+        return;
+    };
+    // Each input's nodes, level by level up its tree; the parents of one level of every
+    // input are compressed together. Pairing neighbours and carrying an odd last node up is
+    // blake3's tree (left subtree: the largest power of two of chunks below the count), as
+    // for the Merkle tree in `root_of`.
+    // Single-chunk inputs are done; the others keep their current level, by input index.
+    let mut levels: Vec<(usize, Vec<Hash>)> = Vec::new();
+    let mut next_cv = 0;
+    for (i, &n) in chunk_counts.iter().enumerate() {
+        if n == 1 {
+            out[i] = chunk_cvs[next_cv];
+        } else {
+            levels.push((i, chunk_cvs[next_cv..next_cv + n].to_vec()));
+        }
+        next_cv += n;
+    }
+    while levels.iter().any(|(_, l)| l.len() > 1) {
+        let mut pairs: Vec<([u8; 64], bool)> = Vec::new();
+        for (_, level) in levels.iter().filter(|(_, l)| l.len() > 1) {
+            for pair in level.chunks_exact(2) {
+                let mut block = [0u8; 64];
+                block[..32].copy_from_slice(&pair[0]);
+                block[32..].copy_from_slice(&pair[1]);
+                pairs.push((block, level.len() == 2));
+            }
+        }
+        let parent_jobs: Vec<Job<'_>> = pairs
+            .iter()
+            .map(|(block, is_root)| Job {
+                input: &block[..],
+                counter: 0,
+                start_flags: PARENT,
+                end_flags: PARENT | if *is_root { ROOT } else { 0 },
+            })
+            .collect();
+        let Some(parents) = run(&parent_jobs) else {
+            for (o, input) in out.iter_mut().zip(inputs) {
+                *o = one(key, input);
+            }
+            return;
+        };
+        let mut parents = parents.into_iter();
+        for (_, level) in levels.iter_mut().filter(|(_, l)| l.len() > 1) {
+            let odd = level.last().copied().filter(|_| level.len() % 2 == 1);
+            let next: Vec<Hash> = parents.by_ref().take(level.len() / 2).chain(odd).collect();
+            *level = next;
+        }
+    }
+    for (i, level) in levels {
+        if let Some(&h) = level.first() {
+            out[i] = h;
+        }
+    }
+}
+
+/// Runs compression chains eight at a time into `out` (one hash per job), grouped by length
+/// (a group costs as many compressions as its longest chain has blocks); the last group is
+/// padded with empty chains whose results are dropped. `false` if the kernel refuses.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+fn run_jobs(
+    jobs: &[avx2::Job<'_>],
+    key_words: [u32; 8],
+    mode_flags: u32,
+    out: &mut [Hash],
+) -> bool {
+    let idle = avx2::Job {
+        input: &[],
+        counter: 0,
+        start_flags: 0,
+        end_flags: 0,
+    };
+    let run8 = |lane_jobs: [avx2::Job<'_>; avx2::LANES], hashes: &mut [Hash; avx2::LANES]| {
         let batch = avx2::Batch {
-            inputs: std::array::from_fn(|lane| group.get(lane).map_or(&[][..], |&i| inputs[i])),
+            jobs: lane_jobs,
             key_words,
             mode_flags,
         };
-        let mut hashes = [[0u8; 32]; avx2::LANES];
-        if avx2::hash8(&batch, &mut hashes) {
-            for (&i, h) in group.iter().zip(hashes) {
-                out[i] = h;
+        avx2::hash8(&batch, hashes)
+    };
+    let blocks = |j: &avx2::Job<'_>| j.input.len().div_ceil(64);
+    let mut hashes = [[0u8; 32]; avx2::LANES];
+    if jobs.is_sorted_by_key(blocks) {
+        // Leaf and node hashes (one block each), or lengths already in order.
+        for (group, outs) in jobs.chunks(avx2::LANES).zip(out.chunks_mut(avx2::LANES)) {
+            if !run8(
+                std::array::from_fn(|l| group.get(l).copied().unwrap_or(idle)),
+                &mut hashes,
+            ) {
+                return false;
             }
-        } else {
-            for &i in group {
-                out[i] = one(key, inputs[i]);
-            }
+            outs.copy_from_slice(&hashes[..outs.len()]);
+        }
+        return true;
+    }
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| blocks(&jobs[i]));
+    for group in order.chunks(avx2::LANES) {
+        let lane_jobs = std::array::from_fn(|l| group.get(l).map_or(idle, |&i| jobs[i]));
+        if !run8(lane_jobs, &mut hashes) {
+            return false;
+        }
+        for (&i, h) in group.iter().zip(hashes) {
+            out[i] = h;
         }
     }
+    true
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
-//! The AVX2 kernel behind [`super::lanes`]: BLAKE3 of eight independent one-chunk inputs at
-//! once, one input per 32-bit lane of each 256-bit register.
+//! The AVX2 kernel behind [`super::lanes`]: eight independent BLAKE3 compression chains at
+//! once, one per 32-bit lane of each 256-bit register.
 //!
-//! BLAKE3 of an input of at most 1,024 bytes (one chunk) is a chain of compressions of its
-//! 64-byte blocks: chunk counter 0, `CHUNK_START` on the first block, `CHUNK_END | ROOT` on the
-//! last (an empty input is one block of length 0), `KEYED_HASH` on every block in keyed mode,
-//! and the 32-byte output is the chaining value after the last block. The blake3 crate
-//! compresses eight *chunks of one input* like this; nothing in its public API does it for
-//! eight *inputs*, which is what verification needs (one short payload per record). Lanes
-//! whose input has fewer blocks than the longest of the eight keep their chaining value
-//! through the extra rounds (a blend on a per-lane mask), so inputs of any lengths mix.
+//! A chain ([`Job`]) is either one chunk (at most 1,024 bytes, compressed 64-byte block by
+//! block: `CHUNK_START` on the first block, `CHUNK_END` on the last, an empty chunk being one
+//! block of length 0, the chunk's index as counter) or one parent node (a single 64-byte block
+//! of two child chaining values, flag `PARENT`, counter 0). `ROOT` goes on the last block of
+//! the chain that yields an input's hash, `KEYED_HASH` on every block in keyed mode, and the
+//! 32-byte result is the chaining value after the last block. The blake3 crate compresses
+//! eight *chunks of one input* like this; nothing in its public API does it for *independent
+//! short inputs*, which is what verification needs (one short payload per record). Lanes
+//! whose chain has fewer blocks than the longest of the eight keep their chaining value
+//! through the extra rounds (a blend on a per-lane mask), so chains of any lengths mix.
 //!
 //! This is the crate's only hand-written SIMD; `lanes_tests` proves it equal to the blake3
-//! crate for every length 0..=1024 and random keys and data.
+//! crate for every input length 0..=2050, longer ones, and random keys and data.
 
 #[cfg(target_arch = "x86")]
 use std::arch::x86::*;
@@ -24,9 +26,10 @@ pub(super) const LANES: usize = 8;
 const BLOCK_LEN: usize = 64;
 pub(super) const CHUNK_LEN: usize = 1024;
 
-const CHUNK_START: u32 = 1;
-const CHUNK_END: u32 = 2;
-const ROOT: u32 = 8;
+pub(super) const CHUNK_START: u32 = 1;
+pub(super) const CHUNK_END: u32 = 2;
+pub(super) const PARENT: u32 = 4;
+pub(super) const ROOT: u32 = 8;
 pub(super) const KEYED_HASH: u32 = 16;
 
 /// BLAKE3's IV (SHA-256's), the chaining value of unkeyed hashing.
@@ -58,12 +61,25 @@ const SCHEDULE: [[usize; 16]; 7] = {
     schedule
 };
 
-/// Eight inputs of at most [`CHUNK_LEN`] bytes each, hashed together.
+/// One compression chain: a chunk or a parent node (see the module comment).
+#[derive(Clone, Copy)]
+pub(super) struct Job<'a> {
+    /// The chunk's bytes (at most [`CHUNK_LEN`]), or the 64 bytes of a parent's two children.
+    pub input: &'a [u8],
+    /// The chunk's index in its input (0 for a parent).
+    pub counter: u64,
+    /// Flags of the chain's first block (`CHUNK_START`, or `PARENT`).
+    pub start_flags: u32,
+    /// Flags of its last block (`CHUNK_END` and/or `ROOT`, or `PARENT` and/or `ROOT`).
+    pub end_flags: u32,
+}
+
+/// Eight chains under one key, compressed together.
 pub(super) struct Batch<'a> {
-    pub inputs: [&'a [u8]; LANES],
+    pub jobs: [Job<'a>; LANES],
     /// The starting chaining value: [`IV`], or the key's words in keyed mode.
     pub key_words: [u32; 8],
-    /// 0, or [`KEYED_HASH`].
+    /// 0, or [`KEYED_HASH`], on every block.
     pub mode_flags: u32,
 }
 
@@ -72,10 +88,10 @@ pub(super) fn available() -> bool {
     std::is_x86_feature_detected!("avx2")
 }
 
-/// Hashes the batch's eight inputs into `out`, lane by lane. Inputs longer than one chunk are
-/// the caller's to route elsewhere; here they would be cut, so they are refused (`false`).
+/// Runs the batch's eight chains into `out`, lane by lane. A chunk longer than
+/// [`CHUNK_LEN`] is the caller's mistake; it is refused (`false`) rather than cut.
 pub(super) fn hash8(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) -> bool {
-    if !available() || batch.inputs.iter().any(|i| i.len() > CHUNK_LEN) {
+    if !available() || batch.jobs.iter().any(|j| j.input.len() > CHUNK_LEN) {
         return false;
     }
     // SAFETY: `hash8_avx2` needs AVX2, which `available` just detected at run time; its
@@ -91,7 +107,8 @@ fn block_count(len: usize) -> usize {
 
 #[target_feature(enable = "avx2")]
 fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
-    let blocks: [usize; LANES] = batch.inputs.map(|i| block_count(i.len()));
+    let inputs = batch.jobs.map(|j| j.input);
+    let blocks: [usize; LANES] = inputs.map(|i| block_count(i.len()));
     let most = blocks.iter().copied().max().unwrap_or(1);
     // Each lane's last block, zero-padded, prepared once; the blocks before it are read in
     // place, and a lane that has finished reads zeros (its result is discarded by the mask).
@@ -99,7 +116,7 @@ fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
     let mut last_len = [0i32; LANES];
     let mut last_index = [0i32; LANES];
     for lane in 0..LANES {
-        let input = batch.inputs[lane];
+        let input = inputs[lane];
         let start = (blocks[lane] - 1) * BLOCK_LEN;
         let tail = &input[start.min(input.len())..];
         last[lane][..tail.len()].copy_from_slice(tail);
@@ -111,13 +128,16 @@ fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
     let last_index = load8(&last_index);
     let full_len = _mm256_set1_epi32(BLOCK_LEN as i32);
     let mode = _mm256_set1_epi32(batch.mode_flags as i32);
-    let end_flags = _mm256_set1_epi32((CHUNK_END | ROOT) as i32);
+    let start_flags = load8(&batch.jobs.map(|j| j.start_flags as i32));
+    let end_flags = load8(&batch.jobs.map(|j| j.end_flags as i32));
+    let counter_low = load8(&batch.jobs.map(|j| j.counter as u32 as i32));
+    let counter_high = load8(&batch.jobs.map(|j| (j.counter >> 32) as u32 as i32));
     let mut cv: [__m256i; 8] = batch.key_words.map(|w| _mm256_set1_epi32(w as i32));
     for b in 0..most {
         let rows: [&[u8; BLOCK_LEN]; LANES] = std::array::from_fn(|lane| {
             if b + 1 < blocks[lane] {
                 let start = b * BLOCK_LEN;
-                batch.inputs[lane]
+                inputs[lane]
                     .get(start..start + BLOCK_LEN)
                     .and_then(|full| full.try_into().ok())
                     .unwrap_or(&ZERO_BLOCK)
@@ -133,12 +153,16 @@ fn hash8_avx2(batch: &Batch<'_>, out: &mut [[u8; 32]; LANES]) {
         let is_last = _mm256_cmpeq_epi32(step, last_index);
         let active = _mm256_cmpgt_epi32(_mm256_add_epi32(last_index, _mm256_set1_epi32(1)), step);
         let block_len = _mm256_blendv_epi8(full_len, last_len, is_last);
-        let start_flag = if b == 0 { CHUNK_START } else { 0 };
+        let first = if b == 0 {
+            start_flags
+        } else {
+            _mm256_setzero_si256()
+        };
         let flags = _mm256_or_si256(
-            _mm256_or_si256(mode, _mm256_set1_epi32(start_flag as i32)),
+            _mm256_or_si256(mode, first),
             _mm256_and_si256(is_last, end_flags),
         );
-        let next = compress(&cv, &msg, block_len, flags);
+        let next = compress(&cv, &msg, [counter_low, counter_high, block_len, flags]);
         for (c, n) in cv.iter_mut().zip(next) {
             *c = _mm256_blendv_epi8(*c, n, active);
         }
@@ -211,16 +235,12 @@ fn transpose(v: &mut [__m256i; 8]) {
     v[7] = _mm256_permute2x128_si256::<0x31>(abcd_37, efgh_37);
 }
 
-/// One BLAKE3 compression in each lane (counter 0): the new chaining values.
+/// One BLAKE3 compression in each lane: the new chaining values. `params` holds the state's
+/// last row per lane: counter low and high words, block length, flags.
 #[target_feature(enable = "avx2")]
-fn compress(
-    cv: &[__m256i; 8],
-    m: &[__m256i; 16],
-    block_len: __m256i,
-    flags: __m256i,
-) -> [__m256i; 8] {
+fn compress(cv: &[__m256i; 8], m: &[__m256i; 16], params: [__m256i; 4]) -> [__m256i; 8] {
     let iv = |i: usize| _mm256_set1_epi32(IV[i] as i32);
-    let zero = _mm256_setzero_si256();
+    let [counter_low, counter_high, block_len, flags] = params;
     let mut v = [
         cv[0],
         cv[1],
@@ -234,8 +254,8 @@ fn compress(
         iv(1),
         iv(2),
         iv(3),
-        zero, // counter, low word
-        zero, // counter, high word
+        counter_low,
+        counter_high,
         block_len,
         flags,
     ];

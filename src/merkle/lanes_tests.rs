@@ -51,6 +51,33 @@ fn every_length_up_to_two_chunks_plain_and_keyed() {
 }
 
 #[test]
+fn inputs_of_many_chunks_mixed_with_short_ones() {
+    // Chunk counts 1 to 100 (trees of every shape up to 7 levels), lengths on and off chunk
+    // boundaries, interleaved with short inputs so that chunks and parents of different
+    // inputs share batches.
+    let mut rng = Rng(99);
+    let mut lengths = vec![
+        3000,
+        4096,
+        4097,
+        7 * 1024 + 5,
+        16 * 1024 + 1,
+        100_000,
+        2048,
+        2049,
+    ];
+    for chunks in 1..=40 {
+        lengths.push(chunks * 1024 + (rng.next() % 1024) as usize);
+        lengths.push((rng.next() % 300) as usize);
+    }
+    let inputs: Vec<Vec<u8>> = lengths.iter().map(|&n| rng.bytes(n)).collect();
+    let key: [u8; 32] = std::array::from_fn(|_| rng.next() as u8);
+    for k in [None, Some(&key)] {
+        assert_eq!(batched(k, &inputs), reference(k, &inputs));
+    }
+}
+
+#[test]
 fn partial_batches_and_no_input() {
     let mut rng = Rng(7);
     for count in 0..20 {
@@ -101,7 +128,7 @@ fn root_of_equals_the_rfc_definition_for_every_size() {
 proptest! {
     #[test]
     fn random_inputs_and_keys_match_blake3(
-        inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..1100), 0..24),
+        inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..5000), 0..24),
         key in any::<[u8; 32]>(),
         keyed in any::<bool>(),
     ) {

@@ -1,7 +1,6 @@
 //! The block-wise check of a segment (on one thread or several) gives exactly the record-by-
-//! record scan's result:
-//! on intact segments (sealed and active, with a payload that does not decode) and on every
-//! sampled bit flip, truncation and appended garbage.
+//! record scan's result: on intact segments (sealed and active, with a payload that does not
+//! decode) and on every sampled bit flip, truncation and appended garbage.
 
 use super::{BLOCK, check_split, push_perfect_subtree};
 use crate::event::{EventLimits, encode_payload};
