@@ -1,6 +1,7 @@
 //! The tree's hashes computed for many records at once: payload digests, leaf hashes and the
 //! root over a run of leaves, bit-identical to [`payload_digest`], [`leaf_hash`] and
-//! [`root_from_leaves`] (the tests prove it), but several times faster per record.
+//! [`root_from_leaves`] (the tests prove it), but faster per record (docs/BENCHMARKS.md,
+//! "Verify").
 //!
 //! Each of those hashes a short input (a ~300-byte payload, 48 bytes, 64 bytes) with blake3,
 //! and one short input at a time keeps the blake3 crate on its one-block SSE4.1 path. Short
