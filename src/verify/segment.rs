@@ -207,7 +207,7 @@ fn check_once(
     // The block-wise fast path (split.rs, batched SIMD hashing) on any number of threads; the
     // record-by-record scan below only for segments it does not find intact.
     if let Some(threads) = fast
-        && let Some(split) = check_split(&bytes, threads, decode)
+        && let Some(split) = check_split(&bytes, threads, decode, collect_leaves)
     {
         check.payload_problems = split
             .bad_payloads

@@ -29,6 +29,7 @@ use crate::record::{
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
 use crate::segment::scan::{End, OFFSET_STRIDE, ScanOutcome};
+use std::collections::BTreeMap;
 
 /// Records per block: a power of two (blocks are perfect subtrees), small enough to keep the
 /// workers busy while this thread walks, large enough that handing out blocks costs little.
@@ -89,68 +90,62 @@ struct Walked {
 }
 
 /// Checks the segment in `bytes` on `threads` threads; `None` unless it is intact (then the
-/// caller scans it sequentially for the exact damage).
-pub(crate) fn check_split(bytes: &[u8], threads: usize, decode: bool) -> Option<SplitOutcome> {
+/// caller scans it sequentially for the exact damage). The leaf hashes are kept only when
+/// `keep_leaves`; otherwise the records held in memory are a few blocks', whatever the
+/// segment's size.
+pub(crate) fn check_split(
+    bytes: &[u8],
+    threads: usize,
+    decode: bool,
+    keep_leaves: bool,
+) -> Option<SplitOutcome> {
     let header = SegmentHeader::decode(bytes).ok()?;
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
     let first_seq = header.first_seq;
-    let (walked, mut blocks) = if threads <= 1 {
+    let mut fold = Fold {
+        first_seq,
+        frontier: header.frontier.clone(),
+        last_recorded_at: header.prev_recorded_at,
+        first_recorded_at: None,
+        offsets: Vec::new(),
+        leaves: keep_leaves.then(Vec::new),
+        bad_payloads: Vec::new(),
+        next_index: 0,
+        waiting: BTreeMap::new(),
+        intact: true,
+    };
+    let mut sent = 0;
+    let walked = if threads <= 1 {
         // One thread: each block is checked as soon as it is walked.
-        let mut blocks = Vec::new();
-        let walked = walk(bytes, header.encoded_len(), first_seq, |job| {
-            blocks.push(check_block(bytes, &crc, decode, job));
-            true
-        });
-        (walked, blocks)
+        walk(bytes, header.encoded_len(), first_seq, |job| {
+            sent += 1;
+            fold.add(check_block(bytes, &crc, decode, job));
+            fold.intact
+        })
     } else {
         check_blocks_on_workers(
             bytes,
-            header.encoded_len(),
-            first_seq,
+            (header.encoded_len(), first_seq),
             &crc,
-            threads,
-            decode,
+            (threads, decode),
+            &mut fold,
+            &mut sent,
         )
     };
     let walked = walked?;
     // A worker that panicked leaves a block missing: not plainly intact.
-    if blocks.iter().enumerate().any(|(i, b)| b.index != i) {
+    if !fold.intact || !fold.waiting.is_empty() || fold.next_index != sent {
         return None;
     }
-
-    let mut frontier = header.frontier.clone();
-    let mut last_recorded_at = header.prev_recorded_at;
-    let mut first_recorded_at = None;
-    let mut offsets = Vec::new();
-    let mut leaves = Vec::new();
-    let mut bad_payloads = Vec::new();
-    for block in &mut blocks {
-        let checked = block.checked.take()?;
-        for (i, (&pos, record)) in block.positions.iter().zip(&checked).enumerate() {
-            let seq = block.first_seq + i as u64;
-            if record.seq != seq || record.recorded_at < last_recorded_at {
-                return None;
-            }
-            if (seq - first_seq).is_multiple_of(OFFSET_STRIDE) {
-                offsets.push(pos as u64);
-            }
-            if !record.payload_ok {
-                bad_payloads.push((pos as u64, seq));
-            }
-            first_recorded_at.get_or_insert(record.recorded_at);
-            last_recorded_at = record.recorded_at;
-        }
-        if frontier.size() != block.first_seq {
-            return None;
-        }
-        match block.root {
-            Some(root) if frontier.size().is_multiple_of(BLOCK) => {
-                frontier = push_perfect_subtree(&frontier, root, BLOCK_LOG2)?;
-            }
-            _ => checked.iter().for_each(|r| frontier.push(r.leaf)),
-        }
-        leaves.extend(checked.iter().map(|r| r.leaf));
-    }
+    let Fold {
+        frontier,
+        last_recorded_at,
+        first_recorded_at,
+        offsets,
+        leaves,
+        bad_payloads,
+        ..
+    } = fold;
     let records_end = walked.records_end;
     let end = match walked.footer_at {
         None => End::Clean,
@@ -179,21 +174,21 @@ pub(crate) fn check_split(bytes: &[u8], threads: usize, decode: bool) -> Option<
             offsets,
             end,
         },
-        leaves,
+        leaves: leaves.unwrap_or_default(),
         bad_payloads,
     })
 }
 
-/// Walks the frames on this thread while `threads` workers check the blocks; the blocks in
-/// order, with the walk's result.
+/// Walks the frames on this thread while `threads` workers check the blocks, folding the
+/// checked blocks in as they come back (so that few wait in memory); the walk's result.
 fn check_blocks_on_workers(
     bytes: &[u8],
-    start: usize,
-    first_seq: u64,
+    (start, first_seq): (usize, u64),
     crc: &FrameCrc,
-    threads: usize,
-    decode: bool,
-) -> (Option<Walked>, Vec<BlockDone>) {
+    (threads, decode): (usize, bool),
+    fold: &mut Fold,
+    sent: &mut usize,
+) -> Option<Walked> {
     let (job_tx, job_rx) = crossbeam_channel::bounded::<BlockJob>(4 * threads);
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<BlockDone>();
     std::thread::scope(|s| {
@@ -209,12 +204,82 @@ fn check_blocks_on_workers(
             });
         }
         drop((job_rx, done_tx));
-        let walked = walk(bytes, start, first_seq, |job| job_tx.send(job).is_ok());
+        let walked = walk(bytes, start, first_seq, |job| {
+            *sent += 1;
+            if job_tx.send(job).is_err() {
+                return false;
+            }
+            done_rx.try_iter().for_each(|done| fold.add(done));
+            fold.intact
+        });
         drop(job_tx);
-        let mut blocks: Vec<BlockDone> = done_rx.iter().collect();
-        blocks.sort_by_key(|b| b.index);
-        (walked, blocks)
+        done_rx.iter().for_each(|done| fold.add(done));
+        walked
     })
+}
+
+/// The segment's running state, extended block by block in sequence order.
+struct Fold {
+    /// The segment's first sequence number.
+    first_seq: u64,
+    frontier: Frontier,
+    last_recorded_at: i64,
+    first_recorded_at: Option<i64>,
+    offsets: Vec<u64>,
+    /// Every record's leaf hash, when the caller wants them.
+    leaves: Option<Vec<Hash>>,
+    bad_payloads: Vec<(u64, u64)>,
+    /// The index of the next block to fold.
+    next_index: usize,
+    /// Blocks that came back before an earlier one (workers finish out of order).
+    waiting: BTreeMap<usize, BlockDone>,
+    /// Whether everything folded so far was plainly valid.
+    intact: bool,
+}
+
+impl Fold {
+    fn add(&mut self, block: BlockDone) {
+        self.waiting.insert(block.index, block);
+        while let Some(block) = self.waiting.remove(&self.next_index) {
+            self.next_index += 1;
+            if self.intact && self.fold(block).is_none() {
+                self.intact = false;
+            }
+        }
+    }
+
+    /// Checks the block's sequence numbers and time order and extends the frontier by it;
+    /// `None` if anything is not plainly valid.
+    fn fold(&mut self, block: BlockDone) -> Option<()> {
+        let checked = block.checked?;
+        for (i, (&pos, record)) in block.positions.iter().zip(&checked).enumerate() {
+            let seq = block.first_seq + i as u64;
+            if record.seq != seq || record.recorded_at < self.last_recorded_at {
+                return None;
+            }
+            if (seq - self.first_seq).is_multiple_of(OFFSET_STRIDE) {
+                self.offsets.push(pos as u64);
+            }
+            if !record.payload_ok {
+                self.bad_payloads.push((pos as u64, seq));
+            }
+            self.first_recorded_at.get_or_insert(record.recorded_at);
+            self.last_recorded_at = record.recorded_at;
+        }
+        if self.frontier.size() != block.first_seq {
+            return None;
+        }
+        match block.root {
+            Some(root) if self.frontier.size().is_multiple_of(BLOCK) => {
+                self.frontier = push_perfect_subtree(&self.frontier, root, BLOCK_LOG2)?;
+            }
+            _ => checked.iter().for_each(|r| self.frontier.push(r.leaf)),
+        }
+        if let Some(leaves) = &mut self.leaves {
+            leaves.extend(checked.iter().map(|r| r.leaf));
+        }
+        Some(())
+    }
 }
 
 /// The frontier after appending a perfect subtree of `2^height` leaves with root `root`, to a

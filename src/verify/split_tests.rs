@@ -77,8 +77,8 @@ fn assert_same(path: &Path, bytes: &[u8]) -> bool {
         );
         assert_eq!(sequential.leaves, split.leaves);
     }
-    let taken = check_split(bytes, 3, true).is_some();
-    assert_eq!(taken, check_split(bytes, 1, true).is_some());
+    let taken = check_split(bytes, 3, true, true).is_some();
+    assert_eq!(taken, check_split(bytes, 1, true, true).is_some());
     taken
 }
 
