@@ -4,7 +4,8 @@
 //! the system temp dir, 1.5 GiB). Prints MB/s and events/s for 1 and 2 threads, with and
 //! without payload decoding; the log is kept for reruns. `VERIFY_BENCH_RUNS` picks runs, for
 //! example `2d,2n` (threads, then `d` to decode payloads or `n` not to); default all four.
-//! `VERIFY_BENCH_SEGMENT_BYTES` sets the segment size when the log is built (default 64 MiB;
+//! Each run also prints the CPU time it used (MB per CPU-second is the figure least moved by
+//! other load on a shared machine). `VERIFY_BENCH_SEGMENT_BYTES` sets the segment size when the log is built (default 64 MiB;
 //! for example 4000000000 for a log that is one big segment).
 
 use auditlog::sample::SampleEvents;
@@ -64,18 +65,39 @@ fn main() -> Result<(), auditlog::Error> {
             ..VerifyOptions::default()
         };
         let started = Instant::now();
+        let cpu_before = cpu_seconds();
         let report = verify(&dir, &options)?;
         let secs = started.elapsed().as_secs_f64();
+        let cpu = cpu_seconds()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
         assert!(report.ok, "{report}");
         println!(
-            "threads={threads} decode={decode}: {} records, {:.0} MB in {secs:.2} s: {:.0} MB/s, {:.0} events/s",
+            "threads={threads} decode={decode}: {} records, {:.0} MB in {secs:.2} s: {:.0} MB/s, {:.0} events/s; CPU {}",
             report.records,
             bytes as f64 / 1e6,
             bytes as f64 / 1e6 / secs,
-            report.records as f64 / secs
+            report.records as f64 / secs,
+            cpu.map_or("unknown".into(), |c| format!(
+                "{c:.2} s ({:.0} MB per CPU-second)",
+                bytes as f64 / 1e6 / c
+            )),
         );
     }
     Ok(())
+}
+
+/// CPU time (user + system) of this process so far, from `/proc/self/stat` (Linux; clock
+/// ticks of 1/100 s). Under a shared machine's load, wall time measures the load as much as
+/// the code; CPU time per byte much less so.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Bytes of segment files (sealed segments hold no preallocated space).

@@ -1,4 +1,5 @@
-//! The crate's only `unsafe` code: read-only memory maps and `fallocate`.
+//! The crate's `unsafe` code for the OS: read-only memory maps and `fallocate` (the only other
+//! `unsafe` is the SIMD kernel in merkle/lanes_avx2.rs).
 //!
 //! Everything here is a thin, audited wrapper; callers stay in safe code.
 

@@ -36,6 +36,11 @@
 
 pub mod frontier;
 pub mod hash;
+pub(crate) mod lanes;
+// The AVX2 kernel of `lanes`: SIMD intrinsics need `unsafe` for their loads and stores.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+mod lanes_avx2;
 pub mod proof;
 
 pub use frontier::{Frontier, subtree_ranges};

@@ -130,22 +130,33 @@ pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool)
     check_segment_on(job, decode, collect_leaves, 1)
 }
 
-/// [`check_segment`] with the per-record work of an intact segment spread over `threads`
-/// threads (split.rs); the same result.
+/// [`check_segment`] with the per-record work of an intact segment done block by block
+/// (split.rs) and, with `threads` > 1, spread over that many threads; the same result.
 pub(crate) fn check_segment_on(
     job: SegmentJob,
     decode: bool,
     collect_leaves: bool,
     threads: usize,
 ) -> SegmentCheck {
-    let mut check = check_once(&job, decode, collect_leaves, threads);
+    let mut check = check_once(&job, decode, collect_leaves, Some(threads));
     let mut rereads = 0;
     while job.newest && check.looks_damaged() && rereads < LIVE_REREADS {
         rereads += 1;
         std::thread::sleep(std::time::Duration::from_millis(20));
-        check = check_once(&job, decode, collect_leaves, threads);
+        check = check_once(&job, decode, collect_leaves, Some(threads));
     }
     check
+}
+
+/// [`check_segment`] by the record-by-record scan alone: the reference the block-wise fast
+/// path is tested against.
+#[cfg(test)]
+pub(crate) fn check_segment_by_scan(
+    job: SegmentJob,
+    decode: bool,
+    collect_leaves: bool,
+) -> SegmentCheck {
+    check_once(&job, decode, collect_leaves, None)
 }
 
 /// The problem reported for the payload of record `seq` at `offset`, if it does not decode.
@@ -164,11 +175,13 @@ fn payload_problem(path: &Path, offset: u64, seq: u64, payload: &[u8]) -> Option
     })
 }
 
+/// One check of the segment: block-wise on `fast` threads when it is intact (else, and with
+/// `fast` = `None`, by the record-by-record scan).
 fn check_once(
     job: &SegmentJob,
     decode: bool,
     collect_leaves: bool,
-    threads: usize,
+    fast: Option<usize>,
 ) -> SegmentCheck {
     let path = &job.path;
     let mut check = SegmentCheck {
@@ -191,8 +204,10 @@ fn check_once(
         }
     };
     check.bytes = bytes.len() as u64;
-    if threads > 1
-        && let Some(split) = check_split(&bytes, threads, decode)
+    // The block-wise fast path (split.rs, batched SIMD hashing) on any number of threads; the
+    // record-by-record scan below only for segments it does not find intact.
+    if let Some(threads) = fast
+        && let Some(split) = check_split(&bytes, threads, decode, collect_leaves)
     {
         check.payload_problems = split
             .bad_payloads

@@ -1,6 +1,6 @@
-//! The split (multi-threaded) check of a segment gives exactly the sequential scan's result:
-//! on intact segments (sealed and active, with a payload that does not decode) and on every
-//! sampled bit flip, truncation and appended garbage.
+//! The block-wise check of a segment (on one thread or several) gives exactly the record-by-
+//! record scan's result: on intact segments (sealed and active, with a payload that does not
+//! decode) and on every sampled bit flip, truncation and appended garbage.
 
 use super::{BLOCK, check_split, push_perfect_subtree};
 use crate::event::{EventLimits, encode_payload};
@@ -10,7 +10,7 @@ use crate::sample::SampleEvents;
 use crate::segment::footer::SegmentFooter;
 use crate::segment::header::SegmentHeader;
 use crate::timestamp::Timestamp;
-use crate::verify::segment::{SegmentJob, check_segment_on};
+use crate::verify::segment::{SegmentJob, check_segment_by_scan, check_segment_on};
 use std::path::Path;
 
 /// A segment starting at seq 5 of 60 records; record 7's payload is not an event (its frame
@@ -68,14 +68,18 @@ fn assert_same(path: &Path, bytes: &[u8]) -> bool {
         name_seq: Some(5),
         newest: false,
     };
-    let sequential = check_segment_on(job.clone(), true, true, 1);
-    let split = check_segment_on(job, true, true, 3);
-    assert_eq!(
-        format!("{:?}", (&sequential.outcome, &sequential.payload_problems)),
-        format!("{:?}", (&split.outcome, &split.payload_problems)),
-    );
-    assert_eq!(sequential.leaves, split.leaves);
-    check_split(bytes, 3, true).is_some()
+    let sequential = check_segment_by_scan(job.clone(), true, true);
+    for threads in [1, 3] {
+        let split = check_segment_on(job.clone(), true, true, threads);
+        assert_eq!(
+            format!("{:?}", (&sequential.outcome, &sequential.payload_problems)),
+            format!("{:?}", (&split.outcome, &split.payload_problems)),
+        );
+        assert_eq!(sequential.leaves, split.leaves);
+    }
+    let taken = check_split(bytes, 3, true, true).is_some();
+    assert_eq!(taken, check_split(bytes, 1, true, true).is_some());
+    taken
 }
 
 #[test]
