@@ -1,10 +1,14 @@
 //! Simulated power loss: random workloads (appends and batches in every durability mode,
-//! syncs, seals, reopens, segment rolls, with and without preallocation) run on the
+//! syncs, seals, reopens, segment rolls, with and without preallocation; compaction to cold
+//! segments, archiving to a local archive on the same simulated disk, retention by age and
+//! by size, maintenance runs, signed checkpoints, a clock the workload advances) run on the
 //! power-loss simulator, which cuts the power at a random file-system call and keeps a random
 //! choice of the unsynced writes (none, all, a torn prefix, any torn subset) and of the
 //! unsynced directory entries. Each crash image must open with a full check, hold a gapless
-//! sequence of the expected events including every record promised durable, and accept new
-//! appends; the next generation then boots from the raw image, so recovery itself is crashed.
+//! sequence of the expected events including every record promised durable and not removed
+//! by a completed retention or archive, start exactly at its newest recorded cut, verify
+//! (also against its newest signed checkpoint, and its archive bundles alone and as one chain
+//! with the live log), and accept new appends; the next generation then boots from the raw image, so recovery itself is crashed.
 //!
 //! `AUDITLOG_CRASH_ITERS` sets the number of scenarios (default 60);
 //! `AUDITLOG_CRASH_SEED` the first seed (default 1). docs/TESTING.md has the long campaign.
@@ -28,12 +32,7 @@ fn random_workloads_survive_power_loss() {
         let scenario = Scenario::random(seed);
         let work = tempfile::tempdir().unwrap();
         match run(&scenario, work.path()) {
-            Ok(s) => {
-                total.acked += s.acked;
-                total.mid_workload_crashes += s.mid_workload_crashes;
-                total.torn_tails_cut += s.torn_tails_cut;
-                total.unpromised_lost += s.unpromised_lost;
-            }
+            Ok(s) => total.add(&s),
             Err(broken) => {
                 // Keep the evidence for a look at the files.
                 let kept = work.keep();
@@ -52,6 +51,15 @@ fn random_workloads_survive_power_loss() {
     if iterations >= 40 {
         assert!(total.mid_workload_crashes > 0, "no crash struck a workload");
         assert!(total.torn_tails_cut > 0, "no crash image had a torn tail");
+        assert!(total.lifecycle_done > 0, "no lifecycle operation completed");
+        assert!(
+            total.lifecycle_interrupted > 0,
+            "no crash struck a lifecycle operation"
+        );
+        assert!(total.images_with_cuts > 0, "no crash image had a cut");
+        assert!(total.bundles_checked > 0, "no archive bundle was checked");
+        assert!(total.checkpoints_checked > 0, "no checkpoint was checked");
+        assert!(total.images_with_cold > 0, "no crash image had a cold segment");
     }
 }
 
