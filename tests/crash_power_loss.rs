@@ -63,6 +63,24 @@ fn random_workloads_survive_power_loss() {
     }
 }
 
+/// Seeds that broke a promise once, each replayed on every run (their bugs are also pinned
+/// without the generator in tests/lifecycle_interactions.rs). A change to `Scenario::random`
+/// changes what a seed means: keep these seeds' scenarios interesting if it does.
+#[test]
+fn seeds_that_found_bugs_stay_fixed() {
+    for (seed, bug) in [
+        (2, "a bundle's directory name was never fsynced: a power loss took archived records"),
+        (5, "a bundle left by an interrupted archive run broke check_with_bundles"),
+        (9, "no checkpoint could be signed once retention removed the last one's records"),
+        (23, "signing after compaction read a cold segment as a hot one"),
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        if let Err(broken) = run(&Scenario::random(seed), work.path()) {
+            panic!("seed {seed} ({bug}) is broken again: {broken}");
+        }
+    }
+}
+
 /// The simulator itself: synced data survives every mode, unsynced data only in some, and a
 /// file whose name was never made durable by a directory sync may vanish.
 #[test]

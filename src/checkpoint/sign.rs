@@ -112,9 +112,9 @@ fn check_extends(
 /// gives its root (from the frontier it recorded). `None` when a recorded cut (retention or
 /// archive) removed the records around `size`: that root can no longer be recomputed here
 /// (the chain of segment headers was checked while they were held, and the kept segments
-/// continue the cut's tree, which recovery checks); refusing instead would stop a log that
-/// applies retention from ever signing again, and poison its writer at the next seal when
-/// it signs at seals. A prefix that is missing without a recorded cut is refused.
+/// continue the cut's tree, which recovery checks); refusing instead would stop a signer
+/// whose last checkpoint retention removed from ever signing again. A prefix that is
+/// missing without a recorded cut is refused.
 fn prefix_root(segments: &[Arc<Segment>], size: u64, shared: &Shared) -> Result<Option<Hash>> {
     let idx = segments.partition_point(|s| s.first_seq() <= size);
     let Some(segment) = idx.checked_sub(1).and_then(|i| segments.get(i)) else {
