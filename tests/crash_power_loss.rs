@@ -59,7 +59,10 @@ fn random_workloads_survive_power_loss() {
         assert!(total.images_with_cuts > 0, "no crash image had a cut");
         assert!(total.bundles_checked > 0, "no archive bundle was checked");
         assert!(total.checkpoints_checked > 0, "no checkpoint was checked");
-        assert!(total.images_with_cold > 0, "no crash image had a cold segment");
+        assert!(
+            total.images_with_cold > 0,
+            "no crash image had a cold segment"
+        );
     }
 }
 
@@ -69,10 +72,22 @@ fn random_workloads_survive_power_loss() {
 #[test]
 fn seeds_that_found_bugs_stay_fixed() {
     for (seed, bug) in [
-        (2, "a bundle's directory name was never fsynced: a power loss took archived records"),
-        (5, "a bundle left by an interrupted archive run broke check_with_bundles"),
-        (9, "no checkpoint could be signed once retention removed the last one's records"),
-        (23, "signing after compaction read a cold segment as a hot one"),
+        (
+            2,
+            "a bundle's directory name was never fsynced: a power loss took archived records",
+        ),
+        (
+            5,
+            "a bundle left by an interrupted archive run broke check_with_bundles",
+        ),
+        (
+            9,
+            "no checkpoint could be signed once retention removed the last one's records",
+        ),
+        (
+            23,
+            "signing after compaction read a cold segment as a hot one",
+        ),
     ] {
         let work = tempfile::tempdir().unwrap();
         if let Err(broken) = run(&Scenario::random(seed), work.path()) {

@@ -61,7 +61,9 @@ fn checkpoints_are_signed_after_retention_removed_the_last_one() {
     log.seal().unwrap();
     retain_all_sealed(&log);
     append_range(&log, 600, 650);
-    let note = log.sign_checkpoint(&signer).expect("signing after retention");
+    let note = log
+        .sign_checkpoint(&signer)
+        .expect("signing after retention");
     assert!(note.contains("\n650\n"), "{note}");
     drop(log);
     let report = verify(&dir, &VerifyOptions::default()).unwrap();
@@ -102,7 +104,13 @@ fn bundles_separated_by_a_retention_cut_verify_with_the_log() {
     append_range(&log, 200, 300);
     log.seal().unwrap();
     append_range(&log, 300, 310);
-    assert_eq!(log.archive(&destination, &one_segment()).unwrap().bundles.len(), 1);
+    assert_eq!(
+        log.archive(&destination, &one_segment())
+            .unwrap()
+            .bundles
+            .len(),
+        1
+    );
     let report = log
         .apply_retention(&RetentionPolicy {
             max_total_bytes: Some(1),
@@ -112,7 +120,13 @@ fn bundles_separated_by_a_retention_cut_verify_with_the_log() {
     assert_eq!(report.segments.len(), 2, "drops 100..300, keeps the active");
     log.seal().unwrap();
     append_range(&log, 310, 320);
-    assert_eq!(log.archive(&destination, &one_segment()).unwrap().bundles.len(), 1);
+    assert_eq!(
+        log.archive(&destination, &one_segment())
+            .unwrap()
+            .bundles
+            .len(),
+        1
+    );
     drop(log);
     let log = AuditLog::builder(&dir)
         .read_only(true)

@@ -114,7 +114,11 @@ fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> io::Result<()> {
         .collect();
     fs.create_dir_all(dir)?;
     // Outermost first; a relative path's top directory lives in ".".
-    for created in missing.iter().rev().chain(std::iter::once(&dir.to_path_buf())) {
+    for created in missing
+        .iter()
+        .rev()
+        .chain(std::iter::once(&dir.to_path_buf()))
+    {
         let parent = created.parent().filter(|p| !p.as_os_str().is_empty());
         fs.sync_dir(parent.unwrap_or(Path::new(".")))?;
     }
@@ -528,7 +532,11 @@ pub fn check_with_bundles(
     // that a crash interrupted before its cut was recorded (the next run reuses it): a
     // copy, not a fork, when it ends where that segment ends.
     let copy_of_first = |start: TreeHead| {
-        let first_end = view.segments.first().and_then(|s| s.footer()).map(|f| f.tree_head);
+        let first_end = view
+            .segments
+            .first()
+            .and_then(|s| s.footer())
+            .map(|f| f.tree_head);
         summaries
             .iter()
             .any(|s| s.start == start && Some(s.end) == first_end)

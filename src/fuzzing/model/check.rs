@@ -121,7 +121,13 @@ pub fn check_image(image: &Path, scratch: &Path, model: &Model) -> Result<ImageR
         ));
     }
     drop(again);
-    check_verify(&copy, first, recovered + 1, checked_against, "the recovered log")?;
+    check_verify(
+        &copy,
+        first,
+        recovered + 1,
+        checked_against,
+        "the recovered log",
+    )?;
     let cold_segments = std::fs::read_dir(&copy)
         .map_err(|e| format!("listing {}: {e}", copy.display()))?
         .filter_map(|e| e.ok())
@@ -197,10 +203,7 @@ fn newest_checkpoint(
         (Some(found), Some(signed))
             if found.tree_head.size == signed.size && found.tree_head != *signed =>
         {
-            return Err(format!(
-                "two checkpoints of size {} disagree",
-                signed.size
-            ));
+            return Err(format!("two checkpoints of size {} disagree", signed.size));
         }
         _ => {}
     }
@@ -269,7 +272,9 @@ fn check_bundles(image: &Path, log: &AuditLog, model: &Model) -> Result<u64, Str
     complete.sort();
     for name in &model.archived {
         if !complete.iter().any(|p| p.ends_with(name)) {
-            return Err(format!("bundle {name} was archived but is not in the archive"));
+            return Err(format!(
+                "bundle {name} was archived but is not in the archive"
+            ));
         }
     }
     for dir in &complete {

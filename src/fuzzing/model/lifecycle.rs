@@ -219,10 +219,7 @@ fn retain(log: &AuditLog, policy: &RetentionPolicy, model: &mut Model) -> Outcom
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
-    let planned = plan
-        .segments
-        .last()
-        .map_or(log.first_seq(), |s| s.end_seq);
+    let planned = plan.segments.last().map_or(log.first_seq(), |s| s.end_seq);
     model.cut_max = model.cut_max.max(planned);
     let report = match log.apply_retention(policy) {
         Ok(r) => r,
