@@ -88,6 +88,10 @@ fn seeds_that_found_bugs_stay_fixed() {
             23,
             "signing after compaction read a cold segment as a hot one",
         ),
+        (
+            103_920,
+            "a leftover bundle whose segment retention deleted broke check_with_bundles",
+        ),
     ] {
         let work = tempfile::tempdir().unwrap();
         if let Err(broken) = run(&Scenario::random(seed), work.path()) {

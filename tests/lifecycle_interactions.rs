@@ -1,7 +1,8 @@
 //! Lifecycle operations combined the way the power-loss campaign combined them when it found
 //! bugs, each pinned here without the random generator: a checkpoint signed after retention
 //! or after compaction; bundles separated by a retention
-//! cut; a bundle left behind by an archive run interrupted before its cut; and the archive
+//! cut; a bundle left behind by an archive run interrupted before its cut, alone or once
+//! retention deleted its segment; and the archive
 //! directory's names made durable before the cut that relies on them.
 
 mod common;
@@ -206,4 +207,44 @@ fn archived_bundles_survive_a_power_loss_right_after_archiving() {
         .unwrap();
     assert_eq!(log.first_seq(), 100);
     check_with_bundles(&log, &[bundle]).unwrap();
+}
+
+/// Campaign seed 103920: the segment of a bundle left by an interrupted archive run was then
+/// deleted by retention, and the next bundle starts after the retention cut. The leftover
+/// bundle, the retention cut and the next bundle still verify together.
+#[test]
+fn a_leftover_bundle_whose_segment_retention_deleted_verifies_with_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let root = tmp.path().join("archive");
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 0, 100);
+    log.seal().unwrap();
+    append_range(&log, 100, 200);
+    log.seal().unwrap();
+    append_range(&log, 200, 210);
+    // The leftover: a bundle of segment 0 made on a copy, whose cut the log never recorded.
+    let copy = copy_log(&dir);
+    let other = small_segments(&copy.1).open().unwrap();
+    other
+        .archive(&LocalDirDestination::new(&root), &one_segment())
+        .unwrap();
+    drop(other);
+    retain_all_sealed(&log);
+    assert_eq!(log.first_seq(), 200);
+    log.seal().unwrap();
+    append_range(&log, 210, 220);
+    let report = log
+        .archive(&LocalDirDestination::new(&root), &one_segment())
+        .unwrap();
+    assert_eq!(report.bundles.len(), 1);
+    drop(log);
+    let ro = AuditLog::builder(&dir)
+        .read_only(true)
+        .open_check(OpenCheck::Full)
+        .open()
+        .unwrap();
+    let summaries = check_with_bundles(&ro, &bundle_dirs(&root)).expect("one chain");
+    assert_eq!(summaries.len(), 2);
+    assert_eq!((summaries[0].end.size, summaries[1].start.size), (100, 200));
 }

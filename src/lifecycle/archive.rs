@@ -558,18 +558,21 @@ pub fn check_with_bundles(
     Ok(summaries)
 }
 
-/// Whether retention cuts recorded one after another remove exactly the records between two
-/// bundles (`end` of one, `start` of the next): records deleted between two archive runs.
+/// Whether retention cuts recorded one after another remove the records between two bundles,
+/// from at or before the `end` of one to the `start` of the next: records deleted between two
+/// archive runs, or the segment of a bundle that an interrupted archive run left behind and
+/// retention deleted later.
 fn retention_bridges(cuts: &[super::cuts::Cut], end: TreeHead, start: TreeHead) -> bool {
-    let mut at = end.size;
-    for cut in cuts.iter().skip_while(|c| c.removed_from != end.size) {
-        if cut.kind != CutKind::Retention || cut.removed_from != at {
+    let mut from = None;
+    for cut in cuts.iter().skip_while(|c| c.cut_seq <= end.size) {
+        let contiguous = from.map_or(cut.removed_from <= end.size, |f| cut.removed_from == f);
+        if cut.kind != CutKind::Retention || !contiguous {
             return false;
         }
-        at = cut.cut_seq;
         if cut.tree_head() == start {
             return true;
         }
+        from = Some(cut.cut_seq);
     }
     false
 }
