@@ -92,6 +92,14 @@ fn seeds_that_found_bugs_stay_fixed() {
             103_920,
             "a leftover bundle whose segment retention deleted broke check_with_bundles",
         ),
+        (
+            109_672,
+            "a seal's footer survived a power loss without its trim",
+        ),
+        (
+            112_961,
+            "a seal's footer survived a power loss without its trim",
+        ),
     ] {
         let work = tempfile::tempdir().unwrap();
         if let Err(broken) = run(&Scenario::random(seed), work.path()) {
