@@ -432,6 +432,14 @@ impl Writer {
         self.file
             .set_len(self.write_offset)
             .map_err(|e| io("trimming the preallocation of", e))?;
+        // The trim (and every record) must be durable before the footer is written: a power
+        // loss may otherwise keep the footer but not the trim, leaving a footer followed by
+        // preallocated zeros, which recovery rightly reports as data after a sealed segment's
+        // footer. With this order a crash leaves either an unsealed segment or a torn footer
+        // at its end, both a torn tail that recovery cuts. One extra fdatasync per roll.
+        self.file
+            .sync_data()
+            .map_err(|e| io("syncing the records of", e))?;
         self.file
             .write_all_at(&footer.encode(&self.crc), self.write_offset)
             .map_err(|e| io("writing the footer of", e))?;

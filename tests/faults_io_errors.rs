@@ -145,13 +145,13 @@ fn run_with_fault(config: Config, index: usize, fault: Fault) -> bool {
     // Power loss now: only synced data survives. Every promised record must be there.
     let image = tmp.path().join("power-loss");
     sim.crash_now(CrashMode::DropUnsynced, &image).unwrap();
-    check_image(&image.join("log"), &tmp.path().join("check1"), &run.model)
+    check_image(&image, &tmp.path().join("check1"), &run.model)
         .unwrap_or_else(|e| panic!("{what}: after power loss: {e}"));
 
     // No power loss (the files as the OS holds them): every acknowledged record is there.
     let mut all_acked = run.model.clone();
     all_acked.durable = all_acked.next;
-    check_image(&root.join("log"), &tmp.path().join("check2"), &all_acked)
+    check_image(&root, &tmp.path().join("check2"), &all_acked)
         .unwrap_or_else(|e| panic!("{what}: after reopening: {e}"));
     true
 }

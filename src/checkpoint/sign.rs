@@ -50,7 +50,7 @@ impl CheckpointSigner {
             *last = Some(self.last_signed(shared, &origin)?);
         }
         if let Some(Some(prev)) = last.as_ref() {
-            check_extends(prev, head, segments)?;
+            check_extends(prev, head, segments, shared)?;
         }
         let checkpoint = Checkpoint {
             origin,
@@ -76,7 +76,12 @@ impl CheckpointSigner {
 /// Refuses unless the tree of `head` extends the tree of `prev`: `prev` is no larger, and the
 /// root of the log's first `prev.size` leaves is `prev`'s root. For the log itself this is
 /// exactly what a verified RFC 9162 consistency proof establishes.
-fn check_extends(prev: &Checkpoint, head: TreeHead, segments: &[Arc<Segment>]) -> Result<()> {
+fn check_extends(
+    prev: &Checkpoint,
+    head: TreeHead,
+    segments: &[Arc<Segment>],
+    shared: &Shared,
+) -> Result<()> {
     let refuse = |reason: String| Err(Error::InconsistentCheckpoint { reason });
     let old = prev.tree_head;
     if old.size > head.size {
@@ -86,11 +91,11 @@ fn check_extends(prev: &Checkpoint, head: TreeHead, segments: &[Arc<Segment>]) -
         ));
     }
     let root = if old.size == head.size {
-        head.root
+        Some(head.root)
     } else {
-        prefix_root(segments, old.size)?
+        prefix_root(segments, old.size, shared)?
     };
-    if root != old.root {
+    if root.is_some_and(|root| root != old.root) {
         return refuse(format!(
             "the log's root at size {} differs from the last signed checkpoint's",
             old.size
@@ -102,18 +107,38 @@ fn check_extends(prev: &Checkpoint, head: TreeHead, segments: &[Arc<Segment>]) -
 /// The root of the log's first `size` leaves, below the current end: from the header of the
 /// segment starting there (O(1), the usual case as checkpoints are signed at seals), or by
 /// replaying the segment holding `size` from its header's frontier (O(segment)).
-fn prefix_root(segments: &[Arc<Segment>], size: u64) -> Result<Hash> {
+///
+/// Below the first segment held, only the cut log knows the tree: a cut at exactly `size`
+/// gives its root (from the frontier it recorded). `None` when a recorded cut (retention or
+/// archive) removed the records around `size`: that root can no longer be recomputed here
+/// (the chain of segment headers was checked while they were held, and the kept segments
+/// continue the cut's tree, which recovery checks); refusing instead would stop a signer
+/// whose last checkpoint retention removed from ever signing again. A prefix that is
+/// missing without a recorded cut is refused.
+fn prefix_root(segments: &[Arc<Segment>], size: u64, shared: &Shared) -> Result<Option<Hash>> {
     let idx = segments.partition_point(|s| s.first_seq() <= size);
     let Some(segment) = idx.checked_sub(1).and_then(|i| segments.get(i)) else {
+        let cut_log = crate::lifecycle::cuts::read(&shared.dir, &shared.meta.log_id)?;
+        if let Some(cut) = cut_log.cuts.iter().find(|c| c.cut_seq == size) {
+            return Ok(Some(cut.tree_head().root));
+        }
+        if cut_log
+            .cuts
+            .iter()
+            .any(|c| c.removed_from <= size && size < c.cut_seq)
+        {
+            return Ok(None);
+        }
         return Err(Error::InconsistentCheckpoint {
             reason: format!("the log no longer holds the segment with record {size}"),
         });
     };
     if segment.first_seq() == size {
-        return Ok(segment.header.start_root());
+        return Ok(Some(segment.header.start_root()));
     }
-    let bytes = std::fs::read(&segment.path)
-        .map_err(|e| Error::io(format!("reading {}", segment.path.display()), e))?;
+    // A compacted segment is replayed from the hot image its cold file decodes to.
+    let bytes = crate::lifecycle::recover::hot_bytes(&segment.path)
+        .map_err(|c| Error::Corrupt(Box::new(c)))?;
     let mut frontier = segment.header.frontier.clone();
     scan(&segment.path, &bytes, &mut |_, r| {
         if frontier.size() < size {
@@ -126,7 +151,7 @@ fn prefix_root(segments: &[Arc<Segment>], size: u64) -> Result<Hash> {
             reason: format!("the log does not hold record {}", size - 1),
         });
     }
-    Ok(frontier.root())
+    Ok(Some(frontier.root()))
 }
 
 impl AuditLog {

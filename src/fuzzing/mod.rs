@@ -348,11 +348,46 @@ pub fn seed_inputs(target: &str) -> Vec<Vec<u8>> {
             // A whole valid segment, taken as raw bytes.
             [&[0u8][..], &segment_bytes(&[2, 0, 0, 0, 2, 5, 0])].concat(),
         ],
-        // Byte 164, 244 and 252 are batch appends (of 21, 31 and 32 events).
+        // Byte layout: `Scenario::from_bytes`. Op bytes: 164 and 244 are batch appends (of 21
+        // and 31 events), 6 seal, 5 sync, 1 append, 9 compact (25 with a dictionary), 10
+        // archive one segment, 13 checkpoint, 24 tick an hour, 11 retention by age (30 min),
+        // 12 retention by size (64 KiB), 14 maintenance, 7 reopen, 0 ends a generation.
         "model_ops" => vec![
             vec![0, 1, 2, 20, 2, 1, 1, 164, 5, 1, 6, 1, 0],
             vec![2 | 0x80, 3, 4, 9, 3, 1, 1, 7, 1, 244, 6, 0, 40, 1, 1, 1, 0],
-            vec![1, 0, 0, 60, 2, 252, 252, 252, 252, 5, 0],
+            vec![1, 0, 0, 60, 2, 244, 244, 244, 244, 5, 0],
+            vec![
+                0, 1, 2, 200, 2, 164, 164, 164, 164, 164, 164, 6, 164, 164, 164, 6, 9, 13, 10, 24,
+                164, 11, 14, 0, 2, 30, 0, 1, 1, 164, 6, 10, 13, 12, 0, 1, 255, 3, 164, 25, 6, 14,
+                13, 0,
+            ],
+            vec![
+                0x40 | 2,
+                5,
+                6,
+                250,
+                1,
+                244,
+                244,
+                244,
+                244,
+                244,
+                7,
+                13,
+                244,
+                244,
+                24,
+                11,
+                244,
+                244,
+                6,
+                10,
+                10,
+                13,
+                12,
+                9,
+                0,
+            ],
         ],
         other => formats::seed_inputs(other),
     }

@@ -91,13 +91,38 @@ impl ArchiveDestination for LocalDirDestination {
                 ))
             };
         }
-        self.fs.create_dir_all(&dir)?;
+        create_dir_durably(self.fs.as_ref(), &dir)?;
         crate::fs::write_file_durably(self.fs.as_ref(), &path, bytes)
     }
 
     fn exists(&self, name: &str) -> io::Result<bool> {
         Ok(self.root.join(name).exists())
     }
+}
+
+/// Creates `dir` and any missing parents so that their names are durable: a new directory's
+/// entry only survives a power loss once its parent is fsynced (fsync(2)), and without it a
+/// crash could take a bundle (or the whole archive) whose cut was already recorded, leaving
+/// archived records nowhere. The parent of `dir` is synced even when `dir` exists, since an
+/// earlier run may have created it and crashed before syncing.
+fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> io::Result<()> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .skip(1)
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    fs.create_dir_all(dir)?;
+    // Outermost first; a relative path's top directory lives in ".".
+    for created in missing
+        .iter()
+        .rev()
+        .chain(std::iter::once(&dir.to_path_buf()))
+    {
+        let parent = created.parent().filter(|p| !p.as_os_str().is_empty());
+        fs.sync_dir(parent.unwrap_or(Path::new(".")))?;
+    }
+    Ok(())
 }
 
 /// A tree head in JSON.
@@ -466,8 +491,12 @@ pub fn check_with_bundles(
         .segments
         .first()
         .map(|s| (s.header.frontier.tree_head(), s.path.clone()));
+    let cut_log = super::cuts::read(log.dir(), &log.log_id())
+        .map_err(|e| bundle_error(log.dir(), format!("unreadable cut log: {e}")))?;
     for pair in summaries.windows(2) {
-        if pair[1].start != pair[0].end {
+        if pair[1].start != pair[0].end
+            && !retention_bridges(&cut_log.cuts, pair[0].end, pair[1].start)
+        {
             return Err(bundle_error(
                 &bundle_dir_of(bundle_dirs, &pair[1]),
                 format!(
@@ -486,8 +515,6 @@ pub fn check_with_bundles(
             ));
         }
     }
-    let cut_log = super::cuts::read(log.dir(), &log.log_id())
-        .map_err(|e| bundle_error(log.dir(), format!("unreadable cut log: {e}")))?;
     for cut in &cut_log.cuts {
         let archived = cut.kind == CutKind::Archive;
         if archived && !summaries.iter().any(|s| s.end == cut.tree_head()) {
@@ -501,9 +528,23 @@ pub fn check_with_bundles(
             });
         }
     }
+    // A bundle of the live log's first segment itself is the leftover of an archive run
+    // that a crash interrupted before its cut was recorded (the next run reuses it): a
+    // copy, not a fork, when it ends where that segment ends.
+    let copy_of_first = |start: TreeHead| {
+        let first_end = view
+            .segments
+            .first()
+            .and_then(|s| s.footer())
+            .map(|f| f.tree_head);
+        summaries
+            .iter()
+            .any(|s| s.start == start && Some(s.end) == first_end)
+    };
     if let (Some(last), Some((start, path))) = (summaries.last(), first)
         && last.end.size >= start.size
         && !summaries.iter().any(|s| s.end == start)
+        && !copy_of_first(start)
     {
         return Err(Corruption {
             file: path,
@@ -515,6 +556,25 @@ pub fn check_with_bundles(
         });
     }
     Ok(summaries)
+}
+
+/// Whether retention cuts recorded one after another remove the records between two bundles,
+/// from at or before the `end` of one to the `start` of the next: records deleted between two
+/// archive runs, or the segment of a bundle that an interrupted archive run left behind and
+/// retention deleted later.
+fn retention_bridges(cuts: &[super::cuts::Cut], end: TreeHead, start: TreeHead) -> bool {
+    let mut from = None;
+    for cut in cuts.iter().skip_while(|c| c.cut_seq <= end.size) {
+        let contiguous = from.map_or(cut.removed_from <= end.size, |f| cut.removed_from == f);
+        if cut.kind != CutKind::Retention || !contiguous {
+            return false;
+        }
+        if cut.tree_head() == start {
+            return true;
+        }
+        from = Some(cut.cut_seq);
+    }
+    false
 }
 
 fn bundle_dir_of(dirs: &[PathBuf], s: &BundleSummary) -> PathBuf {

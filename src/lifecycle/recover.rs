@@ -99,6 +99,22 @@ pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruptio
     Ok((outcome, segment))
 }
 
+/// The bytes of a segment file as a hot segment: a hot file as it is, a cold one decoded to
+/// the hot image it replaced (for code that replays records, like checkpoint signing).
+pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>, Corruption> {
+    let bytes = std::fs::read(path).map_err(|e| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: None,
+        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+    })?;
+    if !is_cold(path) {
+        return Ok(bytes);
+    }
+    let dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
+    cold::read::hot_image(path, &bytes, dict.as_deref())
+}
+
 fn cold_dict_id(bytes: &[u8]) -> u32 {
     cold::format::ColdPrefix::decode(bytes).map_or(0, |p| p.dict_id)
 }
