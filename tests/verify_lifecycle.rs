@@ -198,3 +198,82 @@ fn archive_bundles_verify_alone() {
     let r = verify(&bundle, &VerifyOptions::default()).unwrap();
     assert!(!r.ok, "{r}");
 }
+
+/// A checkpoint published before archiving moved its records out: the live log is intact
+/// but cannot prove it (ok, with `consistent` false and a note naming the removed records,
+/// and the CLI refuses exit 0), while the bundle holding its last record checks it.
+#[test]
+fn a_checkpoint_whose_records_were_archived_is_checked_against_the_bundle() {
+    use auditlog::checkpoint::{Checkpoint, CheckpointSigner, NoteSigner};
+    use auditlog::lifecycle::archive::{ArchivePolicy, LocalDirDestination};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let archive = tmp.path().join("archive");
+    let key = NoteSigner::from_seed("test.example/audit", [9; 32]).unwrap();
+    let verifier = key.verifier();
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 0, 250);
+    let note = log.sign_checkpoint(&CheckpointSigner::new(key)).unwrap();
+    let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+    assert_eq!(checkpoint.tree_head.size, 250);
+    append_range(&log, 250, 300);
+    log.seal().unwrap();
+    for i in 1..3 {
+        append_range(&log, i * 300, i * 300 + 300);
+        log.seal().unwrap();
+    }
+    let report = log
+        .archive(
+            &LocalDirDestination::new(&archive),
+            &ArchivePolicy {
+                min_age: None,
+                max_segments: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(report.bundles.len(), 1);
+    drop(log);
+    let with_cp = VerifyOptions {
+        checkpoint: Some(checkpoint),
+        ..VerifyOptions::default()
+    };
+
+    let live = verify(&dir, &with_cp).unwrap();
+    assert!(live.ok, "{live}");
+    assert!(live.first_seq > 250, "{live}");
+    assert!(!live.checkpoint.as_ref().unwrap().consistent, "{live}");
+    assert!(
+        live.warnings
+            .iter()
+            .any(|w| w.message.contains("cannot be checked here")),
+        "{live}"
+    );
+    let bundle = archive.join(&report.bundles[0]);
+    let in_bundle = verify(&bundle, &with_cp).unwrap();
+    assert!(in_bundle.ok, "{in_bundle}");
+    assert!(
+        in_bundle.checkpoint.as_ref().unwrap().consistent,
+        "{in_bundle}"
+    );
+
+    // The CLI never exits 0 on a checkpoint it could not check, and does on the bundle.
+    let cp_file = tmp.path().join("cp.txt");
+    std::fs::write(&cp_file, &note).unwrap();
+    let key_file = tmp.path().join("signer.pub");
+    std::fs::write(&key_file, verifier.to_text()).unwrap();
+    let run = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_auditlog"))
+            .arg("verify")
+            .arg(path)
+            .arg("--checkpoint")
+            .arg(&cp_file)
+            .arg("--public-key")
+            .arg(&key_file)
+            .output()
+            .unwrap()
+    };
+    let out = run(&dir);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = run(&bundle);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

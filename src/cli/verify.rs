@@ -112,14 +112,21 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             Err(c) => return Err(CliError::Damage(c.to_string())),
         }
     }
-    if report.ok {
-        Ok(())
-    } else {
-        Err(CliError::Damage(format!(
+    if !report.ok {
+        return Err(CliError::Damage(format!(
             "{} problem(s) found",
             report.problems.len()
-        )))
+        )));
     }
+    // The auditor asked for a checkpoint check that could not be made: never exit 0 on it.
+    if options.checkpoint.is_some() && !report.checkpoint.as_ref().is_some_and(|c| c.consistent) {
+        return Err(CliError::Damage(
+            "the log is intact but the checkpoint could not be checked against it (see the \
+             note); verify the archive bundle that holds its last record with --checkpoint"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A classified root: the manifest and every class, reported per class.

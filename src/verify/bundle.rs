@@ -4,6 +4,8 @@
 //! answer into a [`VerifyReport`].
 
 use super::report::{VerifyReport, Warning};
+use super::{VerifyOptions, verify};
+use crate::error::Result;
 use crate::lifecycle::archive::{MANIFEST_NAME, check_bundle};
 use crate::merkle::TreeHead;
 use std::path::Path;
@@ -13,8 +15,10 @@ pub(crate) fn is_bundle(dir: &Path) -> bool {
     dir.join(MANIFEST_NAME).is_file() && !dir.join(crate::meta::META_FILE).exists()
 }
 
-/// Checks the bundle in `dir`.
-pub(crate) fn verify_bundle(dir: &Path) -> VerifyReport {
+/// Checks the bundle in `dir`, and the checkpoint of `options` against the bundle's segment
+/// that holds the checkpoint's last record (the way to check a checkpoint whose records
+/// retention or archiving removed from the live log).
+pub(crate) fn verify_bundle(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport> {
     let mut report = VerifyReport {
         ok: false,
         path: dir.to_path_buf(),
@@ -51,11 +55,48 @@ pub(crate) fn verify_bundle(dir: &Path) -> VerifyReport {
                     summary.start.size, summary.end.size, summary.start, summary.end
                 ),
             });
-            report.ok = true;
+            if let Some(cp) = &options.checkpoint {
+                check_checkpoint_in_bundle(dir, &summary.manifest, cp, options, &mut report)?;
+            }
+            report.ok = report.problems.is_empty();
         }
         Err(c) => report.problems.push(c),
     }
-    report
+    Ok(report)
+}
+
+/// Verifies, against `cp`, the one segment of the bundle whose records reach the checkpoint's
+/// tree size (its header carries the tree's frontier at its start, so it proves the prefix on
+/// its own), and copies the outcome into `report`.
+fn check_checkpoint_in_bundle(
+    dir: &Path,
+    manifest: &crate::lifecycle::archive::Manifest,
+    cp: &crate::checkpoint::Checkpoint,
+    options: &VerifyOptions,
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let size = cp.tree_head.size;
+    for file in &manifest.files {
+        if !(file.name.ends_with(".seg") || file.name.ends_with(".zseg")) {
+            continue;
+        }
+        let lone = verify(&dir.join(&file.name), options)?;
+        let end = lone.first_seq + lone.records;
+        if lone.first_seq <= size && size <= end {
+            report.checkpoint = lone.checkpoint;
+            report.problems.extend(lone.problems);
+            return Ok(());
+        }
+    }
+    report.warnings.push(Warning {
+        file: dir.join(MANIFEST_NAME),
+        offset: None,
+        message: format!(
+            "the checkpoint (tree size {size}) lies outside this bundle's records {}..{}",
+            manifest.first_seq, manifest.end_seq
+        ),
+    });
+    Ok(())
 }
 
 /// A log id written as 32 hex digits.

@@ -173,10 +173,11 @@ impl fmt::Display for VerifyReport {
                 "checkpoint (size {}, root {}): {}",
                 c.checkpoint.size,
                 to_hex(&c.checkpoint.root),
-                if c.consistent {
-                    "the log is consistent with it"
-                } else {
-                    "NOT consistent with the log"
+                match (c.consistent, self.ok) {
+                    (true, _) => "the log is consistent with it",
+                    // Not damage: its records were removed by a recorded cut (see the note).
+                    (false, true) => "NOT CHECKED, the log no longer holds its records",
+                    (false, false) => "NOT consistent with the log",
                 }
             )?;
         }
