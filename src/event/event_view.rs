@@ -506,9 +506,12 @@ impl<'a> Reader<'a> {
         Some(b)
     }
 
+    /// Reads a string (checked again: a field read after the walk costs a short ASCII
+    /// check, see `ascii_str`).
+    #[inline]
     fn str(&mut self) -> Option<&'a str> {
         let len = self.varint()?;
-        std::str::from_utf8(self.take(len)?).ok()
+        super::ascii_str::from_utf8(self.take(len)?)
     }
 }
 
