@@ -369,8 +369,19 @@ fn walk(bytes: &[u8]) -> Option<Walked> {
         true => Some(zigzag(r.varint()?)),
         false => None,
     };
-    // Usually every byte from here on is ASCII: one check for all strings.
-    r.rest_is_ascii = bytes.get(r.pos..)?.is_ascii();
+    // Usually every byte from here on is ASCII: one check for all strings, and a walk
+    // that need not look at them.
+    r.rest_is_ascii = super::ascii_str::is_ascii_long(bytes.get(r.pos..)?);
+    if r.rest_is_ascii {
+        let (at, outcome, severity) = ascii::walk_ascii_fields(bytes, r.pos)?;
+        return Some((at, occurred_at, outcome, severity));
+    }
+    walk_fields(r, occurred_at)
+}
+
+/// The rest of [`walk`] from `actor.id` on, for any bytes (strings checked one by one).
+fn walk_fields(mut r: Reader<'_>, occurred_at: Option<i64>) -> Option<Walked> {
+    let bytes = r.bytes;
     let mut at = [0u32; field::COUNT];
     let mut mark = |r: &Reader<'_>, f: usize| at[f] = r.pos as u32;
     mark(&r, field::ACTOR_ID);
@@ -468,8 +479,37 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[cold]
+    /// A varint of two bytes or more. Nine-byte ones have a fast path: every payload has
+    /// one (`occurred_at`: a present-day time in nanoseconds, zigzagged, takes 62 bits).
     fn long_varint(&mut self) -> Option<u64> {
+        if let Some(n) = self.nine_byte_varint() {
+            return Some(n);
+        }
+        self.any_long_varint()
+    }
+
+    /// A varint of exactly nine bytes, decoded from two loads without a loop; `None` (and
+    /// nothing read) for any other varint or fewer than nine bytes left.
+    #[inline(always)]
+    fn nine_byte_varint(&mut self) -> Option<u64> {
+        const CONTINUE: u64 = 0x8080_8080_8080_8080;
+        let head = self.bytes.get(self.pos..self.pos.checked_add(8)?)?;
+        let w = u64::from_le_bytes(head.try_into().ok()?);
+        let last = *self.bytes.get(self.pos + 8)?;
+        if w & CONTINUE != CONTINUE || last >= 0x80 {
+            return None;
+        }
+        // Squeeze the eight 7-bit groups together: pairs, then quads, then all eight.
+        let x = w & !CONTINUE;
+        let x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) >> 1);
+        let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) >> 2);
+        let x = (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) >> 4);
+        self.pos += 9;
+        Some(x | (u64::from(last) << 56))
+    }
+
+    #[cold]
+    fn any_long_varint(&mut self) -> Option<u64> {
         const MAX_BYTES: usize = 10;
         let mut out = 0u64;
         for i in 0..MAX_BYTES {
@@ -508,12 +548,15 @@ impl<'a> Reader<'a> {
 
     /// Reads a string (checked again: a field read after the walk costs a short ASCII
     /// check, see `ascii_str`).
-    #[inline]
+    #[inline(always)]
     fn str(&mut self) -> Option<&'a str> {
         let len = self.varint()?;
         super::ascii_str::from_utf8(self.take(len)?)
     }
 }
+
+#[path = "event_view_ascii.rs"]
+mod ascii;
 
 #[cfg(test)]
 #[path = "event_view_tests.rs"]
