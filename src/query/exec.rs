@@ -118,6 +118,9 @@ pub(crate) fn for_each_match(
     visitor: &mut impl Visitor,
 ) -> Result<()> {
     let candidates_match = query.indexes_select_all();
+    // A query on `recorded_at` alone is decided by the check below, before the payload is
+    // walked; the whole filter need not run again.
+    let only_recorded = query.filters_only_recorded();
     // Holds the frames of segments that are not mapped (active, cold); reused throughout.
     let mut scratch = Vec::new();
     let mut segments: Vec<_> = view.segments.iter().collect();
@@ -177,7 +180,7 @@ pub(crate) fn for_each_match(
                 recorded_at: Timestamp::from_nanos(recorded_at),
                 event,
             };
-            match query.matches_view(&record) {
+            match only_recorded || query.matches_view(&record) {
                 true => visitor.visit(&Match {
                     segment,
                     offset,

@@ -295,6 +295,12 @@ impl Query {
             && self.text.is_none()
     }
 
+    /// Whether `recorded_at` is the only field the query filters on (a record in its range
+    /// matches).
+    pub(crate) fn filters_only_recorded(&self) -> bool {
+        self.indexes_select_all() && self.actor.is_none() && self.entity_kind.is_none()
+    }
+
     /// Whether a record read in place passes every filter: the same answer as
     /// [`Query::matches`] gives for it decoded, without decoding it.
     pub fn matches_view(&self, record: &RecordView<'_>) -> bool {
