@@ -6,8 +6,8 @@
 //! that the walk ends exactly at the end of the payload does. The result is the general
 //! walk's (`walk_fields` in the parent module) for every input, which the differential
 //! tests of the parent module check on truncations, bit flips and random edits. This walk
-//! runs once for every record a query reads (about a quarter of a time-range query's time before
-//! it was written out this way).
+//! runs once for every record a query reads (about a quarter of a time-range query's time
+//! before it was written out this way).
 
 use super::{Reader, field};
 
