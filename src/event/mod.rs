@@ -15,6 +15,7 @@ mod json;
 mod kinds;
 mod lazy_record;
 mod validate;
+mod wire_walk;
 
 use serde_json::{Map, Value};
 
