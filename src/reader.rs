@@ -1,6 +1,6 @@
 //! Reading committed records: [`RecordIter`], forward and backward over a snapshot.
 
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::event::{Record, decode_payload};
 use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
 use crate::segment::scan::OFFSET_STRIDE;
@@ -29,14 +29,7 @@ fn decode_at(
     recorded_at: i64,
     payload: &[u8],
 ) -> Result<Record> {
-    let event = decode_payload(payload).map_err(|e| {
-        Error::Corrupt(Box::new(Corruption {
-            file: segment.path.clone(),
-            offset,
-            seq: Some(seq),
-            kind: CorruptionKind::BadPayload(e.to_string()),
-        }))
-    })?;
+    let event = decode_payload(payload).map_err(|e| segment.bad_payload(offset, seq, e))?;
     Ok(Record {
         seq,
         recorded_at: Timestamp::from_nanos(recorded_at),

@@ -1,8 +1,9 @@
 //! Checking that a payload decodes, without building the event: what verification needs.
 //!
 //! [`validate_payload`] accepts exactly the payloads [`decode_payload`](super::decode_payload)
-//! accepts. The postcard layer is walked by hand with postcard's rules ([`walk_wire`]; serde's
-//! per-field machinery and a `from_utf8` call per string cost more than the rest), falling back
+//! accepts. The postcard layer is walked by hand with postcard's rules (wire_walk.rs, shared
+//! with queries' `Layout::parse`; serde's per-field machinery and a `from_utf8` call per
+//! string cost more than the rest), falling back
 //! to the decoder's own [`take_wire`](super::take_wire) for whatever the walk refuses, so that
 //! errors are postcard's; the enum checks are shared. The JSON texts are first scanned by
 //! hand (json_scan.rs: serde_json's grammar, answering only "surely accepted" or "ask
@@ -24,6 +25,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::{PayloadError, PayloadErrorKind, check_enums, take_wire};
+use crate::event::wire_walk::{self, Reader, field};
 
 /// The map key by which serde_json (with `arbitrary_precision`) hands a number that does not
 /// fit `u64`/`i64` to a visitor, as a one-entry map. `serde_json::Value` recognises it.
@@ -65,158 +67,25 @@ struct WireTexts<'a> {
     metadata: Option<&'a [u8]>,
 }
 
-/// Walks the wire layout (codec.rs `WireDecode`, docs/FORMAT.md §3) with postcard's rules,
-/// without serde: the version byte; `Option` tags 0 or 1; varints of at most 10 bytes whose
-/// 10th byte is at most 1; strings as a varint length, that many bytes, valid UTF-8 (checked
-/// as ASCII first, which is most of them); sequences as a varint count of strings; no bytes
-/// left over. `None` where postcard (through `take_wire`) would fail.
+/// Walks the wire layout ([`wire_walk`], shared with queries' `Layout::parse`), keeping only
+/// what needs checks beyond postcard's. `None` where postcard (through `take_wire`) would
+/// fail.
 fn walk_wire(bytes: &[u8]) -> Option<WireTexts<'_>> {
-    let mut r = Reader {
-        bytes,
-        pos: 0,
-        rest_is_ascii: false,
-    };
-    if r.byte()? != super::PAYLOAD_VERSION {
-        return None;
-    }
-    if r.option()? {
-        r.varint()?; // occurred_at: zigzag i64, any value
-    }
-    // Usually every byte from here on is ASCII (short lengths and ASCII text): one check for
-    // all strings instead of one per string.
-    r.rest_is_ascii = is_ascii(bytes.get(r.pos..)?);
-    r.str_ok()?; // actor_id
-    for _ in 0..3 {
-        r.opt_str_ok()?; // actor_kind, actor_name, actor_email
-    }
-    r.str_ok()?; // action
-    let outcome = r.byte()?;
-    r.opt_str_ok()?; // error_message
-    let severity = r.byte()?;
-    if r.option()? {
-        r.str_ok()?; // entity.kind
-        r.str_ok()?; // entity.id
-        r.opt_str_ok()?; // entity.name
-    }
-    for _ in 0..6 {
-        r.opt_str_ok()?; // tenant, ip, user_agent, session_id, request_id, source
-    }
-    let before = r.opt_str()?;
-    let after = r.opt_str()?;
-    for _ in 0..2 {
-        // changed_fields, labels: each element takes at least one byte, so a bogus count
-        // ends at the end of the input.
-        let count = r.varint()?;
-        for _ in 0..count {
-            r.str_ok()?;
-        }
-    }
-    let metadata = r.opt_str()?;
-    (r.pos == bytes.len()).then_some(WireTexts {
-        outcome,
-        severity,
-        before,
-        after,
-        metadata,
+    let mut texts = [0usize; 3];
+    let walked = wire_walk::walk(bytes, |f, pos| match f {
+        field::BEFORE => texts[0] = pos,
+        field::AFTER => texts[1] = pos,
+        field::METADATA => texts[2] = pos,
+        _ => {}
+    })?;
+    let text = |pos| Reader::at(bytes, pos).opt_bytes();
+    Some(WireTexts {
+        outcome: walked.outcome,
+        severity: walked.severity,
+        before: text(texts[0])?,
+        after: text(texts[1])?,
+        metadata: text(texts[2])?,
     })
-}
-
-/// Whether every byte is ASCII: eight bytes per step (std's `is_ascii` ends in a byte loop
-/// that costs as much as the rest on a few hundred bytes).
-fn is_ascii(bytes: &[u8]) -> bool {
-    let chunks = bytes.chunks_exact(8);
-    let tail = chunks.remainder();
-    let mut high = 0u64;
-    for chunk in chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        high |= u64::from_le_bytes(word);
-    }
-    high & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
-}
-
-/// postcard's primitive reads over a byte slice (postcard 1.x `de::deserializer`).
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    /// Whether every byte from `pos` on was found to be ASCII, so any string there is UTF-8.
-    rest_is_ascii: bool,
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    fn option(&mut self) -> Option<bool> {
-        match self.byte()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-
-    /// postcard's `try_take_varint_u64`: 7 bits per byte, at most 10 bytes, and the 10th may
-    /// carry only the one remaining bit. Overlong encodings are accepted, as postcard does.
-    #[inline]
-    fn varint(&mut self) -> Option<u64> {
-        // Almost every length and count is below 128: one byte, no loop.
-        if let Some(&b) = self.bytes.get(self.pos)
-            && b < 0x80
-        {
-            self.pos += 1;
-            return Some(u64::from(b));
-        }
-        self.varint_long()
-    }
-
-    fn varint_long(&mut self) -> Option<u64> {
-        const MAX_BYTES: usize = 10;
-        let mut out = 0u64;
-        for i in 0..MAX_BYTES {
-            let b = self.byte()?;
-            out |= u64::from(b & 0x7F) << (7 * i);
-            if b & 0x80 == 0 {
-                return (i < MAX_BYTES - 1 || b <= 1).then_some(out);
-            }
-        }
-        None
-    }
-
-    fn take(&mut self, len: u64) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
-        let taken = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(taken)
-    }
-
-    #[inline]
-    fn str_ok(&mut self) -> Option<()> {
-        let len = self.varint()?;
-        let b = self.take(len)?;
-        (self.rest_is_ascii || b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
-    }
-
-    #[inline]
-    fn opt_str_ok(&mut self) -> Option<()> {
-        if self.option()? {
-            self.str_ok()
-        } else {
-            Some(())
-        }
-    }
-
-    /// An optional string, as bytes known to be UTF-8.
-    fn opt_str(&mut self) -> Option<Option<&'a [u8]>> {
-        if !self.option()? {
-            return Some(None);
-        }
-        let len = self.varint()?;
-        let b = self.take(len)?;
-        (self.rest_is_ascii || std::str::from_utf8(b).is_ok()).then_some(Some(b))
-    }
 }
 
 /// Checks one JSON text (UTF-8 bytes): the fast scan (json_scan.rs) answers the usual texts,

@@ -17,32 +17,9 @@
 use serde_json::{Map, Value};
 
 use super::codec::{PayloadError, check_enums, parse_json, postcard_error};
+use super::wire_walk::{Reader, field, walk};
 use super::{Actor, Entity, Event, Outcome, Severity};
 use crate::timestamp::Timestamp;
-
-/// Indexes into [`Layout::at`], one per field after `outcome`/`severity` are taken out, in
-/// wire order.
-mod field {
-    pub(super) const ACTOR_ID: usize = 0;
-    pub(super) const ACTOR_KIND: usize = 1;
-    pub(super) const ACTOR_NAME: usize = 2;
-    pub(super) const ACTOR_EMAIL: usize = 3;
-    pub(super) const ACTION: usize = 4;
-    pub(super) const ERROR_MESSAGE: usize = 5;
-    pub(super) const ENTITY: usize = 6;
-    pub(super) const TENANT: usize = 7;
-    pub(super) const IP: usize = 8;
-    pub(super) const USER_AGENT: usize = 9;
-    pub(super) const SESSION_ID: usize = 10;
-    pub(super) const REQUEST_ID: usize = 11;
-    pub(super) const SOURCE: usize = 12;
-    pub(super) const BEFORE: usize = 13;
-    pub(super) const AFTER: usize = 14;
-    pub(super) const CHANGED_FIELDS: usize = 15;
-    pub(super) const LABELS: usize = 16;
-    pub(super) const METADATA: usize = 17;
-    pub(super) const COUNT: usize = 18;
-}
 
 /// Where each field of one payload starts (its `Option` tag, string length or list count),
 /// found by one walk that also checked every field. Small (96 bytes) and `Copy`, so a record
@@ -60,13 +37,19 @@ impl Layout {
     /// Walks `bytes` as a payload. Errors are the ones `decode_payload` gives for the same
     /// bytes (postcard's own message for a malformed layout), JSON checks apart.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Layout, PayloadError> {
-        let Some((at, occurred_at, outcome, severity)) = walk(bytes) else {
+        // Payloads are at most 64 MiB, so every position fits a u32; refuse anything else
+        // rather than truncate.
+        let mut at = [0u32; field::COUNT];
+        let walked = u32::try_from(bytes.len())
+            .ok()
+            .and_then(|_| walk(bytes, |f, pos| at[f] = pos as u32));
+        let Some(walked) = walked else {
             return Err(postcard_error(bytes));
         };
-        let (outcome, severity) = check_enums(outcome, severity)?;
+        let (outcome, severity) = check_enums(walked.outcome, walked.severity)?;
         Ok(Layout {
             at,
-            occurred_at,
+            occurred_at: walked.occurred_at,
             outcome,
             severity,
         })
@@ -132,9 +115,7 @@ impl<'a> EventView<'a> {
 
     /// A reader at the start of field `f`.
     fn reader(&self, f: usize) -> Reader<'a> {
-        let mut r = Reader::new(self.bytes);
-        r.pos = self.layout.at[f] as usize;
-        r
+        Reader::at(self.bytes, self.layout.at[f] as usize)
     }
 
     // The layout was found on these bytes, which are immutable, so every read below
@@ -352,212 +333,6 @@ impl<'a> Iterator for StrList<'a> {
 impl ExactSizeIterator for StrList<'_> {}
 
 /// What a walk finds: field starts, `occurred_at`, and the raw enum codes.
-type Walked = ([u32; field::COUNT], Option<i64>, u8, u8);
-
-/// Walks the layout of docs/FORMAT.md §3 with postcard's rules (see [`Reader`]), noting
-/// where each field starts; the enum codes are returned raw for the caller to check after
-/// the layout, as the serde decoder does. `None` where postcard would fail.
-fn walk(bytes: &[u8]) -> Option<Walked> {
-    // Payloads are at most 64 MiB, so every position fits a u32; refuse anything else
-    // rather than truncate.
-    u32::try_from(bytes.len()).ok()?;
-    let mut r = Reader::new(bytes);
-    if r.byte()? != super::PAYLOAD_VERSION {
-        return None;
-    }
-    let occurred_at = match r.option()? {
-        true => Some(zigzag(r.varint()?)),
-        false => None,
-    };
-    // Usually every byte from here on is ASCII: one check for all strings, and a walk
-    // that need not look at them.
-    r.rest_is_ascii = super::ascii_str::is_ascii_long(bytes.get(r.pos..)?);
-    if r.rest_is_ascii {
-        let (at, outcome, severity) = ascii::walk_ascii_fields(bytes, r.pos)?;
-        return Some((at, occurred_at, outcome, severity));
-    }
-    walk_fields(r, occurred_at)
-}
-
-/// The rest of [`walk`] from `actor.id` on, for any bytes (strings checked one by one).
-fn walk_fields(mut r: Reader<'_>, occurred_at: Option<i64>) -> Option<Walked> {
-    let bytes = r.bytes;
-    let mut at = [0u32; field::COUNT];
-    let mut mark = |r: &Reader<'_>, f: usize| at[f] = r.pos as u32;
-    mark(&r, field::ACTOR_ID);
-    r.str_ok()?;
-    for f in [field::ACTOR_KIND, field::ACTOR_NAME, field::ACTOR_EMAIL] {
-        mark(&r, f);
-        r.opt_str_ok()?;
-    }
-    mark(&r, field::ACTION);
-    r.str_ok()?;
-    let outcome = r.byte()?;
-    mark(&r, field::ERROR_MESSAGE);
-    r.opt_str_ok()?;
-    let severity = r.byte()?;
-    mark(&r, field::ENTITY);
-    if r.option()? {
-        r.str_ok()?; // kind
-        r.str_ok()?; // id
-        r.opt_str_ok()?; // name
-    }
-    for f in [
-        field::TENANT,
-        field::IP,
-        field::USER_AGENT,
-        field::SESSION_ID,
-        field::REQUEST_ID,
-        field::SOURCE,
-        field::BEFORE,
-        field::AFTER,
-    ] {
-        mark(&r, f);
-        r.opt_str_ok()?;
-    }
-    for f in [field::CHANGED_FIELDS, field::LABELS] {
-        mark(&r, f);
-        // Each item takes at least one byte, so a bogus count ends at the end of the input.
-        let count = r.varint()?;
-        for _ in 0..count {
-            r.str_ok()?;
-        }
-    }
-    mark(&r, field::METADATA);
-    r.opt_str_ok()?;
-    (r.pos == bytes.len()).then_some((at, occurred_at, outcome, severity))
-}
-
-fn zigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// postcard 1.x's primitive reads over a byte slice: `Option` tags 0 or 1; varints of at
-/// most 10 bytes whose 10th byte is at most 1 (overlong encodings accepted, as postcard
-/// does); strings as a varint length, that many bytes, valid UTF-8.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    /// Whether every byte from `pos` on was found to be ASCII, so any string there is UTF-8.
-    rest_is_ascii: bool,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader {
-            bytes,
-            pos: 0,
-            rest_is_ascii: false,
-        }
-    }
-
-    #[inline]
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    #[inline]
-    fn option(&mut self) -> Option<bool> {
-        match self.byte()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-
-    #[inline(always)]
-    fn varint(&mut self) -> Option<u64> {
-        // Most lengths and counts take one byte.
-        match self.bytes.get(self.pos) {
-            Some(&b) if b < 0x80 => {
-                self.pos += 1;
-                Some(u64::from(b))
-            }
-            _ => self.long_varint(),
-        }
-    }
-
-    /// A varint of two bytes or more. Nine-byte ones have a fast path: every payload has
-    /// one (`occurred_at`: a present-day time in nanoseconds, zigzagged, takes 62 bits).
-    fn long_varint(&mut self) -> Option<u64> {
-        if let Some(n) = self.nine_byte_varint() {
-            return Some(n);
-        }
-        self.any_long_varint()
-    }
-
-    /// A varint of exactly nine bytes, decoded from two loads without a loop; `None` (and
-    /// nothing read) for any other varint or fewer than nine bytes left.
-    #[inline(always)]
-    fn nine_byte_varint(&mut self) -> Option<u64> {
-        const CONTINUE: u64 = 0x8080_8080_8080_8080;
-        let head = self.bytes.get(self.pos..self.pos.checked_add(8)?)?;
-        let w = u64::from_le_bytes(head.try_into().ok()?);
-        let last = *self.bytes.get(self.pos + 8)?;
-        if w & CONTINUE != CONTINUE || last >= 0x80 {
-            return None;
-        }
-        // Squeeze the eight 7-bit groups together: pairs, then quads, then all eight.
-        let x = w & !CONTINUE;
-        let x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) >> 1);
-        let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) >> 2);
-        let x = (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) >> 4);
-        self.pos += 9;
-        Some(x | (u64::from(last) << 56))
-    }
-
-    #[cold]
-    fn any_long_varint(&mut self) -> Option<u64> {
-        const MAX_BYTES: usize = 10;
-        let mut out = 0u64;
-        for i in 0..MAX_BYTES {
-            let b = self.byte()?;
-            out |= u64::from(b & 0x7F) << (7 * i);
-            if b & 0x80 == 0 {
-                return (i < MAX_BYTES - 1 || b <= 1).then_some(out);
-            }
-        }
-        None
-    }
-
-    /// Steps over a string, checking it is UTF-8.
-    #[inline(always)]
-    fn str_ok(&mut self) -> Option<()> {
-        let len = self.varint()?;
-        let b = self.take(len)?;
-        (self.rest_is_ascii || b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
-    }
-
-    #[inline(always)]
-    fn opt_str_ok(&mut self) -> Option<()> {
-        match self.option()? {
-            true => self.str_ok(),
-            false => Some(()),
-        }
-    }
-
-    #[inline(always)]
-    fn take(&mut self, len: u64) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(usize::try_from(len).ok()?)?;
-        let b = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(b)
-    }
-
-    /// Reads a string (checked again: a field read after the walk costs a short ASCII
-    /// check, see `ascii_str`).
-    #[inline(always)]
-    fn str(&mut self) -> Option<&'a str> {
-        let len = self.varint()?;
-        super::ascii_str::from_utf8(self.take(len)?)
-    }
-}
-
-#[path = "event_view_ascii.rs"]
-mod ascii;
-
 #[cfg(test)]
 #[path = "event_view_tests.rs"]
 mod tests;

@@ -87,6 +87,41 @@ const PIECES: &[&str] = &[
     "//",
 ];
 
+/// Pieces of string contents, mostly escapes as dense as in Windows `Message` texts
+/// (`\r\n\t` every few bytes, doubled backslashes in paths); serde_json accepts any string
+/// made of them, and the scan must vouch for it.
+const USUAL_STRING_PIECES: &[&str] = &[
+    "\\r",
+    "\\n",
+    "\\t",
+    "\\\\",
+    "\\\"",
+    "\\/",
+    "\\b",
+    "\\f",
+    "\\u00e9",
+    "\\u0041",
+    "\\uFFFD",
+    "a",
+    "Process ID:",
+    "device",
+    "é",
+    "😀",
+    " ",
+];
+
+/// Pieces that make serde_json refuse the string, or that the scan leaves to serde_json.
+const UNUSUAL_STRING_PIECES: &[&str] = &["\\x", "\\", "\\u12", "\\ud800", "\u{1}", "\t", "\""];
+
+/// String contents as pieces, each unusual with probability 1/20.
+fn escape_dense_string() -> impl Strategy<Value = Vec<&'static str>> {
+    let piece = prop_oneof![
+        19 => prop::sample::select(USUAL_STRING_PIECES),
+        1 => prop::sample::select(UNUSUAL_STRING_PIECES),
+    ];
+    prop::collection::vec(piece, 0..120)
+}
+
 fn soup() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
 }
@@ -181,6 +216,22 @@ proptest! {
         // deep at most: the scan must vouch for every such text.
         prop_assert!(surely_accepted(text.as_bytes(), false), "{}", text);
         prop_assert_eq!(surely_accepted(text.as_bytes(), true), value.is_object());
+    }
+
+    #[test]
+    fn escape_dense_strings_are_judged_exactly(pieces in escape_dense_string(), at in 0u8..3) {
+        let contents = pieces.concat();
+        // the string as a value, as an object's value, and as an object's second key
+        let text = match at {
+            0 => format!("\"{contents}\""),
+            1 => format!("{{\"k\":\"{contents}\"}}"),
+            _ => format!("{{\"k\":1,\"{contents}\":[\"{contents}\"]}}"),
+        };
+        assert_sound(text.as_bytes());
+        if pieces.iter().all(|p| USUAL_STRING_PIECES.contains(p)) {
+            prop_assert!(serde_accepts(text.as_bytes(), false), "{}", text);
+            prop_assert!(surely_accepted(text.as_bytes(), false), "{}", text);
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod json;
 mod kinds;
 mod lazy_record;
 mod validate;
+mod wire_walk;
 
 use serde_json::{Map, Value};
 

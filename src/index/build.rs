@@ -4,7 +4,7 @@
 //! end, then looked up in memory) and a sealed one (built in one pass, then encoded to an
 //! index file by `file.rs`).
 
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::Result;
 use crate::event::{EventView, RecordView};
 use crate::index::keys::{actor_key, entity_key};
 use crate::index::lookup::{KeyIndex, Lookup, Posting};
@@ -79,14 +79,8 @@ impl IndexBuilder {
         while seq < end {
             let raw = segment.frame(offset, seq, &mut scratch)?;
             let next = offset + raw.frame_len() as u64;
-            let event = EventView::parse(raw.payload).map_err(|e| {
-                Error::Corrupt(Box::new(Corruption {
-                    file: segment.path.clone(),
-                    offset,
-                    seq: Some(seq),
-                    kind: CorruptionKind::BadPayload(e.to_string()),
-                }))
-            })?;
+            let event =
+                EventView::parse(raw.payload).map_err(|e| segment.bad_payload(offset, seq, e))?;
             let record = RecordView {
                 seq,
                 recorded_at: Timestamp::from_nanos(raw.recorded_at),

@@ -81,16 +81,21 @@ pub(crate) fn open_cold(path: &Path) -> Result<Segment, Corruption> {
     Ok(Segment::cold(path.to_path_buf(), file))
 }
 
-/// Opens a cold segment and scans all its records (decompressing every frame), as recovery
-/// does for the newest segment and for every segment under `OpenCheck::Full`.
-pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruption> {
-    let segment = open_cold(path)?;
-    let bytes = std::fs::read(path).map_err(|e| Corruption {
+/// The whole file at `path`; a file that cannot be read is reported like a bad header.
+fn read_segment_file(path: &Path) -> Result<Vec<u8>, Corruption> {
+    std::fs::read(path).map_err(|e| Corruption {
         file: path.to_path_buf(),
         offset: 0,
         seq: None,
         kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-    })?;
+    })
+}
+
+/// Opens a cold segment and scans all its records (decompressing every frame), as recovery
+/// does for the newest segment and for every segment under `OpenCheck::Full`.
+pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruption> {
+    let segment = open_cold(path)?;
+    let bytes = read_segment_file(path)?;
     let summary_dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
     cold::read::check_bytes(path, &bytes, summary_dict.as_deref())?;
     let image = cold::read::hot_image(path, &bytes, summary_dict.as_deref())?;
@@ -102,12 +107,7 @@ pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruptio
 /// The bytes of a segment file as a hot segment: a hot file as it is, a cold one decoded to
 /// the hot image it replaced (for code that replays records, like checkpoint signing).
 pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>, Corruption> {
-    let bytes = std::fs::read(path).map_err(|e| Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: None,
-        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-    })?;
+    let bytes = read_segment_file(path)?;
     if !is_cold(path) {
         return Ok(bytes);
     }

@@ -161,6 +161,16 @@ impl Segment {
         self
     }
 
+    /// The error for a record at `offset` whose payload does not decode (its frame's CRC
+    /// matched, so the damage predates the write or the CRC missed it).
+    pub(crate) fn bad_payload(&self, offset: u64, seq: u64, why: impl std::fmt::Display) -> Error {
+        self.corrupt(
+            offset,
+            Some(seq),
+            CorruptionKind::BadPayload(why.to_string()),
+        )
+    }
+
     fn corrupt(&self, offset: u64, seq: Option<u64>, kind: CorruptionKind) -> Error {
         Error::Corrupt(Box::new(Corruption {
             file: self.path.clone(),

@@ -28,6 +28,7 @@ mod segment;
 mod split;
 
 pub use parallel::Progress;
+pub(crate) use report::problem_json;
 pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};
 
 use crate::checkpoint::{Checkpoint, origin_of};

@@ -58,22 +58,22 @@ pub struct VerifyReport {
     pub checkpoint: Option<CheckpointCheck>,
 }
 
+/// One problem as JSON: `file`, `offset`, `seq`, `kind` (a stable snake_case name) and
+/// `message`.
+pub(crate) fn problem_json(p: &Corruption) -> Value {
+    json!({
+        "file": p.file.display().to_string(),
+        "offset": p.offset,
+        "seq": p.seq,
+        "kind": kind_name(&p.kind),
+        "message": p.kind.to_string(),
+    })
+}
+
 impl VerifyReport {
     /// The report as a JSON value (the `--json` output of `auditlog verify`).
     pub fn to_json(&self) -> Value {
-        let problems: Vec<Value> = self
-            .problems
-            .iter()
-            .map(|p| {
-                json!({
-                    "file": p.file.display().to_string(),
-                    "offset": p.offset,
-                    "seq": p.seq,
-                    "kind": kind_name(&p.kind),
-                    "message": p.kind.to_string(),
-                })
-            })
-            .collect();
+        let problems: Vec<Value> = self.problems.iter().map(problem_json).collect();
         let warnings: Vec<Value> = self
             .warnings
             .iter()

@@ -24,7 +24,7 @@ use crate::event::codec::validate_payload;
 use crate::merkle::{Frontier, Hash, lanes, node_hash};
 use crate::record::{
     BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord,
-    decode_frame, read_u32, salt,
+    all_zero, decode_frame, read_u32, salt,
 };
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
@@ -373,7 +373,7 @@ fn walk(
             };
         }
         let Some(head) = rest.get(..FRAME_HEADER_LEN) else {
-            rest.iter().all(|&b| b == 0).then_some(())?;
+            all_zero(rest).then_some(())?;
             break Walked {
                 records_end: pos,
                 footer_at: None,
@@ -396,7 +396,7 @@ fn walk(
             };
         }
         if len == 0 && read_u32(head, 4) == 0 {
-            rest.iter().all(|&b| b == 0).then_some(())?;
+            all_zero(rest).then_some(())?;
             break Walked {
                 records_end: pos,
                 footer_at: None,

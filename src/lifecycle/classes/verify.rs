@@ -124,13 +124,7 @@ impl ClassifiedVerifyReport {
         let problems: Vec<Value> = self
             .problems
             .iter()
-            .map(|p| {
-                json!({
-                    "file": p.file.display().to_string(),
-                    "kind": crate::verify::kind_name(&p.kind),
-                    "message": p.kind.to_string(),
-                })
-            })
+            .map(crate::verify::problem_json)
             .collect();
         let classes: serde_json::Map<String, Value> = self
             .classes

@@ -5,22 +5,26 @@
 //! end is still refused: positions only grow, so the next read fails, or the final check
 //! that the walk ends exactly at the end of the payload does. The result is the general
 //! walk's (`walk_fields` in the parent module) for every input, which the differential
-//! tests of the parent module check on truncations, bit flips and random edits. This walk
+//! tests of `event_view` and `codec_check` check on truncations, bit flips and random edits. This walk
 //! runs once for every record a query reads (about a quarter of a time-range query's time
 //! before it was written out this way).
 
 use super::{Reader, field};
 
 /// The fields from `actor.id` on, starting at `pos` of `bytes` (all ASCII from `pos` on):
-/// where each field starts, the raw outcome and severity codes, and `None` where postcard
-/// would fail.
-pub(super) fn walk_ascii_fields(bytes: &[u8], pos: usize) -> Option<([u32; field::COUNT], u8, u8)> {
+/// `mark(field, position)` at the start of each field, the raw outcome and severity codes,
+/// and `None` where postcard would fail.
+#[inline(always)]
+pub(super) fn walk_ascii_fields(
+    bytes: &[u8],
+    pos: usize,
+    mut mark: impl FnMut(usize, usize),
+) -> Option<(u8, u8)> {
     let mut w = Walker { bytes, pos };
-    let mut at = [0u32; field::COUNT];
-    // Field by field, so every index into `at` is a constant.
+    // Field by field, so every field number is a constant.
     macro_rules! field {
         ($f:expr, $step:ident) => {
-            at[$f] = w.pos as u32;
+            mark($f, w.pos);
             w.$step()?;
         };
     }
@@ -32,7 +36,7 @@ pub(super) fn walk_ascii_fields(bytes: &[u8], pos: usize) -> Option<([u32; field
     let outcome = w.byte()?;
     field!(field::ERROR_MESSAGE, opt_str);
     let severity = w.byte()?;
-    at[field::ENTITY] = w.pos as u32;
+    mark(field::ENTITY, w.pos);
     if w.option()? {
         w.str()?; // kind
         w.str()?; // id
@@ -49,7 +53,7 @@ pub(super) fn walk_ascii_fields(bytes: &[u8], pos: usize) -> Option<([u32; field
     field!(field::CHANGED_FIELDS, str_list);
     field!(field::LABELS, str_list);
     field!(field::METADATA, opt_str);
-    (w.pos == bytes.len()).then_some((at, outcome, severity))
+    (w.pos == bytes.len()).then_some((outcome, severity))
 }
 
 /// A position in the payload; it may pass the end, after which every read fails.
