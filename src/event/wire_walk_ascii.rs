@@ -4,10 +4,10 @@
 //! alone: no slice is taken and nothing is checked per string. A string that runs past the
 //! end is still refused: positions only grow, so the next read fails, or the final check
 //! that the walk ends exactly at the end of the payload does. The result is the general
-//! walk's (`walk_fields` in the parent module) for every input, which the differential
-//! tests of `event_view` and `codec_check` check on truncations, bit flips and random edits. This walk
-//! runs once for every record a query reads (about a quarter of a time-range query's time
-//! before it was written out this way).
+//! walk's (the rest of [`walk`](super::walk)) for every input, which the differential tests
+//! of `event_view` and `codec_check` check on truncations, bit flips and random edits. This
+//! walk runs once for every record a query reads (about a quarter of a time-range query's
+//! time before it was written out this way) and for every record verify decodes.
 
 use super::{Reader, field};
 
