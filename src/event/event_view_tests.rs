@@ -226,3 +226,59 @@ fn non_ascii_text_and_long_strings_are_read() {
         }
     }
 }
+
+/// `n` as a postcard varint.
+fn varint_bytes(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// The nine-byte fast path decodes what the general loop decodes, and declines (reading
+    /// nothing) whatever is not a nine-byte varint.
+    #[test]
+    fn nine_byte_fast_path_agrees_with_the_loop(
+        value in any::<u64>(),
+        high in any::<u64>(),
+        noise in prop::collection::vec(any::<u8>(), 0..12),
+    ) {
+        // Values of every length, weighted towards nine bytes (2^56..2^63).
+        for n in [value, (high >> 1) | (1 << 56), value >> (value % 64)] {
+            let mut bytes = varint_bytes(n);
+            bytes.push(0x55);
+            let mut r = Reader::new(&bytes);
+            prop_assert_eq!(r.varint(), Some(n));
+            prop_assert_eq!(r.pos, bytes.len() - 1);
+        }
+        // Arbitrary bytes, and nine continuation-led ones: fast path or loop, same answer.
+        let mut led = noise.clone();
+        for b in led.iter_mut().take(8) {
+            *b |= 0x80;
+        }
+        for bytes in [noise, led] {
+            let mut fast = Reader::new(&bytes);
+            let mut slow = Reader::new(&bytes);
+            let want = slow.any_long_varint();
+            match fast.nine_byte_varint() {
+                Some(n) => {
+                    prop_assert_eq!(Some(n), want);
+                    prop_assert_eq!(fast.pos, slow.pos);
+                }
+                None => prop_assert_eq!(fast.pos, 0),
+            }
+            let mut any = Reader::new(&bytes);
+            let got = any.long_varint();
+            prop_assert_eq!(got, want);
+            if got.is_some() {
+                prop_assert_eq!(any.pos, slow.pos);
+            }
+        }
+    }
+}

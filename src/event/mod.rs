@@ -9,6 +9,9 @@
 //! implementations in `json.rs`: absent optional fields are omitted, unknown keys are errors.
 
 #[doc(hidden)]
+// The only unsafe here: taking bytes checked to be ASCII as a `str` (see the module).
+#[allow(unsafe_code)]
+mod ascii_str;
 pub mod codec;
 mod event_view;
 mod json;
@@ -27,6 +30,7 @@ pub use codec::{PAYLOAD_VERSION, PayloadError};
     reason = "the crate's record and writer modules use these"
 )]
 pub(crate) use codec::{decode_payload, encode_payload, encode_payload_into};
+pub(crate) use event_view::Layout;
 pub use event_view::{EntityView, EventView, StrList};
 pub use kinds::{Outcome, ParseEnumError, Severity};
 pub use lazy_record::{LazyRecord, RecordView};

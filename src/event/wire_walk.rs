@@ -55,7 +55,16 @@ pub(super) fn walk(bytes: &[u8], mut mark: impl FnMut(usize, usize)) -> Option<W
     };
     // Usually every byte from here on is ASCII (short lengths and ASCII text): one check for
     // all strings instead of one per string.
-    r.rest_is_ascii = is_ascii(bytes.get(r.pos..)?);
+    r.rest_is_ascii = super::ascii_str::is_ascii_long(bytes.get(r.pos..)?);
+    if r.rest_is_ascii {
+        // Then no string needs a check: the walk steps over them by length alone.
+        let (outcome, severity) = ascii::walk_ascii_fields(bytes, r.pos, mark)?;
+        return Some(Walked {
+            occurred_at,
+            outcome,
+            severity,
+        });
+    }
     mark(field::ACTOR_ID, r.pos);
     r.str_ok()?;
     for f in [field::ACTOR_KIND, field::ACTOR_NAME, field::ACTOR_EMAIL] {
@@ -106,20 +115,6 @@ pub(super) fn walk(bytes: &[u8], mut mark: impl FnMut(usize, usize)) -> Option<W
 
 fn zigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// Whether every byte is ASCII: eight bytes per step (std's `is_ascii` ends in a byte loop
-/// that costs as much as the rest on a few hundred bytes).
-fn is_ascii(bytes: &[u8]) -> bool {
-    let chunks = bytes.chunks_exact(8);
-    let tail = chunks.remainder();
-    let mut high = 0u64;
-    for chunk in chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        high |= u64::from_le_bytes(word);
-    }
-    high & 0x8080_8080_8080_8080 == 0 && tail.is_ascii()
 }
 
 /// postcard 1.x's primitive reads over a byte slice: `Option` tags 0 or 1; varints of at
@@ -178,10 +173,39 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A varint of two bytes or more. Nine-byte ones have a fast path: every payload has
+    /// one (`occurred_at`: a present-day time in nanoseconds, zigzagged, takes 62 bits).
+    pub(super) fn long_varint(&mut self) -> Option<u64> {
+        if let Some(n) = self.nine_byte_varint() {
+            return Some(n);
+        }
+        self.any_long_varint()
+    }
+
+    /// A varint of exactly nine bytes, decoded from two loads without a loop; `None` (and
+    /// nothing read) for any other varint or fewer than nine bytes left.
+    #[inline(always)]
+    pub(super) fn nine_byte_varint(&mut self) -> Option<u64> {
+        const CONTINUE: u64 = 0x8080_8080_8080_8080;
+        let head = self.bytes.get(self.pos..self.pos.checked_add(8)?)?;
+        let w = u64::from_le_bytes(head.try_into().ok()?);
+        let last = *self.bytes.get(self.pos + 8)?;
+        if w & CONTINUE != CONTINUE || last >= 0x80 {
+            return None;
+        }
+        // Squeeze the eight 7-bit groups together: pairs, then quads, then all eight.
+        let x = w & !CONTINUE;
+        let x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) >> 1);
+        let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) >> 2);
+        let x = (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) >> 4);
+        self.pos += 9;
+        Some(x | (u64::from(last) << 56))
+    }
+
     /// postcard's `try_take_varint_u64`: 7 bits per byte, at most 10 bytes, and the 10th may
     /// carry only the one remaining bit. Overlong encodings are accepted, as postcard does.
     #[cold]
-    fn long_varint(&mut self) -> Option<u64> {
+    pub(super) fn any_long_varint(&mut self) -> Option<u64> {
         const MAX_BYTES: usize = 10;
         let mut out = 0u64;
         for i in 0..MAX_BYTES {
@@ -199,7 +223,7 @@ impl<'a> Reader<'a> {
     fn str_ok(&mut self) -> Option<()> {
         let len = self.varint()?;
         let b = self.take(len)?;
-        (self.rest_is_ascii || b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(())
+        (self.rest_is_ascii || super::ascii_str::from_utf8(b).is_some()).then_some(())
     }
 
     #[inline(always)]
@@ -218,10 +242,12 @@ impl<'a> Reader<'a> {
         Some(b)
     }
 
-    /// A string (checked UTF-8 again: callers hold only positions).
+    /// A string (checked UTF-8 again, as callers hold only positions; for ASCII text that
+    /// is a short word-wise check, see `ascii_str`).
+    #[inline(always)]
     pub(super) fn str(&mut self) -> Option<&'a str> {
         let len = self.varint()?;
-        std::str::from_utf8(self.take(len)?).ok()
+        super::ascii_str::from_utf8(self.take(len)?)
     }
 
     /// An optional string's bytes, at a field the walk has checked (so UTF-8).
@@ -233,3 +259,6 @@ impl<'a> Reader<'a> {
         self.take(len).map(Some)
     }
 }
+
+#[path = "wire_walk_ascii.rs"]
+mod ascii;

@@ -74,16 +74,53 @@ fn bad_payload(segment: &Segment, offset: u64, seq: u64, e: &PayloadError) -> Er
     }))
 }
 
-/// Calls `f` with each record in `[lo, hi)` matching `query`, in the query's order, until `f`
-/// breaks.
+/// What a segment is about to hand over, told before its records are read so a caller
+/// collecting them can allocate once (see [`for_each_match`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Expected {
+    /// Records that will be read (a few more than match at the edges of a time range).
+    pub records: usize,
+    /// Roughly the bytes of their payloads: the segment's mean frame size times `records`.
+    pub payload_bytes: usize,
+}
+
+/// What [`for_each_match`] hands its records to.
+pub(crate) trait Visitor {
+    /// Told, segment by segment, how many records are about to be read when nearly all of
+    /// them will match (see [`for_each_match`]). Ignored by default.
+    fn expect(&mut self, _expected: Expected) {}
+
+    /// Called with each matching record; breaking stops the query.
+    fn visit(&mut self, m: &Match<'_>) -> Result<ControlFlow<()>>;
+}
+
+/// A closure visits every match and ignores what is expected.
+impl<F: FnMut(&Match<'_>) -> Result<ControlFlow<()>>> Visitor for F {
+    fn visit(&mut self, m: &Match<'_>) -> Result<ControlFlow<()>> {
+        self(m)
+    }
+}
+
+/// Hands each record in `[lo, hi)` matching `query` to `visitor`, in the query's order, until
+/// it breaks.
+///
+/// When the query filters on nothing but what the plan already selected records by (a
+/// `recorded_at` range, an actor, an entity), nearly every record read matches: the visitor
+/// is then told, segment by segment, how many records are about to be read
+/// ([`Visitor::expect`]), so it can allocate once. It is not told for other queries, whose
+/// candidates may mostly fail the filter.
 pub(crate) fn for_each_match(
     log: &AuditLog,
     view: &View,
     query: &Query,
     lo: u64,
     hi: u64,
-    mut f: impl FnMut(&Match<'_>) -> Result<ControlFlow<()>>,
+    visitor: &mut impl Visitor,
 ) -> Result<()> {
+    let candidates_match = query.indexes_select_all();
+    // A query on `recorded_at` alone is decided by the check below, before the payload is
+    // walked; the whole filter need not run again.
+    let only_recorded = query.filters_only_recorded();
     // Holds the frames of segments that are not mapped (active, cold); reused throughout.
     let mut scratch = Vec::new();
     let mut segments: Vec<_> = view.segments.iter().collect();
@@ -116,6 +153,22 @@ pub(crate) fn for_each_match(
             }
             plan(index, query, seg_lo - first, seg_hi - first)
         };
+        if candidates_match {
+            let records = match &plan {
+                Plan::Postings(p) => p.len(),
+                Plan::Run { from, to } => usize::try_from(to - from).unwrap_or(usize::MAX),
+            };
+            let mean_frame = segment
+                .footer()
+                .and_then(|f| f.records_end.checked_div(f.record_count))
+                .map_or(TYPICAL_FRAME, |m| {
+                    usize::try_from(m).unwrap_or(TYPICAL_FRAME)
+                });
+            visitor.expect(Expected {
+                records,
+                payload_bytes: records.saturating_mul(mean_frame),
+            });
+        }
         let mut visit = |offset: u64, seq: u64, recorded_at: i64, payload: &[u8]| {
             if !query.recorded.contains(recorded_at) {
                 return Ok(ControlFlow::Continue(()));
@@ -127,8 +180,8 @@ pub(crate) fn for_each_match(
                 recorded_at: Timestamp::from_nanos(recorded_at),
                 event,
             };
-            match query.matches_view(&record) {
-                true => f(&Match {
+            match only_recorded || query.matches_view(&record) {
+                true => visitor.visit(&Match {
                     segment,
                     offset,
                     record,

@@ -281,6 +281,26 @@ impl Query {
         self.matches_fields(record)
     }
 
+    /// Whether the query asks nothing of a record beyond what the executor's plan selects
+    /// it by (sequence range, `recorded_at` range, actor, entity type and id), so nearly
+    /// every record the plan reads is returned.
+    pub(crate) fn indexes_select_all(&self) -> bool {
+        self.occurred.is_unbounded()
+            && (self.entity_kind.is_none() || self.entity_id.is_some())
+            && self.action.is_none()
+            && self.tenant.is_none()
+            && self.outcome.is_none()
+            && self.severity.is_none()
+            && self.label.is_none()
+            && self.text.is_none()
+    }
+
+    /// Whether `recorded_at` is the only field the query filters on (a record in its range
+    /// matches).
+    pub(crate) fn filters_only_recorded(&self) -> bool {
+        self.indexes_select_all() && self.actor.is_none() && self.entity_kind.is_none()
+    }
+
     /// Whether a record read in place passes every filter: the same answer as
     /// [`Query::matches`] gives for it decoded, without decoding it.
     pub fn matches_view(&self, record: &RecordView<'_>) -> bool {

@@ -28,9 +28,11 @@ pub(crate) use filter::{ActionFilter, SeverityFilter};
 pub use filter::{Order, Query, TimeField};
 
 use crate::error::Result;
+use crate::event::Layout;
 use crate::event::{LazyRecord, Record};
 use crate::log::AuditLog;
-use std::ops::ControlFlow;
+use crate::timestamp::Timestamp;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 /// One page of a query's results: decoded [`Record`]s from [`AuditLog::query`], or
@@ -56,7 +58,7 @@ impl AuditLog {
     /// that must be read is damaged. Damaged or missing index files are never an error: they
     /// are rebuilt from their segment.
     pub fn query(&self, query: &Query) -> Result<QueryPage> {
-        self.query_into(query, |m| m.to_record())
+        self.query_into(query, Decoded)
     }
 
     /// As [`AuditLog::query`], but the records keep their encoded payload and read fields in
@@ -69,19 +71,10 @@ impl AuditLog {
     /// (damage that escaped the frame checksum) is returned, and reported when its JSON is
     /// asked for.
     pub fn query_lazy(&self, query: &Query) -> Result<QueryPage<LazyRecord>> {
-        // The page's payloads are copied back to back into one buffer, shared by its records.
-        let mut bytes = Vec::new();
-        let page = self.query_into(query, |m| {
-            let start = bytes.len();
-            bytes.extend_from_slice(m.record.event.payload());
-            Ok((
-                m.record.seq,
-                m.record.recorded_at,
-                start..bytes.len(),
-                m.record.event.layout(),
-            ))
-        })?;
-        let bytes = Arc::new(bytes);
+        let mut lazy = Lazy { bytes: Vec::new() };
+        let page = self.query_into(query, &mut lazy)?;
+        // The page's payloads were copied back to back into one buffer, shared by its records.
+        let bytes = Arc::new(lazy.bytes);
         let records = page.records.into_iter();
         Ok(QueryPage {
             records: records
@@ -94,27 +87,23 @@ impl AuditLog {
         })
     }
 
-    fn query_into<R>(
-        &self,
-        query: &Query,
-        mut build: impl FnMut(&exec::Match<'_>) -> Result<R>,
-    ) -> Result<QueryPage<R>> {
+    fn query_into<C: Collect>(&self, query: &Query, collect: C) -> Result<QueryPage<C::Item>> {
         let view = self.view();
         let fingerprint = query.fingerprint();
         let (lo, hi) = exec::seq_range(query, fingerprint, &view)?;
         let limit = query.limit.unwrap_or(usize::MAX);
-        let mut records = Vec::new();
-        let mut last_seq = None;
+        let mut page = PageCollector {
+            records: Vec::new(),
+            last_seq: None,
+            limit,
+            collect,
+        };
         if limit > 0 {
-            exec::for_each_match(self, &view, query, lo, hi, |m| {
-                records.push(build(m)?);
-                last_seq = Some(m.record.seq);
-                Ok(match records.len() >= limit {
-                    true => ControlFlow::Break(()),
-                    false => ControlFlow::Continue(()),
-                })
-            })?;
+            exec::for_each_match(self, &view, query, lo, hi, &mut page)?;
         }
+        let PageCollector {
+            records, last_seq, ..
+        } = page;
         let has_more = records.len() >= limit;
         let position = match (query.order, last_seq) {
             (Order::OldestFirst, Some(last)) if has_more => last + 1,
@@ -144,7 +133,7 @@ impl AuditLog {
         let view = self.view();
         let (lo, hi) = exec::seq_range(query, query.fingerprint(), &view)?;
         let mut n = 0u64;
-        exec::for_each_match(self, &view, query, lo, hi, |_| {
+        exec::for_each_match(self, &view, query, lo, hi, &mut |_: &exec::Match<'_>| {
             n += 1;
             Ok(ControlFlow::Continue(()))
         })?;
@@ -157,10 +146,104 @@ impl AuditLog {
         let view = self.view();
         let (lo, hi) = exec::seq_range(query, query.fingerprint(), &view)?;
         let mut counter = aggregate::Counter::new(by);
-        exec::for_each_match(self, &view, query, lo, hi, |m| {
+        exec::for_each_match(self, &view, query, lo, hi, &mut |m: &exec::Match<'_>| {
             counter.add(&m.record);
             Ok(ControlFlow::Continue(()))
         })?;
         Ok(counter.finish())
+    }
+}
+
+/// What a page is made of: how each match becomes a page item.
+trait Collect {
+    type Item;
+
+    /// About `records` records with about `payload_bytes` bytes of payload are coming.
+    fn reserve(&mut self, _records: usize, _payload_bytes: usize) {}
+
+    /// The page item for one match.
+    fn build(&mut self, m: &exec::Match<'_>) -> Result<Self::Item>;
+}
+
+impl<C: Collect> Collect for &mut C {
+    type Item = C::Item;
+
+    fn reserve(&mut self, records: usize, payload_bytes: usize) {
+        (**self).reserve(records, payload_bytes);
+    }
+
+    fn build(&mut self, m: &exec::Match<'_>) -> Result<Self::Item> {
+        (**self).build(m)
+    }
+}
+
+/// Pages of decoded [`Record`]s.
+struct Decoded;
+
+impl Collect for Decoded {
+    type Item = Record;
+
+    fn build(&mut self, m: &exec::Match<'_>) -> Result<Record> {
+        m.to_record()
+    }
+}
+
+/// Pages of [`LazyRecord`]s: each payload copied to the end of one buffer, the record's
+/// place in it noted (the records are made once the buffer is complete and can be shared).
+struct Lazy {
+    bytes: Vec<u8>,
+}
+
+/// A [`LazyRecord`] before its page's buffer is shared: sequence number, time, where its
+/// payload lies in the buffer, and where its fields lie in the payload.
+type LazyParts = (u64, Timestamp, Range<usize>, Layout);
+
+impl Collect for Lazy {
+    type Item = LazyParts;
+
+    fn reserve(&mut self, _records: usize, payload_bytes: usize) {
+        self.bytes.reserve(payload_bytes);
+    }
+
+    fn build(&mut self, m: &exec::Match<'_>) -> Result<LazyParts> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(m.record.event.payload());
+        Ok((
+            m.record.seq,
+            m.record.recorded_at,
+            start..self.bytes.len(),
+            m.record.event.layout(),
+        ))
+    }
+}
+
+/// Collects one page: at most `limit` items, noting the last sequence number taken.
+struct PageCollector<C: Collect> {
+    records: Vec<C::Item>,
+    last_seq: Option<u64>,
+    limit: usize,
+    collect: C,
+}
+
+impl<C: Collect> exec::Visitor for PageCollector<C> {
+    fn expect(&mut self, expected: exec::Expected) {
+        // Never more than the page can still take.
+        let room = self.limit.saturating_sub(self.records.len());
+        let records = expected.records.min(room);
+        let bytes = match records < expected.records {
+            true => expected.payload_bytes / expected.records.max(1) * records,
+            false => expected.payload_bytes,
+        };
+        self.records.reserve(records);
+        self.collect.reserve(records, bytes);
+    }
+
+    fn visit(&mut self, m: &exec::Match<'_>) -> Result<ControlFlow<()>> {
+        self.records.push(self.collect.build(m)?);
+        self.last_seq = Some(m.record.seq);
+        Ok(match self.records.len() >= self.limit {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
+        })
     }
 }
