@@ -125,10 +125,12 @@ pub(crate) enum Frame<'a> {
     BadChecksum { stored: u32, computed: u32 },
 }
 
-/// `true` if every byte is zero. Sixty-four bytes per step, OR-ed together (which the
-/// compiler turns into a few vector instructions), where a byte-wise `all` branches at every
-/// byte: verify reads a preallocated segment's zero tail whole, and a sealed log's empty
-/// last segment is 64 MiB of zeros.
+/// `true` if every byte is zero. Recovery checks the unwritten, preallocated end of an active
+/// segment (tens of MiB) on every open, and verify reads a sealed log's empty last segment
+/// (64 MiB of zeros) whole. Sixty-four bytes per step, OR-ed together (a few vector
+/// instructions), where a byte-wise `all` branches at every byte; measured against a 4 KiB
+/// memcmp loop it opens the 10M-event log as fast (12.9–13.1 ms) and verifies the Windows log
+/// ~6% faster (`verify_bench`).
 pub(crate) fn all_zero(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(64);
     for chunk in &mut chunks {
@@ -257,6 +259,18 @@ mod tests {
                 assert!(!all_zero(&bytes), "len {len}, nonzero at {at}");
                 bytes[at] = 0;
             }
+        }
+    }
+
+    #[test]
+    fn all_zero_finds_a_nonzero_byte_anywhere() {
+        assert!(all_zero(&[]));
+        let zeros = vec![0u8; 3 * 4096 + 5];
+        assert!(all_zero(&zeros));
+        for at in [0, 4095, 4096, 8191, zeros.len() - 1] {
+            let mut bytes = zeros.clone();
+            bytes[at] = 1;
+            assert!(!all_zero(&bytes), "missed a byte at {at}");
         }
     }
 }

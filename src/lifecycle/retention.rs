@@ -7,7 +7,6 @@ use super::cuts::{Cut, CutKind};
 use super::prefix::{family_files, remove_prefix, size_of};
 use crate::error::{Error, Result};
 use crate::log::{AuditLog, Shared};
-use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
 use std::path::{Path, PathBuf};
@@ -140,8 +139,8 @@ fn bytes_used(dir: &Path, segment: &Segment, end_seq: u64) -> Result<u64> {
     let others: Vec<PathBuf> = files.into_iter().filter(|p| *p != segment.path).collect();
     let data_end = if end_seq > segment.first_seq() {
         let last = end_seq - 1;
-        let stored = segment.read_frame(segment.offset_of(last)?, last)?;
-        stored.offset + (FRAME_HEADER_LEN + BODY_FIXED_LEN + stored.payload.len()) as u64
+        let offset = segment.offset_of(last)?;
+        offset + segment.frame_len_at(offset)?
     } else {
         segment.header.encoded_len() as u64
     };
