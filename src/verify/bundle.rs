@@ -8,6 +8,7 @@ use super::{VerifyOptions, verify};
 use crate::error::Result;
 use crate::lifecycle::archive::{MANIFEST_NAME, check_bundle};
 use crate::merkle::TreeHead;
+use crate::segment::name::{parse_cold_segment_file_name, parse_segment_file_name};
 use std::path::Path;
 
 /// Whether `dir` is an archive bundle rather than a log directory.
@@ -67,7 +68,8 @@ pub(crate) fn verify_bundle(dir: &Path, options: &VerifyOptions) -> Result<Verif
 
 /// Verifies, against `cp`, the one segment of the bundle whose records reach the checkpoint's
 /// tree size (its header carries the tree's frontier at its start, so it proves the prefix on
-/// its own), and copies the outcome into `report`.
+/// its own), and copies the outcome into `report`. Segment files are named by their first
+/// sequence number, so that segment is the last one starting at or before the size.
 fn check_checkpoint_in_bundle(
     dir: &Path,
     manifest: &crate::lifecycle::archive::Manifest,
@@ -76,13 +78,19 @@ fn check_checkpoint_in_bundle(
     report: &mut VerifyReport,
 ) -> Result<()> {
     let size = cp.tree_head.size;
-    for file in &manifest.files {
-        if !(file.name.ends_with(".seg") || file.name.ends_with(".zseg")) {
-            continue;
-        }
-        let lone = verify(&dir.join(&file.name), options)?;
-        let end = lone.first_seq + lone.records;
-        if lone.first_seq <= size && size <= end {
+    let holder = manifest
+        .files
+        .iter()
+        .filter_map(|f| {
+            let first = parse_segment_file_name(&f.name)
+                .or_else(|| parse_cold_segment_file_name(&f.name))?;
+            Some((first, &f.name))
+        })
+        .filter(|&(first, _)| first <= size)
+        .max_by_key(|&(first, _)| first);
+    if let Some((_, name)) = holder {
+        let lone = verify(&dir.join(name), options)?;
+        if size <= lone.first_seq + lone.records {
             report.checkpoint = lone.checkpoint;
             report.problems.extend(lone.problems);
             return Ok(());
