@@ -8,6 +8,7 @@ use serde_json::json;
 use super::super::take_wire;
 use super::super::{WireEncode, decode_payload, encode_payload};
 use super::{validate_payload, walk_wire};
+use crate::event::damage::{edit, truncations_flips_and_extension};
 use crate::event::{Event, EventLimits, Outcome, Severity};
 use crate::timestamp::Timestamp;
 
@@ -196,17 +197,9 @@ fn every_truncation_and_bit_flip_of_valid_payloads_agrees() {
             walk_wire(&bytes).is_some(),
             "the fast walk must take valid payloads"
         );
-        for cut in 0..=bytes.len() {
-            assert_same(&bytes[..cut]);
-        }
-        for bit in 0..bytes.len() * 8 {
-            let mut damaged = bytes.clone();
-            damaged[bit / 8] ^= 1 << (bit % 8);
+        for damaged in truncations_flips_and_extension(&bytes) {
             assert_same(&damaged);
         }
-        let mut longer = bytes.clone();
-        longer.push(0);
-        assert_same(&longer);
     }
 }
 
@@ -228,12 +221,7 @@ proptest! {
         let texts = edge_texts();
         let mut text = texts[pick % texts.len()].clone().into_bytes();
         let i = at.index(text.len() + 1);
-        match how {
-            0 => text.insert(i, byte),
-            1 if i < text.len() => { text.remove(i); }
-            _ if i < text.len() => text[i] = byte,
-            _ => text.push(byte),
-        }
+        edit(&mut text, i, byte, how);
         if let Ok(text) = String::from_utf8(text) {
             assert_same_json(&text);
         }

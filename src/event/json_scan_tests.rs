@@ -4,6 +4,7 @@
 //! fast path in name only).
 
 use super::surely_accepted;
+use crate::event::damage::edit;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -245,12 +246,7 @@ proptest! {
         let mut text = serde_json::to_string(&value).expect("printable").into_bytes();
         for (at, byte, how) in edits {
             let i = at.index(text.len() + 1);
-            match how {
-                0 => text.insert(i, byte),
-                1 if i < text.len() => { text.remove(i); }
-                _ if i < text.len() => text[i] = byte,
-                _ => text.push(byte),
-            }
+            edit(&mut text, i, byte, how);
         }
         // Non-UTF-8 bytes never reach the scan (the payload walk checks UTF-8 first).
         if std::str::from_utf8(&text).is_ok() {

@@ -8,11 +8,13 @@
 //! JSON (for import, export and query results) is produced and read by hand-written serde
 //! implementations in `json.rs`: absent optional fields are omitted, unknown keys are errors.
 
-#[doc(hidden)]
 // The only unsafe here: taking bytes checked to be ASCII as a `str` (see the module).
 #[allow(unsafe_code)]
 mod ascii_str;
+#[doc(hidden)]
 pub mod codec;
+#[cfg(test)]
+mod damage;
 mod event_view;
 mod json;
 mod kinds;
