@@ -18,8 +18,9 @@ pub struct VerifyArgs {
     /// A signed checkpoint (C2SP signed note) the log must be consistent with.
     #[arg(long, value_name = "FILE", requires = "public_key")]
     checkpoint: Option<PathBuf>,
-    /// The public key (`name+hash+base64`, as written by `auditlog keygen`) that signed it.
-    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    /// The log's public key (`name+hash+base64`, as written by `auditlog keygen`): it must
+    /// have signed the checkpoint and every cut record (retention, archive) of the log.
+    #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
@@ -64,6 +65,9 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         check_indexes: !args.no_index_check,
         ..VerifyOptions::default()
     };
+    if let Some(key) = &args.public_key {
+        options.cut_key = Some(read_verifier(key)?);
+    }
     if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {
         let verifier = read_verifier(key)?;
         let note = read_text(cp, "checkpoint")?;
