@@ -215,3 +215,52 @@ fn a_cut_of_an_unknown_kind_is_damage_in_the_cut_log() {
         "{report}"
     );
 }
+
+#[test]
+fn cli_retention_and_archive_with_the_key_sign_their_cuts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    signed_log(&dir);
+    let pubkey = write_public_key(tmp.path());
+    let private = tmp.path().join("log.key");
+    std::fs::write(&private, format!("{}\n", key().to_text())).unwrap();
+    let archive = tmp.path().join("archive");
+    let (d, p, k) = (
+        dir.to_str().unwrap(),
+        pubkey.to_str().unwrap(),
+        private.to_str().unwrap(),
+    );
+    let a = archive.to_str().unwrap();
+    let out = cli(&[
+        "archive",
+        "--dir",
+        d,
+        "--to",
+        a,
+        "--max-segments",
+        "1",
+        "--key",
+        k,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = cli(&["retention", "--dir", d, "--max-age-days", "0", "--key", k]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = cli(&["verify", d, "--public-key", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("authenticated: all 2 cut(s)"),
+        "{}",
+        text(&out)
+    );
+    // A cut made without the key is then refused by the same check.
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 1510, 1900);
+    log.seal().unwrap();
+    append_range(&log, 1900, 1910);
+    log.close().unwrap();
+    let out = cli(&["retention", "--dir", d, "--max-age-days", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = cli(&["verify", d, "--public-key", p]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("records 1500..1900"), "{}", text(&out));
+}

@@ -52,6 +52,24 @@ pub fn read_verifier(path: &PathBuf) -> Result<NoteVerifier, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// Reads a private key file, for commands that sign (checkpoints, cut records).
+pub fn read_signer(path: &PathBuf) -> Result<auditlog::checkpoint::NoteSigner, CliError> {
+    auditlog::checkpoint::NoteSigner::from_text(&read_text(path, "private key")?)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Opens `dir` for writing, with `key` (a private key file) as its signing key if given.
+pub fn open_signing(
+    dir: &std::path::Path,
+    key: Option<&PathBuf>,
+) -> Result<auditlog::AuditLog, CliError> {
+    let mut builder = auditlog::AuditLog::builder(dir);
+    if let Some(path) = key {
+        builder = builder.signing_key(read_signer(path)?);
+    }
+    Ok(builder.open()?)
+}
+
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     if !args.path.exists() {
         return Err(CliError::Usage(format!(
