@@ -285,6 +285,10 @@ pub enum CorruptionKind {
     /// The log's tree does not extend a signed checkpoint: it was truncated below the
     /// checkpoint's size, or rewritten (the root at the checkpoint's size differs).
     CheckpointMismatch(String),
+    /// A record of the cut log (`cuts.log`) is damaged, inconsistent with the cuts before
+    /// it, or (checked with a public key) not signed by the log's key: a removal of records
+    /// that cannot be accepted as retention or archiving.
+    BadCut(String),
 }
 
 impl fmt::Display for CorruptionKind {
@@ -327,6 +331,7 @@ impl fmt::Display for CorruptionKind {
             CorruptionKind::CheckpointMismatch(why) => {
                 write!(f, "the log is inconsistent with a signed checkpoint: {why}")
             }
+            CorruptionKind::BadCut(why) => write!(f, "bad cut record: {why}"),
         }
     }
 }

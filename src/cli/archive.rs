@@ -1,7 +1,6 @@
 //! `auditlog archive`: move the oldest sealed segments into bundles in a local directory.
 
 use super::{CliError, DirArg};
-use auditlog::AuditLog;
 use auditlog::lifecycle::{ArchivePolicy, LocalDirDestination};
 use std::path::PathBuf;
 
@@ -18,10 +17,14 @@ pub struct ArchiveArgs {
     /// At most this many segments, oldest first.
     #[arg(long, value_name = "N")]
     max_segments: Option<usize>,
+    /// The log's private key (written by `auditlog keygen`): the cut record is signed with
+    /// it, so that `auditlog verify --public-key` can tell this removal from a deletion.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
 }
 
 pub fn run(args: ArchiveArgs) -> Result<(), CliError> {
-    let log = AuditLog::open(&args.dir.dir)?;
+    let log = super::verify::open_signing(&args.dir.dir, args.key.as_ref())?;
     let destination = LocalDirDestination::new(&args.to);
     let policy = ArchivePolicy {
         min_age: args.older_than_days.map(super::days),

@@ -5,6 +5,7 @@
 use super::{CliError, DirArg};
 use auditlog::AuditLog;
 use auditlog::lifecycle::{ClassifiedLog, RetentionPolicy, RetentionReport};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct RetentionArgs {
@@ -19,6 +20,10 @@ pub struct RetentionArgs {
     /// List what would be deleted, change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// The log's private key (written by `auditlog keygen`): the cut record is signed with
+    /// it, so that `auditlog verify --public-key` can tell this removal from a deletion.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
 }
 
 pub fn run(args: RetentionArgs) -> Result<(), CliError> {
@@ -39,7 +44,7 @@ pub fn run(args: RetentionArgs) -> Result<(), CliError> {
         let report = log.plan_retention(&policy)?;
         (log, report)
     } else {
-        let log = AuditLog::open(&args.dir.dir)?;
+        let log = super::verify::open_signing(&args.dir.dir, args.key.as_ref())?;
         let report = log.apply_retention(&policy)?;
         (log, report)
     };
@@ -55,6 +60,15 @@ fn run_classified(args: &RetentionArgs) -> Result<(), CliError> {
             "{} is a classified root: each class applies its own recorded retention, so \
              --max-age-days and --max-bytes do not apply (give a class's sub-directory to \
              apply them to one class)",
+            args.dir.dir.display()
+        )));
+    }
+    if args.key.is_some() {
+        // A classified log has no signing key (one per class would be needed): refuse
+        // rather than write unsigned cuts the caller believes signed.
+        return Err(CliError::Usage(format!(
+            "{} is a classified root, whose classes cannot sign their cuts yet: --key \
+             does not apply",
             args.dir.dir.display()
         )));
     }

@@ -18,8 +18,9 @@ pub struct VerifyArgs {
     /// A signed checkpoint (C2SP signed note) the log must be consistent with.
     #[arg(long, value_name = "FILE", requires = "public_key")]
     checkpoint: Option<PathBuf>,
-    /// The public key (`name+hash+base64`, as written by `auditlog keygen`) that signed it.
-    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    /// The log's public key (`name+hash+base64`, as written by `auditlog keygen`): it must
+    /// have signed the checkpoint and every cut record (retention, archive) of the log.
+    #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
@@ -51,6 +52,24 @@ pub fn read_verifier(path: &PathBuf) -> Result<NoteVerifier, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// Reads a private key file, for commands that sign (checkpoints, cut records).
+pub fn read_signer(path: &PathBuf) -> Result<auditlog::checkpoint::NoteSigner, CliError> {
+    auditlog::checkpoint::NoteSigner::from_text(&read_text(path, "private key")?)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Opens `dir` for writing, with `key` (a private key file) as its signing key if given.
+pub fn open_signing(
+    dir: &std::path::Path,
+    key: Option<&PathBuf>,
+) -> Result<auditlog::AuditLog, CliError> {
+    let mut builder = auditlog::AuditLog::builder(dir);
+    if let Some(path) = key {
+        builder = builder.signing_key(read_signer(path)?);
+    }
+    Ok(builder.open()?)
+}
+
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     if !args.path.exists() {
         return Err(CliError::Usage(format!(
@@ -64,6 +83,9 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         check_indexes: !args.no_index_check,
         ..VerifyOptions::default()
     };
+    if let Some(key) = &args.public_key {
+        options.cut_key = Some(read_verifier(key)?);
+    }
     if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {
         let verifier = read_verifier(key)?;
         let note = read_text(cp, "checkpoint")?;

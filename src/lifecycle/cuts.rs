@@ -6,7 +6,12 @@
 //! 0, prove it continues the original tree, and keep every inclusion and consistency proof
 //! for the retained records computable. A segment removed any other way leaves no record and
 //! is still reported as missing. docs/FORMAT.md §9 is the normative layout.
+//!
+//! A cut record alone proves nothing about who made it: anyone who can delete a segment can
+//! append a well-formed cut. When the log has a signing key, each cut therefore carries a
+//! signed note over its fields (cut_note.rs), which `verify` checks against the public key.
 
+use crate::checkpoint::NoteSigner;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::merkle::{Frontier, Hash, TreeHead};
@@ -68,6 +73,9 @@ pub struct Cut {
     /// The reason (retention policy) or where the records went (archive destination and
     /// bundle name).
     pub note: String,
+    /// The signature lines (C2SP signed note, `— <key name> <base64>\n` each) over
+    /// [`Cut::signed_text`], when the log had a signing key; `None` in an unsigned cut.
+    pub signature: Option<String>,
 }
 
 impl Cut {
@@ -99,11 +107,17 @@ impl Cut {
             prev_recorded_at: header.prev_recorded_at,
             frontier: header.frontier.clone(),
             note,
+            signature: None,
         }
     }
 
+    /// The note as the record stores it (at most 4096 bytes).
+    pub(crate) fn note_as_stored(&self) -> &str {
+        truncate_utf8(&self.note, MAX_NOTE_LEN)
+    }
+
     fn encode_body(&self) -> Vec<u8> {
-        let note = truncate_utf8(&self.note, MAX_NOTE_LEN);
+        let note = self.note_as_stored();
         let nodes = self.frontier.nodes();
         let mut out = Vec::with_capacity(RECORD_FIXED_LEN + 32 * nodes.len() + note.len());
         out.push(self.kind.code());
@@ -118,39 +132,83 @@ impl Cut {
         }
         out.extend_from_slice(&(note.len() as u16).to_le_bytes());
         out.extend_from_slice(note.as_bytes());
+        if let Some(sig) = &self.signature {
+            // Signature lines are short (one per key, ~100 bytes): a u16 length is plenty.
+            out.extend_from_slice(&(sig.len() as u16).to_le_bytes());
+            out.extend_from_slice(sig.as_bytes());
+        }
         out
     }
 
-    fn decode_body(body: &[u8]) -> Option<Self> {
-        let fixed = body.get(..66)?;
-        let kind = CutKind::from_code(fixed[0])?;
+    /// Decodes a body whose CRC checked, saying which field is wrong when it fails.
+    fn decode_body(body: &[u8]) -> Result<Self, String> {
+        let short = || "the record is shorter than its fields say".to_string();
+        let fixed = body.get(..66).ok_or_else(short)?;
+        let kind = CutKind::from_code(fixed[0]).ok_or_else(|| {
+            format!(
+                "unknown cut kind {} (only 1 = retention and 2 = archive exist)",
+                fixed[0]
+            )
+        })?;
         let k = fixed[65] as usize;
         let nodes_end = 66 + 32 * k;
         let nodes: Vec<Hash> = body
-            .get(66..nodes_end)?
+            .get(66..nodes_end)
+            .ok_or_else(short)?
             .chunks_exact(32)
             .map(|c| c.try_into().unwrap_or([0; 32]))
             .collect();
-        let note_len = u16::from_le_bytes(body.get(nodes_end..nodes_end + 2)?.try_into().ok()?);
-        let note = body.get(nodes_end + 2..)?;
-        if note.len() != note_len as usize {
-            return None;
-        }
+        let note_len = body
+            .get(nodes_end..nodes_end + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            .ok_or_else(short)?;
+        let note_end = nodes_end + 2 + note_len;
+        let note = body.get(nodes_end + 2..note_end).ok_or_else(short)?;
+        let signature = match body.get(note_end..).unwrap_or_default() {
+            [] => None,
+            rest => Some(decode_signature(rest)?),
+        };
         let cut_seq = read_u64(fixed, 9);
-        let frontier = Frontier::from_parts(cut_seq, nodes)?;
+        let frontier = Frontier::from_parts(cut_seq, nodes)
+            .ok_or("the frontier length is not popcount(cut_seq)")?;
         if frontier.root() != fixed[33..65] {
-            return None;
+            return Err("the root is not the frontier's root".into());
         }
-        Some(Cut {
+        Ok(Cut {
             kind,
             removed_from: read_u64(fixed, 1),
             cut_seq,
             cut_at: Timestamp::from_nanos(read_u64(fixed, 17) as i64),
             prev_recorded_at: read_u64(fixed, 25) as i64,
             frontier,
-            note: String::from_utf8(note.to_vec()).ok()?,
+            note: String::from_utf8(note.to_vec()).map_err(|_| "the note is not UTF-8")?,
+            signature,
         })
     }
+}
+
+/// The signature block after the note: `u16 sig_len`, then exactly `sig_len` bytes of
+/// signature lines.
+fn decode_signature(rest: &[u8]) -> Result<String, String> {
+    let bad = |why: &str| Err(format!("bad signature block: {why}"));
+    let Some((len, sig)) = rest.split_first_chunk::<2>() else {
+        return bad("truncated length");
+    };
+    if sig.len() != u16::from_le_bytes(*len) as usize {
+        return bad("its length differs from the bytes left in the record");
+    }
+    let Ok(sig) = std::str::from_utf8(sig) else {
+        return bad("not UTF-8");
+    };
+    let lines_ok = !sig.is_empty()
+        && sig.ends_with('\n')
+        && sig
+            .lines()
+            .all(|l| l.starts_with(crate::checkpoint::note::SIG_PREFIX) && l.contains(' '));
+    if !lines_ok {
+        return bad("not signed-note signature lines");
+    }
+    Ok(sig.to_string())
 }
 
 impl fmt::Display for Cut {
@@ -207,6 +265,12 @@ pub struct CutLog {
     /// Bytes after the valid records: an append torn by a crash (ignored, since nothing is
     /// removed before a cut record is durable) or damage.
     pub torn_bytes: u64,
+    /// The offset of each cut's record, in the order of `cuts`.
+    pub offsets: Vec<u64>,
+    /// A record at `valid_len` whose checksum holds but whose fields do not (offset, why):
+    /// not a torn append (a torn write does not produce a matching CRC) but damage or a
+    /// forgery, reported by verify and never overwritten.
+    pub damaged: Option<(u64, String)>,
 }
 
 impl CutLog {
@@ -242,10 +306,16 @@ pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, String> {
         if record_crc(log_id, body) != read_u32(frame, 4) {
             break;
         }
-        let Some(cut) = Cut::decode_body(body) else {
-            break;
-        };
-        log.cuts.push(cut);
+        match Cut::decode_body(body) {
+            Ok(cut) => {
+                log.cuts.push(cut);
+                log.offsets.push(pos as u64);
+            }
+            Err(why) => {
+                log.damaged = Some((pos as u64, why));
+                break;
+            }
+        }
         pos += 8 + len;
     }
     log.valid_len = pos as u64;
@@ -271,8 +341,19 @@ pub fn read(dir: &Path, log_id: &[u8; 16]) -> Result<CutLog> {
 }
 
 /// Appends `cut` to the cut log of `dir` durably (creating the file through a temp file and
-/// rename on first use). A torn earlier append is overwritten.
-pub(crate) fn append(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16], cut: &Cut) -> Result<()> {
+/// rename on first use), signed with `signer` when the log has one, and returns the cut as
+/// written. A torn earlier append is overwritten; a damaged record is not (it is refused).
+///
+/// The cut is made to satisfy what a verifier checks (FORMAT.md §9): it must start where the
+/// previous cut ended, and its `cut_at` is raised to the previous cut's if the clock stepped
+/// back, so a clock adjustment never turns a legitimate cut log into "damage".
+pub(crate) fn append(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    log_id: &[u8; 16],
+    cut: &Cut,
+    signer: Option<&NoteSigner>,
+) -> Result<Cut> {
     let path = cuts_path(dir);
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     if !path.exists() {
@@ -280,6 +361,24 @@ pub(crate) fn append(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16], cut: &C
             .map_err(|e| io("creating", e))?;
     }
     let existing = read(dir, log_id)?;
+    if let Some((offset, why)) = &existing.damaged {
+        return Err(damaged_record(&path, *offset, why));
+    }
+    let mut cut = cut.clone();
+    let start = existing.latest().map_or(0, |c| c.cut_seq);
+    if cut.removed_from != start {
+        return Err(Error::InvalidOption {
+            option: "retention",
+            reason: format!(
+                "a cut must start where the previous one ended ({start}), not at {}",
+                cut.removed_from
+            ),
+        });
+    }
+    if let Some(prev) = existing.latest() {
+        cut.cut_at = cut.cut_at.max(prev.cut_at);
+    }
+    cut.signature = signer.map(|key| cut.sign(key, log_id)).transpose()?;
     let body = cut.encode_body();
     let mut record = Vec::with_capacity(8 + body.len());
     record.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -290,7 +389,18 @@ pub(crate) fn append(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16], cut: &C
         .map_err(|e| io("appending to", e))?;
     file.set_len(existing.valid_len + record.len() as u64)
         .map_err(|e| io("trimming", e))?;
-    file.sync_data().map_err(|e| io("syncing", e))
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    Ok(cut)
+}
+
+/// The error for a cut record that is damaged (or forged), naming it.
+pub(crate) fn damaged_record(path: &Path, offset: u64, why: &str) -> Error {
+    Error::corrupt(
+        path,
+        offset,
+        None,
+        crate::error::CorruptionKind::BadCut(why.to_string()),
+    )
 }
 
 #[cfg(test)]
@@ -310,6 +420,7 @@ mod tests {
             prev_recorded_at: 5,
             frontier,
             note: "max age 30 days".into(),
+            signature: None,
         }
     }
 
@@ -335,5 +446,42 @@ mod tests {
         flipped[last] ^= 1;
         assert_eq!(decode(&flipped, &id).map(|l| l.cuts.len()), Ok(1));
         assert!(decode(&bytes, &[5; 16]).is_err());
+    }
+
+    fn file_of(id: &[u8; 16], bodies: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = encode_file_header(id).to_vec();
+        for body in bodies {
+            bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&record_crc(id, body).to_le_bytes());
+            bytes.extend_from_slice(body);
+        }
+        bytes
+    }
+
+    #[test]
+    fn signed_cuts_round_trip_beside_unsigned_ones_and_a_bad_body_is_damage() {
+        let id = [4; 16];
+        let key = NoteSigner::from_seed("k", [9; 32]).expect("key");
+        let mut signed = cut(10);
+        signed.removed_from = 3;
+        signed.signature = Some(signed.sign(&key, &id).expect("sign"));
+        let bytes = file_of(&id, &[cut(3).encode_body(), signed.encode_body()]);
+        let log = decode(&bytes, &id).expect("valid");
+        assert_eq!(log.cuts, vec![cut(3), signed.clone()]);
+        assert_eq!(log.damaged, None);
+        assert!(log.cuts[1].check_signature(&key.verifier(), &id).is_ok());
+        assert!(log.cuts[0].check_signature(&key.verifier(), &id).is_err());
+        assert!(signed.check_signature(&key.verifier(), &[5; 16]).is_err());
+        // A body whose CRC holds but whose kind is unknown is damage, not a torn append.
+        let mut unknown = cut(3).encode_body();
+        unknown[0] = 9;
+        let log = decode(&file_of(&id, &[unknown]), &id).expect("header intact");
+        assert!(log.cuts.is_empty());
+        assert_eq!(log.damaged.map(|(o, _)| o), Some(FILE_HEADER_LEN as u64));
+        // Bytes after the note that are not a signature block are damage too.
+        let mut trailing = cut(3).encode_body();
+        trailing.extend_from_slice(&[1, 0, b'x']);
+        let log = decode(&file_of(&id, &[trailing]), &id).expect("header intact");
+        assert!(log.damaged.is_some());
     }
 }

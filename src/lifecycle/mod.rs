@@ -23,6 +23,7 @@ pub(crate) struct LifecycleState {
     /// The last background run's error.
     pub last_error: parking_lot::Mutex<Option<String>>,
 }
+pub(crate) mod cut_note;
 pub mod cuts;
 pub(crate) mod recover;
 

@@ -58,7 +58,10 @@ pub(crate) fn remove_prefix(
     let now = shared.options.clock.now();
     let cut = Cut::at(kind, view.first_seq, &first_kept.header, now, note);
     let fs = shared.options.fs.as_ref();
-    cuts::append(fs, &shared.dir, &shared.meta.log_id, &cut)?;
+    // With a signing key every cut is signed, so that a verifier holding the public key can
+    // tell this removal from a deletion dressed up with a forged cut record.
+    let signer = shared.options.signer.as_ref().map(|s| s.key());
+    let cut = cuts::append(fs, &shared.dir, &shared.meta.log_id, &cut, signer)?;
     let cut_seq = cut.cut_seq;
     shared.published.update(|v| {
         let segments: Vec<_> = v

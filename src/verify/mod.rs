@@ -21,6 +21,7 @@
 
 mod bundle;
 mod chain;
+mod cuts;
 mod index;
 mod parallel;
 mod report;
@@ -31,9 +32,10 @@ pub use parallel::Progress;
 pub(crate) use report::problem_json;
 pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};
 
+use crate::checkpoint::NoteVerifier;
 use crate::checkpoint::{Checkpoint, origin_of};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::lifecycle::cuts::{CutLog, cuts_path};
+use crate::lifecycle::cuts::CutLog;
 use crate::merkle::{Hash, TreeHead};
 use crate::meta::LogMeta;
 use crate::segment::name::{parse_cold_segment_file_name, parse_segment_file_name};
@@ -56,6 +58,10 @@ pub struct VerifyOptions {
     /// Whether each sealed segment's index file (if any) is compared with the index rebuilt
     /// from the segment; disagreements are warnings (indexes are rebuildable). Default true.
     pub check_indexes: bool,
+    /// The log's public key (the one its checkpoints are signed with): every cut record
+    /// must carry its signature, so a deletion cannot pass for retention or archiving.
+    /// Without it the report notes that recorded removals are unauthenticated. Default none.
+    pub cut_key: Option<NoteVerifier>,
     /// Called after each segment with the progress so far (from worker threads).
     pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
@@ -67,6 +73,7 @@ impl Default for VerifyOptions {
             decode_payloads: true,
             checkpoint: None,
             check_indexes: true,
+            cut_key: None,
             progress: None,
         }
     }
@@ -78,6 +85,7 @@ impl fmt::Debug for VerifyOptions {
             .field("threads", &self.threads)
             .field("decode_payloads", &self.decode_payloads)
             .field("checkpoint", &self.checkpoint)
+            .field("cut_key", &self.cut_key)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -103,6 +111,7 @@ pub(crate) fn examine(
 ) -> Result<(VerifyReport, Vec<SegmentCheck>)> {
     let meta_problem;
     let mut notes = Vec::new();
+    let mut cut_problems = Vec::new();
     let mut cuts = CutLog::default();
     let (jobs, log_id, lone) = if path.is_dir() {
         let (meta, problem) = match LogMeta::read(path) {
@@ -113,7 +122,8 @@ pub(crate) fn examine(
         meta_problem = problem;
         if let Some(meta) = &meta {
             cuts = crate::lifecycle::cuts::read(path, &meta.log_id)?;
-            notes = cut_notes(path, &cuts);
+            (cut_problems, notes) =
+                cuts::check_cuts(path, &cuts, &meta.log_id, options.cut_key.as_ref());
         }
         (
             list_log_dir(path, &cuts, &mut notes)?,
@@ -156,6 +166,7 @@ pub(crate) fn examine(
     });
     let summary = chain::summarize(&checks, log_id.filter(|_| !lone), lone, &cuts);
     let mut problems: Vec<Corruption> = meta_problem.into_iter().collect();
+    problems.extend(cut_problems);
     problems.extend(summary.problems);
     if path.is_dir() && options.check_indexes {
         notes.extend(index::check_indexes(path, &checks));
@@ -237,18 +248,6 @@ fn list_log_dir(dir: &Path, cuts: &CutLog, warnings: &mut Vec<Warning>) -> Resul
             newest: i + 1 == count,
         })
         .collect())
-}
-
-/// The removed prefixes recorded in the cut log, as notes for the report.
-fn cut_notes(dir: &Path, cuts: &CutLog) -> Vec<Warning> {
-    cuts.cuts
-        .iter()
-        .map(|cut| Warning {
-            file: cuts_path(dir),
-            offset: None,
-            message: cut.to_string(),
-        })
-        .collect()
 }
 
 /// Checks that the verified chain extends `cp`: its tree has at least `cp`'s size and the

@@ -70,7 +70,18 @@ pub fn check_image(image: &Path, scratch: &Path, model: &Model) -> Result<ImageR
     let checkpoint = newest_checkpoint(&copy, model, first, ro_end)?;
     let checked_against = checkpoint.as_ref().filter(|c| c.tree_head.size >= first);
     // The auditor's view of the raw crash image: a torn tail is a warning, never damage.
-    check_verify(&copy, first, ro_end, checked_against, "the crash image")?;
+    let cut_key = model
+        .signed_cuts
+        .then(|| super::lifecycle::test_key().verifier());
+    let cut_key = cut_key.as_ref();
+    check_verify(
+        &copy,
+        first,
+        ro_end,
+        checked_against,
+        cut_key,
+        "the crash image",
+    )?;
     let bundles = check_bundles(image, &ro, model)?;
     drop(ro);
     // A simulator that never crashes skips the real fsyncs: same code paths, much faster.
@@ -126,6 +137,7 @@ pub fn check_image(image: &Path, scratch: &Path, model: &Model) -> Result<ImageR
         first,
         recovered + 1,
         checked_against,
+        cut_key,
         "the recovered log",
     )?;
     let cold_segments = std::fs::read_dir(&copy)
@@ -218,17 +230,19 @@ fn newest_checkpoint(
     Ok(newest)
 }
 
-/// Runs the auditor's `verify()`: no problems, exactly records `first..end`, and consistent
-/// with `checkpoint` when one is given.
+/// Runs the auditor's `verify()`: no problems, exactly records `first..end`, consistent
+/// with `checkpoint` when one is given, and every cut signed by `cut_key` when given.
 fn check_verify(
     dir: &Path,
     first: u64,
     end: u64,
     checkpoint: Option<&Checkpoint>,
+    cut_key: Option<&crate::checkpoint::NoteVerifier>,
     what: &str,
 ) -> Result<(), String> {
     let options = VerifyOptions {
         checkpoint: checkpoint.cloned(),
+        cut_key: cut_key.cloned(),
         ..VerifyOptions::default()
     };
     let report = verify(dir, &options).map_err(|e| format!("verify of {what}: {e}"))?;

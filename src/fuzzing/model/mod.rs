@@ -269,6 +269,9 @@ pub struct Model {
     pub checkpoint: Option<TreeHead>,
     /// The engine's clock.
     pub clock: ManualClock,
+    /// The log is opened with the test key in every generation, so every cut it records
+    /// must be signed by it (checked by verify with the public key).
+    pub signed_cuts: bool,
 }
 
 impl Default for Model {
@@ -284,6 +287,7 @@ impl Default for Model {
             archived: BTreeSet::new(),
             checkpoint: None,
             clock: ManualClock::at(Timestamp::from_unix_secs(CLOCK_START_SECS)),
+            signed_cuts: false,
         }
     }
 }
@@ -331,7 +335,10 @@ impl Summary {
 
 /// Runs `scenario` in `work` (an empty directory); `Err` describes a broken promise.
 pub fn run(scenario: &Scenario, work: &Path) -> Result<Summary, String> {
-    let mut model = Model::default();
+    let mut model = Model {
+        signed_cuts: scenario.sign_at_seal,
+        ..Model::default()
+    };
     let mut summary = Summary::default();
     // Each boot's disk is `work/disk<g>`; the log lives in its `log` subdirectory, the
     // archive in `archive`.
