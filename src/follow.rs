@@ -12,7 +12,8 @@ use crate::log::{AuditLog, Shared};
 use crate::recovery::check_chain;
 use crate::segment::Segment;
 use crate::segment::name::segment_path;
-use crate::segment::scan::{End, ScanOutcome, resume, scan};
+use crate::segment::scan::{ScanOutcome, resume, scan};
+use crate::segment::verdict::Verdict;
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::path::Path;
@@ -152,8 +153,10 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                     o
                 }
             };
-            match &outcome.end {
-                End::Footer(footer) => {
+            // The rule recovery and verify apply (segment/verdict.rs): a torn or in-flight
+            // tail is waited for, proven damage is an error.
+            match outcome.verdict(true) {
+                Verdict::Sealed(footer) => {
                     let path = segment_path(&shared.dir, outcome.header.first_seq);
                     let known = segments
                         .last()
@@ -165,22 +168,18 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                     }
                     publish(shared, &segments, &outcome);
                 }
-                End::Damaged {
-                    durable: true,
-                    offset,
-                    ..
-                } => {
+                Verdict::Damage { offset, kind } => {
                     let c = Corruption {
                         file: segment_path(&shared.dir, outcome.header.first_seq),
-                        offset: *offset,
+                        offset,
                         seq: Some(outcome.end_seq()),
-                        kind: CorruptionKind::DamageBeforeValidRecords,
+                        kind,
                     };
                     publish(shared, &segments, &outcome);
                     state = Some(outcome);
                     break Err(Error::Corrupt(Box::new(c)));
                 }
-                End::Clean | End::Damaged { .. } => {
+                Verdict::Open | Verdict::TornTail { .. } => {
                     publish(shared, &segments, &outcome);
                     state = Some(outcome);
                     break Ok(());

@@ -4,10 +4,11 @@
 //! - leftover `*.tmp` files are unfinished creations and are removed;
 //! - every segment but the newest must be sealed, and each segment's starting tree head must
 //!   equal the previous segment's final one, with no sequence numbers missing;
-//! - the newest segment is scanned record by record. If it ends in invalid bytes and no later
-//!   valid frame proves those bytes were durable, they are a torn tail: they are cut off and
-//!   the cut is reported. Anything else is corruption and fails the open (read-write) or is
-//!   reported and the readable prefix kept (read-only).
+//! - the newest segment is scanned record by record. If it ends in invalid bytes that nothing
+//!   proves durable (no valid footer ends the file, no later valid frame's `durable_size`
+//!   covers them: segment/verdict.rs, FORMAT.md §5.3), they are a torn tail: they are cut off
+//!   and the cut is reported. Anything else is corruption and fails the open (read-write) or
+//!   is reported and the readable prefix kept (read-only).
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::lifecycle::cuts::{self, Cut};
@@ -20,7 +21,8 @@ use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
-use crate::segment::scan::{End, ScanOutcome, scan};
+use crate::segment::scan::{ScanOutcome, scan};
+use crate::segment::verdict::Verdict;
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -355,8 +357,8 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
             seq: Some(o.end_seq()),
             kind,
         };
-        match &o.end {
-            End::Footer(footer) => {
+        match o.verdict(newest) {
+            Verdict::Sealed(footer) => {
                 let segment = match cold {
                     Some(cold) => *cold,
                     None => Segment::sealed(path.clone(), o.header.clone(), footer.clone())
@@ -364,36 +366,31 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 };
                 sealed.push(segment);
             }
-            End::Clean if newest => {
+            Verdict::Open => {
                 let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
                 active = Some((segment, o));
             }
-            End::Clean => {
-                problem(corruption(o.records_end, CorruptionKind::UnsealedSegment))?;
-                break;
+            Verdict::Damage { offset, kind } => {
+                problem(corruption(offset, kind))?;
+                if !newest {
+                    break;
+                }
+                // Read-only: the readable prefix of the newest segment stays visible.
+                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                active = Some((segment, o));
             }
-            End::Damaged { offset, kind, .. } if !newest => {
-                problem(corruption(*offset, kind.clone()))?;
-                break;
-            }
-            End::Damaged {
+            Verdict::TornTail {
                 offset,
                 kind,
-                durable,
                 later_frames,
             } => {
-                if *durable {
-                    problem(corruption(
-                        *offset,
-                        CorruptionKind::DamageBeforeValidRecords,
-                    ))?;
-                } else if !read_only {
+                if !read_only {
                     report.truncated = Some(cut_torn_tail(
                         options,
                         &path,
-                        *offset,
+                        offset,
                         o.end_seq(),
-                        *later_frames,
+                        later_frames,
                         kind,
                     )?);
                 }

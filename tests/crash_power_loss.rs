@@ -9,6 +9,9 @@
 //! by a completed retention or archive, start exactly at its newest recorded cut, verify
 //! (also against its newest signed checkpoint, and its archive bundles alone and as one chain
 //! with the live log), and accept new appends; the next generation then boots from the raw image, so recovery itself is crashed.
+//! A quarter of the generations lose power at a fixed point instead: after a seal's footer is
+//! durable, before the next segment exists. Every crash image also gets one flipped bit in a
+//! sealed segment (on a copy), which verify must report and a read-write open refuse, never cut.
 //!
 //! `AUDITLOG_CRASH_ITERS` sets the number of scenarios (default 60);
 //! `AUDITLOG_CRASH_SEED` the first seed (default 1). docs/TESTING.md has the long campaign.
@@ -63,7 +66,54 @@ fn random_workloads_survive_power_loss() {
             total.images_with_cold > 0,
             "no crash image had a cold segment"
         );
+        assert!(
+            total.after_seal_crashes > 0,
+            "no crash struck after a seal, before the next segment"
+        );
+        assert!(
+            total.sealed_flips_refused > 0,
+            "no flipped bit in a sealed segment was checked"
+        );
     }
+}
+
+/// Issue 12 item 1: a crash after a seal, before the next segment exists, leaves a sealed
+/// newest segment; a flipped bit anywhere in front of its footer is damage (verify fails, a
+/// read-write open refuses), never a torn tail to cut. Every crash mode, with and without
+/// preallocation and signing, and the next boot recovers from the raw image.
+#[test]
+fn a_crash_after_a_seal_with_a_flipped_bit_is_never_cut() {
+    use auditlog::Durability;
+    use auditlog::fuzzing::model::{Generation, Op};
+    let mut flips = 0;
+    for seed in 0..8u64 {
+        for mode in CrashMode::ALL {
+            let generation = |ops: Vec<Op>, crash_after_seal| Generation {
+                durability: Durability::OsBuffered,
+                ops,
+                crash_at_op: u64::MAX,
+                crash_mode: mode,
+                crash_after_seal,
+            };
+            let scenario = Scenario {
+                seed,
+                preallocate: seed % 2 == 0,
+                sign_at_seal: seed % 4 == 1,
+                generations: vec![
+                    // One group of 40 records (none proves another durable), then the seal.
+                    generation(vec![Op::AppendBatch(40); 1 + (seed % 3) as usize], true),
+                    generation(vec![Op::AppendBatch(5), Op::Seal], true),
+                    generation(vec![Op::Append], false),
+                ],
+            };
+            let work = tempfile::tempdir().unwrap();
+            let s =
+                run(&scenario, work.path()).unwrap_or_else(|e| panic!("seed {seed} {mode:?}: {e}"));
+            assert_eq!(s.after_seal_crashes, 2, "seed {seed} {mode:?}");
+            flips += s.sealed_flips_refused;
+        }
+    }
+    assert_eq!(flips, 8 * 4 * 3, "every image has a sealed segment to flip");
 }
 
 /// Seeds that broke a promise once, each replayed on every run (their bugs are also pinned

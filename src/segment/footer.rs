@@ -56,6 +56,17 @@ impl SegmentFooter {
         out
     }
 
+    /// Whether `tail`, the last `FOOTER_LEN` bytes of a segment file, is a footer written by
+    /// the writer of this segment: tag, magic and CRC (under the segment's salt) check. Such a
+    /// file is sealed whatever else is wrong with it (FORMAT.md §5.3): its fields are checked
+    /// against the records by the scan, not here.
+    pub(crate) fn seals(tail: &[u8], crc: &FrameCrc) -> bool {
+        tail.len() == FOOTER_LEN
+            && read_u32(tail, 0) == FOOTER_TAG
+            && &tail[4..12] == FOOTER_MAGIC
+            && crc.of_raw(&tail[..92]) == read_u32(tail, 92)
+    }
+
     /// Decodes a footer from exactly `bytes` (which must be `FOOTER_LEN` long). Never panics.
     pub(crate) fn decode(bytes: &[u8], crc: &FrameCrc) -> Result<Self, String> {
         if bytes.len() != FOOTER_LEN {

@@ -10,6 +10,7 @@ pub(crate) mod footer;
 pub(crate) mod header;
 pub(crate) mod name;
 pub(crate) mod scan;
+pub(crate) mod verdict;
 
 pub use footer::SegmentFooter;
 pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};

@@ -3,8 +3,9 @@
 //! [`scan`] checks every frame's CRC, the sequence numbers and `recorded_at` order, recomputes
 //! the Merkle frontier from the header's starting state, checks a footer against what was
 //! recomputed, and reports how the valid records end. It decides nothing about truncation:
-//! the caller knows whether the segment is the active one (where a torn tail is expected after
-//! a crash) or a sealed one (where any damage is an error).
+//! the caller knows whether the segment is the newest one (where a torn tail is possible after
+//! a crash) or an older one (where any damage is an error), and applies the one rule of
+//! FORMAT.md §5.3 through [`ScanOutcome::verdict`] (verdict.rs).
 
 use crate::error::{Corruption, CorruptionKind};
 use crate::merkle::Frontier;
@@ -35,6 +36,9 @@ pub(crate) enum End {
         /// Whether a later valid frame proves the damaged record was durable (fdatasync'ed)
         /// before that frame was written. If so, this cannot be a torn tail.
         durable: bool,
+        /// Whether a valid footer ends the file: the segment is sealed, and the writer syncs
+        /// every record before it writes the footer, so this cannot be a torn tail either.
+        sealed: bool,
         /// Valid-looking frames found after the damage.
         later_frames: u64,
     },
@@ -212,9 +216,11 @@ fn check_footer(out: &ScanOutcome, footer: &SegmentFooter) -> Result<(), Corrupt
     Ok(())
 }
 
-/// Classifies damage at `pos`: looks for valid frames after it, and whether any of them
-/// proves that the record at `pos` had been made durable.
+/// Classifies damage at `pos`: whether a footer seals the file, and the valid frames after
+/// it and whether any of them proves that the record at `pos` had been made durable.
 fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionKind) -> End {
+    let sealed = bytes.len() >= pos + FOOTER_LEN
+        && SegmentFooter::seals(&bytes[bytes.len() - FOOTER_LEN..], crc);
     let mut later_frames = 0;
     let mut durable = false;
     let min_frame = FRAME_HEADER_LEN + BODY_FIXED_LEN;
@@ -246,6 +252,7 @@ fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionK
         offset: pos as u64,
         kind,
         durable,
+        sealed,
         later_frames,
     }
 }

@@ -8,7 +8,7 @@ use crate::lifecycle::cuts::CutLog;
 use crate::lifecycle::recover::check_first;
 use crate::merkle::TreeHead;
 use crate::recovery::check_chain;
-use crate::segment::scan::End;
+use crate::segment::verdict::Verdict;
 
 /// The log-level result of the segment checks.
 #[derive(Debug)]
@@ -110,31 +110,21 @@ pub(crate) fn summarize(
             kind,
         };
         let mut segment_intact = true;
-        match &o.end {
-            End::Footer(_) => {}
-            End::Clean if newest => {}
-            End::Clean => {
-                s.problems
-                    .push(end_problem(o.records_end, CorruptionKind::UnsealedSegment));
+        // The same rule as recovery (segment/verdict.rs): what a read-write open would
+        // refuse is damage here, what it would cut is a warning.
+        match o.verdict(newest) {
+            Verdict::Sealed(_) | Verdict::Open => {}
+            Verdict::Damage { offset, kind } => {
+                s.problems.push(end_problem(offset, kind));
                 segment_intact = false;
             }
-            End::Damaged { offset, kind, .. } if !newest => {
-                s.problems.push(end_problem(*offset, kind.clone()));
-                segment_intact = false;
-            }
-            End::Damaged {
+            Verdict::TornTail {
                 offset,
                 kind,
-                durable: true,
-                ..
-            } => {
-                // Later frames prove this record was durable: damage, not a torn tail.
-                s.problems.push(end_problem(*offset, kind.clone()));
-                segment_intact = false;
-            }
-            End::Damaged { offset, kind, later_frames, .. } => s.warnings.push(Warning {
+                later_frames,
+            } => s.warnings.push(Warning {
                 file: path.clone(),
-                offset: Some(*offset),
+                offset: Some(offset),
                 message: format!(
                     "uncommitted tail from sequence {} ({kind}; {later_frames} unsynced frame(s) after it): \
                      a group being written, or torn by a crash and cut on the next open; not damage",

@@ -11,7 +11,8 @@ use crate::lifecycle::recover::is_cold;
 use crate::merkle::Hash;
 use crate::record::{BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, read_u32};
 use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
-use crate::segment::scan::{End, ScanOutcome, scan};
+use crate::segment::scan::{ScanOutcome, scan};
+use crate::segment::verdict::Verdict;
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -115,11 +116,12 @@ pub(crate) struct SegmentCheck {
 }
 
 impl SegmentCheck {
-    /// Whether the scan ended in damage that a live writer could have caused by racing us.
+    /// Whether the scan of the newest segment ended in damage (FORMAT.md §5.3) that a live
+    /// writer could have caused by racing us.
     fn looks_damaged(&self) -> bool {
         match &self.outcome {
             Err(_) => true,
-            Ok(o) => matches!(o.end, End::Damaged { durable: true, .. }),
+            Ok(o) => matches!(o.verdict(true), Verdict::Damage { .. }),
         }
     }
 }

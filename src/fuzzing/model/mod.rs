@@ -9,7 +9,10 @@
 //!
 //! The simulated disk holds the log (`log/`) and its local archive destination (`archive/`),
 //! so archiving writes through the simulator as well and a power loss can strike between a
-//! bundle and its cut. The engine's clock is a [`ManualClock`] the workload advances, so
+//! bundle and its cut. A generation may instead lose power at a fixed point: right after a
+//! final seal's footer is durable, before the next segment exists (media.rs). Every crash
+//! image then also takes one flipped bit in a sealed segment, on a copy, which must be
+//! reported as damage and refused, never cut. The engine's clock is a [`ManualClock`] the workload advances, so
 //! retention by age and `recorded_at` are deterministic.
 //!
 //! The model knows what the log promised: every record acknowledged under
@@ -23,6 +26,7 @@
 
 mod check;
 mod lifecycle;
+mod media;
 
 pub use check::{ImageReport, check_image};
 pub use lifecycle::{ManualClock, test_signer};
@@ -91,6 +95,9 @@ pub struct Generation {
     pub crash_at_op: u64,
     /// What the crash keeps of unsynced writes.
     pub crash_mode: CrashMode,
+    /// Whether the power goes instead right after a seal at the workload's end, once its
+    /// footer is durable and before the next segment exists (`crash_at_op` is then unused).
+    pub crash_after_seal: bool,
 }
 
 /// A whole randomised run.
@@ -131,9 +138,16 @@ impl Scenario {
                     ops,
                     crash_at_op,
                     crash_mode,
+                    crash_after_seal: false,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // From a stream of its own, so the seeds of `crash_power_loss` keep their scenarios.
+        let mut extra = SimRng::new(seed ^ 0xa17e_5ea1);
+        let mut generations = generations;
+        for g in &mut generations {
+            g.crash_after_seal = extra.one_in(4);
+        }
         Scenario {
             seed,
             preallocate,
@@ -161,7 +175,9 @@ impl Scenario {
                 _ => Durability::OsBuffered,
             };
             let crash_at_op = 1 + 2 * u64::from(next());
-            let crash_mode = CrashMode::ALL[usize::from(next() % 4)];
+            let crash = next();
+            let crash_mode = CrashMode::ALL[usize::from(crash % 4)];
+            let crash_after_seal = crash & 0x10 != 0;
             let mut ops = Vec::new();
             loop {
                 let b = next();
@@ -175,6 +191,7 @@ impl Scenario {
                 ops,
                 crash_at_op,
                 crash_mode,
+                crash_after_seal,
             });
         }
         Scenario {
@@ -315,6 +332,10 @@ pub struct Summary {
     pub checkpoints_checked: u64,
     /// Crash images holding cold segments.
     pub images_with_cold: u64,
+    /// Crash images whose power went after a seal, before the next segment existed.
+    pub after_seal_crashes: u64,
+    /// Crash images in which a flipped bit in a sealed segment was reported and refused.
+    pub sealed_flips_refused: u64,
 }
 
 impl Summary {
@@ -330,6 +351,8 @@ impl Summary {
         self.bundles_checked += other.bundles_checked;
         self.checkpoints_checked += other.checkpoints_checked;
         self.images_with_cold += other.images_with_cold;
+        self.after_seal_crashes += other.after_seal_crashes;
+        self.sealed_flips_refused += other.sealed_flips_refused;
     }
 }
 
@@ -354,7 +377,8 @@ pub fn run(scenario: &Scenario, work: &Path) -> Result<Summary, String> {
             image: &image,
             seed,
         };
-        boot.run(&mut model, &mut summary)
+        let sealed_at_end = boot
+            .run(&mut model, &mut summary)
             .map_err(|e| format!("generation {g}: {e}"))?;
         let check = work.join(format!("check{}", g + 1));
         let report = check_image(&image, &check, &model)
@@ -365,6 +389,15 @@ pub fn run(scenario: &Scenario, work: &Path) -> Result<Summary, String> {
         summary.bundles_checked += report.bundles;
         summary.checkpoints_checked += u64::from(report.checkpoint_checked);
         summary.images_with_cold += u64::from(report.cold_segments > 0);
+        let flip = work.join(format!("flip{}", g + 1));
+        media::check(
+            &image,
+            &flip,
+            seed,
+            generation.crash_after_seal && sealed_at_end,
+        )
+        .map(|m| summary.add(&m))
+        .map_err(|e| format!("generation {g}, crash image {}: {e}", image.display()))?;
         model.next = report.recovered;
         model.attempted = report.recovered;
         model.durable = report.recovered;
@@ -413,13 +446,13 @@ impl Boot<'_> {
     }
 
     /// Runs the workload until its end or the power loss, then writes the crash image.
-    fn run(&self, model: &mut Model, summary: &mut Summary) -> Result<(), String> {
+    /// Returns whether the power went after a final seal (`crash_after_seal`).
+    fn run(&self, model: &mut Model, summary: &mut Summary) -> Result<bool, String> {
         let sim = SimFs::new(self.disk, self.seed).map_err(|e| format!("simulator: {e}"))?;
-        sim.crash_at_op(
-            self.generation.crash_at_op,
-            self.generation.crash_mode,
-            self.image.to_path_buf(),
-        );
+        let mode = self.generation.crash_mode;
+        if !self.generation.crash_after_seal {
+            sim.crash_at_op(self.generation.crash_at_op, mode, self.image.to_path_buf());
+        }
         // An error is expected once the power is off; before that it is a bug.
         let unexpected = |what: &str, e: crate::Error| {
             if sim.has_crashed() {
@@ -512,10 +545,17 @@ impl Boot<'_> {
             }
         }
         summary.mid_workload_crashes += u64::from(sim.has_crashed());
-        sim.crash_now(self.generation.crash_mode, self.image)
+        let sealed_at_end = match &log {
+            Some(l) if self.generation.crash_after_seal && !sim.has_crashed() => {
+                media::crash_after_seal(&sim, l, model, mode, self.image)?;
+                true
+            }
+            _ => false,
+        };
+        sim.crash_now(mode, self.image)
             .map_err(|e| format!("writing the crash image: {e}"))?;
         drop(log);
-        Ok(())
+        Ok(sealed_at_end)
     }
 }
 
