@@ -47,7 +47,8 @@ use std::sync::Arc;
 /// How [`verify`] runs.
 #[derive(Clone)]
 pub struct VerifyOptions {
-    /// Worker threads; 0 means one per available core. Default 0.
+    /// Worker threads; 0 means one per available core, and more than [`MAX_THREADS`] are
+    /// clamped to it. Default 0.
     pub threads: usize,
     /// Whether every payload is decoded as an event (not just hashed). Default true.
     pub decode_payloads: bool,
@@ -141,7 +142,7 @@ pub(crate) fn examine(
     };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+        n => n.min(MAX_THREADS),
     };
     let mut checks = parallel::check_all(
         jobs,
@@ -201,6 +202,11 @@ pub(crate) fn examine(
     report.ok = report.problems.is_empty();
     Ok((report, checks))
 }
+
+/// The most worker threads [`verify`] uses, whatever [`VerifyOptions::threads`] asks: verify
+/// is CPU-bound, so more than the machine's cores only adds switching, and an absurd count
+/// (`--threads 100000000000`) must not exhaust memory or the thread limit.
+pub const MAX_THREADS: usize = 256;
 
 /// Refuses a lone file that is not a segment: its name is not a segment file name and it
 /// does not start with a segment's magic (hot or cold). That is "not a log" (a wrong path),
