@@ -208,9 +208,20 @@ impl Error {
     }
 }
 
+/// Damage found deep in a reader becomes [`Error::Corrupt`], except a checksum-valid header
+/// of another format version, which is no damage: [`Error::UnsupportedVersion`].
 impl From<Corruption> for Error {
     fn from(c: Corruption) -> Self {
-        Error::Corrupt(Box::new(c))
+        match c.kind {
+            CorruptionKind::BadHeader(HeaderFault::OtherVersion { found, supported }) => {
+                Error::UnsupportedVersion {
+                    path: c.file,
+                    found,
+                    supported,
+                }
+            }
+            _ => Error::Corrupt(Box::new(c)),
+        }
     }
 }
 
@@ -378,9 +389,15 @@ pub enum HeaderFault {
         /// The first sequence number the file name gives.
         name: u64,
     },
-    /// A checksum-valid header of another format version, where the reader cannot report
-    /// [`Error::UnsupportedVersion`] (inside an archive bundle or a cold segment).
-    OtherVersion(u16),
+    /// A checksum-valid header (of a segment, or a cold segment's prefix) of another format
+    /// version. It is no damage: it becomes [`Error::UnsupportedVersion`] wherever it turns
+    /// into an [`Error`]; it stays a problem only inside an archive bundle's report.
+    OtherVersion {
+        /// The version in the file.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
 }
 
 impl fmt::Display for HeaderFault {
@@ -399,7 +416,9 @@ impl fmt::Display for HeaderFault {
                     "header says first sequence {header}, file name says {name}"
                 )
             }
-            HeaderFault::OtherVersion(v) => write!(f, "format version {v}, not 1"),
+            HeaderFault::OtherVersion { found, supported } => {
+                write!(f, "format version {found}, not {supported}")
+            }
         }
     }
 }

@@ -231,12 +231,59 @@ fn a_lone_segment_with_a_damaged_magic_is_still_damage() {
 /// Rewrites the header of `segment` to format version `version`, its checksum recomputed:
 /// what a future build would write, not damage.
 fn set_version(segment: &Path, version: u16) {
+    set_header_version(segment, 0, version);
+}
+
+/// [`set_version`] for the segment header that starts at byte `at` of the file.
+fn set_header_version(segment: &Path, at: usize, version: u16) {
+    let mut bytes = std::fs::read(segment).expect("read");
+    let h = &mut bytes[at..];
+    h[8..10].copy_from_slice(&version.to_le_bytes());
+    let header_len = u32::from_le_bytes(h[12..16].try_into().expect("4 bytes")) as usize;
+    let crc = crc32fast::hash(&h[..header_len - 4]);
+    h[header_len - 4..header_len].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(segment, &bytes).expect("write");
+}
+
+/// Rewrites a cold segment's own prefix (24 bytes, its CRC at 20) to version `version`.
+fn set_cold_prefix_version(segment: &Path, version: u16) {
     let mut bytes = std::fs::read(segment).expect("read");
     bytes[8..10].copy_from_slice(&version.to_le_bytes());
-    let header_len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
-    let crc = crc32fast::hash(&bytes[..header_len - 4]);
-    bytes[header_len - 4..header_len].copy_from_slice(&crc.to_le_bytes());
+    let crc = crc32fast::hash(&bytes[..20]);
+    bytes[20..24].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(segment, &bytes).expect("write");
+}
+
+#[test]
+fn a_cold_segment_of_a_future_format_version_is_unsupported_not_damage() {
+    let (_tmp, dir) = make_log();
+    let out = run(&["compact", "--dir", s(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first_cold = |dir: &Path| -> PathBuf {
+        let mut cold: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("list")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "zseg"))
+            .collect();
+        cold.sort();
+        cold.first().expect("a cold segment").clone()
+    };
+    // Its copied hot header (after the 24-byte prefix), then its own prefix.
+    for prefix in [false, true] {
+        let (_copy, dir) = copy_log(&dir);
+        let segment = first_cold(&dir);
+        if prefix {
+            set_cold_prefix_version(&segment, 2);
+        } else {
+            set_header_version(&segment, 24, 2);
+        }
+        expect_unsupported(AuditLog::open_read_only(&dir).map(|_| ()), &segment);
+        expect_unsupported(auditlog::verify(&dir, &Default::default()), &segment);
+        let out = run(&["verify", s(&dir)]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "prefix {prefix}: {err}");
+        assert!(err.contains("unsupported format version 2"), "{err}");
+    }
 }
 
 fn expect_unsupported(result: auditlog::Result<impl std::fmt::Debug>, segment: &Path) {

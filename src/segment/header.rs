@@ -137,8 +137,11 @@ impl HeaderError {
         match self {
             HeaderError::Truncated => CorruptionKind::BadHeader(HeaderFault::Truncated),
             HeaderError::BadMagic => CorruptionKind::BadMagic,
-            HeaderError::UnsupportedVersion(v) => {
-                CorruptionKind::BadHeader(HeaderFault::OtherVersion(v))
+            HeaderError::UnsupportedVersion(found) => {
+                CorruptionKind::BadHeader(HeaderFault::OtherVersion {
+                    found,
+                    supported: SEGMENT_FORMAT_VERSION,
+                })
             }
             HeaderError::Invalid(fault) => CorruptionKind::BadHeader(fault),
         }

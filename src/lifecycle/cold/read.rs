@@ -2,9 +2,10 @@
 //! cache of decompressed frames, and the full check that rebuilds the hot image.
 
 use super::format::{
-    ColdPrefix, ENTRY_LEN, FrameEntry, PREFIX_LEN, TRAILER_LEN, Trailer, decode_table,
+    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, ENTRY_LEN, FrameEntry, PREFIX_LEN, TRAILER_LEN,
+    Trailer, decode_table,
 };
-use crate::error::{Corruption, CorruptionKind, Error};
+use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::record::{FrameCrc, salt};
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
@@ -26,6 +27,26 @@ pub(crate) struct ColdLayout {
     pub header: SegmentHeader,
     pub footer: SegmentFooter,
     pub entries: Vec<FrameEntry>,
+}
+
+/// Decodes the prefix; one whose magic and CRC hold but whose version is not ours is
+/// [`HeaderFault::OtherVersion`] (no damage, see its conversion into `Error`).
+fn decode_prefix(path: &Path, bytes: &[u8]) -> Result<ColdPrefix, Corruption> {
+    ColdPrefix::decode(bytes).map_err(|why| {
+        let intact = bytes.len() >= PREFIX_LEN
+            && &bytes[..8] == COLD_MAGIC
+            && crc32fast::hash(&bytes[..20]).to_le_bytes() == bytes[20..24];
+        let found = u16::from_le_bytes([bytes[8], bytes[9]]);
+        let kind = if intact && found != COLD_FORMAT_VERSION {
+            CorruptionKind::BadHeader(HeaderFault::OtherVersion {
+                found,
+                supported: COLD_FORMAT_VERSION,
+            })
+        } else {
+            CorruptionKind::BadColdSegment(why)
+        };
+        corruption(path, 0, kind)
+    })
 }
 
 fn corruption(path: &Path, offset: u64, kind: CorruptionKind) -> Corruption {
@@ -50,8 +71,7 @@ pub(crate) fn decode_layout(
     if len < min_len {
         return Err(bad(0, "file too short for a cold segment".into()));
     }
-    let prefix = ColdPrefix::decode(&read_at(0, PREFIX_LEN).map_err(unreadable)?)
-        .map_err(|why| bad(0, why))?;
+    let prefix = decode_prefix(path, &read_at(0, PREFIX_LEN).map_err(unreadable)?)?;
     let header_len = prefix.header_len as usize;
     let header_bytes = read_at(PREFIX_LEN as u64, header_len).map_err(unreadable)?;
     let header = SegmentHeader::decode(&header_bytes)
@@ -206,8 +226,7 @@ pub struct ColdSummary {
 pub fn check(path: &Path) -> crate::Result<ColdSummary> {
     let cold =
         std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let prefix = ColdPrefix::decode(&cold)
-        .map_err(|why| corruption(path, 0, CorruptionKind::BadColdSegment(why)))?;
+    let prefix = decode_prefix(path, &cold)?;
     let dict = load_dictionary(path, prefix.dict_id)?;
     Ok(check_bytes(path, &cold, dict.as_deref())?)
 }
