@@ -91,7 +91,10 @@ pub enum Error {
 
     /// A file has a format version this build does not read.
     /// Remedy: use a build of auditlog that supports that version.
-    #[error("{path} has format version {found}; this build reads version {supported}")]
+    #[error(
+        "{path}: unsupported format version {found} (this build reads version {supported}): \
+         open it with a build of auditlog that reads it; this is not damage"
+    )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -205,6 +208,23 @@ impl Error {
     }
 }
 
+/// Damage found deep in a reader becomes [`Error::Corrupt`], except a checksum-valid header
+/// of another format version, which is no damage: [`Error::UnsupportedVersion`].
+impl From<Corruption> for Error {
+    fn from(c: Corruption) -> Self {
+        match c.kind {
+            CorruptionKind::BadHeader(HeaderFault::OtherVersion { found, supported }) => {
+                Error::UnsupportedVersion {
+                    path: c.file,
+                    found,
+                    supported,
+                }
+            }
+            _ => Error::Corrupt(Box::new(c)),
+        }
+    }
+}
+
 /// Where stored data is damaged, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Corruption {
@@ -241,8 +261,18 @@ impl std::error::Error for Corruption {}
 pub enum CorruptionKind {
     /// A file's magic bytes are wrong.
     BadMagic,
-    /// A header's fields are inconsistent or its checksum fails.
-    BadHeader(String),
+    /// A segment header or the identity file (`auditlog.meta`) is damaged; [`HeaderFault`]
+    /// says how. A header of a future format version is not damage: it is
+    /// [`Error::UnsupportedVersion`].
+    BadHeader(HeaderFault),
+    /// A cold (compressed) segment's prefix, frame table, trailer or dictionary is damaged.
+    BadColdSegment(String),
+    /// An archive bundle's or a classified root's manifest is malformed or inconsistent.
+    BadManifest(String),
+    /// A file's size or BLAKE3 digest differs from the one its manifest records.
+    DigestMismatch,
+    /// A record of the cut log (`auditlog.cuts`) is malformed.
+    BadCutLog(String),
     /// A segment footer's fields are inconsistent or its checksum fails.
     BadFooter(String),
     /// A record frame's CRC does not match its contents.
@@ -295,7 +325,13 @@ impl fmt::Display for CorruptionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CorruptionKind::BadMagic => write!(f, "wrong magic bytes"),
-            CorruptionKind::BadHeader(why) => write!(f, "bad header: {why}"),
+            CorruptionKind::BadHeader(fault) => write!(f, "bad header: {fault}"),
+            CorruptionKind::BadColdSegment(why) => write!(f, "bad cold segment: {why}"),
+            CorruptionKind::BadManifest(why) => write!(f, "bad manifest: {why}"),
+            CorruptionKind::DigestMismatch => {
+                write!(f, "size or BLAKE3 differs from the manifest")
+            }
+            CorruptionKind::BadCutLog(why) => write!(f, "bad cut log: {why}"),
             CorruptionKind::BadFooter(why) => write!(f, "bad footer: {why}"),
             CorruptionKind::ChecksumMismatch { stored, computed } => {
                 write!(
@@ -332,6 +368,62 @@ impl fmt::Display for CorruptionKind {
                 write!(f, "the log is inconsistent with a signed checkpoint: {why}")
             }
             CorruptionKind::BadCut(why) => write!(f, "bad cut record: {why}"),
+        }
+    }
+}
+
+/// How a segment header (FORMAT.md §3) or the identity file is damaged. Each is damage: a
+/// header that fails its checksum is never read as some other version.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderFault {
+    /// The file is shorter than its header.
+    Truncated,
+    /// `header_len` and `frontier_len` disagree.
+    LengthMismatch,
+    /// The header's checksum fails.
+    Checksum,
+    /// `frontier_len` is not `popcount(first_seq)`.
+    Frontier,
+    /// `start_root` is not the root of the frontier.
+    StartRoot,
+    /// The header's `first_seq` differs from the one in the file name.
+    FirstSeqMismatch {
+        /// `first_seq` in the header.
+        header: u64,
+        /// The first sequence number the file name gives.
+        name: u64,
+    },
+    /// A checksum-valid header (of a segment, or a cold segment's prefix) of another format
+    /// version. It is no damage: it becomes [`Error::UnsupportedVersion`] wherever it turns
+    /// into an [`Error`]; it stays a problem only inside an archive bundle's report.
+    OtherVersion {
+        /// The version in the file.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+}
+
+impl fmt::Display for HeaderFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderFault::Truncated => write!(f, "file too short for a header"),
+            HeaderFault::LengthMismatch => {
+                write!(f, "header length and frontier length disagree")
+            }
+            HeaderFault::Checksum => write!(f, "header checksum mismatch"),
+            HeaderFault::Frontier => write!(f, "frontier length is not popcount(first_seq)"),
+            HeaderFault::StartRoot => write!(f, "start_root does not match the frontier"),
+            HeaderFault::FirstSeqMismatch { header, name } => {
+                write!(
+                    f,
+                    "header says first sequence {header}, file name says {name}"
+                )
+            }
+            HeaderFault::OtherVersion { found, supported } => {
+                write!(f, "format version {found}, not {supported}")
+            }
         }
     }
 }

@@ -32,7 +32,7 @@ mod view;
 mod writer;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{Corruption, CorruptionKind, Error, Result};
+pub use error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
 pub use event::{Actor, Entity, Event, EventLimits, Outcome, Record, Severity};
 pub use index::ReindexReport;
 pub use log::{AuditLog, AuditLogBuilder};

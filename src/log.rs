@@ -231,7 +231,17 @@ impl AuditLog {
         } else {
             let exists = dir.join(meta::META_FILE).exists();
             if !exists {
+                if dir.exists() && !dir.is_dir() {
+                    return Err(Error::NotALog {
+                        path: dir,
+                        reason: "it is not a directory".into(),
+                    });
+                }
                 crate::lifecycle::classes::refuse_classified_root(&dir)?;
+                if dir.is_dir() {
+                    // Before the lock file exists: a mistyped path is left as it was found.
+                    refuse_foreign_files(&dir)?;
+                }
                 options
                     .fs
                     .create_dir_all(&dir)

@@ -14,7 +14,7 @@
 //! `LOCK` is an empty file a writer holds an exclusive advisory lock on (flock), so a second
 //! writer, in this process or another, gets [`Error::Locked`]. Readers take no lock.
 
-use crate::error::{CorruptionKind, Error, Result};
+use crate::error::{CorruptionKind, Error, HeaderFault, Result};
 use crate::fs::FileSystem;
 use crate::record::read_u64;
 use crate::segment::SEGMENT_FORMAT_VERSION;
@@ -80,6 +80,12 @@ impl LogMeta {
                     path: dir.to_path_buf(),
                     reason: format!("{META_FILE} is missing"),
                 }
+            } else if e.kind() == std::io::ErrorKind::NotADirectory {
+                // `--dir` named a file (or a path through one): not a log, not an I/O failure.
+                Error::NotALog {
+                    path: dir.to_path_buf(),
+                    reason: "it is not a directory".into(),
+                }
             } else {
                 Error::io(format!("reading {}", path.display()), e)
             }
@@ -101,12 +107,11 @@ impl LogMeta {
         let crc_ok =
             bytes.len() == META_LEN && crc32fast::hash(&bytes[..36]).to_le_bytes() == bytes[36..40];
         if !crc_ok {
-            let why = "identity file checksum mismatch".to_string();
             return Err(Error::corrupt(
                 path,
                 0,
                 None,
-                CorruptionKind::BadHeader(why),
+                CorruptionKind::BadHeader(HeaderFault::Checksum),
             ));
         }
         let mut log_id = [0u8; 16];

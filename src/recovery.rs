@@ -10,7 +10,7 @@
 //!   and the cut is reported. Anything else is corruption and fails the open (read-write) or
 //!   is reported and the readable prefix kept (read-only).
 
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
 use crate::lifecycle::cuts::{self, Cut};
 use crate::lifecycle::recover as lifecycle;
 use crate::merkle::{Frontier, TreeHead};
@@ -19,7 +19,7 @@ use crate::options::{OpenCheck, Options};
 use crate::record::{FrameCrc, salt};
 use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
-use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
+use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader, check_version};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
 use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
@@ -120,20 +120,31 @@ fn read_head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>, u64)> {
 }
 
 /// Checks a sealed segment's header and footer (not its records) and returns its handle.
-fn open_sealed(path: &Path, first_seq: u64, meta: &LogMeta) -> Result<Segment, Corruption> {
+/// `Err(Error::Corrupt)` is damage; any other error (the file cannot be read, or is of
+/// another format version) is not, and fails the open even read-only.
+fn open_sealed(path: &Path, first_seq: u64, meta: &LogMeta) -> Result<Segment> {
+    let (head, tail, len) = read_head_and_tail(path)?;
+    check_version(path, &head)?;
+    open_sealed_parts(path, first_seq, meta, (&head, &tail, len)).map_err(Error::from)
+}
+
+fn open_sealed_parts(
+    path: &Path,
+    first_seq: u64,
+    meta: &LogMeta,
+    (head, tail, len): (&[u8], &[u8], u64),
+) -> Result<Segment, Corruption> {
     let corrupt = |offset, kind| Corruption {
         file: path.to_path_buf(),
         offset,
         seq: None,
         kind,
     };
-    let (head, tail, len) = read_head_and_tail(path)
-        .map_err(|e| corrupt(0, CorruptionKind::BadHeader(format!("unreadable: {e}"))))?;
-    let header = SegmentHeader::decode(&head).map_err(|e| corrupt(0, e.into_kind()))?;
+    let header = SegmentHeader::decode(head).map_err(|e| corrupt(0, e.into_kind()))?;
     check_identity(&header, first_seq, meta).map_err(|k| corrupt(0, k))?;
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
     let footer_at = len.saturating_sub(FOOTER_LEN as u64);
-    let footer = SegmentFooter::decode(&tail, &crc).map_err(|why| {
+    let footer = SegmentFooter::decode(tail, &crc).map_err(|why| {
         let kind = if tail.first() == Some(&0xFF) {
             CorruptionKind::BadFooter(why)
         } else {
@@ -159,10 +170,10 @@ fn check_identity(
         return Err(CorruptionKind::ForeignLog);
     }
     if header.first_seq != first_seq {
-        return Err(CorruptionKind::BadHeader(format!(
-            "header says first sequence {}, file name says {first_seq}",
-            header.first_seq
-        )));
+        return Err(CorruptionKind::BadHeader(HeaderFault::FirstSeqMismatch {
+            header: header.first_seq,
+            name: first_seq,
+        }));
     }
     Ok(())
 }
@@ -202,16 +213,13 @@ pub(crate) fn check_chain(
     Ok(())
 }
 
-fn scan_file(path: &Path) -> Result<ScanOutcome, Corruption> {
+/// Scans a whole segment. As for [`open_sealed`], only `Err(Error::Corrupt)` is damage.
+fn scan_file(path: &Path) -> Result<ScanOutcome> {
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
-        .map_err(|e| Corruption {
-            file: path.to_path_buf(),
-            offset: 0,
-            seq: None,
-            kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-        })?;
-    scan(path, &map, &mut |_, _| {})
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    check_version(path, &map)?;
+    Ok(scan(path, &map, &mut |_, _| {})?)
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -293,22 +301,14 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                     Opened::Scanned(_, Some(s)) => &s.header,
                     Opened::Scanned(o, None) => &o.header,
                 };
-                check_identity(header, name_seq, &meta).map_err(|kind| Corruption {
-                    file: path.clone(),
-                    offset: 0,
-                    seq: None,
-                    kind,
-                })?;
+                check_identity(header, name_seq, &meta)
+                    .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
                 Ok(o)
             })
         } else if full {
             scan_file(&path).and_then(|o| {
-                check_identity(&o.header, name_seq, &meta).map_err(|kind| Corruption {
-                    file: path.clone(),
-                    offset: 0,
-                    seq: None,
-                    kind,
-                })?;
+                check_identity(&o.header, name_seq, &meta)
+                    .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
                 Ok(Opened::Scanned(o, None))
             })
         } else {
@@ -316,10 +316,13 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         };
         let opened = match opened {
             Ok(o) => o,
-            Err(c) => {
-                problem(c)?;
+            Err(Error::Corrupt(c)) => {
+                problem(*c)?;
                 break;
             }
+            // Not damage (the file cannot be read, or is of a newer format): no prefix of the
+            // log can be trusted to be all of it, so even a read-only open fails, naming it.
+            Err(e) => return Err(e),
         };
         let header = match &opened {
             Opened::Quick(s) => &s.header,

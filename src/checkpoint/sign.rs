@@ -137,8 +137,7 @@ fn prefix_root(segments: &[Arc<Segment>], size: u64, shared: &Shared) -> Result<
         return Ok(Some(segment.header.start_root()));
     }
     // A compacted segment is replayed from the hot image its cold file decodes to.
-    let bytes = crate::lifecycle::recover::hot_bytes(&segment.path)
-        .map_err(|c| Error::Corrupt(Box::new(c)))?;
+    let bytes = crate::lifecycle::recover::hot_bytes(&segment.path)?;
     let mut frontier = segment.header.frontier.clone();
     scan(&segment.path, &bytes, &mut |_, r| {
         if frontier.size() < size {

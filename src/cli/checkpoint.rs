@@ -20,6 +20,8 @@ pub struct CheckpointArgs {
 
 pub fn run(args: CheckpointArgs) -> Result<(), CliError> {
     if args.latest {
+        // Refuse a path that is not a log before reading its checkpoints file.
+        drop(super::open::open_read_only(&args.dir.dir)?);
         let notes = read_notes(&args.dir.dir)?;
         let note = notes
             .last()

@@ -70,6 +70,8 @@ pub const CSV_COLUMNS: [&str; 25] = [
 
 /// Turns a failed write to stdout into an error, except a closed pipe (`auditlog query |
 /// head`), after which there is nobody left to write to: the process ends successfully.
+/// (A closed pipe normally ends the process by SIGPIPE before the write returns, main.rs;
+/// this is the fallback should EPIPE reach us anyway.)
 pub fn stdout_failed(e: io::Error) -> CliError {
     if e.kind() == io::ErrorKind::BrokenPipe {
         std::process::exit(0);

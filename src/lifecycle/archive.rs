@@ -320,8 +320,9 @@ fn write_bundle(
         };
         put(&name, role, &bytes, &mut files)?;
         if is_cold {
-            let prefix = cold::format::ColdPrefix::decode(&bytes)
-                .map_err(|why| Error::corrupt(&path, 0, None, CorruptionKind::BadHeader(why)))?;
+            let prefix = cold::format::ColdPrefix::decode(&bytes).map_err(|why| {
+                Error::corrupt(&path, 0, None, CorruptionKind::BadColdSegment(why))
+            })?;
             if prefix.dict_id != 0 {
                 let dict_name = super::dictionary::dictionary_file_name(prefix.dict_id);
                 let dict_path = shared.dir.join(&dict_name);
@@ -375,7 +376,7 @@ fn bundle_error(dir: &Path, why: impl Into<String>) -> Corruption {
         file: dir.join(MANIFEST_NAME),
         offset: 0,
         seq: None,
-        kind: CorruptionKind::BadHeader(why.into()),
+        kind: CorruptionKind::BadManifest(why.into()),
     }
 }
 
@@ -410,7 +411,7 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
                 file: path,
                 offset: 0,
                 seq: None,
-                kind: CorruptionKind::BadHeader("size or BLAKE3 differs from the manifest".into()),
+                kind: CorruptionKind::DigestMismatch,
             });
         }
         if f.role == "segment" {
@@ -426,7 +427,11 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
     )
     .is_some()
     {
-        let s = cold::check(&path)?;
+        // A bundle reports every failure as damage of the bundle (its files were read above).
+        let s = cold::check(&path).map_err(|e| match e {
+            Error::Corrupt(c) => *c,
+            e => bundle_error(dir, e.to_string()),
+        })?;
         (s.header, s.footer)
     } else {
         let outcome = scan(&path, &bytes, &mut |_, _| {})?;

@@ -81,8 +81,7 @@ pub(crate) fn compact(shared: &Arc<Shared>, options: &CompactOptions) -> Result<
             .map(|m| m.len())
             .unwrap_or(0);
         let cold_path = cold::convert(fs, &shared.dir, first_seq, &options.compress, dict_ref)?;
-        let cold_file =
-            cold::read::ColdFile::open(&cold_path).map_err(|c| Error::Corrupt(Box::new(c)))?;
+        let cold_file = cold::read::ColdFile::open(&cold_path)?;
         let replacement = Arc::new(Segment::cold(cold_path.clone(), cold_file));
         shared.published.update(|v| {
             let mut segments = (*v.segments).clone();

@@ -333,7 +333,7 @@ pub fn read(dir: &Path, log_id: &[u8; 16]) -> Result<CutLog> {
     let path = cuts_path(dir);
     match std::fs::read(&path) {
         Ok(bytes) => decode(&bytes, log_id).map_err(|why| {
-            Error::corrupt(&path, 0, None, crate::error::CorruptionKind::BadHeader(why))
+            Error::corrupt(&path, 0, None, crate::error::CorruptionKind::BadCutLog(why))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CutLog::default()),
         Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),

@@ -76,24 +76,20 @@ pub(crate) fn settle(
 }
 
 /// Opens a cold segment quickly: structure, checksums of everything but the frames.
-pub(crate) fn open_cold(path: &Path) -> Result<Segment, Corruption> {
+/// Only `Err(Error::Corrupt)` is damage; an I/O error is not.
+pub(crate) fn open_cold(path: &Path) -> Result<Segment> {
     let file = ColdFile::open(path)?;
     Ok(Segment::cold(path.to_path_buf(), file))
 }
 
-/// The whole file at `path`; a file that cannot be read is reported like a bad header.
-fn read_segment_file(path: &Path) -> Result<Vec<u8>, Corruption> {
-    std::fs::read(path).map_err(|e| Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: None,
-        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-    })
+/// The whole file at `path`; a file that cannot be read is an I/O error, not damage.
+fn read_segment_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
 }
 
 /// Opens a cold segment and scans all its records (decompressing every frame), as recovery
 /// does for the newest segment and for every segment under `OpenCheck::Full`.
-pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruption> {
+pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment)> {
     let segment = open_cold(path)?;
     let bytes = read_segment_file(path)?;
     let summary_dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
@@ -106,13 +102,13 @@ pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment), Corruptio
 
 /// The bytes of a segment file as a hot segment: a hot file as it is, a cold one decoded to
 /// the hot image it replaced (for code that replays records, like checkpoint signing).
-pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>, Corruption> {
+pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>> {
     let bytes = read_segment_file(path)?;
     if !is_cold(path) {
         return Ok(bytes);
     }
     let dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
-    cold::read::hot_image(path, &bytes, dict.as_deref())
+    Ok(cold::read::hot_image(path, &bytes, dict.as_deref())?)
 }
 
 fn cold_dict_id(bytes: &[u8]) -> u32 {

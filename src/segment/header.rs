@@ -18,9 +18,10 @@
 //!    ...    4 crc32 (IEEE) of every preceding header byte
 //! ```
 
-use crate::error::CorruptionKind;
+use crate::error::{CorruptionKind, Error, HeaderFault};
 use crate::merkle::{Frontier, Hash};
 use crate::record::{read_u32, read_u64};
+use std::path::Path;
 
 pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"AUDITSEG";
 /// The segment format version this build writes and reads.
@@ -88,15 +89,13 @@ impl SegmentHeader {
         let frontier_len = read_u32(fixed, 88) as usize;
         if frontier_len > 64 || header_len != FIXED_LEN + 32 * frontier_len + 4 {
             // Check the CRC first if we can, so a torn header reads as damage, not a version.
-            return Err(HeaderError::Invalid(
-                "header length and frontier length disagree".into(),
-            ));
+            return Err(HeaderError::Invalid(HeaderFault::LengthMismatch));
         }
         let all = bytes.get(..header_len).ok_or(HeaderError::Truncated)?;
         let (body, crc) = all.split_at(header_len - 4);
         let stored = read_u32(crc, 0);
         if crc32fast::hash(body) != stored {
-            return Err(HeaderError::Invalid("header checksum mismatch".into()));
+            return Err(HeaderError::Invalid(HeaderFault::Checksum));
         }
         if version != SEGMENT_FORMAT_VERSION {
             return Err(HeaderError::UnsupportedVersion(version));
@@ -108,9 +107,8 @@ impl SegmentHeader {
             .chunks_exact(32)
             .map(|c| c.try_into().unwrap_or([0; 32]))
             .collect();
-        let frontier = Frontier::from_parts(first_seq, nodes).ok_or_else(|| {
-            HeaderError::Invalid("frontier length is not popcount(first_seq)".into())
-        })?;
+        let frontier = Frontier::from_parts(first_seq, nodes)
+            .ok_or(HeaderError::Invalid(HeaderFault::Frontier))?;
         let header = SegmentHeader {
             log_id,
             first_seq,
@@ -119,9 +117,7 @@ impl SegmentHeader {
             frontier,
         };
         if header.start_root() != fixed[56..88] {
-            return Err(HeaderError::Invalid(
-                "start_root does not match the frontier".into(),
-            ));
+            return Err(HeaderError::Invalid(HeaderFault::StartRoot));
         }
         Ok(header)
     }
@@ -133,21 +129,37 @@ pub(crate) enum HeaderError {
     Truncated,
     BadMagic,
     UnsupportedVersion(u16),
-    Invalid(String),
+    Invalid(HeaderFault),
 }
 
 impl HeaderError {
     pub(crate) fn into_kind(self) -> CorruptionKind {
         match self {
-            HeaderError::Truncated => {
-                CorruptionKind::BadHeader("file too short for a header".into())
-            }
+            HeaderError::Truncated => CorruptionKind::BadHeader(HeaderFault::Truncated),
             HeaderError::BadMagic => CorruptionKind::BadMagic,
-            HeaderError::UnsupportedVersion(v) => {
-                CorruptionKind::BadHeader(format!("unsupported version {v}"))
+            HeaderError::UnsupportedVersion(found) => {
+                CorruptionKind::BadHeader(HeaderFault::OtherVersion {
+                    found,
+                    supported: SEGMENT_FORMAT_VERSION,
+                })
             }
-            HeaderError::Invalid(why) => CorruptionKind::BadHeader(why),
+            HeaderError::Invalid(fault) => CorruptionKind::BadHeader(fault),
         }
+    }
+}
+
+/// Refuses a segment whose header is intact but of a format version this build does not
+/// read: that is [`Error::UnsupportedVersion`] (use a newer build), not damage. Called by the
+/// readers that report errors per file (recovery, verify) before they scan `bytes`, the
+/// start of the segment at `path`; any other header problem is left to the scan to report.
+pub(crate) fn check_version(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    match SegmentHeader::decode(bytes) {
+        Err(HeaderError::UnsupportedVersion(found)) => Err(Error::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: SEGMENT_FORMAT_VERSION,
+        }),
+        _ => Ok(()),
     }
 }
 

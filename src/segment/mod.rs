@@ -208,9 +208,7 @@ impl Segment {
         scratch: &'a mut Vec<u8>,
     ) -> Result<&'a [u8]> {
         if let SegmentData::Cold(cold) = &self.data {
-            *scratch = cold
-                .read_bytes(offset, len)
-                .map_err(|c| Error::Corrupt(Box::new(c)))?;
+            *scratch = cold.read_bytes(offset, len)?;
             return Ok(scratch);
         }
         if let Some(map) = self.map()? {

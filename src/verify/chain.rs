@@ -3,7 +3,7 @@
 
 use super::report::Warning;
 use super::segment::SegmentCheck;
-use crate::error::{Corruption, CorruptionKind};
+use crate::error::{Corruption, CorruptionKind, HeaderFault};
 use crate::lifecycle::cuts::CutLog;
 use crate::lifecycle::recover::check_first;
 use crate::merkle::TreeHead;
@@ -75,10 +75,12 @@ pub(crate) fn summarize(
         if let Some(name_seq) = check.job.name_seq
             && name_seq != o.header.first_seq
         {
-            s.problems.push(at_start(CorruptionKind::BadHeader(format!(
-                "header says first sequence {}, file name says {name_seq}",
-                o.header.first_seq
-            ))));
+            s.problems.push(at_start(CorruptionKind::BadHeader(
+                HeaderFault::FirstSeqMismatch {
+                    header: o.header.first_seq,
+                    name: name_seq,
+                },
+            )));
             continue;
         }
         match prev {

@@ -49,7 +49,8 @@ use std::sync::Arc;
 /// How [`verify`] runs.
 #[derive(Clone)]
 pub struct VerifyOptions {
-    /// Worker threads; 0 means one per available core. Default 0.
+    /// Worker threads; 0 means one per available core, and more than [`MAX_THREADS`] are
+    /// clamped to it. Default 0.
     pub threads: usize,
     /// Whether every payload is decoded as an event (not just hashed). Default true.
     pub decode_payloads: bool,
@@ -132,10 +133,11 @@ pub(crate) fn examine(
         )
     } else if path.is_file() {
         meta_problem = None;
-        let name_seq = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(parse_segment_file_name);
+        let name = path.file_name().and_then(|n| n.to_str());
+        let name_seq = name.and_then(parse_segment_file_name);
+        if name_seq.is_none() && name.and_then(parse_cold_segment_file_name).is_none() {
+            refuse_foreign_file(path)?;
+        }
         let job = SegmentJob {
             path: path.to_path_buf(),
             name_seq,
@@ -150,15 +152,20 @@ pub(crate) fn examine(
     };
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+        n => n.min(MAX_THREADS),
     };
-    let checks = parallel::check_all(
+    let mut checks = parallel::check_all(
         jobs,
         threads,
         options.decode_payloads,
         collect_leaves,
         options.progress.as_deref(),
     );
+    // A file that cannot be read (or is of a newer format) is not damage, and without it
+    // the log is not verified: fail, naming it, rather than report on a part of the log.
+    if let Some(e) = checks.iter_mut().find_map(|c| c.failed.take()) {
+        return Err(e);
+    }
     let log_id = log_id.or_else(|| {
         checks
             .iter()
@@ -205,6 +212,37 @@ pub(crate) fn examine(
     }
     report.ok = report.problems.is_empty();
     Ok((report, checks))
+}
+
+/// The most worker threads [`verify`] uses, whatever [`VerifyOptions::threads`] asks: verify
+/// is CPU-bound, so more than the machine's cores only adds switching, and an absurd count
+/// (`--threads 100000000000`) must not exhaust memory or the thread limit.
+pub const MAX_THREADS: usize = 256;
+
+/// Refuses a lone file that is not a segment: its name is not a segment file name and it
+/// does not start with a segment's magic (hot or cold). That is "not a log" (a wrong path),
+/// not damage; a segment named as such with a damaged magic is still reported as damage.
+fn refuse_foreign_file(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let known: [&[u8; 8]; 2] = [
+        crate::segment::header::SEGMENT_MAGIC,
+        crate::lifecycle::cold::format::COLD_MAGIC,
+    ];
+    if n == 8 && known.contains(&&magic) {
+        return Ok(());
+    }
+    Err(Error::NotALog {
+        path: path.to_path_buf(),
+        reason: "it is neither a log directory nor a segment file (no segment file name, \
+                 no segment magic)"
+            .into(),
+    })
 }
 
 /// Segment files of a log directory in log order (one per segment: the hot `.seg` when both

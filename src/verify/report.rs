@@ -113,6 +113,10 @@ pub fn kind_name(kind: &crate::error::CorruptionKind) -> &'static str {
     match kind {
         K::BadMagic => "bad_magic",
         K::BadHeader(_) => "bad_header",
+        K::BadColdSegment(_) => "bad_cold_segment",
+        K::BadManifest(_) => "bad_manifest",
+        K::DigestMismatch => "digest_mismatch",
+        K::BadCutLog(_) => "bad_cut_log",
         K::BadFooter(_) => "bad_footer",
         K::ChecksumMismatch { .. } => "checksum_mismatch",
         K::BadLength(_) => "bad_length",

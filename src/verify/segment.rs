@@ -3,7 +3,7 @@
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
 use super::split::check_split;
-use crate::error::{Corruption, CorruptionKind};
+use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::event::codec::{decode_payload, validate_payload};
 use crate::lifecycle::cold::format::ColdPrefix;
 use crate::lifecycle::cold::read::{check_bytes, hot_image, load_dictionary};
@@ -11,6 +11,7 @@ use crate::lifecycle::recover::is_cold;
 use crate::merkle::Hash;
 use crate::record::{BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, read_u32};
 use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
+use crate::segment::header::check_version;
 use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
 use crate::sys::ReadMap;
@@ -48,24 +49,17 @@ impl Deref for SegmentBytes {
 /// Reads a segment's bytes: a cold segment (FORMAT.md §8) is checked structurally (prefix,
 /// frame table, trailer, every frame decompressed and starting at the record its table names)
 /// and decoded to the hot image it replaced, which is then checked like any hot segment.
-fn segment_bytes(path: &Path, copy: bool) -> Result<SegmentBytes, Corruption> {
+/// A file that cannot be read is `Err(Error::Io)`, never damage: the bytes may be intact.
+fn segment_bytes(path: &Path, copy: bool) -> Result<SegmentBytes, Error> {
+    let unreadable = |e| Error::io(format!("reading {}", path.display()), e);
     if !is_cold(path) {
-        return read_bytes(path, copy).map_err(|e| unreadable(path, e));
+        return read_bytes(path, copy).map_err(unreadable);
     }
-    let cold = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let cold = std::fs::read(path).map_err(unreadable)?;
     let dict_id = ColdPrefix::decode(&cold).map_or(0, |p| p.dict_id);
     let dict = load_dictionary(path, dict_id)?;
     check_bytes(path, &cold, dict.as_deref())?;
-    hot_image(path, &cold, dict.as_deref()).map(SegmentBytes::Copied)
-}
-
-fn unreadable(path: &Path, e: std::io::Error) -> Corruption {
-    Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: None,
-        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-    }
+    Ok(hot_image(path, &cold, dict.as_deref()).map(SegmentBytes::Copied)?)
 }
 
 fn read_bytes(path: &Path, newest: bool) -> std::io::Result<SegmentBytes> {
@@ -109,6 +103,10 @@ pub(crate) struct SegmentCheck {
     pub bytes: u64,
     /// The scan, or the damage that stopped it before its end was known.
     pub outcome: Result<ScanOutcome, Corruption>,
+    /// Why the segment could not be checked at all, when that is not damage: it cannot be
+    /// read (I/O error), or it is of a format version this build does not read. The
+    /// verification then fails with this error instead of reporting (`outcome` is moot).
+    pub failed: Option<Error>,
     /// Records whose payload does not decode as an event.
     pub payload_problems: Vec<Corruption>,
     /// Leaf hashes of the valid records, when asked for.
@@ -119,6 +117,9 @@ impl SegmentCheck {
     /// Whether the scan of the newest segment ended in damage (FORMAT.md §5.3) that a live
     /// writer could have caused by racing us.
     fn looks_damaged(&self) -> bool {
+        if self.failed.is_some() {
+            return true; // perhaps a file renamed or replaced under us: worth another look
+        }
         match &self.outcome {
             Err(_) => true,
             Ok(o) => matches!(o.verdict(true), Verdict::Damage { .. }),
@@ -189,22 +190,32 @@ fn check_once(
     let mut check = SegmentCheck {
         job: job.clone(),
         bytes: 0,
+        // Replaced below, or moot once `failed` is set.
         outcome: Err(Corruption {
             file: path.clone(),
             offset: 0,
             seq: None,
-            kind: CorruptionKind::BadHeader("not read".into()),
+            kind: CorruptionKind::BadHeader(HeaderFault::Truncated),
         }),
+        failed: None,
         payload_problems: Vec::new(),
         leaves: Vec::new(),
     };
     let bytes = match segment_bytes(path, job.newest) {
         Ok(b) => b,
-        Err(c) => {
-            check.outcome = Err(c);
+        Err(Error::Corrupt(c)) => {
+            check.outcome = Err(*c);
+            return check;
+        }
+        Err(e) => {
+            check.failed = Some(e);
             return check;
         }
     };
+    if let Err(e) = check_version(path, &bytes) {
+        check.failed = Some(e);
+        return check;
+    }
     check.bytes = bytes.len() as u64;
     // The block-wise fast path (split.rs, batched SIMD hashing) on any number of threads; the
     // record-by-record scan below only for segments it does not find intact.

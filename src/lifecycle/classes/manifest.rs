@@ -128,7 +128,7 @@ pub(crate) fn encode(classes: &[ClassEntry]) -> Vec<u8> {
 /// Decodes and checks a manifest's bytes; `path` names it in errors.
 pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<Vec<ClassEntry>> {
     let bad = |offset: usize, why: String| {
-        Error::corrupt(path, offset as u64, None, CorruptionKind::BadHeader(why))
+        Error::corrupt(path, offset as u64, None, CorruptionKind::BadManifest(why))
     };
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err(Error::corrupt(path, 0, None, CorruptionKind::BadMagic));

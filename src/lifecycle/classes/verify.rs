@@ -45,7 +45,7 @@ pub fn verify_classified(root: &Path, options: &VerifyOptions) -> Result<Classif
         file,
         offset: 0,
         seq: None,
-        kind: CorruptionKind::BadHeader(why),
+        kind: CorruptionKind::BadManifest(why),
     };
     let entries: Vec<ClassEntry> = match manifest::read(root) {
         Ok(Some(entries)) => entries,

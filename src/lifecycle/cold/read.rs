@@ -2,9 +2,10 @@
 //! cache of decompressed frames, and the full check that rebuilds the hot image.
 
 use super::format::{
-    ColdPrefix, ENTRY_LEN, FrameEntry, PREFIX_LEN, TRAILER_LEN, Trailer, decode_table,
+    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, ENTRY_LEN, FrameEntry, PREFIX_LEN, TRAILER_LEN,
+    Trailer, decode_table,
 };
-use crate::error::{Corruption, CorruptionKind};
+use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::record::{FrameCrc, salt};
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
@@ -28,6 +29,26 @@ pub(crate) struct ColdLayout {
     pub entries: Vec<FrameEntry>,
 }
 
+/// Decodes the prefix; one whose magic and CRC hold but whose version is not ours is
+/// [`HeaderFault::OtherVersion`] (no damage, see its conversion into `Error`).
+fn decode_prefix(path: &Path, bytes: &[u8]) -> Result<ColdPrefix, Corruption> {
+    ColdPrefix::decode(bytes).map_err(|why| {
+        let intact = bytes.len() >= PREFIX_LEN
+            && &bytes[..8] == COLD_MAGIC
+            && crc32fast::hash(&bytes[..20]).to_le_bytes() == bytes[20..24];
+        let found = u16::from_le_bytes([bytes[8], bytes[9]]);
+        let kind = if intact && found != COLD_FORMAT_VERSION {
+            CorruptionKind::BadHeader(HeaderFault::OtherVersion {
+                found,
+                supported: COLD_FORMAT_VERSION,
+            })
+        } else {
+            CorruptionKind::BadColdSegment(why)
+        };
+        corruption(path, 0, kind)
+    })
+}
+
 fn corruption(path: &Path, offset: u64, kind: CorruptionKind) -> Corruption {
     Corruption {
         file: path.to_path_buf(),
@@ -44,14 +65,13 @@ pub(crate) fn decode_layout(
     len: u64,
     read_at: &dyn Fn(u64, usize) -> std::io::Result<Vec<u8>>,
 ) -> Result<ColdLayout, Corruption> {
-    let bad = |offset, why: String| corruption(path, offset, CorruptionKind::BadHeader(why));
+    let bad = |offset, why: String| corruption(path, offset, CorruptionKind::BadColdSegment(why));
     let unreadable = |e: std::io::Error| bad(0, format!("unreadable: {e}"));
     let min_len = (PREFIX_LEN + FOOTER_LEN + TRAILER_LEN + 4) as u64;
     if len < min_len {
         return Err(bad(0, "file too short for a cold segment".into()));
     }
-    let prefix = ColdPrefix::decode(&read_at(0, PREFIX_LEN).map_err(unreadable)?)
-        .map_err(|why| bad(0, why))?;
+    let prefix = decode_prefix(path, &read_at(0, PREFIX_LEN).map_err(unreadable)?)?;
     let header_len = prefix.header_len as usize;
     let header_bytes = read_at(PREFIX_LEN as u64, header_len).map_err(unreadable)?;
     let header = SegmentHeader::decode(&header_bytes)
@@ -124,7 +144,7 @@ pub(crate) fn load_dictionary(path: &Path, dict_id: u32) -> Result<Option<Vec<u8
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::lifecycle::dictionary::load(dir, dict_id)
         .map(Some)
-        .map_err(|why| corruption(path, 12, CorruptionKind::BadHeader(why)))
+        .map_err(|why| corruption(path, 12, CorruptionKind::BadColdSegment(why)))
 }
 
 fn decompressor(dict: Option<&[u8]>) -> std::io::Result<zstd::bulk::Decompressor<'static>> {
@@ -167,7 +187,7 @@ pub(crate) fn hot_image(
         corruption(
             path,
             12,
-            CorruptionKind::BadHeader(format!("bad dictionary: {e}")),
+            CorruptionKind::BadColdSegment(format!("bad dictionary: {e}")),
         )
     })?;
     for e in &layout.entries {
@@ -202,18 +222,13 @@ pub struct ColdSummary {
 /// every record's CRC, order and time, the Merkle root recomputed from the header's frontier
 /// against the footer, and that each frame starts at the record its table entry names.
 /// The dictionary, if any, is loaded from the file's directory.
-pub fn check(path: &Path) -> Result<ColdSummary, Corruption> {
-    let cold = std::fs::read(path).map_err(|e| {
-        corruption(
-            path,
-            0,
-            CorruptionKind::BadHeader(format!("unreadable: {e}")),
-        )
-    })?;
-    let prefix = ColdPrefix::decode(&cold)
-        .map_err(|why| corruption(path, 0, CorruptionKind::BadHeader(why)))?;
+/// An unreadable file is `Err(Error::Io)`; damage is `Err(Error::Corrupt)`.
+pub fn check(path: &Path) -> crate::Result<ColdSummary> {
+    let cold =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let prefix = decode_prefix(path, &cold)?;
     let dict = load_dictionary(path, prefix.dict_id)?;
-    check_bytes(path, &cold, dict.as_deref())
+    Ok(check_bytes(path, &cold, dict.as_deref())?)
 }
 
 /// [`check`] on bytes already in memory, with the dictionary they need.
@@ -281,28 +296,36 @@ impl ColdFile {
     /// Opens a cold segment, checking its structure (prefix, header, table, footer, trailer,
     /// dictionary) but not its compressed content: cost independent of its size but for the
     /// frame table.
-    pub(crate) fn open(path: &Path) -> Result<Self, Corruption> {
-        let unreadable = |e: std::io::Error| {
-            corruption(
-                path,
-                0,
-                CorruptionKind::BadHeader(format!("unreadable: {e}")),
-            )
-        };
+    /// An unreadable file is `Err(Error::Io)`, not damage.
+    pub(crate) fn open(path: &Path) -> crate::Result<Self> {
+        let unreadable = |e: std::io::Error| Error::io(format!("reading {}", path.display()), e);
         let file = File::open(path).map_err(unreadable)?;
         let len = file.metadata().map_err(unreadable)?.len();
+        // A read the OS fails is an I/O error, not a bad layout: keep it to report it as such.
+        // A short read stays damage (a table or offset pointing past the end of the file).
+        let failed_read = std::cell::RefCell::new(None);
         let read_at = |offset: u64, n: usize| {
             let mut buf = vec![0u8; n];
-            file.read_exact_at(&mut buf, offset)?;
+            file.read_exact_at(&mut buf, offset).map_err(|e| {
+                let kind = e.kind();
+                if kind != std::io::ErrorKind::UnexpectedEof {
+                    *failed_read.borrow_mut() = Some(e);
+                }
+                std::io::Error::from(kind)
+            })?;
             Ok(buf)
         };
-        let layout = decode_layout(path, len, &read_at)?;
+        let layout = decode_layout(path, len, &read_at);
+        if let Some(e) = failed_read.take() {
+            return Err(unreadable(e));
+        }
+        let layout = layout?;
         let dict = load_dictionary(path, layout.prefix.dict_id)?;
         let decompressor = decompressor(dict.as_deref()).map_err(|e| {
             corruption(
                 path,
                 12,
-                CorruptionKind::BadHeader(format!("bad dictionary: {e}")),
+                CorruptionKind::BadColdSegment(format!("bad dictionary: {e}")),
             )
         })?;
         Ok(ColdFile {
@@ -333,7 +356,7 @@ impl ColdFile {
 
     /// Reads up to `len` bytes at hot offset `offset`, never past the end of the frame that
     /// holds `offset` (record frames never span zstd frames).
-    pub(crate) fn read_bytes(&self, offset: u64, len: usize) -> Result<Vec<u8>, Corruption> {
+    pub(crate) fn read_bytes(&self, offset: u64, len: usize) -> crate::Result<Vec<u8>> {
         let entries = &self.layout.entries;
         let Some(idx) = entries
             .partition_point(|e| e.hot_offset <= offset)
@@ -348,7 +371,8 @@ impl ColdFile {
         Ok(frame[start..end].to_vec())
     }
 
-    fn frame(&self, idx: usize) -> Result<Arc<Vec<u8>>, Corruption> {
+    /// A frame that cannot be read is `Err(Error::Io)`; one that does not decompress is damage.
+    fn frame(&self, idx: usize) -> crate::Result<Arc<Vec<u8>>> {
         {
             let mut cache = self.cache.lock();
             if let Some(pos) = cache.iter().position(|(i, _)| *i == idx) {
@@ -364,13 +388,7 @@ impl ColdFile {
         let mut compressed = vec![0u8; entry.compressed_len as usize];
         self.file
             .read_exact_at(&mut compressed, entry.cold_offset)
-            .map_err(|e| {
-                corruption(
-                    &self.path,
-                    entry.cold_offset,
-                    CorruptionKind::BadFooter(format!("unreadable frame: {e}")),
-                )
-            })?;
+            .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?;
         let frame = Arc::new(decompress_frame(
             &self.path,
             &mut self.decompressor.lock(),
