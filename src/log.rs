@@ -8,7 +8,7 @@ use crate::merkle::{self, TreeHead};
 use crate::meta::{self, LogMeta};
 use crate::options::{Durability, OpenCheck, Options};
 use crate::reader::RecordIter;
-use crate::receipt::{AppendHandle, BatchHandle, Completion};
+use crate::receipt::{AppendHandle, BatchHandle, Completion, Reply};
 use crate::recovery::{OpenReport, recover};
 use crate::room::{AppendFuture, QueueBudget, RoomWaiters};
 use crate::segment::scan::ScanOutcome;
@@ -433,7 +433,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: vec![encoded],
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             true,
         )?;
@@ -448,7 +448,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: vec![encoded],
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             false,
         )?;
@@ -477,7 +477,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: encoded,
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             true,
         )?;
@@ -492,16 +492,16 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: encoded,
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             false,
         )?;
         Ok(BatchHandle { completion: done })
     }
 
-    fn control(&self, make: impl FnOnce(Arc<Completion>) -> Command) -> Result<()> {
+    fn control(&self, make: impl FnOnce(Reply) -> Command) -> Result<()> {
         let done = Completion::new();
-        self.send(make(done.clone()), true)?;
+        self.send(make(Reply::new(&done)), true)?;
         BatchHandle { completion: done }.wait().map(|_| ())
     }
 
@@ -531,8 +531,13 @@ impl AuditLog {
             None => Ok(()),
         };
         self.tx = None;
-        if let Some(handle) = self.writer.get_mut().take() {
-            let _ = handle.join();
+        if let Some(handle) = self.writer.get_mut().take()
+            && handle.join().is_err()
+        {
+            // The writer catches its panics (writer.rs); this is a panic while failing them.
+            return Err(Error::Poisoned {
+                cause: "the writer thread panicked".into(),
+            });
         }
         result
     }

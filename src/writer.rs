@@ -14,7 +14,7 @@ use crate::fs::WritableFile;
 use crate::log::Shared;
 use crate::merkle::{self, Frontier, Hash};
 use crate::options::Durability;
-use crate::receipt::{Completion, Receipt};
+use crate::receipt::{Receipt, Reply};
 use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN, FrameCrc, encode_frame, salt};
 use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
@@ -23,6 +23,7 @@ use crate::segment::name::{segment_path, segment_tmp_path};
 use crate::timestamp::Timestamp;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,13 +37,10 @@ pub(crate) struct Encoded {
 /// What producers and the handle ask of the writer.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Append {
-        events: Vec<Encoded>,
-        done: Arc<Completion>,
-    },
-    Sync(Arc<Completion>),
-    Seal(Arc<Completion>),
-    Shutdown(Arc<Completion>),
+    Append { events: Vec<Encoded>, done: Reply },
+    Sync(Reply),
+    Seal(Reply),
+    Shutdown(Reply),
 }
 
 impl Command {
@@ -79,6 +77,10 @@ pub(crate) struct Writer {
     pub group_offset: u64,
     /// Append requests in the last group: how many producers are probably about to send again.
     pub last_group_appends: usize,
+    /// Queue-budget bytes of the batch being processed, returned even if processing panics.
+    pub unreleased_bytes: usize,
+    /// Requests of the batch being processed that await the group's outcome.
+    pub pending: Vec<(Reply, Vec<Receipt>)>,
 }
 
 /// Longest the writer of an `Immediate` log waits for the producers of its last group to send
@@ -146,6 +148,8 @@ impl Writer {
             last_sync: Instant::now(),
             buf: Vec::with_capacity(shared.options.max_group_bytes + 64 * 1024),
             last_group_appends: 0,
+            unreleased_bytes: 0,
+            pending: Vec::new(),
             file,
             header,
             active,
@@ -153,9 +157,45 @@ impl Writer {
         }
     }
 
-    /// The writer thread's loop; returns when shut down or when every handle is gone.
+    /// The writer thread: serves requests until shut down or every handle is gone.
+    ///
+    /// A panic (a bug, or a file-system layer that panics) must not leave callers blocked
+    /// forever: it is caught here, poisons the log with its message, and the thread stays to
+    /// fail every request still queued or sent later, until every handle is gone. The requests
+    /// the panic interrupted are still held (in `batch` and `self.pending`) and are failed
+    /// only after the poison is set; a [`Reply`] dropped any other way fails its waiter too.
     pub(crate) fn run(mut self, rx: Receiver<Command>) {
         let mut batch = Vec::new();
+        let served = panic::catch_unwind(AssertUnwindSafe(|| self.serve(&rx, &mut batch)));
+        let Err(payload) = served else {
+            return;
+        };
+        let shared = self.shared.clone();
+        shared.set_poison(format!(
+            "the writer thread panicked: {}; no write was acknowledged after the panic",
+            panic_message(payload.as_ref())
+        ));
+        for (done, _) in self.pending.drain(..) {
+            done.complete(Err(shared.poisoned_error()));
+        }
+        for cmd in batch.drain(..) {
+            fail(cmd, &shared);
+        }
+        shared
+            .budget
+            .release(std::mem::take(&mut self.unreleased_bytes));
+        shared.room.wake_all();
+        // Its state may be half-updated: drop it without another file-system call.
+        drop(self);
+        while let Ok(cmd) = rx.recv() {
+            let bytes = cmd.bytes();
+            fail(cmd, &shared);
+            shared.budget.release(bytes);
+            shared.room.wake_all();
+        }
+    }
+
+    fn serve(&mut self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
         loop {
             let first = match self.sync_deadline() {
                 Some(deadline) => rx.recv_deadline(deadline),
@@ -170,7 +210,9 @@ impl Writer {
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.sync();
+                    if self.shared.poison_cause().is_none() {
+                        let _ = self.sync();
+                    }
                     return;
                 }
             }
@@ -184,14 +226,16 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.await_last_group(&rx, &mut batch, bytes);
-            self.last_group_appends = appends(&batch);
+            self.await_last_group(rx, batch, bytes);
+            self.last_group_appends = appends(batch);
             // The channel has room again: let async appends waiting for it retry.
             self.shared.room.wake_all();
-            let queued_bytes: usize = batch.iter().map(Command::bytes).sum();
-            let shutdown = self.process(&mut batch);
+            self.unreleased_bytes = batch.iter().map(Command::bytes).sum();
+            let shutdown = self.process(batch);
             // The group is written: its bytes leave the queue's budget.
-            self.shared.budget.release(queued_bytes);
+            self.shared
+                .budget
+                .release(std::mem::take(&mut self.unreleased_bytes));
             self.shared.room.wake_all();
             if shutdown {
                 return;
@@ -225,6 +269,9 @@ impl Writer {
 
     /// When a `Periodic` log next has to sync, if it has unsynced records.
     fn sync_deadline(&self) -> Option<Instant> {
+        if self.shared.poison_cause().is_some() {
+            return None; // a poisoned writer never retries a sync
+        }
         match self.shared.options.durability {
             Durability::Periodic(interval) if self.durable_size < self.frontier.size() => {
                 Some(self.last_sync + interval)
@@ -234,40 +281,41 @@ impl Writer {
     }
 
     /// Handles one drained batch of commands. Returns true on shutdown.
+    ///
+    /// Requests move from `batch` into `self.pending` before any file-system call, never
+    /// through a local: if a call panics, [`run`](Self::run) still holds every unanswered
+    /// request and fails it after poisoning the log, so a waiter woken with the error already
+    /// finds the log poisoned on its next call.
     fn process(&mut self, batch: &mut Vec<Command>) -> bool {
-        let mut pending: Vec<(Arc<Completion>, Vec<Receipt>)> = Vec::new();
         let mut shutdown = false;
         let mut failure: Option<Failure> = None;
-        for cmd in batch.drain(..) {
+        batch.reverse(); // popped from the end: oldest first
+        while let Some(cmd) = batch.pop() {
             if failure.is_some() || self.shared.poison_cause().is_some() {
                 fail(cmd, &self.shared);
                 continue;
             }
             let result = match cmd {
                 Command::Append { events, done } => {
-                    let result = self
-                        .append(&events)
-                        .map(|receipts| pending.push((done.clone(), receipts)));
-                    if result.is_err() {
-                        pending.push((done, Vec::new()));
-                    }
-                    result
+                    self.pending.push((done, Vec::new()));
+                    self.append(&events).map(|receipts| {
+                        if let Some(last) = self.pending.last_mut() {
+                            last.1 = receipts;
+                        }
+                    })
                 }
                 Command::Sync(done) => {
-                    let r = self.commit().and_then(|()| self.sync());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.sync())
                 }
                 Command::Seal(done) => {
-                    let r = self.commit().and_then(|()| self.roll());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.roll())
                 }
                 Command::Shutdown(done) => {
                     shutdown = true;
-                    let r = self.commit().and_then(|()| self.sync());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.sync())
                 }
             };
             if let Err(f) = result {
@@ -279,6 +327,7 @@ impl Writer {
         {
             failure = Some(f);
         }
+        let pending = std::mem::take(&mut self.pending);
         match failure {
             None => {
                 let tree_size = self.frontier.size();
@@ -534,6 +583,15 @@ fn appends(batch: &[Command]) -> usize {
         .iter()
         .filter(|c| matches!(c, Command::Append { .. }))
         .count()
+}
+
+/// The text of a panic's payload (`panic!` with a literal or with a format).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Completes a command the writer will not carry out because the log is poisoned.
