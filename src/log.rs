@@ -146,9 +146,10 @@ impl AuditLogBuilder {
         self
     }
 
-    /// Whether new segments reserve their full size on disk up front (fallocate), which
-    /// makes each fdatasync cheaper and turns a full disk into an error at roll time rather
-    /// than mid-segment. Default true.
+    /// Whether each segment reserves its full size on disk (fallocate) at its first write,
+    /// which makes each fdatasync cheaper and turns a full disk into an error at the start of
+    /// a segment rather than mid-segment. Opening a log and creating a segment never
+    /// preallocate, so retention and archiving still work on a full disk. Default true.
     pub fn preallocate(mut self, yes: bool) -> Self {
         self.options.preallocate = yes;
         self
@@ -301,15 +302,11 @@ impl AuditLog {
             Some((segment, scan)) => {
                 let path = segment.path.clone();
                 let io = |e| Error::io(format!("opening {} for appending", path.display()), e);
-                let mut file = shared.options.fs.open_writable(&path).map_err(io)?;
-                if shared.options.preallocate {
-                    let len = std::fs::metadata(&path).map_err(io)?.len();
-                    if len < shared.options.segment_max_bytes {
-                        file.preallocate(shared.options.segment_max_bytes)
-                            .map_err(io)?;
-                        file.sync_data().map_err(io)?;
-                    }
-                }
+                let file = shared.options.fs.open_writable(&path).map_err(io)?;
+                // Not preallocated here but by the first write: an open (for retention or
+                // archiving on a full disk, say) must not need new space.
+                let len = std::fs::metadata(&path).map_err(io)?.len();
+                let reserved = len >= shared.options.segment_max_bytes;
                 let header = segment.header.clone();
                 let scanned = Some((
                     scan.records_end,
@@ -323,6 +320,7 @@ impl AuditLog {
                     segment,
                     scanned,
                     recovered.last_recorded_at,
+                    reserved,
                 )
             }
             None => Writer::start(

@@ -81,6 +81,11 @@ pub(crate) struct Writer {
     pub unreleased_bytes: usize,
     /// Requests of the batch being processed that await the group's outcome.
     pub pending: Vec<(Reply, Vec<Receipt>)>,
+    /// Whether the active segment's file already reserves `segment_max_bytes` (or
+    /// preallocation is off). Reserved lazily, on the first write into the segment, so that
+    /// opening a log and creating a segment need no new space: maintenance, which frees
+    /// space, must work on a full disk.
+    pub reserved: bool,
 }
 
 /// Longest the writer of an `Immediate` log waits for the producers of its last group to send
@@ -122,10 +127,12 @@ impl Writer {
             active,
             None,
             last_recorded_at,
+            false,
         ))
     }
 
-    /// A writer continuing an existing active segment whose records end at `write_offset`.
+    /// A writer continuing an existing active segment whose records end at `write_offset`;
+    /// `reserved` if its file is already `segment_max_bytes` long.
     pub(crate) fn resume(
         shared: Arc<Shared>,
         file: Box<dyn WritableFile>,
@@ -133,6 +140,7 @@ impl Writer {
         active: Arc<Segment>,
         scanned: Option<(u64, Frontier, Option<i64>)>,
         last_recorded_at: i64,
+        reserved: bool,
     ) -> Self {
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
         let (write_offset, frontier, first_recorded_at) =
@@ -150,6 +158,7 @@ impl Writer {
             last_group_appends: 0,
             unreleased_bytes: 0,
             pending: Vec::new(),
+            reserved: reserved || !shared.options.preallocate,
             file,
             header,
             active,
@@ -415,6 +424,7 @@ impl Writer {
             return Ok(());
         }
         let path = &self.active_path();
+        self.reserve()?;
         self.file
             .write_all_at(&self.buf, self.group_offset)
             .map_err(|e| Failure::io("writing records to", path, e))?;
@@ -429,6 +439,22 @@ impl Writer {
             _ => {}
         }
         self.publish();
+        Ok(())
+    }
+
+    /// Preallocates the active segment before its first write (see `reserved`). A failed
+    /// fallocate can leave the file partly extended (ext4 does): it is cut back to the end of
+    /// the records, so that a full disk leaves no stray reservation behind.
+    fn reserve(&mut self) -> Result<(), Failure> {
+        if self.reserved {
+            return Ok(());
+        }
+        let path = self.active_path();
+        if let Err(e) = self.file.preallocate(self.shared.options.segment_max_bytes) {
+            let _ = self.file.set_len(self.write_offset);
+            return Err(Failure::io("preallocating", &path, e));
+        }
+        self.reserved = true;
         Ok(())
     }
 
@@ -532,14 +558,15 @@ impl Writer {
         self.write_offset = header.encoded_len() as u64;
         self.group_offset = self.write_offset;
         self.first_recorded_at = None;
+        self.reserved = !self.shared.options.preallocate;
         self.header = header;
         self.file = file;
         Ok(())
     }
 }
 
-/// Creates a segment durably: write the header to a temporary file, preallocate, fdatasync,
-/// rename into place, fsync the directory.
+/// Creates a segment durably: write the header to a temporary file, fdatasync, rename into
+/// place, fsync the directory. It is preallocated later, by its first write (`reserve`).
 fn create_segment(
     shared: &Shared,
     header: &SegmentHeader,
@@ -552,13 +579,6 @@ fn create_segment(
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
     file.write_all_at(&bytes, 0)
         .map_err(|e| io("writing the header of", e))?;
-    if shared.options.preallocate
-        && let Err(e) = file.preallocate(shared.options.segment_max_bytes)
-    {
-        // A failed fallocate can leave the file partly extended: cut it back.
-        let _ = file.set_len(bytes.len() as u64);
-        return Err(io("preallocating", e));
-    }
     file.sync_data().map_err(|e| io("syncing", e))?;
     fs.rename(&tmp, &path)
         .map_err(|e| io("renaming into place", e))?;
