@@ -6,10 +6,10 @@
 
 mod common;
 
+use auditlog::Error;
 use auditlog::fs::faulty::{Call, FaultyFs};
 use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
 use auditlog::lifecycle::RetentionPolicy;
-use auditlog::Error;
 use common::{append_range, assert_events, event, read_all, segment_files, small_segments};
 use std::io;
 use std::path::Path;
