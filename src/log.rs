@@ -525,7 +525,12 @@ impl AuditLog {
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
             // A poisoned log could not sync what it acknowledged: close must not say it did.
-            Some(_) => Err(self.shared.poisoned_error()),
+            // The writer is still told to stop: an `AppendFuture` not yet polled holds a
+            // sender, so waiting for every sender to go could wait forever.
+            Some(tx) => {
+                let _ = tx.send(Command::Shutdown(Reply::new(&Completion::new())));
+                Err(self.shared.poisoned_error())
+            }
             None => Ok(()),
         };
         self.tx = None;

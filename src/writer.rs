@@ -198,9 +198,13 @@ impl Writer {
         drop(self);
         while let Ok(cmd) = rx.recv() {
             let bytes = cmd.bytes();
+            let shutdown = matches!(cmd, Command::Shutdown(_));
             fail(cmd, &shared);
             shared.budget.release(bytes);
             shared.room.wake_all();
+            if shutdown {
+                return;
+            }
         }
     }
 
@@ -301,6 +305,8 @@ impl Writer {
         batch.reverse(); // popped from the end: oldest first
         while let Some(cmd) = batch.pop() {
             if failure.is_some() || self.shared.poison_cause().is_some() {
+                // A poisoned log's close still stops the thread (see AuditLog::shutdown).
+                shutdown |= matches!(cmd, Command::Shutdown(_));
                 fail(cmd, &self.shared);
                 continue;
             }

@@ -95,6 +95,9 @@ fn a_writer_panic_fails_every_waiter_and_poisons_the_log() {
         .file_system(Arc::new(fs.clone()))
         .open()
         .expect("open");
+    // An async append created but never polled holds a sender to the writer: close must not
+    // wait for it to go.
+    let unpolled = log.append_async(&event_for(1_000));
     let open_gate = fs.arm();
 
     // The first append's group blocks in the armed write; the others queue behind it.
@@ -132,7 +135,12 @@ fn a_writer_panic_fails_every_waiter_and_poisons_the_log() {
     }
     let sync = log.sync();
     assert!(matches!(&sync, Err(Error::Poisoned { .. })), "{sync:?}");
-    let closed = log.close();
+    let (closing, closed) = mpsc::channel();
+    std::thread::spawn(move || closing.send(log.close()));
+    let closed = closed
+        .recv_timeout(HANG)
+        .expect("close of a panicked log never returned");
+    drop(unpolled);
     let message = closed.as_ref().map_err(|e| e.to_string()).err();
     assert!(
         message
