@@ -8,7 +8,7 @@ use crate::merkle::{self, TreeHead};
 use crate::meta::{self, LogMeta};
 use crate::options::{Durability, OpenCheck, Options};
 use crate::reader::RecordIter;
-use crate::receipt::{AppendHandle, BatchHandle, Completion};
+use crate::receipt::{AppendHandle, BatchHandle, Completion, Reply};
 use crate::recovery::{OpenReport, recover};
 use crate::room::{AppendFuture, QueueBudget, RoomWaiters};
 use crate::segment::scan::ScanOutcome;
@@ -146,9 +146,10 @@ impl AuditLogBuilder {
         self
     }
 
-    /// Whether new segments reserve their full size on disk up front (fallocate), which
-    /// makes each fdatasync cheaper and turns a full disk into an error at roll time rather
-    /// than mid-segment. Default true.
+    /// Whether each segment reserves its full size on disk (fallocate) at its first write,
+    /// which makes each fdatasync cheaper and turns a full disk into an error at the start of
+    /// a segment rather than mid-segment. Opening a log and creating a segment never
+    /// preallocate, so retention and archiving still work on a full disk. Default true.
     pub fn preallocate(mut self, yes: bool) -> Self {
         self.options.preallocate = yes;
         self
@@ -311,15 +312,11 @@ impl AuditLog {
             Some((segment, scan)) => {
                 let path = segment.path.clone();
                 let io = |e| Error::io(format!("opening {} for appending", path.display()), e);
-                let mut file = shared.options.fs.open_writable(&path).map_err(io)?;
-                if shared.options.preallocate {
-                    let len = std::fs::metadata(&path).map_err(io)?.len();
-                    if len < shared.options.segment_max_bytes {
-                        file.preallocate(shared.options.segment_max_bytes)
-                            .map_err(io)?;
-                        file.sync_data().map_err(io)?;
-                    }
-                }
+                let file = shared.options.fs.open_writable(&path).map_err(io)?;
+                // Not preallocated here but by the first write: an open (for retention or
+                // archiving on a full disk, say) must not need new space.
+                let len = std::fs::metadata(&path).map_err(io)?.len();
+                let reserved = len >= shared.options.segment_max_bytes;
                 let header = segment.header.clone();
                 let scanned = Some((
                     scan.records_end,
@@ -333,6 +330,7 @@ impl AuditLog {
                     segment,
                     scanned,
                     recovered.last_recorded_at,
+                    reserved,
                 )
             }
             None => Writer::start(
@@ -443,7 +441,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: vec![encoded],
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             true,
         )?;
@@ -458,7 +456,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: vec![encoded],
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             false,
         )?;
@@ -487,7 +485,7 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: encoded,
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             true,
         )?;
@@ -502,16 +500,16 @@ impl AuditLog {
         self.send(
             Command::Append {
                 events: encoded,
-                done: done.clone(),
+                done: Reply::new(&done),
             },
             false,
         )?;
         Ok(BatchHandle { completion: done })
     }
 
-    fn control(&self, make: impl FnOnce(Arc<Completion>) -> Command) -> Result<()> {
+    fn control(&self, make: impl FnOnce(Reply) -> Command) -> Result<()> {
         let done = Completion::new();
-        self.send(make(done.clone()), true)?;
+        self.send(make(Reply::new(&done)), true)?;
         BatchHandle { completion: done }.wait().map(|_| ())
     }
 
@@ -537,12 +535,22 @@ impl AuditLog {
         let result = match self.tx.as_ref() {
             Some(_) if self.shared.poison_cause().is_none() => self.control(Command::Shutdown),
             // A poisoned log could not sync what it acknowledged: close must not say it did.
-            Some(_) => Err(self.shared.poisoned_error()),
+            // The writer is still told to stop: an `AppendFuture` not yet polled holds a
+            // sender, so waiting for every sender to go could wait forever.
+            Some(tx) => {
+                let _ = tx.send(Command::Shutdown(Reply::new(&Completion::new())));
+                Err(self.shared.poisoned_error())
+            }
             None => Ok(()),
         };
         self.tx = None;
-        if let Some(handle) = self.writer.get_mut().take() {
-            let _ = handle.join();
+        if let Some(handle) = self.writer.get_mut().take()
+            && handle.join().is_err()
+        {
+            // The writer catches its panics (writer.rs); this is a panic while failing them.
+            return Err(Error::Poisoned {
+                cause: "the writer thread panicked".into(),
+            });
         }
         result
     }

@@ -37,6 +37,8 @@ pub(crate) struct Completion {
 #[derive(Debug, Default)]
 struct CompletionState {
     result: Option<Result<Vec<Receipt>>>,
+    /// Set by the first `complete`: a result already taken by the waiter is not replaced.
+    completed: bool,
     waker: Option<Waker>,
 }
 
@@ -49,9 +51,10 @@ impl Completion {
     pub(crate) fn complete(&self, result: Result<Vec<Receipt>>) {
         let waker = {
             let mut state = self.state.lock();
-            if state.result.is_some() {
+            if state.completed {
                 return;
             }
+            state.completed = true;
             state.result = Some(result);
             state.waker.take()
         };
@@ -80,6 +83,39 @@ impl Completion {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// The writer's side of a [`Completion`]: the only way the writer answers a request.
+///
+/// Dropped without an answer (the writer thread unwinding from a panic, or a request still
+/// queued when the writer stopped) it completes the request with an error, so that no waiter
+/// is ever left blocked on a request nobody will answer.
+#[derive(Debug)]
+pub(crate) struct Reply(Arc<Completion>);
+
+impl Reply {
+    pub(crate) fn new(completion: &Arc<Completion>) -> Self {
+        Reply(completion.clone())
+    }
+
+    /// Answers the request and wakes its waiter.
+    pub(crate) fn complete(self, result: Result<Vec<Receipt>>) {
+        self.0.complete(result);
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        // A no-op after `complete`.
+        let error = if std::thread::panicking() {
+            Error::Poisoned {
+                cause: "the writer thread panicked while handling this request".into(),
+            }
+        } else {
+            Error::Closed
+        };
+        self.0.complete(Err(error));
     }
 }
 
@@ -165,6 +201,22 @@ mod tests {
             Poll::Ready(Ok(r)) => assert_eq!(r, receipt),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_dropped_reply_fails_its_waiter_and_a_completed_one_is_kept() {
+        let completion = Completion::new();
+        drop(Reply::new(&completion));
+        assert!(matches!(
+            AppendHandle { completion }.wait(),
+            Err(Error::Closed)
+        ));
+        let completion = Completion::new();
+        Reply::new(&completion).complete(Err(Error::QueueFull));
+        assert!(matches!(
+            BatchHandle { completion }.wait(),
+            Err(Error::QueueFull)
+        ));
     }
 
     #[test]

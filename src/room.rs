@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::log::Shared;
-use crate::receipt::{AppendHandle, Completion, Receipt};
+use crate::receipt::{AppendHandle, Completion, Receipt, Reply};
 use crate::writer::{Command, Encoded};
 use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
@@ -190,7 +190,7 @@ fn try_queue(shared: &Shared, tx: &Sender<Command>, events: Vec<Encoded>) -> Que
     let done = Completion::new();
     let cmd = Command::Append {
         events,
-        done: done.clone(),
+        done: Reply::new(&done),
     };
     let bytes = cmd.bytes();
     if !shared.budget.try_acquire(bytes) {

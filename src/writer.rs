@@ -14,7 +14,7 @@ use crate::fs::WritableFile;
 use crate::log::Shared;
 use crate::merkle::{self, Frontier, Hash};
 use crate::options::Durability;
-use crate::receipt::{Completion, Receipt};
+use crate::receipt::{Receipt, Reply};
 use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN, FrameCrc, encode_frame, salt};
 use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
@@ -23,6 +23,7 @@ use crate::segment::name::{segment_path, segment_tmp_path};
 use crate::timestamp::Timestamp;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,13 +37,10 @@ pub(crate) struct Encoded {
 /// What producers and the handle ask of the writer.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Append {
-        events: Vec<Encoded>,
-        done: Arc<Completion>,
-    },
-    Sync(Arc<Completion>),
-    Seal(Arc<Completion>),
-    Shutdown(Arc<Completion>),
+    Append { events: Vec<Encoded>, done: Reply },
+    Sync(Reply),
+    Seal(Reply),
+    Shutdown(Reply),
 }
 
 impl Command {
@@ -79,6 +77,15 @@ pub(crate) struct Writer {
     pub group_offset: u64,
     /// Append requests in the last group: how many producers are probably about to send again.
     pub last_group_appends: usize,
+    /// Queue-budget bytes of the batch being processed, returned even if processing panics.
+    pub unreleased_bytes: usize,
+    /// Requests of the batch being processed that await the group's outcome.
+    pub pending: Vec<(Reply, Vec<Receipt>)>,
+    /// Whether the active segment's file already reserves `segment_max_bytes` (or
+    /// preallocation is off). Reserved lazily, on the first write into the segment, so that
+    /// opening a log and creating a segment need no new space: maintenance, which frees
+    /// space, must work on a full disk.
+    pub reserved: bool,
 }
 
 /// Longest the writer of an `Immediate` log waits for the producers of its last group to send
@@ -120,10 +127,12 @@ impl Writer {
             active,
             None,
             last_recorded_at,
+            false,
         ))
     }
 
-    /// A writer continuing an existing active segment whose records end at `write_offset`.
+    /// A writer continuing an existing active segment whose records end at `write_offset`;
+    /// `reserved` if its file is already `segment_max_bytes` long.
     pub(crate) fn resume(
         shared: Arc<Shared>,
         file: Box<dyn WritableFile>,
@@ -131,6 +140,7 @@ impl Writer {
         active: Arc<Segment>,
         scanned: Option<(u64, Frontier, Option<i64>)>,
         last_recorded_at: i64,
+        reserved: bool,
     ) -> Self {
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
         let (write_offset, frontier, first_recorded_at) =
@@ -146,6 +156,9 @@ impl Writer {
             last_sync: Instant::now(),
             buf: Vec::with_capacity(shared.options.max_group_bytes + 64 * 1024),
             last_group_appends: 0,
+            unreleased_bytes: 0,
+            pending: Vec::new(),
+            reserved: reserved || !shared.options.preallocate,
             file,
             header,
             active,
@@ -153,9 +166,49 @@ impl Writer {
         }
     }
 
-    /// The writer thread's loop; returns when shut down or when every handle is gone.
+    /// The writer thread: serves requests until shut down or every handle is gone.
+    ///
+    /// A panic (a bug, or a file-system layer that panics) must not leave callers blocked
+    /// forever: it is caught here, poisons the log with its message, and the thread stays to
+    /// fail every request still queued or sent later, until every handle is gone. The requests
+    /// the panic interrupted are still held (in `batch` and `self.pending`) and are failed
+    /// only after the poison is set; a [`Reply`] dropped any other way fails its waiter too.
     pub(crate) fn run(mut self, rx: Receiver<Command>) {
         let mut batch = Vec::new();
+        let served = panic::catch_unwind(AssertUnwindSafe(|| self.serve(&rx, &mut batch)));
+        let Err(payload) = served else {
+            return;
+        };
+        let shared = self.shared.clone();
+        shared.set_poison(format!(
+            "the writer thread panicked: {}; no write was acknowledged after the panic",
+            panic_message(payload.as_ref())
+        ));
+        for (done, _) in self.pending.drain(..) {
+            done.complete(Err(shared.poisoned_error()));
+        }
+        for cmd in batch.drain(..) {
+            fail(cmd, &shared);
+        }
+        shared
+            .budget
+            .release(std::mem::take(&mut self.unreleased_bytes));
+        shared.room.wake_all();
+        // Its state may be half-updated: drop it without another file-system call.
+        drop(self);
+        while let Ok(cmd) = rx.recv() {
+            let bytes = cmd.bytes();
+            let shutdown = matches!(cmd, Command::Shutdown(_));
+            fail(cmd, &shared);
+            shared.budget.release(bytes);
+            shared.room.wake_all();
+            if shutdown {
+                return;
+            }
+        }
+    }
+
+    fn serve(&mut self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
         loop {
             let first = match self.sync_deadline() {
                 Some(deadline) => rx.recv_deadline(deadline),
@@ -170,7 +223,9 @@ impl Writer {
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.sync();
+                    if self.shared.poison_cause().is_none() {
+                        let _ = self.sync();
+                    }
                     return;
                 }
             }
@@ -184,14 +239,16 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.await_last_group(&rx, &mut batch, bytes);
-            self.last_group_appends = appends(&batch);
+            self.await_last_group(rx, batch, bytes);
+            self.last_group_appends = appends(batch);
             // The channel has room again: let async appends waiting for it retry.
             self.shared.room.wake_all();
-            let queued_bytes: usize = batch.iter().map(Command::bytes).sum();
-            let shutdown = self.process(&mut batch);
+            self.unreleased_bytes = batch.iter().map(Command::bytes).sum();
+            let shutdown = self.process(batch);
             // The group is written: its bytes leave the queue's budget.
-            self.shared.budget.release(queued_bytes);
+            self.shared
+                .budget
+                .release(std::mem::take(&mut self.unreleased_bytes));
             self.shared.room.wake_all();
             if shutdown {
                 return;
@@ -225,6 +282,9 @@ impl Writer {
 
     /// When a `Periodic` log next has to sync, if it has unsynced records.
     fn sync_deadline(&self) -> Option<Instant> {
+        if self.shared.poison_cause().is_some() {
+            return None; // a poisoned writer never retries a sync
+        }
         match self.shared.options.durability {
             Durability::Periodic(interval) if self.durable_size < self.frontier.size() => {
                 Some(self.last_sync + interval)
@@ -234,40 +294,43 @@ impl Writer {
     }
 
     /// Handles one drained batch of commands. Returns true on shutdown.
+    ///
+    /// Requests move from `batch` into `self.pending` before any file-system call, never
+    /// through a local: if a call panics, [`run`](Self::run) still holds every unanswered
+    /// request and fails it after poisoning the log, so a waiter woken with the error already
+    /// finds the log poisoned on its next call.
     fn process(&mut self, batch: &mut Vec<Command>) -> bool {
-        let mut pending: Vec<(Arc<Completion>, Vec<Receipt>)> = Vec::new();
         let mut shutdown = false;
         let mut failure: Option<Failure> = None;
-        for cmd in batch.drain(..) {
+        batch.reverse(); // popped from the end: oldest first
+        while let Some(cmd) = batch.pop() {
             if failure.is_some() || self.shared.poison_cause().is_some() {
+                // A poisoned log's close still stops the thread (see AuditLog::shutdown).
+                shutdown |= matches!(cmd, Command::Shutdown(_));
                 fail(cmd, &self.shared);
                 continue;
             }
             let result = match cmd {
                 Command::Append { events, done } => {
-                    let result = self
-                        .append(&events)
-                        .map(|receipts| pending.push((done.clone(), receipts)));
-                    if result.is_err() {
-                        pending.push((done, Vec::new()));
-                    }
-                    result
+                    self.pending.push((done, Vec::new()));
+                    self.append(&events).map(|receipts| {
+                        if let Some(last) = self.pending.last_mut() {
+                            last.1 = receipts;
+                        }
+                    })
                 }
                 Command::Sync(done) => {
-                    let r = self.commit().and_then(|()| self.sync());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.sync())
                 }
                 Command::Seal(done) => {
-                    let r = self.commit().and_then(|()| self.roll());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.roll())
                 }
                 Command::Shutdown(done) => {
                     shutdown = true;
-                    let r = self.commit().and_then(|()| self.sync());
-                    pending.push((done, Vec::new()));
-                    r
+                    self.pending.push((done, Vec::new()));
+                    self.commit().and_then(|()| self.sync())
                 }
             };
             if let Err(f) = result {
@@ -279,6 +342,7 @@ impl Writer {
         {
             failure = Some(f);
         }
+        let pending = std::mem::take(&mut self.pending);
         match failure {
             None => {
                 let tree_size = self.frontier.size();
@@ -366,6 +430,7 @@ impl Writer {
             return Ok(());
         }
         let path = &self.active_path();
+        self.reserve()?;
         self.file
             .write_all_at(&self.buf, self.group_offset)
             .map_err(|e| Failure::io("writing records to", path, e))?;
@@ -380,6 +445,22 @@ impl Writer {
             _ => {}
         }
         self.publish();
+        Ok(())
+    }
+
+    /// Preallocates the active segment before its first write (see `reserved`). A failed
+    /// fallocate can leave the file partly extended (ext4 does): it is cut back to the end of
+    /// the records, so that a full disk leaves no stray reservation behind.
+    fn reserve(&mut self) -> Result<(), Failure> {
+        if self.reserved {
+            return Ok(());
+        }
+        let path = self.active_path();
+        if let Err(e) = self.file.preallocate(self.shared.options.segment_max_bytes) {
+            let _ = self.file.set_len(self.write_offset);
+            return Err(Failure::io("preallocating", &path, e));
+        }
+        self.reserved = true;
         Ok(())
     }
 
@@ -483,14 +564,15 @@ impl Writer {
         self.write_offset = header.encoded_len() as u64;
         self.group_offset = self.write_offset;
         self.first_recorded_at = None;
+        self.reserved = !self.shared.options.preallocate;
         self.header = header;
         self.file = file;
         Ok(())
     }
 }
 
-/// Creates a segment durably: write the header to a temporary file, preallocate, fdatasync,
-/// rename into place, fsync the directory.
+/// Creates a segment durably: write the header to a temporary file, fdatasync, rename into
+/// place, fsync the directory. It is preallocated later, by its first write (`reserve`).
 fn create_segment(
     shared: &Shared,
     header: &SegmentHeader,
@@ -503,13 +585,6 @@ fn create_segment(
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
     file.write_all_at(&bytes, 0)
         .map_err(|e| io("writing the header of", e))?;
-    if shared.options.preallocate
-        && let Err(e) = file.preallocate(shared.options.segment_max_bytes)
-    {
-        // A failed fallocate can leave the file partly extended: cut it back.
-        let _ = file.set_len(bytes.len() as u64);
-        return Err(io("preallocating", e));
-    }
     file.sync_data().map_err(|e| io("syncing", e))?;
     fs.rename(&tmp, &path)
         .map_err(|e| io("renaming into place", e))?;
@@ -534,6 +609,15 @@ fn appends(batch: &[Command]) -> usize {
         .iter()
         .filter(|c| matches!(c, Command::Append { .. }))
         .count()
+}
+
+/// The text of a panic's payload (`panic!` with a literal or with a format).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Completes a command the writer will not carry out because the log is poisoned.

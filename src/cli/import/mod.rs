@@ -10,11 +10,16 @@
 //! checked too) before it joins a batch, so a batch holds only whole, valid events and
 //! `append_batch` can fail only for I/O reasons: no partial event is ever written. A bad line
 //! is reported with its line number; with `--skip-bad` the import goes on, otherwise it stops
-//! after writing the lines before it (and says how to resume).
+//! after writing the lines before it (and says how to resume). An import stopped by a write
+//! error (a full disk, say) says which lines the log holds and how to resume without
+//! duplicating them (`written.rs`).
 
 mod input;
 pub mod mapping;
 pub mod presets;
+#[cfg(test)]
+mod tests;
+mod written;
 
 use super::CliError;
 use auditlog::event::codec::encode_payload;
@@ -23,10 +28,10 @@ use input::LineReader;
 use mapping::{Mapping, Rule};
 use presets::Preset;
 use serde_json::{Map, Value};
-use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use written::Written;
 
 /// Batches submitted but not yet acknowledged: enough to keep the writer busy while the next
 /// batch is parsed, bounded so memory stays small.
@@ -134,9 +139,9 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
         .clone()
         .ok_or_else(|| CliError::Usage("give a FILE to import, or - for stdin".into()))?;
     let mut reader = LineReader::open(&input)?;
-    let log = match (&args.dir, args.dry_run) {
+    let mut log = match (&args.dir, args.dry_run) {
         (_, true) => None,
-        (Some(dir), false) => Some(AuditLog::open(dir)?),
+        (Some(dir), false) => Some(open_log(dir)?),
         (None, false) => {
             return Err(CliError::Usage(
                 "give --dir DIR (or set AUDITLOG_DIR)".into(),
@@ -150,7 +155,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let mut last_progress = started;
     let mut totals = Totals::default();
     let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
-    let mut in_flight: VecDeque<BatchHandle> = VecDeque::new();
+    let mut written = Written::new(log.as_ref().map_or(0, AuditLog::end_seq));
     let mut stopped_at: Option<(u64, String)> = None;
 
     while let Some(line) = reader.next_line()? {
@@ -165,7 +170,10 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
                 .map_err(|e| e.to_string())
         });
         match checked {
-            Ok(event) => batch.push(event),
+            Ok(event) => {
+                batch.push(event);
+                written.queue_line(totals.lines);
+            }
             Err(reason) if args.skip_bad => {
                 totals.bad += 1;
                 if totals.bad <= BAD_LINES_SHOWN {
@@ -179,7 +187,8 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
             }
         }
         if batch.len() >= batch_size {
-            submit(log.as_ref(), &mut batch, &mut in_flight, &mut totals)?;
+            submit(log.as_ref(), &mut batch, &mut written, &mut totals)
+                .map_err(|e| written.stopped(log.take(), &input, e))?;
         }
         if show_progress && last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
@@ -193,13 +202,13 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
             let _ = std::io::stderr().flush();
         }
     }
-    submit(log.as_ref(), &mut batch, &mut in_flight, &mut totals)?;
-    while let Some(handle) = in_flight.pop_front() {
-        acknowledge(handle, &mut totals)?;
-    }
-    if let Some(log) = &log {
-        log.sync()?;
-    }
+    let finished = submit(log.as_ref(), &mut batch, &mut written, &mut totals)
+        .and_then(|()| written.acknowledge_all(&mut totals))
+        .and_then(|()| {
+            log.as_ref()
+                .map_or(Ok(()), |l| l.sync().map_err(CliError::from))
+        });
+    finished.map_err(|e| written.stopped(log.take(), &input, e))?;
     clear_progress(show_progress);
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     let verb = if args.dry_run {
@@ -241,6 +250,17 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     }
 }
 
+/// Opens the log to import into. The tests substitute a file-system layer that fails.
+fn open_log(dir: &std::path::Path) -> auditlog::Result<AuditLog> {
+    let builder = AuditLog::builder(dir);
+    #[cfg(test)]
+    let builder = match tests::FILE_SYSTEM.with(|fs| fs.borrow().clone()) {
+        Some(fs) => builder.file_system(fs),
+        None => builder,
+    };
+    builder.open()
+}
+
 fn line_parser(args: &ImportArgs) -> Result<LineParser, CliError> {
     if args.preset.is_none() && args.maps.is_empty() {
         return Ok(LineParser::Native);
@@ -263,7 +283,7 @@ fn line_parser(args: &ImportArgs) -> Result<LineParser, CliError> {
 fn submit(
     log: Option<&AuditLog>,
     batch: &mut Vec<Event>,
-    in_flight: &mut VecDeque<BatchHandle>,
+    written: &mut Written,
     totals: &mut Totals,
 ) -> Result<(), CliError> {
     if batch.is_empty() {
@@ -274,16 +294,15 @@ fn submit(
         batch.clear();
         return Ok(());
     };
-    if in_flight.len() >= IN_FLIGHT_BATCHES
-        && let Some(oldest) = in_flight.pop_front()
-    {
-        acknowledge(oldest, totals)?;
+    if written.in_flight() >= IN_FLIGHT_BATCHES {
+        written.acknowledge_oldest(totals)?;
     }
-    in_flight.push_back(log.append_batch(batch)?);
+    written.sent(log.append_batch(batch)?);
     batch.clear();
     Ok(())
 }
 
+/// Counts an acknowledged batch.
 fn acknowledge(handle: BatchHandle, totals: &mut Totals) -> Result<(), CliError> {
     let receipts = handle.wait()?;
     totals.imported += receipts.len() as u64;
