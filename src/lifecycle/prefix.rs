@@ -37,6 +37,11 @@ pub(crate) fn size_of(files: &[PathBuf]) -> u64 {
 /// Removes the `count` oldest segments of the published view (never the newest): appends
 /// the cut record durably, publishes the shorter view, removes their files and fsyncs the
 /// directory. Returns the cut and the bytes reclaimed. The caller holds the lifecycle lock.
+///
+/// A cut that an earlier run wrote but whose append then reported an error (the trim or the
+/// sync failed) is authoritative once it is in `cuts.log`: the next open would finish it. So
+/// it is finished here first, and the new cut continues from it, rather than a second cut
+/// starting where the first one did.
 pub(crate) fn remove_prefix(
     shared: &Arc<Shared>,
     kind: CutKind,
@@ -51,10 +56,20 @@ pub(crate) fn remove_prefix(
             reason: "the newest segment is never removed".into(),
         });
     };
-    let removed: Vec<u64> = view.segments[..count]
+    let target = first_kept.first_seq();
+    let mut reclaimed = 0;
+    if let Some(pending) = cut_ahead_of_view(shared, view.first_seq)? {
+        reclaimed += drop_below(shared, pending.cut_seq)?;
+        if pending.cut_seq >= target {
+            return Ok((pending, reclaimed));
+        }
+    }
+    let view = shared.published.snapshot();
+    let first_kept = view
+        .segments
         .iter()
-        .map(|s| s.first_seq())
-        .collect();
+        .find(|s| s.first_seq() == target)
+        .expect("the segment to keep is newer than any cut, so it is still in the view");
     let now = shared.options.clock.now();
     let cut = Cut::at(kind, view.first_seq, &first_kept.header, now, note);
     let fs = shared.options.fs.as_ref();
@@ -62,7 +77,40 @@ pub(crate) fn remove_prefix(
     // tell this removal from a deletion dressed up with a forged cut record.
     let signer = shared.options.signer.as_ref().map(|s| s.key());
     let cut = cuts::append(fs, &shared.dir, &shared.meta.log_id, &cut, signer)?;
-    let cut_seq = cut.cut_seq;
+    reclaimed += drop_below(shared, cut.cut_seq)?;
+    Ok((cut, reclaimed))
+}
+
+/// The newest cut in `cuts.log` when it reaches past the view's first record: written by a
+/// run whose append then failed. Synced again before it is acted on, since its own sync may
+/// never have run.
+fn cut_ahead_of_view(shared: &Arc<Shared>, first_seq: u64) -> Result<Option<Cut>> {
+    let path = cuts::cuts_path(&shared.dir);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let log = cuts::read(&shared.dir, &shared.meta.log_id)?;
+    let Some(pending) = log.latest().filter(|c| c.cut_seq > first_seq).cloned() else {
+        return Ok(None);
+    };
+    let fs = shared.options.fs.as_ref();
+    let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+    let mut file = fs.open_writable(&path).map_err(|e| io("opening", e))?;
+    file.sync_data().map_err(|e| io("syncing", e))?;
+    Ok(Some(pending))
+}
+
+/// Publishes the view without the segments below `cut_seq`, then removes their files and
+/// fsyncs the directory. Returns the bytes reclaimed.
+fn drop_below(shared: &Arc<Shared>, cut_seq: u64) -> Result<u64> {
+    let removed: Vec<u64> = shared
+        .published
+        .snapshot()
+        .segments
+        .iter()
+        .map(|s| s.first_seq())
+        .filter(|&first| first < cut_seq)
+        .collect();
     shared.published.update(|v| {
         let segments: Vec<_> = v
             .segments
@@ -73,6 +121,7 @@ pub(crate) fn remove_prefix(
         v.segments = Arc::new(segments);
         v.first_seq = v.first_seq.max(cut_seq);
     });
+    let fs = shared.options.fs.as_ref();
     let mut reclaimed = 0;
     for first_seq in removed {
         for path in family_files(&shared.dir, first_seq)? {
@@ -83,5 +132,5 @@ pub(crate) fn remove_prefix(
     }
     fs.sync_dir(&shared.dir)
         .map_err(|e| Error::io(format!("syncing {}", shared.dir.display()), e))?;
-    Ok((cut, reclaimed))
+    Ok(reclaimed)
 }
