@@ -285,6 +285,13 @@ pub enum CorruptionKind {
     /// The log's tree does not extend a signed checkpoint: it was truncated below the
     /// checkpoint's size, or rewritten (the root at the checkpoint's size differs).
     CheckpointMismatch(String),
+    /// A file's flags field (at the corruption's offset) is not 0, which format version 1
+    /// requires: the file was written by an unknown variant of the format, or forged. Its
+    /// checksum matched, so this is not a bit flip; do not trust the file until explained.
+    UnknownFlags {
+        /// The flags found.
+        flags: u16,
+    },
 }
 
 impl fmt::Display for CorruptionKind {
@@ -327,6 +334,10 @@ impl fmt::Display for CorruptionKind {
             CorruptionKind::CheckpointMismatch(why) => {
                 write!(f, "the log is inconsistent with a signed checkpoint: {why}")
             }
+            CorruptionKind::UnknownFlags { flags } => write!(
+                f,
+                "flags are {flags:#06x}, but format version 1 requires 0 (an unknown format variant, or a forged file)"
+            ),
         }
     }
 }

@@ -127,6 +127,7 @@ pub fn kind_name(kind: &crate::error::CorruptionKind) -> &'static str {
         K::ForeignLog => "foreign_log",
         K::UnsealedSegment => "unsealed_segment",
         K::CheckpointMismatch(_) => "checkpoint_mismatch",
+        K::UnknownFlags { .. } => "unknown_flags",
     }
 }
 
