@@ -31,7 +31,7 @@ fn check(dir: &Path) -> VerifyReport {
 
 /// Rewrites `path` with `f` applied, then recomputes the CRC-32 of bytes `0..crc_at` stored
 /// at `crc_at` (the layout of the meta file, a segment header and the cut log header).
-fn forge(path: &Path, crc_at: impl Fn(&[u8]) -> usize, f: impl FnOnce(&mut Vec<u8>)) {
+fn forge(path: &Path, crc_at: impl Fn(&[u8]) -> usize, f: impl FnOnce(&mut [u8])) {
     let mut bytes = std::fs::read(path).expect("read");
     f(&mut bytes);
     let at = crc_at(&bytes);
@@ -44,7 +44,7 @@ fn segment_crc_at(bytes: &[u8]) -> usize {
     u32::from_le_bytes(bytes[12..16].try_into().expect("4")) as usize - 4
 }
 
-fn set_flags(bytes: &mut Vec<u8>) {
+fn set_flags(bytes: &mut [u8]) {
     bytes[10..12].copy_from_slice(&0x0100u16.to_le_bytes());
 }
 
@@ -61,7 +61,10 @@ fn problems(report: &VerifyReport) -> Vec<(String, u64, &'static str)> {
 }
 
 fn name_of(path: &Path) -> String {
-    path.file_name().expect("name").to_string_lossy().into_owned()
+    path.file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn is_unknown_flags_at(e: &Error, file: &str, offset: u64) -> bool {
@@ -117,7 +120,12 @@ fn flags_in_the_cut_log_are_reported() {
         max_age: Some(Duration::ZERO),
         max_total_bytes: None,
     };
-    assert!(!log.apply_retention(&policy).expect("retention").segments.is_empty());
+    assert!(
+        !log.apply_retention(&policy)
+            .expect("retention")
+            .segments
+            .is_empty()
+    );
     drop(log);
     assert!(check(&dir).ok);
     forge(&dir.join("cuts.log"), |_| 28, set_flags);
@@ -132,7 +140,9 @@ fn a_first_segment_must_have_prev_recorded_at_min() {
     let (_tmp, dir) = build();
     let first = segment_files(&dir)[0].clone();
     // 0 is below every record's recorded_at, so only the rule itself can catch it.
-    forge(&first, segment_crc_at, |b| b[48..56].copy_from_slice(&0i64.to_le_bytes()));
+    forge(&first, segment_crc_at, |b| {
+        b[48..56].copy_from_slice(&0i64.to_le_bytes())
+    });
     let report = check(&dir);
     assert!(!report.ok, "{report}");
     let p = report
@@ -166,7 +176,10 @@ fn fewer_than_eight_trailing_bytes_end_an_active_segment() {
     let active = segment_files(&dir).last().expect("active").clone();
     let bytes = std::fs::read(&active).expect("read");
     let end = records_end(&bytes);
-    assert!(end > segment_crc_at(&bytes) + 4, "the active segment holds records");
+    assert!(
+        end > segment_crc_at(&bytes) + 4,
+        "the active segment holds records"
+    );
     let records = check(&dir).records;
     for k in 1..8 {
         let (_copy, dir) = copy_log(&dir);
@@ -174,7 +187,10 @@ fn fewer_than_eight_trailing_bytes_end_an_active_segment() {
         let mut tail = bytes[..end + k].to_vec();
         std::fs::write(&path, &tail).expect("write");
         let report = check(&dir);
-        assert!(report.ok && report.warnings.is_empty(), "{k} zeros: {report}");
+        assert!(
+            report.ok && report.warnings.is_empty(),
+            "{k} zeros: {report}"
+        );
         assert_eq!(report.records, records);
 
         *tail.last_mut().expect("byte") = 0x5a;
@@ -183,7 +199,10 @@ fn fewer_than_eight_trailing_bytes_end_an_active_segment() {
         assert!(report.ok, "{k} bytes, last nonzero: {report}");
         assert_eq!(report.records, records);
         assert!(
-            report.warnings.iter().any(|w| w.message.contains("uncommitted tail")),
+            report
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("uncommitted tail")),
             "{k} bytes, last nonzero: {report}"
         );
         let log = AuditLog::open(&dir).expect("open cuts the torn frame");

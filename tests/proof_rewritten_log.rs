@@ -62,7 +62,11 @@ fn an_explicit_size_with_a_signed_checkpoint_attaches_it() {
 
     let proof = prove_inclusion(&dir, 17, Some(500)).expect("proof at 500");
     assert_eq!(proof["tree_head"]["size"], 500);
-    assert_eq!(proof["checkpoint"].as_str(), Some(note.as_str()), "{proof:#}");
+    assert_eq!(
+        proof["checkpoint"].as_str(),
+        Some(note.as_str()),
+        "{proof:#}"
+    );
     check_proof(&proof, Some(&verifier)).expect("verifies with the key");
     // A size without a checkpoint still gives a proof, without one.
     let proof = prove_inclusion(&dir, 17, Some(600)).expect("proof at 600");

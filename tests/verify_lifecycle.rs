@@ -313,7 +313,10 @@ fn a_checkpoint_at_exactly_the_cut_is_checked_against_the_first_segment() {
         ..VerifyOptions::default()
     };
     let live = verify(&dir, &with_cp).unwrap();
-    assert_eq!(live.first_seq, 300, "the cut is at the checkpoint's size: {live}");
+    assert_eq!(
+        live.first_seq, 300,
+        "the cut is at the checkpoint's size: {live}"
+    );
     assert!(live.ok, "{live}");
     assert!(live.checkpoint.as_ref().unwrap().consistent, "{live}");
 

@@ -328,7 +328,11 @@ mod tests {
         for bad in ["PRIVATE+KEY+PeterNeumann+c74f20a3", "PRIVATE+KEY+"] {
             assert!(NoteSigner::from_text(bad).is_err(), "{bad}");
         }
-        for bad in ["PeterNeumann+c74f20a3", "PeterNeumann", "Peter+Neumann+c74f20a3+ARpc"] {
+        for bad in [
+            "PeterNeumann+c74f20a3",
+            "PeterNeumann",
+            "Peter+Neumann+c74f20a3+ARpc",
+        ] {
             assert!(NoteVerifier::from_text(bad).is_err(), "{bad}");
         }
     }

@@ -328,7 +328,12 @@ fn write_bundle(
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let is_segment = crate::segment::name::parse_segment_file_name(&name).is_some();
         let is_cold = parse_cold_segment_file_name(&name).is_some();
-        put(&name, file_role(&name, is_segment || is_cold), &bytes, &mut files)?;
+        put(
+            &name,
+            file_role(&name, is_segment || is_cold),
+            &bytes,
+            &mut files,
+        )?;
         if is_cold {
             let prefix = cold::format::ColdPrefix::decode(&bytes)
                 .map_err(|why| Error::corrupt(&path, 0, None, CorruptionKind::BadHeader(why)))?;

@@ -8,11 +8,11 @@
 //! is still reported as missing. docs/FORMAT.md §9 is the normative layout.
 
 use crate::error::{CorruptionKind, Error, Result};
-use crate::segment::header::FLAGS_OFFSET;
 use crate::fs::FileSystem;
 use crate::merkle::{Frontier, Hash, TreeHead};
 use crate::record::{read_u32, read_u64};
 use crate::segment::SegmentHeader;
+use crate::segment::header::FLAGS_OFFSET;
 use crate::timestamp::Timestamp;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -221,7 +221,9 @@ impl CutLog {
 /// its kind; [`header_offset`] says where in the file the offending field is.
 pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, CorruptionKind> {
     let bad = |why: &str| CorruptionKind::BadHeader(why.to_string());
-    let head = bytes.get(..FILE_HEADER_LEN).ok_or(bad("cut log too short"))?;
+    let head = bytes
+        .get(..FILE_HEADER_LEN)
+        .ok_or(bad("cut log too short"))?;
     if &head[..8] != CUTS_MAGIC {
         return Err(bad("not a cut log (wrong magic)"));
     }

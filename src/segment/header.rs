@@ -224,9 +224,15 @@ mod tests {
         }
         // Sequence 0 has no predecessor: prev_recorded_at is i64::MIN there, nothing else.
         let bytes = forged(&header(0), 48, &0i64.to_le_bytes());
-        assert!(matches!(SegmentHeader::decode(&bytes), Err(HeaderError::Invalid(_))));
+        assert!(matches!(
+            SegmentHeader::decode(&bytes),
+            Err(HeaderError::Invalid(_))
+        ));
         let bytes = forged(&header(1), 48, &0i64.to_le_bytes());
-        assert!(SegmentHeader::decode(&bytes).is_ok(), "any time after sequence 0");
+        assert!(
+            SegmentHeader::decode(&bytes).is_ok(),
+            "any time after sequence 0"
+        );
     }
 
     #[test]
