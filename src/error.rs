@@ -319,6 +319,13 @@ pub enum CorruptionKind {
     /// it, or (checked with a public key) not signed by the log's key: a removal of records
     /// that cannot be accepted as retention or archiving.
     BadCut(String),
+    /// A file's flags field (at the corruption's offset) is not 0, which format version 1
+    /// requires: the file was written by an unknown variant of the format, or forged. Its
+    /// checksum matched, so this is not a bit flip; do not trust the file until explained.
+    UnknownFlags {
+        /// The flags found.
+        flags: u16,
+    },
 }
 
 impl fmt::Display for CorruptionKind {
@@ -368,11 +375,15 @@ impl fmt::Display for CorruptionKind {
                 write!(f, "the log is inconsistent with a signed checkpoint: {why}")
             }
             CorruptionKind::BadCut(why) => write!(f, "bad cut record: {why}"),
+            CorruptionKind::UnknownFlags { flags } => write!(
+                f,
+                "flags are {flags:#06x}, but format version 1 requires 0 (an unknown format variant, or a forged file)"
+            ),
         }
     }
 }
 
-/// How a segment header (FORMAT.md §3) or the identity file is damaged. Each is damage: a
+/// How a segment header (FORMAT.md §2.1) or the identity file is damaged. Each is damage: a
 /// header that fails its checksum is never read as some other version.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,6 +398,9 @@ pub enum HeaderFault {
     Frontier,
     /// `start_root` is not the root of the frontier.
     StartRoot,
+    /// A segment starting at sequence 0 has a `prev_recorded_at` other than `i64::MIN`: no
+    /// record precedes it, and the writer always writes `i64::MIN` there (FORMAT.md §2.1).
+    PrevRecordedAtAtZero,
     /// The header's `first_seq` differs from the one in the file name.
     FirstSeqMismatch {
         /// `first_seq` in the header.
@@ -415,6 +429,10 @@ impl fmt::Display for HeaderFault {
             HeaderFault::Checksum => write!(f, "header checksum mismatch"),
             HeaderFault::Frontier => write!(f, "frontier length is not popcount(first_seq)"),
             HeaderFault::StartRoot => write!(f, "start_root does not match the frontier"),
+            HeaderFault::PrevRecordedAtAtZero => write!(
+                f,
+                "a segment starting at sequence 0 must have prev_recorded_at i64::MIN"
+            ),
             HeaderFault::FirstSeqMismatch { header, name } => {
                 write!(
                     f,

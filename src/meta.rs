@@ -18,6 +18,7 @@ use crate::error::{CorruptionKind, Error, HeaderFault, Result};
 use crate::fs::FileSystem;
 use crate::record::read_u64;
 use crate::segment::SEGMENT_FORMAT_VERSION;
+use crate::segment::header::FLAGS_OFFSET;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -113,6 +114,11 @@ impl LogMeta {
                 None,
                 CorruptionKind::BadHeader(HeaderFault::Checksum),
             ));
+        }
+        let flags = u16::from_le_bytes([bytes[FLAGS_OFFSET], bytes[FLAGS_OFFSET + 1]]);
+        if flags != 0 {
+            let kind = CorruptionKind::UnknownFlags { flags };
+            return Err(Error::corrupt(path, FLAGS_OFFSET as u64, None, kind));
         }
         let mut log_id = [0u8; 16];
         log_id.copy_from_slice(&bytes[12..28]);

@@ -140,7 +140,7 @@ fn open_sealed_parts(
         seq: None,
         kind,
     };
-    let header = SegmentHeader::decode(head).map_err(|e| corrupt(0, e.into_kind()))?;
+    let header = SegmentHeader::decode(head).map_err(|e| corrupt(e.offset(), e.into_kind()))?;
     check_identity(&header, first_seq, meta).map_err(|k| corrupt(0, k))?;
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
     let footer_at = len.saturating_sub(FOOTER_LEN as u64);

@@ -106,6 +106,18 @@ fn cli_round_trip_with_exit_codes() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
+    // The private key file given as the public key: a usage error that says so.
+    let swapped = run(&[
+        "verify",
+        &d,
+        "--checkpoint",
+        &p("cp.txt"),
+        "--public-key",
+        &p("k.key"),
+    ]);
+    assert_eq!(swapped.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&swapped.stderr);
+    assert!(stderr.contains("this is a private key"), "{stderr}");
     let json = run(&["verify", "--json", &d]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(v["records"], 50);

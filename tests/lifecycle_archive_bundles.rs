@@ -154,3 +154,55 @@ fn any_change_to_a_bundle_is_detected() {
     std::fs::write(&manifest_path, text).unwrap();
     check_bundle(&bundle).unwrap();
 }
+
+/// A segment's leaf-hash cache (`.hashes`) goes into its bundle with the role `hashes`, not
+/// `index` (FORMAT.md §10); a bundle written before that role existed, listing it as
+/// `index`, still checks.
+#[test]
+fn leaf_hash_caches_are_bundled_with_their_own_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 0, 300);
+    log.seal().unwrap();
+    append_range(&log, 300, 310);
+    // A proof of a record of the sealed segment writes that segment's leaf-hash cache.
+    auditlog::proof::prove_inclusion(&dir, 5, None).unwrap();
+    let cache = dir.join("00000000000000000000.hashes");
+    assert!(cache.exists(), "proof generation wrote no leaf-hash cache");
+    let destination = LocalDirDestination::new(tmp.path().join("archive"));
+    let report = log
+        .archive(&destination, &ArchivePolicy::default())
+        .unwrap();
+    assert_eq!(report.bundles.len(), 1);
+    let bundle = destination.bundle_dir(&report.bundles[0]);
+    let manifest_path = bundle.join(MANIFEST_NAME);
+    let manifest = manifest_of(&std::fs::read(&manifest_path).unwrap());
+    let role_of = |m: &auditlog::lifecycle::archive::Manifest, name: &str| {
+        m.files
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.role.clone())
+    };
+    assert_eq!(
+        role_of(&manifest, "00000000000000000000.hashes").as_deref(),
+        Some("hashes"),
+        "{manifest:?}"
+    );
+    assert_eq!(
+        role_of(&manifest, "00000000000000000000.seg").as_deref(),
+        Some("segment")
+    );
+    check_bundle(&bundle).unwrap();
+
+    // The manifest of an older build: the cache listed as `index`.
+    let mut old = manifest.clone();
+    for f in &mut old.files {
+        if f.name.ends_with(".hashes") {
+            f.role = "index".into();
+        }
+    }
+    std::fs::write(&manifest_path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let summary = check_bundle(&bundle).unwrap();
+    assert_eq!(summary.manifest, old);
+}

@@ -44,3 +44,31 @@ fn proofs_against_a_checkpoint_the_log_no_longer_matches_are_refused() {
     let proof = prove_consistency(&dir, 10, Some(2100)).expect("no checkpoint at 2100");
     check_proof(&proof, None).expect("verifies");
 }
+
+/// `prove --size N` attaches the signed checkpoint of size N when the log has one (it used to
+/// print `"checkpoint": null` whenever a size was given), and the proof then verifies against
+/// the signer's key.
+#[test]
+fn an_explicit_size_with_a_signed_checkpoint_attaches_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    let key = NoteSigner::from_seed("test.example/audit", [6; 32]).expect("key");
+    let verifier = key.verifier();
+    let log = small_segments(&dir).signing_key(key).open().expect("open");
+    append_range(&log, 0, 500);
+    let note = log.checkpoint().expect("checkpoint at 500");
+    append_range(&log, 500, 800);
+    log.close().expect("close");
+
+    let proof = prove_inclusion(&dir, 17, Some(500)).expect("proof at 500");
+    assert_eq!(proof["tree_head"]["size"], 500);
+    assert_eq!(
+        proof["checkpoint"].as_str(),
+        Some(note.as_str()),
+        "{proof:#}"
+    );
+    check_proof(&proof, Some(&verifier)).expect("verifies with the key");
+    // A size without a checkpoint still gives a proof, without one.
+    let proof = prove_inclusion(&dir, 17, Some(600)).expect("proof at 600");
+    assert!(proof["checkpoint"].is_null());
+}

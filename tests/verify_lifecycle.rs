@@ -277,3 +277,61 @@ fn a_checkpoint_whose_records_were_archived_is_checked_against_the_bundle() {
     let out = run(&bundle);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// A checkpoint whose size is exactly the newest cut (the first record the live log still
+/// holds) is checked, not "not checked": the first segment's header carries the tree's
+/// frontier at that size, and it must equal the cut's (VERIFYING.md, FORMAT.md §6). Verify
+/// reports it consistent and the CLI exits 0.
+#[test]
+fn a_checkpoint_at_exactly_the_cut_is_checked_against_the_first_segment() {
+    use auditlog::checkpoint::{Checkpoint, CheckpointSigner, NoteSigner};
+    use auditlog::lifecycle::archive::{ArchivePolicy, LocalDirDestination};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let key = NoteSigner::from_seed("test.example/audit", [10; 32]).unwrap();
+    let verifier = key.verifier();
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 0, 300);
+    log.seal().unwrap();
+    let note = log.sign_checkpoint(&CheckpointSigner::new(key)).unwrap();
+    let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+    assert_eq!(checkpoint.tree_head.size, 300);
+    append_range(&log, 300, 600);
+    log.seal().unwrap();
+    let policy = ArchivePolicy {
+        min_age: None,
+        max_segments: Some(1),
+    };
+    let archive = tmp.path().join("archive");
+    let report = log
+        .archive(&LocalDirDestination::new(&archive), &policy)
+        .unwrap();
+    assert_eq!(report.bundles.len(), 1);
+    drop(log);
+    let with_cp = VerifyOptions {
+        checkpoint: Some(checkpoint),
+        ..VerifyOptions::default()
+    };
+    let live = verify(&dir, &with_cp).unwrap();
+    assert_eq!(
+        live.first_seq, 300,
+        "the cut is at the checkpoint's size: {live}"
+    );
+    assert!(live.ok, "{live}");
+    assert!(live.checkpoint.as_ref().unwrap().consistent, "{live}");
+
+    let cp_file = tmp.path().join("cp.txt");
+    std::fs::write(&cp_file, &note).unwrap();
+    let key_file = tmp.path().join("signer.pub");
+    std::fs::write(&key_file, verifier.to_text()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .arg("verify")
+        .arg(&dir)
+        .arg("--checkpoint")
+        .arg(&cp_file)
+        .arg("--public-key")
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

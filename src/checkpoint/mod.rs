@@ -3,13 +3,13 @@
 //! ```text
 //! auditlog/<log id, 32 lowercase hex digits>      origin
 //! <tree size, decimal>
-//! <root, standard base64 of 32 bytes>             blake3 Merkle root (docs/MERKLE.md)
+//! <root, standard base64 of 32 bytes>             blake3 Merkle root (docs/FORMAT.md §4)
 //! time <RFC 3339 UTC, nanoseconds>                extension line: when it was signed
 //!
 //! — <key name> <base64(key id | Ed25519 signature)>
 //! ```
 //! The only difference from a checkpoint of an RFC 6962 log is the root: ours is the keyed
-//! blake3 root of docs/MERKLE.md, not a SHA-256 root, so witnesses that recompute SHA-256
+//! blake3 root of docs/FORMAT.md §4, not a SHA-256 root, so witnesses that recompute SHA-256
 //! roots cannot check it (docs/FORMAT.md §6).
 //!
 //! - [`note`]: signed notes and key text formats.

@@ -125,17 +125,23 @@ impl NoteSigner {
         )
     }
 
-    /// Parses the private key text form.
+    /// Parses the private key text form: five `+`-separated fields, `PRIVATE`, `KEY`, name,
+    /// hash, key (the key's base64 may itself contain `+`).
     pub fn from_text(text: &str) -> Result<Self> {
-        let rest = text
-            .trim()
-            .strip_prefix(PRIVATE_PREFIX)
-            .ok_or_else(|| bad("private key", "does not start with PRIVATE+KEY+"))?;
-        let (name, id, raw) = split_key(rest, "private key")?;
+        const WHAT: &str = "private key";
+        let text = text.trim();
+        if !text.starts_with(PRIVATE_PREFIX) {
+            return Err(bad(
+                WHAT,
+                "does not start with PRIVATE+KEY+ (is it the public key? give the .key file)",
+            ));
+        }
+        let [_, _, name, id_hex, b64] = key_fields(text, WHAT, "PRIVATE+KEY+name+hash+key")?;
+        let (id, raw) = key_hash_and_bytes(id_hex, b64, WHAT)?;
         let seed: [u8; 32] = raw
             .try_into()
             .map_err(|_| bad("private key", "the key is not 32 bytes"))?;
-        let signer = Self::from_seed(&name, seed)?;
+        let signer = Self::from_seed(name, seed)?;
         if signer.verifier().id != id {
             return Err(bad("private key", "the key hash does not match the key"));
         }
@@ -171,19 +177,33 @@ impl NoteVerifier {
         format!("{}+{}+{}", self.name, hex(&self.id), B64.encode(raw))
     }
 
-    /// Parses the verifier key text form.
+    /// Parses the verifier key text form: three `+`-separated fields, name, hash, key (the
+    /// key's base64 may itself contain `+`).
     pub fn from_text(text: &str) -> Result<Self> {
-        let (name, id, raw) = split_key(text.trim(), "public key")?;
-        check_name(&name)?;
+        const WHAT: &str = "public key";
+        let text = text.trim();
+        if text.starts_with(PRIVATE_PREFIX) {
+            return Err(bad(
+                WHAT,
+                "this is a private key (PRIVATE+KEY+...): give the public key (.pub) file, and keep the .key secret",
+            ));
+        }
+        let [name, id_hex, b64] = key_fields(text, WHAT, "name+hash+key")?;
+        check_name(name)?;
+        let (id, raw) = key_hash_and_bytes(id_hex, b64, WHAT)?;
         let bytes: [u8; 32] = raw
             .try_into()
             .map_err(|_| bad("public key", "the key is not 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| bad("public key", "not a valid Ed25519 public key"))?;
-        if key_id(&name, &bytes) != id {
+        if key_id(name, &bytes) != id {
             return Err(bad("public key", "the key hash does not match the key"));
         }
-        Ok(NoteVerifier { name, key, id })
+        Ok(NoteVerifier {
+            name: name.to_string(),
+            key,
+            id,
+        })
     }
 
     /// Checks a signed note and returns its text. The note must carry a signature by this
@@ -238,13 +258,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Splits `name+hash+base64` and checks the type byte.
-fn split_key(text: &str, what: &str) -> Result<(String, [u8; 4], Vec<u8>)> {
-    // Names never contain '+', base64 may: split from the left, as golang.org/x/mod does.
-    let mut parts = text.splitn(3, '+');
-    let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad(what, "expected name+hash+key"));
-    };
+/// Splits a key's text into exactly `N` `+`-separated fields, the last one taking the rest:
+/// names, hashes and the `PRIVATE`/`KEY` words never contain `+`, base64 may. This is how
+/// golang.org/x/mod/sumdb/note reads both forms (`name+hash+key`, 3 fields;
+/// `PRIVATE+KEY+name+hash+key`, 5 fields), and FORMAT.md §6 says so.
+fn key_fields<'a, const N: usize>(text: &'a str, what: &str, shape: &str) -> Result<[&'a str; N]> {
+    let fields: Vec<&str> = text.splitn(N, '+').collect();
+    fields
+        .try_into()
+        .map_err(|_| bad(what, format!("expected {shape}")))
+}
+
+/// Decodes the hash (8 hex digits) and the key (base64 of the type byte 0x01 and the key
+/// bytes) fields of a key's text.
+fn key_hash_and_bytes(id_hex: &str, b64: &str, what: &str) -> Result<([u8; 4], Vec<u8>)> {
     let id_num = u32::from_str_radix(id_hex, 16)
         .ok()
         .filter(|_| id_hex.len() == 8)
@@ -253,7 +280,7 @@ fn split_key(text: &str, what: &str) -> Result<(String, [u8; 4], Vec<u8>)> {
         .decode(b64)
         .map_err(|_| bad(what, "the key is not base64"))?;
     match raw.split_first() {
-        Some((&ED25519_TYPE, key)) => Ok((name.to_string(), id_num.to_be_bytes(), key.to_vec())),
+        Some((&ED25519_TYPE, key)) => Ok((id_num.to_be_bytes(), key.to_vec())),
         _ => Err(bad(what, "not an Ed25519 (type 0x01) key")),
     }
 }
@@ -276,6 +303,38 @@ mod tests {
         assert_eq!(NoteVerifier::from_text(&v.to_text()).expect("pub"), v);
         let s2 = NoteSigner::from_text(&s.to_text()).expect("priv");
         assert_eq!(s2.verifier(), v);
+    }
+
+    /// Both key files, with base64 that contains `+` (the Go vector's private key does), parse
+    /// into the fields FORMAT.md §6 names; each file given in place of the other is refused
+    /// with an error that says which file to give.
+    #[test]
+    fn both_key_files_parse_and_are_not_mistaken_for_each_other() {
+        let vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+        let skey = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+        let b64 = skey.splitn(5, '+').nth(4).expect("five fields");
+        assert!(b64.contains('+'), "the vector has a '+' in its base64");
+        let s = NoteSigner::from_text(&format!("{skey}\n")).expect("skey file");
+        assert_eq!(s.name(), "PeterNeumann");
+        assert_eq!(s.to_text(), skey);
+        let v = NoteVerifier::from_text(&format!("{vkey}\n")).expect("vkey file");
+        assert_eq!(v, s.verifier());
+
+        let err = NoteVerifier::from_text(skey).expect_err("a private key is not a public key");
+        assert!(err.to_string().contains("this is a private key"), "{err}");
+        let err = NoteSigner::from_text(vkey).expect_err("a public key is not a private key");
+        assert!(err.to_string().contains("give the .key file"), "{err}");
+        // Missing fields, and a '+' in the name position, are refused.
+        for bad in ["PRIVATE+KEY+PeterNeumann+c74f20a3", "PRIVATE+KEY+"] {
+            assert!(NoteSigner::from_text(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "PeterNeumann+c74f20a3",
+            "PeterNeumann",
+            "Peter+Neumann+c74f20a3+ARpc",
+        ] {
+            assert!(NoteVerifier::from_text(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

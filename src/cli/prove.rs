@@ -12,7 +12,8 @@ pub struct ProveArgs {
     #[arg(required_unless_present = "consistency")]
     seq: Option<u64>,
     /// Prove inclusion in the tree of this many records (default: the newest checkpoint
-    /// covering SEQ, else the current tree).
+    /// covering SEQ, else the current tree). A signed checkpoint of that size, if the log
+    /// has one, is printed with the proof.
     #[arg(long)]
     size: Option<u64>,
     /// Prove that the tree of OLD records is a prefix of the tree of NEW (default: current).

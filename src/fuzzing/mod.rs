@@ -122,7 +122,7 @@ pub fn segment_bytes(input: &[u8]) -> Vec<u8> {
         log_id: LOG_ID,
         first_seq: 0,
         created_at: 0,
-        prev_recorded_at: 0,
+        prev_recorded_at: i64::MIN,
         frontier: Frontier::new(),
     };
     let mut out = header.encode();

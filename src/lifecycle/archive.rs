@@ -148,12 +148,27 @@ impl From<TreeHead> for HeadJson {
 pub struct FileJson {
     /// Object name inside the bundle (a plain file name).
     pub name: String,
-    /// `segment`, `dictionary` or `index`.
+    /// `segment`, `index` (`.idx`), `hashes` (`.hashes` leaf-hash cache), `dictionary`, or
+    /// `other` (any other file named after the segment). Only `segment` is acted on; bundles
+    /// written before `hashes` existed list `.hashes` files as `index`, which is accepted.
     pub role: String,
     /// Bytes.
     pub size: u64,
     /// BLAKE3 of the content, 64 hex digits.
     pub blake3: String,
+}
+
+/// The manifest role of a file of the segment's family (FORMAT.md §10), from its name: the
+/// derived files get roles of their own, so a reader of the manifest knows what each one is.
+fn file_role(name: &str, is_segment: bool) -> &'static str {
+    if is_segment {
+        return "segment";
+    }
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("idx") => "index",
+        Some("hashes") => "hashes",
+        _ => "other",
+    }
 }
 
 /// A bundle's `manifest.json` (docs/FORMAT.md §10).
@@ -313,12 +328,12 @@ fn write_bundle(
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let is_segment = crate::segment::name::parse_segment_file_name(&name).is_some();
         let is_cold = parse_cold_segment_file_name(&name).is_some();
-        let role = if is_segment || is_cold {
-            "segment"
-        } else {
-            "index"
-        };
-        put(&name, role, &bytes, &mut files)?;
+        put(
+            &name,
+            file_role(&name, is_segment || is_cold),
+            &bytes,
+            &mut files,
+        )?;
         if is_cold {
             let prefix = cold::format::ColdPrefix::decode(&bytes).map_err(|why| {
                 Error::corrupt(&path, 0, None, CorruptionKind::BadColdSegment(why))

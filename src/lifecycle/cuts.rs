@@ -12,11 +12,12 @@
 //! signed note over its fields (cut_note.rs), which `verify` checks against the public key.
 
 use crate::checkpoint::NoteSigner;
-use crate::error::{Error, Result};
+use crate::error::{CorruptionKind, Error, Result};
 use crate::fs::FileSystem;
 use crate::merkle::{Frontier, Hash, TreeHead};
 use crate::record::{read_u32, read_u64};
 use crate::segment::SegmentHeader;
+use crate::segment::header::FLAGS_OFFSET;
 use crate::timestamp::Timestamp;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -280,21 +281,29 @@ impl CutLog {
     }
 }
 
-/// Decodes a cut log of the log `log_id`. Never panics.
-pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, String> {
-    let head = bytes.get(..FILE_HEADER_LEN).ok_or("cut log too short")?;
+/// Decodes a cut log of the log `log_id`. Never panics. A refused file header is reported as
+/// its kind; [`header_offset`] says where in the file the offending field is.
+pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, CorruptionKind> {
+    let bad = |why: &str| CorruptionKind::BadCutLog(why.to_string());
+    let head = bytes
+        .get(..FILE_HEADER_LEN)
+        .ok_or(bad("cut log too short"))?;
     if &head[..8] != CUTS_MAGIC {
-        return Err("not a cut log (wrong magic)".into());
+        return Err(bad("not a cut log (wrong magic)"));
     }
     if crc32fast::hash(&head[..28]) != read_u32(head, 28) {
-        return Err("cut log header checksum mismatch".into());
+        return Err(bad("cut log header checksum mismatch"));
     }
     let version = u16::from_le_bytes([head[8], head[9]]);
     if version != CUTS_VERSION {
-        return Err(format!("unsupported cut log version {version}"));
+        return Err(bad(&format!("unsupported cut log version {version}")));
+    }
+    let flags = u16::from_le_bytes([head[FLAGS_OFFSET], head[FLAGS_OFFSET + 1]]);
+    if flags != 0 {
+        return Err(CorruptionKind::UnknownFlags { flags });
     }
     if &head[12..28] != log_id {
-        return Err("the cut log belongs to another log".into());
+        return Err(bad("the cut log belongs to another log"));
     }
     let mut log = CutLog::default();
     let mut pos = FILE_HEADER_LEN;
@@ -323,6 +332,14 @@ pub fn decode(bytes: &[u8], log_id: &[u8; 16]) -> Result<CutLog, String> {
     Ok(log)
 }
 
+/// Where in the file the field a [`decode`] error is about starts.
+pub fn header_offset(kind: &CorruptionKind) -> u64 {
+    match kind {
+        CorruptionKind::UnknownFlags { .. } => FLAGS_OFFSET as u64,
+        _ => 0,
+    }
+}
+
 /// The path of the cut log in `dir`.
 pub fn cuts_path(dir: &Path) -> PathBuf {
     dir.join(CUTS_FILE)
@@ -332,9 +349,8 @@ pub fn cuts_path(dir: &Path) -> PathBuf {
 pub fn read(dir: &Path, log_id: &[u8; 16]) -> Result<CutLog> {
     let path = cuts_path(dir);
     match std::fs::read(&path) {
-        Ok(bytes) => decode(&bytes, log_id).map_err(|why| {
-            Error::corrupt(&path, 0, None, crate::error::CorruptionKind::BadCutLog(why))
-        }),
+        Ok(bytes) => decode(&bytes, log_id)
+            .map_err(|kind| Error::corrupt(&path, header_offset(&kind), None, kind)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(CutLog::default()),
         Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
     }

@@ -79,8 +79,14 @@ pub(crate) fn decode(bytes: &[u8], expected_id: u32) -> Result<Vec<u8>, String> 
         return Err("dictionary checksum mismatch".into());
     }
     let version = u16::from_le_bytes([head[8], head[9]]);
-    if version != DICT_VERSION || head[10..12] != [0, 0] {
+    if version != DICT_VERSION {
         return Err(format!("unsupported dictionary version {version}"));
+    }
+    if head[10..12] != [0, 0] {
+        let flags = u16::from_le_bytes([head[10], head[11]]);
+        return Err(format!(
+            "dictionary flags (byte 10) are {flags:#06x}, but format version 1 requires 0"
+        ));
     }
     let dict = body[DICT_HEADER_LEN..].to_vec();
     let id = read_u32(head, 12);

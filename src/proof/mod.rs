@@ -1,6 +1,6 @@
 //! Inclusion and consistency proofs of a log, as self-contained JSON documents that
 //! [`check_proof`] verifies offline (without the log), following RFC 9162 §2.1.3–2.1.4 with the
-//! hashes of docs/MERKLE.md.
+//! hashes of docs/FORMAT.md §4.
 //!
 //! Proofs are generated from the segment files through [`source::LogSubtrees`]: the big
 //! subtrees come from the frontiers that segment headers carry, and only the few segments
@@ -156,7 +156,8 @@ fn proof_error<E: std::fmt::Display>(e: merkle::ProofError<E>) -> Error {
 }
 
 /// An inclusion proof of record `seq` in the log at `dir`, against the tree of `size` records
-/// (default: the newest signed checkpoint covering `seq`, else the current tree).
+/// (default: the newest signed checkpoint covering `seq`, else the current tree). The proof
+/// carries the signed checkpoint of its tree head whenever the log has one of that size.
 pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value> {
     let Loaded {
         log,
@@ -170,8 +171,10 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
     if seq >= end || seq < first {
         return Err(Error::NotFound { seq, first, end });
     }
+    // With an explicit size, a checkpoint signed at exactly that size is attached (and must
+    // match, as below); without one, the newest checkpoint covering `seq` picks the size.
     let checkpoint = match size {
-        Some(_) => None,
+        Some(size) => usable_checkpoint(dir, None, size, size)?,
         None => usable_checkpoint(dir, None, seq + 1, end)?,
     };
     let size = size

@@ -27,6 +27,9 @@ pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"AUDITSEG";
 /// The segment format version this build writes and reads.
 pub const SEGMENT_FORMAT_VERSION: u16 = 1;
 const FIXED_LEN: usize = 92;
+/// Where the flags field is, in the segment header and in the other files that share its
+/// first 12 bytes' layout (magic, version, flags): `auditlog.meta` and `cuts.log`.
+pub(crate) const FLAGS_OFFSET: usize = 10;
 /// The longest possible header (64 frontier nodes).
 pub(crate) const MAX_HEADER_LEN: usize = FIXED_LEN + 64 * 32 + 4;
 
@@ -100,6 +103,10 @@ impl SegmentHeader {
         if version != SEGMENT_FORMAT_VERSION {
             return Err(HeaderError::UnsupportedVersion(version));
         }
+        let flags = u16::from_le_bytes([fixed[10], fixed[11]]);
+        if flags != 0 {
+            return Err(HeaderError::UnknownFlags(flags));
+        }
         let mut log_id = [0u8; 16];
         log_id.copy_from_slice(&fixed[16..32]);
         let first_seq = read_u64(fixed, 32);
@@ -116,6 +123,11 @@ impl SegmentHeader {
             prev_recorded_at: read_u64(fixed, 48) as i64,
             frontier,
         };
+        if first_seq == 0 && header.prev_recorded_at != i64::MIN {
+            // No record precedes sequence 0; the writer always writes i64::MIN there, so any
+            // other value is a forged or foreign header (FORMAT.md §2.1).
+            return Err(HeaderError::Invalid(HeaderFault::PrevRecordedAtAtZero));
+        }
         if header.start_root() != fixed[56..88] {
             return Err(HeaderError::Invalid(HeaderFault::StartRoot));
         }
@@ -129,10 +141,20 @@ pub(crate) enum HeaderError {
     Truncated,
     BadMagic,
     UnsupportedVersion(u16),
+    /// The flags field (offset 10) is not 0.
+    UnknownFlags(u16),
     Invalid(HeaderFault),
 }
 
 impl HeaderError {
+    /// Offset of the offending field from the start of the header.
+    pub(crate) fn offset(&self) -> u64 {
+        match self {
+            HeaderError::UnknownFlags(_) => FLAGS_OFFSET as u64,
+            _ => 0,
+        }
+    }
+
     pub(crate) fn into_kind(self) -> CorruptionKind {
         match self {
             HeaderError::Truncated => CorruptionKind::BadHeader(HeaderFault::Truncated),
@@ -143,6 +165,7 @@ impl HeaderError {
                     supported: SEGMENT_FORMAT_VERSION,
                 })
             }
+            HeaderError::UnknownFlags(flags) => CorruptionKind::UnknownFlags { flags },
             HeaderError::Invalid(fault) => CorruptionKind::BadHeader(fault),
         }
     }
@@ -176,7 +199,8 @@ mod tests {
             log_id: [3; 16],
             first_seq,
             created_at: 5,
-            prev_recorded_at: 4,
+            // Nothing precedes sequence 0 (FORMAT.md §2.1).
+            prev_recorded_at: if first_seq == 0 { i64::MIN } else { 4 },
             frontier,
         }
     }
@@ -189,6 +213,36 @@ mod tests {
             assert_eq!(bytes.len(), h.encoded_len());
             assert_eq!(SegmentHeader::decode(&bytes), Ok(h));
         }
+    }
+
+    /// Rewrites bytes of an encoded header and recomputes its CRC, as a forger would.
+    fn forged(h: &SegmentHeader, at: usize, value: &[u8]) -> Vec<u8> {
+        let mut bytes = h.encode();
+        bytes[at..at + value.len()].copy_from_slice(value);
+        let end = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..end]);
+        bytes[end..].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn rejects_fields_the_crc_cannot_guard() {
+        for flags in [1u16, 0x8000] {
+            let err = SegmentHeader::decode(&forged(&header(7), 10, &flags.to_le_bytes()));
+            assert_eq!(err, Err(HeaderError::UnknownFlags(flags)));
+            assert_eq!(err.unwrap_err().offset(), 10);
+        }
+        // Sequence 0 has no predecessor: prev_recorded_at is i64::MIN there, nothing else.
+        let bytes = forged(&header(0), 48, &0i64.to_le_bytes());
+        assert!(matches!(
+            SegmentHeader::decode(&bytes),
+            Err(HeaderError::Invalid(_))
+        ));
+        let bytes = forged(&header(1), 48, &0i64.to_le_bytes());
+        assert!(
+            SegmentHeader::decode(&bytes).is_ok(),
+            "any time after sequence 0"
+        );
     }
 
     #[test]

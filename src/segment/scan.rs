@@ -79,7 +79,7 @@ pub(crate) fn scan(
 ) -> Result<ScanOutcome, Corruption> {
     let header = SegmentHeader::decode(bytes).map_err(|e| Corruption {
         file: path.to_path_buf(),
-        offset: 0,
+        offset: e.offset(),
         seq: None,
         kind: e.into_kind(),
     })?;

@@ -132,6 +132,7 @@ pub fn kind_name(kind: &crate::error::CorruptionKind) -> &'static str {
         K::UnsealedSegment => "unsealed_segment",
         K::CheckpointMismatch(_) => "checkpoint_mismatch",
         K::BadCut(_) => "bad_cut",
+        K::UnknownFlags { .. } => "unknown_flags",
     }
 }
 

@@ -75,7 +75,7 @@ pub(crate) fn decode_layout(
     let header_len = prefix.header_len as usize;
     let header_bytes = read_at(PREFIX_LEN as u64, header_len).map_err(unreadable)?;
     let header = SegmentHeader::decode(&header_bytes)
-        .map_err(|e| corruption(path, PREFIX_LEN as u64, e.into_kind()))?;
+        .map_err(|e| corruption(path, PREFIX_LEN as u64 + e.offset(), e.into_kind()))?;
     if header.encoded_len() != header_len {
         return Err(bad(0, "prefix header_len differs from the header".into()));
     }

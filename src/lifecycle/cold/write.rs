@@ -74,7 +74,7 @@ pub(crate) fn build(
 ) -> Result<Vec<u8>> {
     let (offsets, records_end) = record_offsets(path, hot)?;
     let header = crate::segment::SegmentHeader::decode(hot)
-        .map_err(|e| Error::corrupt(path, 0, None, e.into_kind()))?;
+        .map_err(|e| Error::corrupt(path, e.offset(), None, e.into_kind()))?;
     let header_len = header.encoded_len();
     let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
     let mut compressor = match dict {
