@@ -285,6 +285,11 @@ pub enum CorruptionKind {
     /// The log's tree does not extend a signed checkpoint: it was truncated below the
     /// checkpoint's size, or rewritten (the root at the checkpoint's size differs).
     CheckpointMismatch(String),
+    /// An index file (derived data, FORMAT.md §7) differs from the index rebuilt from its
+    /// segment: it was damaged or forged, and could hide records from queries. `verify` moves
+    /// it aside (`*.idx.damaged`) so the next query rebuilds it; `auditlog reindex` rebuilds
+    /// every index on request.
+    IndexMismatch(String),
 }
 
 impl fmt::Display for CorruptionKind {
@@ -326,6 +331,9 @@ impl fmt::Display for CorruptionKind {
             CorruptionKind::UnsealedSegment => write!(f, "segment before the newest has no footer"),
             CorruptionKind::CheckpointMismatch(why) => {
                 write!(f, "the log is inconsistent with a signed checkpoint: {why}")
+            }
+            CorruptionKind::IndexMismatch(why) => {
+                write!(f, "index file disagrees with its segment: {why}")
             }
         }
     }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use std::fmt;
 use std::path::PathBuf;
 
-/// Something worth telling that is not damage: a rebuildable index that disagrees with its
-/// segment, or the uncommitted tail of a segment being written.
+/// Something worth telling that is not damage, such as the uncommitted tail of a segment
+/// being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The file concerned.
@@ -127,6 +127,7 @@ pub fn kind_name(kind: &crate::error::CorruptionKind) -> &'static str {
         K::ForeignLog => "foreign_log",
         K::UnsealedSegment => "unsealed_segment",
         K::CheckpointMismatch(_) => "checkpoint_mismatch",
+        K::IndexMismatch(_) => "index_mismatch",
     }
 }
 
