@@ -184,6 +184,9 @@ fn cli_verify_exits_1_naming_a_forged_index_and_reindex_rebuilds_it() {
         want.to_string(),
         "after verify moved it aside, the query counts every record"
     );
+    let export = cli(&["export", "--dir", d, "--severity", "high+"]);
+    let lines = String::from_utf8_lossy(&export.stdout).lines().count() as u64;
+    assert_eq!(lines, want, "export writes every matching record");
     // `reindex` rebuilds on request, whatever the file holds.
     forge_summary(&damaged_path(&idx));
     std::fs::rename(damaged_path(&idx), &idx).expect("put the forgery back");
