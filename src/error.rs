@@ -326,6 +326,11 @@ pub enum CorruptionKind {
         /// The flags found.
         flags: u16,
     },
+    /// An index file (derived data, FORMAT.md §7) differs from the index rebuilt from its
+    /// segment: it was damaged or forged, and could hide records from queries. `verify` moves
+    /// it aside (`*.idx.damaged`) so the next query rebuilds it; `auditlog reindex` rebuilds
+    /// every index on request.
+    IndexMismatch(String),
 }
 
 impl fmt::Display for CorruptionKind {
@@ -379,6 +384,9 @@ impl fmt::Display for CorruptionKind {
                 f,
                 "flags are {flags:#06x}, but format version 1 requires 0 (an unknown format variant, or a forged file)"
             ),
+            CorruptionKind::IndexMismatch(why) => {
+                write!(f, "index file disagrees with its segment: {why}")
+            }
         }
     }
 }

@@ -155,6 +155,16 @@ impl AuditLogBuilder {
         self
     }
 
+    /// Whether the index file of each segment this handle seals is written by the next
+    /// [`seal`](AuditLog::seal) or [`close`](AuditLog::close) (on the caller's thread, never
+    /// the writer's), so later queries, in any process, map it instead of rebuilding it.
+    /// Failing to write it costs only a rebuild later and is not an error. Default true;
+    /// turn it off for an ingest-only node whose segments are queried elsewhere.
+    pub fn index_on_seal(mut self, yes: bool) -> Self {
+        self.options.index_on_seal = yes;
+        self
+    }
+
     /// How much `open` checks. Default [`OpenCheck::Quick`].
     pub fn open_check(mut self, check: OpenCheck) -> Self {
         self.options.open_check = check;
@@ -521,7 +531,9 @@ impl AuditLog {
     /// Seals the active segment (footer, fdatasync) and starts a new one. Does nothing if
     /// the active segment is empty.
     pub fn seal(&self) -> Result<()> {
-        self.control(Command::Seal)
+        self.control(Command::Seal)?;
+        self.persist_sealed_indexes();
+        Ok(())
     }
 
     /// Writes and syncs everything queued, then stops the writer. Dropping the handle does
@@ -551,6 +563,9 @@ impl AuditLog {
             return Err(Error::Poisoned {
                 cause: "the writer thread panicked".into(),
             });
+        }
+        if result.is_ok() {
+            self.persist_sealed_indexes();
         }
         result
     }

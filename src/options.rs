@@ -46,6 +46,8 @@ pub struct Options {
     pub(crate) queue_max_bytes: usize,
     pub(crate) max_group_bytes: usize,
     pub(crate) preallocate: bool,
+    /// Whether a writer persists the index file of each segment it seals (src/index).
+    pub(crate) index_on_seal: bool,
     pub(crate) open_check: OpenCheck,
     pub(crate) event_limits: EventLimits,
     pub(crate) read_only: bool,
@@ -67,6 +69,7 @@ impl Default for Options {
             queue_max_bytes: 64 * 1024 * 1024,
             max_group_bytes: 4 * 1024 * 1024,
             preallocate: true,
+            index_on_seal: true,
             open_check: OpenCheck::Quick,
             event_limits: EventLimits::default(),
             read_only: false,

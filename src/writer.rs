@@ -538,6 +538,10 @@ impl Writer {
             }
             v.segments = Arc::new(segments);
         });
+        if self.shared.options.index_on_seal {
+            // Built later on the caller's thread (seal, close): the writer stays untouched.
+            self.shared.indexes.note_sealed(self.header.first_seq);
+        }
         if let Some(signer) = &self.shared.options.signer {
             let segments = self.shared.published.snapshot().segments;
             signer

@@ -27,10 +27,13 @@ fn proofs_of_retained_records_check_after_retention_and_archiving() {
     assert!(segments.len() >= 5, "{segments:?}");
 
     // Retention: a budget just under the sealed segments' bytes removes the oldest only (the
-    // active segment's 100 records weigh less than one sealed segment).
+    // active segment's 100 records weigh less than one sealed segment). The budget counts
+    // each sealed segment's files: the segment and the index file its seal wrote.
     let sealed: u64 = segments[..segments.len() - 1]
         .iter()
-        .map(|p| std::fs::metadata(p).expect("stat").len())
+        .flat_map(|p| [p.clone(), p.with_extension("idx")])
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
         .sum();
     let retention = log
         .apply_retention(&RetentionPolicy {

@@ -118,10 +118,11 @@ fn segments_deleted_outside_retention_are_missing() {
     ));
 }
 
-/// Index files are derived data: verify compares each with the index rebuilt from its
-/// segment and reports a damaged or disagreeing one as a warning, never as damage.
+/// Index files are derived data, but queries trust them to rule records out: verify
+/// compares each with the index rebuilt from its segment, reports a damaged one as damage
+/// naming the file (`index_mismatch`), and moves it aside so the next query rebuilds it.
 #[test]
-fn index_files_are_checked_as_warnings() {
+fn index_files_are_checked_and_a_damaged_one_is_moved_aside() {
     use auditlog::query::Query;
     let tmp = tempfile::tempdir().unwrap();
     let log = small_segments(tmp.path()).open().unwrap();
@@ -145,8 +146,16 @@ fn index_files_are_checked_as_warnings() {
     bytes[last] ^= 0x01;
     std::fs::write(&idx, &bytes).unwrap();
     let report = verify(tmp.path(), &VerifyOptions::default()).unwrap();
-    assert!(report.ok, "index damage is not log damage: {report}");
-    assert!(report.warnings.iter().any(|w| w.file == idx), "{report}");
+    assert!(!report.ok, "a damaged index is reported: {report}");
+    let p = report
+        .problems
+        .iter()
+        .find(|p| p.file == idx)
+        .expect("names it");
+    assert_eq!(auditlog::verify::kind_name(&p.kind), "index_mismatch");
+    assert!(!idx.exists(), "moved aside");
+    let report = verify(tmp.path(), &VerifyOptions::default()).unwrap();
+    assert!(report.ok, "a missing index is normal: {report}");
 }
 
 /// An archive bundle verifies alone (`verify(BUNDLE)`), the live log still verifies with the

@@ -21,6 +21,7 @@ mod open;
 mod output;
 mod prove;
 mod query;
+mod reindex;
 mod retention;
 mod seal;
 mod stats;
@@ -131,6 +132,11 @@ enum Command {
     /// Append one event, from flags or as JSON on standard input; prints its receipt.
     #[command(after_help = APPEND_EXAMPLES)]
     Append(append::AppendArgs),
+    /// Rebuild every sealed segment's index file from the segment (derived data).
+    #[command(
+        after_help = "Takes the log's lock. Use after `verify` reported an index, or after                       restoring files from a backup.\nExample:\n  auditlog reindex --dir /var/lib/audit"
+    )]
+    Reindex(reindex::ReindexArgs),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
@@ -235,6 +241,7 @@ pub fn run() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Append(args) => append::run(args),
+        Command::Reindex(args) => reindex::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

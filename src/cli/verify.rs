@@ -32,8 +32,8 @@ pub struct VerifyArgs {
     /// bundles and the live log form one unbroken chain of tree heads.
     #[arg(long = "bundle", value_name = "DIR")]
     bundles: Vec<PathBuf>,
-    /// Skip comparing index files with their segments (indexes are rebuildable derived data;
-    /// a disagreement is only a warning).
+    /// Skip comparing index files with the indexes rebuilt from their segments (by default
+    /// one that differs is damage, since it could hide records, and is moved aside).
     #[arg(long)]
     no_index_check: bool,
 }

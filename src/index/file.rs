@@ -2,9 +2,13 @@
 //!
 //! The byte layout is specified in docs/FORMAT.md §7. Every field is little-endian; the
 //! file ends with a CRC-32 of everything before it. A file is used only if its magic, version,
-//! lengths and CRC are right *and* it names the segment exactly (log id, first sequence
-//! number, record count, end of records and Merkle root from the footer); anything else makes
-//! the caller rebuild it from the segment. Decoding never panics, whatever the bytes.
+//! lengths and CRC are right, it names the segment exactly (log id, first sequence number,
+//! record count, end of records and Merkle root from the footer), *and* its entries are
+//! consistent with the footer (`consistent`); anything else makes the caller rebuild it from
+//! the segment. The CRC only catches accidents: anyone who can write the file can recompute
+//! it, so the structural checks are what stop a forged file from hiding records, as far as a
+//! check that does not read the segment can; verify does the full comparison. Decoding never
+//! panics, whatever the bytes.
 
 use crate::fs::FileSystem;
 use crate::index::build::{IndexBuilder, TIME_STRIDE, TimeSample};
@@ -39,15 +43,27 @@ struct Identity {
     root: [u8; 32],
 }
 
-impl Identity {
+/// What a segment's footer says, against which an index file is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Want {
+    id: Identity,
+    first_recorded_at: i64,
+    last_recorded_at: i64,
+}
+
+impl Want {
     fn of(segment: &Segment) -> Option<Self> {
         let footer = segment.footer()?;
-        Some(Identity {
-            log_id: segment.header.log_id,
-            first_seq: footer.first_seq,
-            record_count: footer.record_count,
-            records_end: footer.records_end,
-            root: footer.tree_head.root,
+        Some(Want {
+            id: Identity {
+                log_id: segment.header.log_id,
+                first_seq: footer.first_seq,
+                record_count: footer.record_count,
+                records_end: footer.records_end,
+                root: footer.tree_head.root,
+            },
+            first_recorded_at: footer.first_recorded_at,
+            last_recorded_at: footer.last_recorded_at,
         })
     }
 }
@@ -85,13 +101,19 @@ impl SegmentIndex {
     pub(crate) fn load(dir: &Path, segment: &Segment) -> Option<Self> {
         let file = std::fs::File::open(index_path(dir, segment.first_seq())).ok()?;
         let map = ReadMap::new(&file).ok()?;
-        Self::decode(Bytes::Mapped(map), &Identity::of(segment)?)
+        Self::decode(Bytes::Mapped(map), &Want::of(segment)?)
+    }
+
+    /// Whether `bytes` would be used as the index of `segment` (verify's verdict on a file
+    /// that differs from the rebuilt one: served, so able to hide records, or rejected).
+    pub(crate) fn decode_bytes(bytes: Vec<u8>, segment: &Segment) -> bool {
+        Want::of(segment).is_some_and(|want| Self::decode(Bytes::Owned(bytes), &want).is_some())
     }
 
     /// Encodes a complete builder for `segment` (sealed), in memory.
     pub(crate) fn from_builder(segment: &Segment, builder: &IndexBuilder) -> Option<Self> {
-        let identity = Identity::of(segment)?;
-        Self::decode(Bytes::Owned(encode(&identity, builder)), &identity)
+        let want = Want::of(segment)?;
+        Self::decode(Bytes::Owned(encode(&want.id, builder)), &want)
     }
 
     /// The encoded file contents.
@@ -99,7 +121,7 @@ impl SegmentIndex {
         &self.bytes
     }
 
-    fn decode(bytes: Bytes, want: &Identity) -> Option<Self> {
+    fn decode(bytes: Bytes, want: &Want) -> Option<Self> {
         let b: &[u8] = &bytes;
         if b.len() < HEADER_LEN + CRC_LEN || &b[0..8] != INDEX_MAGIC {
             return None;
@@ -122,7 +144,7 @@ impl SegmentIndex {
             records_end: u64_at(b, 48)?,
             root,
         };
-        if found != *want {
+        if found != want.id {
             return None;
         }
         let mut at = HEADER_LEN;
@@ -140,19 +162,93 @@ impl SegmentIndex {
             return None;
         }
         let summary = decode_summary(&b[summary_range])?;
-        let expected_samples = want.record_count.div_ceil(u64::from(TIME_STRIDE));
-        if summary.records != want.record_count
+        let expected_samples = want.id.record_count.div_ceil(u64::from(TIME_STRIDE));
+        if summary.records != want.id.record_count
             || (time.len() / ENTRY_LEN) as u64 != expected_samples
         {
             return None;
         }
-        Some(SegmentIndex {
+        let index = SegmentIndex {
             bytes,
             time,
             actor,
             entity,
             summary,
-        })
+        };
+        index.consistent(want).then_some(index)
+    }
+
+    /// The checks that need no record of the segment, O(entries): every record has exactly
+    /// one actor entry and at most one entity entry; keys are sorted; every entry of a
+    /// record gives it the same frame offset, and offsets increase with the record number
+    /// (frames follow each other); the time samples are records 0, 32, 64, … with
+    /// non-decreasing times inside the footer's range, the first at the footer's first time;
+    /// the summary's time range is the footer's. What they cannot see (postings moved to
+    /// another key, summary bits, times shifted within these bounds) only a rebuild from the
+    /// segment can, which verify does.
+    fn consistent(&self, want: &Want) -> bool {
+        let Ok(records) = usize::try_from(want.id.record_count) else {
+            return false;
+        };
+        let s = &self.summary;
+        if records > 0
+            && (s.min_recorded != want.first_recorded_at || s.max_recorded != want.last_recorded_at)
+        {
+            return false;
+        }
+        if Self::count(&self.actor) != records || Self::count(&self.entity) > records {
+            return false;
+        }
+        const UNSEEN: u32 = u32::MAX;
+        let end = want.id.records_end;
+        // The frame offset each record was given by the actor section (one entry each).
+        let mut offsets = vec![UNSEEN; records];
+        let mut last = None;
+        for i in 0..Self::count(&self.actor) {
+            let (key, p) = self.entry(&self.actor, i);
+            let rel = p.rel as usize;
+            if last >= Some((key, p.rel))
+                || rel >= records
+                || u64::from(p.offset) >= end
+                || offsets[rel] != UNSEEN
+            {
+                return false;
+            }
+            offsets[rel] = p.offset;
+            last = Some((key, p.rel));
+        }
+        if offsets.windows(2).any(|w| w[0] >= w[1]) {
+            return false;
+        }
+        let mut has_entity = vec![false; records];
+        let mut last = None;
+        for i in 0..Self::count(&self.entity) {
+            let (key, p) = self.entry(&self.entity, i);
+            let rel = p.rel as usize;
+            if last >= Some((key, p.rel))
+                || offsets.get(rel) != Some(&p.offset)
+                || std::mem::replace(&mut has_entity[rel], true)
+            {
+                return false;
+            }
+            last = Some((key, p.rel));
+        }
+        let mut previous = want.first_recorded_at;
+        for i in 0..Self::count(&self.time) {
+            let (word, p) = self.entry(&self.time, i);
+            let t = word as i64;
+            let rel = p.rel as usize;
+            if rel != i * TIME_STRIDE as usize
+                || offsets.get(rel) != Some(&p.offset)
+                || t < previous
+                || t > want.last_recorded_at
+                || (i == 0 && t != want.first_recorded_at)
+            {
+                return false;
+            }
+            previous = t;
+        }
+        true
     }
 
     fn entry(&self, section: &Range<usize>, i: usize) -> (u64, Posting) {
@@ -383,7 +479,7 @@ mod tests {
     use crate::event::{Event, Record};
     use crate::timestamp::Timestamp;
 
-    fn sample() -> (Identity, Vec<u8>) {
+    fn sample() -> (Want, Vec<u8>) {
         let mut builder = IndexBuilder::default();
         for i in 0..100u64 {
             let event = Event::new(format!("user:{}", i % 7), "login")
@@ -397,15 +493,19 @@ mod tests {
             };
             builder.add(100 + i * 50, &record);
         }
-        let id = Identity {
-            log_id: [7; 16],
-            first_seq: 1000,
-            record_count: 100,
-            records_end: 100 + 100 * 50,
-            root: [9; 32],
+        let want = Want {
+            id: Identity {
+                log_id: [7; 16],
+                first_seq: 1000,
+                record_count: 100,
+                records_end: 100 + 100 * 50,
+                root: [9; 32],
+            },
+            first_recorded_at: 0,
+            last_recorded_at: 990,
         };
-        let bytes = encode(&id, &builder);
-        (id, bytes)
+        let bytes = encode(&want.id, &builder);
+        (want, bytes)
     }
 
     #[test]
@@ -430,7 +530,7 @@ mod tests {
     fn other_identity_truncation_and_bit_flips_are_rejected_without_panic() {
         let (id, bytes) = sample();
         let mut other = id.clone();
-        other.root[0] ^= 1;
+        other.id.root[0] ^= 1;
         assert!(SegmentIndex::decode(Bytes::Owned(bytes.clone()), &other).is_none());
         for len in 0..bytes.len() {
             let cut = bytes[..len].to_vec();

@@ -5,8 +5,11 @@
 //! damaged file is rebuilt from the segment, never trusted over it, and never stops the log
 //! from opening (open does not even look at index files). The active segment's index is
 //! built in memory on the reading side, extended on each query up to the committed end, so
-//! the writer's hot path is untouched; once its segment is sealed the complete builder is
-//! encoded and persisted by the next query that needs it (or by [`AuditLog::reindex`]).
+//! the writer's hot path is untouched. Once its segment is sealed, the complete index is
+//! encoded and persisted by the handle that sealed it, at its next `seal()` or `close()`
+//! (on the caller's thread), or earlier by the first query that needs it, or by
+//! [`AuditLog::reindex`]. A file is used only if it passes the checks of `file.rs`; verify
+//! compares it with the index rebuilt from the segment and moves a differing one aside.
 
 mod build;
 mod file;
@@ -30,6 +33,8 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Default)]
 pub(crate) struct IndexSet {
     slots: Mutex<HashMap<u64, Arc<Slot>>>,
+    /// Segments the writer sealed whose index file this handle has yet to persist.
+    sealed_unindexed: Mutex<Vec<u64>>,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +70,11 @@ impl IndexSet {
     /// Forgets a segment's index (its file is left for `reindex` to overwrite).
     fn forget(&self, first_seq: u64) {
         self.slots.lock().remove(&first_seq);
+    }
+
+    /// Called by the writer when it seals the segment starting at `first_seq`.
+    pub(crate) fn note_sealed(&self, first_seq: u64) {
+        self.sealed_unindexed.lock().push(first_seq);
     }
 }
 
@@ -136,6 +146,29 @@ impl AuditLog {
     /// The index slot of a segment, for the query executor.
     pub(crate) fn index_slot(&self, first_seq: u64) -> SlotRef {
         self.shared().indexes.slot(first_seq)
+    }
+
+    /// Persists the index file of each segment this handle sealed since the last call, unless
+    /// a valid one exists (a query may have written it). Errors are dropped on purpose: the
+    /// index is derived data, a missing file costs a rebuild, and a segment that cannot be
+    /// read is reported by the reads and by verify, not by the seal that succeeded.
+    pub(crate) fn persist_sealed_indexes(&self) {
+        let shared = self.shared();
+        let pending = std::mem::take(&mut *shared.indexes.sealed_unindexed.lock());
+        if pending.is_empty() || shared.options.read_only {
+            return;
+        }
+        let view = self.view();
+        for first_seq in pending {
+            let segment = view
+                .segments
+                .iter()
+                .find(|s| s.first_seq() == first_seq && s.footer().is_some());
+            if let Some(segment) = segment {
+                let slot = shared.indexes.slot(first_seq);
+                let _ = slot.index(shared, segment, view.end_seq);
+            }
+        }
     }
 
     /// Rebuilds the index file of every sealed segment from the segment itself, whatever

@@ -14,7 +14,10 @@
 //! be a group in flight, which is reported as a warning, never as damage (segment.rs re-reads
 //! the newest segment when it looks damaged, to tell a race from damage).
 //!
-//! Hook points for later file kinds: index files (warnings, they are rebuildable) and cold
+//! Index files are rebuilt from their segments and compared (index.rs): one that differs is
+//! damage, since queries trust it to rule records out, and is moved aside.
+//!
+//! Hook points for later file kinds: index files and cold
 //! (compressed) segments are listed in [`list_log_dir`]; a retention record that makes a
 //! first segment above 0 legitimate goes in chain.rs where `MissingSegment { first_seq: 0 }`
 //! is reported; archive bundles are detected in [`verify`] by their content.
@@ -57,12 +60,17 @@ pub struct VerifyOptions {
     /// A checkpoint whose signature the caller has verified: the log must extend it.
     pub checkpoint: Option<Checkpoint>,
     /// Whether each sealed segment's index file (if any) is compared with the index rebuilt
-    /// from the segment; disagreements are warnings (indexes are rebuildable). Default true.
+    /// from the segment; a file that differs is damage (it could hide records from queries).
+    /// Default true.
     pub check_indexes: bool,
     /// The log's public key (the one its checkpoints are signed with): every cut record
     /// must carry its signature, so a deletion cannot pass for retention or archiving.
     /// Without it the report notes that recorded removals are unauthenticated. Default none.
     pub cut_key: Option<NoteVerifier>,
+    /// Whether an index file found to differ is renamed to `*.idx.damaged` (directory
+    /// fsynced), so the next query rebuilds it instead of serving it. The only change verify
+    /// ever makes, and only to derived data. Default true.
+    pub move_aside_bad_indexes: bool,
     /// Called after each segment with the progress so far (from worker threads).
     pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
@@ -75,6 +83,7 @@ impl Default for VerifyOptions {
             checkpoint: None,
             check_indexes: true,
             cut_key: None,
+            move_aside_bad_indexes: true,
             progress: None,
         }
     }
@@ -87,6 +96,8 @@ impl fmt::Debug for VerifyOptions {
             .field("decode_payloads", &self.decode_payloads)
             .field("checkpoint", &self.checkpoint)
             .field("cut_key", &self.cut_key)
+            .field("check_indexes", &self.check_indexes)
+            .field("move_aside_bad_indexes", &self.move_aside_bad_indexes)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -176,7 +187,8 @@ pub(crate) fn examine(
     problems.extend(cut_problems);
     problems.extend(summary.problems);
     if path.is_dir() && options.check_indexes {
-        notes.extend(index::check_indexes(path, &checks));
+        let move_aside = options.move_aside_bad_indexes;
+        problems.extend(index::check_indexes(path, &checks, move_aside));
     }
     if let Some(cut) = cuts.latest().filter(|_| checks.is_empty()) {
         // The cut log proves the log reached this size: its segments cannot all be gone.

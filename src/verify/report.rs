@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use std::fmt;
 use std::path::PathBuf;
 
-/// Something worth telling that is not damage: a rebuildable index that disagrees with its
-/// segment, or the uncommitted tail of a segment being written.
+/// Something worth telling that is not damage, such as the uncommitted tail of a segment
+/// being written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The file concerned.
@@ -133,6 +133,7 @@ pub fn kind_name(kind: &crate::error::CorruptionKind) -> &'static str {
         K::CheckpointMismatch(_) => "checkpoint_mismatch",
         K::BadCut(_) => "bad_cut",
         K::UnknownFlags { .. } => "unknown_flags",
+        K::IndexMismatch(_) => "index_mismatch",
     }
 }
 
