@@ -16,11 +16,11 @@ use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{OpenCheck, Options};
 use crate::record::{FrameCrc, salt};
-use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
 use crate::segment::scan::{End, ScanOutcome, scan};
+use crate::segment::{Segment, live};
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -200,16 +200,41 @@ pub(crate) fn check_chain(
     Ok(())
 }
 
-fn scan_file(path: &Path) -> Result<ScanOutcome, Corruption> {
+fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome, Corruption> {
+    let unreadable = |e: std::io::Error| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: None,
+        kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
+    };
+    if beside_writer {
+        // A writer in another process may be appending to this segment or sealing it: copy
+        // it rather than map it, and read it again before believing damage (segment/live.rs).
+        return live::settled(
+            || {
+                scan(
+                    path,
+                    &live::copy_from(path, 0).map_err(unreadable)?,
+                    &mut |_, _| {},
+                )
+            },
+            |scanned| !scanned_sound(scanned),
+        );
+    }
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
-        .map_err(|e| Corruption {
-            file: path.to_path_buf(),
-            offset: 0,
-            seq: None,
-            kind: CorruptionKind::BadHeader(format!("unreadable: {e}")),
-        })?;
+        .map_err(unreadable)?;
     scan(path, &map, &mut |_, _| {})
+}
+
+/// Whether a scan of a segment ended where a live segment may end: cleanly, at a footer, or in
+/// bytes no later frame proves durable (a group being written). Anything else is damage, or
+/// a read that raced the writer.
+pub(crate) fn scanned_sound(scanned: &Result<ScanOutcome, Corruption>) -> bool {
+    match scanned {
+        Err(_) => false,
+        Ok(o) => !matches!(o.end, End::Damaged { durable: true, .. }),
+    }
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -300,7 +325,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 Ok(o)
             })
         } else if full {
-            scan_file(&path).and_then(|o| {
+            scan_file(&path, read_only && newest).and_then(|o| {
                 check_identity(&o.header, name_seq, &meta).map_err(|kind| Corruption {
                     file: path.clone(),
                     offset: 0,
