@@ -12,6 +12,7 @@
 //! durable (they were written before those frames), so real damage persists across re-reads
 //! and a race does not.
 
+use crate::record::all_zero;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -20,14 +21,54 @@ use std::path::Path;
 /// re-read settles a race; the others cover a writer that keeps racing us).
 pub(crate) const LIVE_READS: usize = 3;
 
-/// The bytes of the file at `path` from `offset` to its current end, copied.
+/// Bytes read per call; also the unit in which a zero tail is left out.
+const CHUNK: usize = 1 << 20;
+
+/// The bytes of the file at `path` from `offset` to its current end, copied, except that of a
+/// run of all-zero chunks at the end (unwritten preallocated space: up to 64 MiB by default,
+/// copied on every poll of a follower otherwise) only the first is kept.
+///
+/// What a scan of the result finds is what a scan of the whole file would: a scan ends cleanly
+/// at zeros only if nothing but zeros follows (true either way), bytes after a footer are
+/// still there to be reported (the kept zero chunk), and no frame is left out (only zeros
+/// after the last non-zero chunk are).
 pub(crate) fn copy_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let mut bytes = Vec::with_capacity(usize::try_from(len.saturating_sub(offset)).unwrap_or(0));
     file.seek(SeekFrom::Start(offset))?;
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
+    // All-zero chunks read after the kept one, appended only if something non-zero follows.
+    let mut zeros_left_out = 0usize;
+    let mut last_was_zero = false;
+    loop {
+        let n = read_full(&mut file, &mut chunk)?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        let zero = all_zero(&chunk[..n]);
+        if zero && last_was_zero {
+            zeros_left_out += n;
+            continue;
+        }
+        bytes.resize(bytes.len() + zeros_left_out, 0);
+        zeros_left_out = 0;
+        bytes.extend_from_slice(&chunk[..n]);
+        last_was_zero = zero;
+    }
+}
+
+/// Fills `buf` from `file` unless its end comes first; returns the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Runs `read` (a fresh read and check of a live segment) until `looks_damaged` says its
@@ -84,6 +125,23 @@ mod tests {
         assert_eq!(resumed.offsets, full.offsets[3..]);
         assert_eq!(visited.first(), Some(&(mid, 48)));
         assert_eq!(resumed.end, End::Clean);
+    }
+
+    /// Of a zero tail only the first chunk is copied; zeros with data after them are all kept.
+    #[test]
+    fn a_zero_tail_is_copied_once_and_inner_zeros_in_full() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("f");
+        let mut data = vec![7u8; 10];
+        data.resize(10 + 3 * CHUNK, 0);
+        std::fs::write(&path, &data).expect("write");
+        let copied = copy_from(&path, 0).expect("copy");
+        assert_eq!(copied.len(), 2 * CHUNK, "the data chunk and one zero chunk");
+        assert!(copied[..10] == data[..10] && all_zero(&copied[10..]));
+        data.push(9);
+        std::fs::write(&path, &data).expect("write");
+        assert_eq!(copy_from(&path, 0).expect("copy"), data);
+        assert_eq!(copy_from(&path, 5).expect("copy"), data[5..]);
     }
 
     #[test]
