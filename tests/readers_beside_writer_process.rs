@@ -6,8 +6,8 @@
 //! before it started (or records that are not the log's prefix, in order).
 //!
 //! The writer is this test binary run again (`writer_process`, active only with
-//! `AUDITLOG_STRESS_WRITER_DIR` set), so it uses the library with small, preallocated
-//! segments and seals every few batches. Bounded by count: `AUDITLOG_STRESS_ROUNDS` rounds of
+//! `AUDITLOG_STRESS_WRITER_DIR` set), so it uses the library with 1 MiB preallocated segments
+//! and seals every 200 records (each seal trims most of the segment away). Bounded by count: `AUDITLOG_STRESS_ROUNDS` rounds of
 //! all the commands (default 20); the figures are printed (run with `--nocapture`).
 
 mod common;
@@ -34,8 +34,8 @@ const PERMITS_PER_RUN: u64 = 150;
 
 /// The writer process (a no-op when run as an ordinary test): appends batches of
 /// `common::event`s as permits (numbers of records, one per line of its stdin) allow,
-/// printing `acked N` after each acknowledgement, and seals every `SEAL_EVERY` batches
-/// (segments are also rolled at 256 KiB), until its stdin closes.
+/// printing `acked N` after each acknowledgement, and seals every `SEAL_EVERY` batches, until
+/// its stdin closes.
 #[test]
 fn writer_process() {
     let Some(dir) = std::env::var_os(WRITER_DIR) else {
