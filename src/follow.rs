@@ -9,13 +9,11 @@
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::log::{AuditLog, Shared};
-use crate::recovery::check_chain;
-use crate::segment::Segment;
+use crate::recovery::{check_chain, scanned_sound};
 use crate::segment::name::segment_path;
-use crate::segment::scan::{ScanOutcome, resume, scan};
+use crate::segment::scan::{ScanOutcome, resume_at, scan};
 use crate::segment::verdict::Verdict;
-use crate::sys::ReadMap;
-use std::fs::File;
+use crate::segment::{Segment, live};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -24,10 +22,36 @@ use std::time::{Duration, Instant};
 /// How often a read-only handle polls the files while waiting for new records.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-fn map(path: &Path) -> Result<ReadMap> {
-    File::open(path)
-        .and_then(|f| ReadMap::new(&f))
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))
+/// Copies the live segment at `path` from `offset` on (it is never mapped: see
+/// segment/live.rs).
+fn copy_from(path: &Path, offset: u64) -> Result<Vec<u8>> {
+    live::copy_from(path, offset).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+}
+
+/// Scans the live segment at `path` on from `previous` (from its start if `None`), reading it
+/// again while the result looks like damage, which a read racing the writer can (see
+/// segment/live.rs): only damage that persists is reported.
+fn scan_live(
+    path: &Path,
+    previous: Option<&ScanOutcome>,
+) -> Result<std::result::Result<ScanOutcome, Corruption>> {
+    live::settled(
+        || match previous {
+            Some(previous) => {
+                let bytes = copy_from(path, previous.records_end)?;
+                let from = previous.clone();
+                Ok(resume_at(
+                    path,
+                    &bytes,
+                    from.records_end,
+                    from,
+                    &mut |_, _| {},
+                ))
+            }
+            None => Ok(scan(path, &copy_from(path, 0)?, &mut |_, _| {})),
+        },
+        |read| matches!(read, Ok(scanned) if !scanned_sound(scanned)),
+    )
 }
 
 impl AuditLog {
@@ -98,8 +122,7 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
             let outcome = match state.take() {
                 Some(previous) => {
                     let path = segment_path(&shared.dir, previous.header.first_seq);
-                    let bytes = map(&path)?;
-                    match resume(&path, &bytes, previous.clone(), &mut |_, _| {}) {
+                    match scan_live(&path, Some(&previous))? {
                         Ok(o) => {
                             if let Some(active) = segments.last() {
                                 active.push_offsets(&o.offsets);
@@ -123,8 +146,7 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                     if !path.exists() {
                         break Ok(());
                     }
-                    let bytes = map(&path)?;
-                    let o = match scan(&path, &bytes, &mut |_, _| {}) {
+                    let o = match scan_live(&path, None)? {
                         Ok(o) => o,
                         Err(c) => break Err(Error::Corrupt(Box::new(c))),
                     };

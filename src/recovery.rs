@@ -17,12 +17,12 @@ use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{OpenCheck, Options};
 use crate::record::{FrameCrc, salt};
-use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader, check_version};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
 use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
+use crate::segment::{Segment, live};
 use crate::sys::ReadMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -214,12 +214,36 @@ pub(crate) fn check_chain(
 }
 
 /// Scans a whole segment. As for [`open_sealed`], only `Err(Error::Corrupt)` is damage.
-fn scan_file(path: &Path) -> Result<ScanOutcome> {
+/// `beside_writer`: a writer in another process may be appending to this segment or sealing
+/// it, so copy it rather than map it, and read it again before believing damage
+/// (segment/live.rs).
+fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
+    if beside_writer {
+        return live::settled(
+            || {
+                let bytes = live::copy_from(path, 0).map_err(io)?;
+                check_version(path, &bytes)?;
+                Ok(scan(path, &bytes, &mut |_, _| {})?)
+            },
+            |scanned| !scanned_sound(scanned),
+        );
+    }
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        .map_err(io)?;
     check_version(path, &map)?;
     Ok(scan(path, &map, &mut |_, _| {})?)
+}
+
+/// Whether a scan of a segment ended where a live segment may end: cleanly, at a footer, or in
+/// bytes no later frame proves durable (a group being written). Anything else is damage, or
+/// a read that raced the writer.
+pub(crate) fn scanned_sound<E>(scanned: &Result<ScanOutcome, E>) -> bool {
+    match scanned {
+        Err(_) => false,
+        Ok(o) => !matches!(o.verdict(true), Verdict::Damage { .. }),
+    }
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -306,7 +330,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
                 Ok(o)
             })
         } else if full {
-            scan_file(&path).and_then(|o| {
+            scan_file(&path, read_only && newest).and_then(|o| {
                 check_identity(&o.header, name_seq, &meta)
                     .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
                 Ok(Opened::Scanned(o, None))

@@ -22,8 +22,11 @@ impl ReadMap {
         // SAFETY: the engine maps only files it never modifies in place while they are mapped:
         // sealed segments and finished index files are immutable, and replacing one is done by
         // writing a new file and renaming it over the old name, which leaves existing maps on
-        // the old inode intact. A process outside the engine truncating a mapped file could still
-        // raise SIGBUS; that is documented in DESIGN.md as outside the threat model of a reader.
+        // the old inode intact. A segment still being written is mapped only by the writer
+        // holding the log's lock, to scan it while opening; readers beside a writer copy it
+        // instead (segment/live.rs), since the seal trims it. A process outside the engine
+        // truncating a mapped file could still raise SIGBUS; that is documented in DESIGN.md
+        // as outside the threat model of a reader.
         let map = unsafe { memmap2::Mmap::map(file)? };
         Ok(ReadMap { map: Some(map) })
     }

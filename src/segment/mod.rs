@@ -8,6 +8,7 @@
 
 pub(crate) mod footer;
 pub(crate) mod header;
+pub(crate) mod live;
 pub(crate) mod name;
 pub(crate) mod scan;
 pub(crate) mod verdict;

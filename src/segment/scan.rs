@@ -104,9 +104,25 @@ pub(crate) fn resume(
     from: ScanOutcome,
     visit: &mut dyn FnMut(u64, &RawRecord<'_>),
 ) -> Result<ScanOutcome, Corruption> {
-    let corrupt = |offset: u64, seq: Option<u64>, kind| Corruption {
+    resume_at(path, bytes, 0, from, visit)
+}
+
+/// As [`resume`], where `bytes` holds the file from offset `base` (at most `from.records_end`)
+/// to its end: a follower copies only what it has not scanned yet. Offsets in the result and
+/// in errors are offsets in the file.
+pub(crate) fn resume_at(
+    path: &Path,
+    bytes: &[u8],
+    base: u64,
+    from: ScanOutcome,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome, Corruption> {
+    debug_assert!(base <= from.records_end);
+    // `pos` below is an index into `bytes`; `at(pos)` the file offset it stands for.
+    let at = |pos: usize| base + pos as u64;
+    let corrupt = |pos: usize, seq: Option<u64>, kind| Corruption {
         file: path.to_path_buf(),
-        offset,
+        offset: at(pos),
         seq,
         kind,
     };
@@ -116,7 +132,7 @@ pub(crate) fn resume(
         end: End::Clean,
         ..from
     };
-    let mut pos = out.records_end as usize;
+    let mut pos = out.records_end.saturating_sub(base) as usize;
     loop {
         let seq = out.frontier.size();
         let rest = &bytes[pos.min(bytes.len())..];
@@ -131,24 +147,20 @@ pub(crate) fn resume(
                         expected: seq,
                         found: record.seq,
                     };
-                    return Err(corrupt(pos as u64, Some(seq), kind));
+                    return Err(corrupt(pos, Some(seq), kind));
                 }
                 if record.recorded_at < out.last_recorded_at {
-                    return Err(corrupt(
-                        pos as u64,
-                        Some(seq),
-                        CorruptionKind::TimeWentBackwards,
-                    ));
+                    return Err(corrupt(pos, Some(seq), CorruptionKind::TimeWentBackwards));
                 }
                 if (seq - out.header.first_seq).is_multiple_of(OFFSET_STRIDE) {
-                    out.offsets.push(pos as u64);
+                    out.offsets.push(at(pos));
                 }
-                visit(pos as u64, &record);
+                visit(at(pos), &record);
                 out.frontier.push(record.leaf_hash());
                 out.first_recorded_at.get_or_insert(record.recorded_at);
                 out.last_recorded_at = record.recorded_at;
                 pos += record.frame_len();
-                out.records_end = pos as u64;
+                out.records_end = at(pos);
             }
             Frame::Zero if all_zero(rest) => {
                 out.end = End::Clean;
@@ -157,10 +169,10 @@ pub(crate) fn resume(
             Frame::Footer => {
                 match SegmentFooter::decode(rest.get(..FOOTER_LEN).unwrap_or(rest), &crc) {
                     Ok(footer) => {
-                        check_footer(&out, &footer).map_err(|k| corrupt(pos as u64, None, k))?;
+                        check_footer(&out, &footer).map_err(|k| corrupt(pos, None, k))?;
                         if rest.len() > FOOTER_LEN {
-                            let at = (pos + FOOTER_LEN) as u64;
-                            return Err(corrupt(at, None, CorruptionKind::TrailingData));
+                            let after = pos + FOOTER_LEN;
+                            return Err(corrupt(after, None, CorruptionKind::TrailingData));
                         }
                         out.end = End::Footer(footer);
                     }
@@ -183,6 +195,9 @@ pub(crate) fn resume(
                 break;
             }
         }
+    }
+    if let End::Damaged { offset, .. } = &mut out.end {
+        *offset += base;
     }
     Ok(out)
 }
