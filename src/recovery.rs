@@ -277,7 +277,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         }
     }
     let cut_log = cuts::read(dir, &meta.log_id)?;
-    let (listed, finished) = lifecycle::settle(dir, listed, &cut_log, options)?;
+    let (listed, finished) = lifecycle::settle(dir, listed, &cut_log, &meta.log_id, options)?;
     report.segments = listed.len();
     report.finished_lifecycle_files = finished;
     report.removed = cut_log.cuts.clone();

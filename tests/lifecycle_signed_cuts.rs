@@ -161,3 +161,33 @@ fn another_key_does_not_authenticate_the_cuts() {
     let report = verify(tmp.path(), &options).unwrap();
     assert!(!report.ok, "{report}");
 }
+
+/// The engine's own hands: a forged cut that reaches past segments still present would make
+/// the next open finish "an interrupted removal" and delete them. A writer holding the log's
+/// key refuses instead, naming the cut, and deletes nothing.
+#[test]
+fn a_writer_with_the_key_refuses_to_remove_segments_for_a_forged_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = log_with_segments(tmp.path(), Some(key()));
+    drop(log);
+    let segments = segment_files(tmp.path());
+    append_forged_cut(
+        tmp.path(),
+        &segments[2],
+        &Forgery {
+            kind: 1,
+            removed_from: 0,
+            cut_at: 1_000,
+        },
+    );
+
+    let err = small_segments(tmp.path())
+        .signing_key(key())
+        .open()
+        .expect_err("a cut the key did not sign must not remove segments");
+    let msg = err.to_string();
+    assert!(msg.contains("cuts.log"), "{msg}");
+    assert!(msg.contains("records 0..600"), "{msg}");
+    assert!(msg.contains("not signed"), "{msg}");
+    assert_eq!(segment_files(tmp.path()), segments, "nothing was deleted");
+}

@@ -31,63 +31,6 @@ fn signed_log(dir: &Path) {
     append_range(&log, 1500, 1510);
 }
 
-fn log_id(dir: &Path) -> [u8; 16] {
-    let meta = std::fs::read(dir.join("auditlog.meta")).unwrap();
-    // auditlog.meta (FORMAT.md §1.1): the log id follows the 8-byte magic and 4 bytes of
-    // version and flags.
-    meta[12..28].try_into().unwrap()
-}
-
-/// What a forged cut says, the rest coming from the header of the first kept segment.
-struct Forgery {
-    kind: u8,
-    removed_from: u64,
-    cut_at: i64,
-}
-
-/// Appends a cut record to `cuts.log` (creating it), byte for byte as FORMAT.md §9 says, for
-/// a cut at the start of `kept` (a segment file). No signature: the forger has no key.
-fn append_forged_cut(dir: &Path, kept: &Path, f: &Forgery) {
-    let header = std::fs::read(kept).unwrap();
-    let u64_at = |o: usize| u64::from_le_bytes(header[o..o + 8].try_into().unwrap());
-    let first_seq = u64_at(32);
-    let prev_recorded_at = u64_at(48);
-    let start_root = &header[56..88];
-    let k = u32::from_le_bytes(header[88..92].try_into().unwrap()) as usize;
-    let frontier = &header[92..92 + 32 * k];
-    let note = b"max age 0 s";
-    let mut body = vec![f.kind];
-    body.extend_from_slice(&f.removed_from.to_le_bytes());
-    body.extend_from_slice(&first_seq.to_le_bytes());
-    body.extend_from_slice(&f.cut_at.to_le_bytes());
-    body.extend_from_slice(&prev_recorded_at.to_le_bytes());
-    body.extend_from_slice(start_root);
-    body.push(k as u8);
-    body.extend_from_slice(frontier);
-    body.extend_from_slice(&(note.len() as u16).to_le_bytes());
-    body.extend_from_slice(note);
-
-    let id = log_id(dir);
-    let path = dir.join("cuts.log");
-    let mut bytes = std::fs::read(&path).unwrap_or_else(|_| {
-        let mut h = b"AUDITCUT".to_vec();
-        h.extend_from_slice(&1u16.to_le_bytes());
-        h.extend_from_slice(&0u16.to_le_bytes());
-        h.extend_from_slice(&id);
-        let crc = crc32fast::hash(&h);
-        h.extend_from_slice(&crc.to_le_bytes());
-        h
-    });
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&id);
-    crc.update(&(body.len() as u32).to_le_bytes());
-    crc.update(&body);
-    bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&crc.finalize().to_le_bytes());
-    bytes.extend_from_slice(&body);
-    std::fs::write(&path, bytes).unwrap();
-}
-
 /// The attack: the oldest segment deleted, a forged retention cut appended.
 fn delete_oldest_and_forge(dir: &Path, removed_from: u64, cut_at: i64, kind: u8) {
     let segments = segment_files(dir);

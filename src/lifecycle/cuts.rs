@@ -409,6 +409,35 @@ pub(crate) fn append(
     Ok(cut)
 }
 
+/// Refuses to act on `cut` (remove the segments below it) when the log has a signing key
+/// that did not sign it: a cut record alone proves nothing about who wrote it, and acting on
+/// a forged one would delete records with the engine's own hands. Without a key there is
+/// nothing to check against, and `verify` reports such removals as unauthenticated.
+pub(crate) fn authorize_removal(
+    dir: &Path,
+    log: &CutLog,
+    cut: &Cut,
+    signer: Option<&NoteSigner>,
+    log_id: &[u8; 16],
+) -> Result<()> {
+    let Some(key) = signer else {
+        return Ok(());
+    };
+    cut.check_signature(&key.verifier(), log_id).map_err(|why| {
+        let index = log.cuts.iter().rposition(|c| c == cut).unwrap_or(0);
+        let offset = log.offsets.get(index).copied().unwrap_or(0);
+        damaged_record(
+            &cuts_path(dir),
+            offset,
+            &format!(
+                "the cut of records {}..{} is {why}; refusing to remove the segments below \
+                 it (check with `auditlog verify --public-key`)",
+                cut.removed_from, cut.cut_seq
+            ),
+        )
+    })
+}
+
 /// The error for a cut record that is damaged (or forged), naming it.
 pub(crate) fn damaged_record(path: &Path, offset: u64, why: &str) -> Error {
     Error::corrupt(

@@ -93,6 +93,8 @@ fn cut_ahead_of_view(shared: &Arc<Shared>, first_seq: u64) -> Result<Option<Cut>
     let Some(pending) = log.latest().filter(|c| c.cut_seq > first_seq).cloned() else {
         return Ok(None);
     };
+    let signer = shared.options.signer.as_ref().map(|s| s.key());
+    cuts::authorize_removal(&shared.dir, &log, &pending, signer, &shared.meta.log_id)?;
     let fs = shared.options.fs.as_ref();
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     let mut file = fs.open_writable(&path).map_err(|e| io("opening", e))?;

@@ -33,6 +33,7 @@ pub(crate) fn settle(
     dir: &Path,
     listed: Vec<(u64, PathBuf)>,
     cuts: &CutLog,
+    log_id: &[u8; 16],
     options: &Options,
 ) -> Result<Settled> {
     let fs = options.fs.as_ref();
@@ -55,6 +56,10 @@ pub(crate) fn settle(
         }
     }
     if below_cut && !options.read_only {
+        if let Some(cut) = cuts.latest() {
+            let signer = options.signer.as_ref().map(|s| s.key());
+            super::cuts::authorize_removal(dir, cuts, cut, signer, log_id)?;
+        }
         for entry in std::fs::read_dir(dir)
             .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?
         {
