@@ -273,6 +273,9 @@ impl AuditLog {
                 refuse_foreign_files(&dir)?;
                 let meta = LogMeta::generate(options.clock.now().as_nanos());
                 meta.create(options.fs.as_ref(), &dir)?;
+                // After the identity file: a crash between the two leaves the older layout
+                // (no cut log), which every reader accepts.
+                crate::lifecycle::cuts::create_empty(options.fs.as_ref(), &dir, &meta.log_id)?;
                 (meta, Some(lock), true)
             }
         };

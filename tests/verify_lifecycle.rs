@@ -299,7 +299,11 @@ fn a_checkpoint_at_exactly_the_cut_is_checked_against_the_first_segment() {
     let dir = tmp.path().join("log");
     let key = NoteSigner::from_seed("test.example/audit", [10; 32]).unwrap();
     let verifier = key.verifier();
-    let log = small_segments(&dir).open().unwrap();
+    // The log's own key, so its archive cut is signed and `--public-key` accepts it.
+    let log = small_segments(&dir)
+        .signing_key(key.clone())
+        .open()
+        .unwrap();
     append_range(&log, 0, 300);
     log.seal().unwrap();
     let note = log.sign_checkpoint(&CheckpointSigner::new(key)).unwrap();

@@ -66,9 +66,18 @@ pub(crate) fn write_file_durably(fs: &dyn FileSystem, path: &Path, bytes: &[u8])
     let mut file = fs
         .create_new(&tmp)
         .map_err(step("creating the temporary file"))?;
-    file.write_all_at(bytes, 0).map_err(step("writing"))?;
-    file.sync_data().map_err(step("syncing"))?;
+    let written = file
+        .write_all_at(bytes, 0)
+        .map_err(step("writing"))
+        .and_then(|()| file.sync_data().map_err(step("syncing")));
     drop(file);
+    if let Err(e) = written {
+        // Give back the blocks a half-written temporary file holds: on a full disk they may
+        // be what the next write (a cut record that frees space) needs. Best effort: a
+        // leftover is removed by the next attempt or the next writable open.
+        let _ = fs.remove_file(&tmp);
+        return Err(e);
+    }
     fs.rename(&tmp, path).map_err(step("renaming into place"))?;
     fs.sync_dir(dir).map_err(step("syncing the directory"))
 }

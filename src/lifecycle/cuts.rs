@@ -373,8 +373,7 @@ pub(crate) fn append(
     let path = cuts_path(dir);
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     if !path.exists() {
-        crate::fs::write_file_durably(fs, &path, &encode_file_header(log_id))
-            .map_err(|e| io("creating", e))?;
+        create_empty(fs, dir, log_id)?;
     }
     let existing = read(dir, log_id)?;
     if let Some((offset, why)) = &existing.damaged {
@@ -407,6 +406,15 @@ pub(crate) fn append(
         .map_err(|e| io("trimming", e))?;
     file.sync_data().map_err(|e| io("syncing", e))?;
     Ok(cut)
+}
+
+/// Creates an empty cut log (its header only), durably. A new log gets one at creation, so
+/// the first cut record is written into a block the file already owns: retention must be
+/// able to record a cut, and so free space, on a disk with not one block left.
+pub(crate) fn create_empty(fs: &dyn FileSystem, dir: &Path, log_id: &[u8; 16]) -> Result<()> {
+    let path = cuts_path(dir);
+    crate::fs::write_file_durably(fs, &path, &encode_file_header(log_id))
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))
 }
 
 /// Refuses to act on `cut` (remove the segments below it) when the log has a signing key
