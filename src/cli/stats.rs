@@ -145,7 +145,13 @@ fn files_by_kind(dir: &Path) -> Result<BTreeMap<String, FileKind>, CliError> {
     let mut kinds: BTreeMap<String, FileKind> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
-        let meta = entry.metadata().map_err(io)?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            // A writer beside us renamed or removed it (a temporary file, a retained
+            // segment) between the listing and this look: it is simply no longer there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(e)),
+        };
         if !meta.is_file() {
             continue;
         }
