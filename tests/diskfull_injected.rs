@@ -8,9 +8,11 @@ mod common;
 
 use auditlog::Error;
 use auditlog::fs::faulty::{Call, FaultyFs};
-use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
+use auditlog::fs::{StdFileSystem, WritableFile};
 use auditlog::lifecycle::RetentionPolicy;
-use common::{append_range, assert_events, event, read_all, segment_files, small_segments};
+use common::{
+    WrapFile, Wrapped, append_range, assert_events, event, read_all, segment_files, small_segments,
+};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,24 +56,9 @@ fn opening_and_retention_make_no_preallocation() {
 #[derive(Debug)]
 struct HalfFallocateFs;
 
-impl FileSystem for HalfFallocateFs {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        StdFileSystem.create_dir_all(path)
-    }
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(HalfFallocate(StdFileSystem.create_new(path)?)))
-    }
-    fn open_writable(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(HalfFallocate(StdFileSystem.open_writable(path)?)))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdFileSystem.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        StdFileSystem.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdFileSystem.sync_dir(dir)
+impl WrapFile for HalfFallocateFs {
+    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        Box::new(HalfFallocate(file))
     }
 }
 
@@ -104,7 +91,7 @@ fn a_failed_preallocation_is_cut_back_and_poisons_the_log() {
     let len_before = std::fs::metadata(&active).unwrap().len();
 
     let log = small_segments(&dir)
-        .file_system(Arc::new(HalfFallocateFs))
+        .file_system(Arc::new(Wrapped(HalfFallocateFs)))
         .open()
         .expect("open on a full disk");
     let first = log.append(&event(acked)).and_then(|h| h.wait());

@@ -7,12 +7,14 @@
 //! those still queued. `recv_timeout` below only detects a hang (without the fix the waiters
 //! block forever); no assertion depends on how long anything takes.
 
-use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
+mod common;
+
+use auditlog::fs::WritableFile;
 use auditlog::fuzzing::model::event_for;
 use auditlog::{AuditLog, Durability, Error};
+use common::{WrapFile, Wrapped};
 use parking_lot::Mutex;
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -38,26 +40,9 @@ impl PanickingFs {
     }
 }
 
-impl FileSystem for PanickingFs {
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        StdFileSystem.create_dir_all(path)
-    }
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let inner = StdFileSystem.create_new(path)?;
-        Ok(Box::new(PanickingFile(inner, self.clone())))
-    }
-    fn open_writable(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let inner = StdFileSystem.open_writable(path)?;
-        Ok(Box::new(PanickingFile(inner, self.clone())))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        StdFileSystem.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        StdFileSystem.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        StdFileSystem.sync_dir(dir)
+impl WrapFile for PanickingFs {
+    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        Box::new(PanickingFile(file, self.clone()))
     }
 }
 
@@ -92,7 +77,7 @@ fn a_writer_panic_fails_every_waiter_and_poisons_the_log() {
     let fs = PanickingFs::default();
     let log = AuditLog::builder(&dir)
         .durability(Durability::Immediate)
-        .file_system(Arc::new(fs.clone()))
+        .file_system(Arc::new(Wrapped(fs.clone())))
         .open()
         .expect("open");
     // An async append created but never polled holds a sender to the writer: close must not

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
 use auditlog::{AuditLog, AuditLogBuilder, Durability, Event, Record, Severity};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// A deterministic, realistic event number `i`.
@@ -135,4 +137,36 @@ pub fn append_forged_cut(dir: &Path, kept: &Path, f: &Forgery) {
     bytes.extend_from_slice(&crc.finalize().to_le_bytes());
     bytes.extend_from_slice(&body);
     std::fs::write(&path, bytes).unwrap();
+}
+
+/// What a test double changes about the files it opens for writing (see [`Wrapped`]).
+pub trait WrapFile: Send + Sync + std::fmt::Debug {
+    /// The file the engine gets in place of `file`.
+    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile>;
+}
+
+/// The real file system, with every file it opens for writing wrapped by `W`: the directory
+/// operations are forwarded in this one place for every such test double.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapped<W>(pub W);
+
+impl<W: WrapFile> FileSystem for Wrapped<W> {
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        StdFileSystem.create_dir_all(path)
+    }
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        Ok(self.0.wrap(StdFileSystem.create_new(path)?))
+    }
+    fn open_writable(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        Ok(self.0.wrap(StdFileSystem.open_writable(path)?))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        StdFileSystem.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        StdFileSystem.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFileSystem.sync_dir(dir)
+    }
 }
