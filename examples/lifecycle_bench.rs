@@ -8,8 +8,8 @@
 
 use auditlog::lifecycle::CompactOptions;
 use auditlog::lifecycle::cold::CompressOptions;
-use auditlog::sample::SampleEvents;
 use auditlog::{AuditLog, Durability, Event, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -16,8 +16,8 @@
 //! the measurements whose name contains TEXT (for profiling one of them).
 
 use auditlog::query::Query;
-use auditlog::sample::SampleEvents;
 use auditlog::{AuditLog, Durability, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -8,9 +8,9 @@
 //! other load on a shared machine). `VERIFY_BENCH_SEGMENT_BYTES` sets the segment size when the log is built (default 64 MiB;
 //! for example 4000000000 for a log that is one big segment).
 
-use auditlog::sample::SampleEvents;
 use auditlog::verify::{VerifyOptions, verify};
 use auditlog::{AuditLog, Durability, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -2,8 +2,9 @@
 //! codec unchanged (JSON key order and number text included), a record survives its flat JSON
 //! shape, timestamps survive RFC 3339, and broken input is an error, never a panic.
 
-use auditlog::event::codec::{decode_payload, encode_payload, encode_payload_into};
-use auditlog::{Actor, Entity, Error, Event, EventLimits, Outcome, Record, Severity, Timestamp};
+use auditlog::{Actor, Entity, Event, EventLimits, Outcome, Record, Severity, Timestamp};
+use auditlog_format::Error;
+use auditlog_format::event::codec::{decode_payload, encode_payload, encode_payload_into};
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;

@@ -9,8 +9,8 @@ mod common;
 
 use auditlog::event::{EntityView, EventView, LazyRecord};
 use auditlog::query::{Order, Query};
-use auditlog::sample::SampleEvents;
 use auditlog::{AuditLog, Event, Record, Severity, Timestamp};
+use auditlog_format::sample::SampleEvents;
 
 fn build(dir: &std::path::Path) -> (AuditLog, Vec<Record>) {
     let log = common::small_segments(dir).open().expect("open");

@@ -2,8 +2,8 @@
 //! security events in ../shared/data, plus the column values a SQL table would index.
 
 use auditlog::event::codec::encode_payload;
-use auditlog::sample::SampleEvents;
 use auditlog::{Event, EventLimits, Severity, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -3,8 +3,8 @@
 
 use super::CliError;
 use auditlog::query::{Order, Query};
-use auditlog::sample::SampleEvents;
 use auditlog::{AuditLog, Durability, OpenCheck, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;

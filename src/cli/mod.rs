@@ -208,6 +208,13 @@ pub enum CliError {
     Failed(auditlog::Error),
 }
 
+/// The format's errors are the engine's, for the exit code as for everything else.
+impl From<auditlog_format::Error> for CliError {
+    fn from(e: auditlog_format::Error) -> Self {
+        CliError::from(auditlog::Error::from(e))
+    }
+}
+
 impl From<auditlog::Error> for CliError {
     fn from(e: auditlog::Error) -> Self {
         match e {

@@ -1,32 +1,29 @@
 #![doc = include_str!("../../../README.md")]
 
+// The format's modules, under the paths the engine has always used for them.
+pub use auditlog_format::{event, fs, merkle, meta, timestamp};
+pub(crate) use auditlog_format::{record, sys};
+
 pub mod checkpoint;
 pub mod clock;
 pub mod error;
-pub mod event;
 mod follow;
-pub mod fs;
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod index;
 pub mod lifecycle;
+mod lock;
 mod log;
-pub mod merkle;
-pub mod meta;
 pub mod options;
 pub mod proof;
 pub mod query;
 mod reader;
 pub mod receipt;
-pub(crate) mod record;
 pub mod recovery;
 mod room;
-pub mod sample;
 pub mod segment;
-#[allow(unsafe_code)]
-mod sys;
 mod tail;
-pub mod timestamp;
 pub mod verify;
 mod view;
 mod writer;

@@ -248,7 +248,7 @@ impl AuditLog {
                         reason: "it is not a directory".into(),
                     });
                 }
-                crate::lifecycle::classes::refuse_classified_root(&dir)?;
+                auditlog_format::classes::refuse_classified_root(&dir)?;
                 if dir.is_dir() {
                     // Before the lock file exists: a mistyped path is left as it was found.
                     refuse_foreign_files(&dir)?;
@@ -266,7 +266,7 @@ impl AuditLog {
                     .sync_dir(parent)
                     .map_err(|e| Error::io(format!("syncing {}", parent.display()), e))?;
             }
-            let lock = meta::lock_dir(&dir)?;
+            let lock = crate::lock::lock_dir(&dir)?;
             if exists {
                 (LogMeta::read(&dir)?, Some(lock), false)
             } else {

@@ -444,7 +444,7 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
     {
         // A bundle reports every failure as damage of the bundle (its files were read above).
         let s = cold::check(&path).map_err(|e| match e {
-            Error::Corrupt(c) => *c,
+            auditlog_format::Error::Corrupt(c) => *c,
             e => bundle_error(dir, e.to_string()),
         })?;
         (s.header, s.footer)

@@ -8,7 +8,7 @@
 
 pub mod cold;
 mod compact;
-pub mod dictionary;
+pub use auditlog_format::dictionary;
 
 pub use compact::{CompactOptions, CompactReport};
 
@@ -23,8 +23,8 @@ pub(crate) struct LifecycleState {
     /// The last background run's error.
     pub last_error: parking_lot::Mutex<Option<String>>,
 }
-pub(crate) mod cut_note;
-pub mod cuts;
+pub use auditlog_format::cuts;
+pub(crate) use auditlog_format::cuts::note as cut_note;
 pub(crate) mod recover;
 
 pub use cuts::{Cut, CutKind, CutLog};

@@ -5,9 +5,9 @@ use super::LogSubtrees;
 use crate::merkle::{
     Hash, LeafSlice, SubtreeSource, consistency_path, inclusion_path, root_from_leaves,
 };
-use crate::sample::SampleEvents;
 use crate::verify::{VerifyOptions, examine};
 use crate::{AuditLog, Durability, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::path::Path;
 
 /// A log of `records` sample events in 64 KiB segments (~170 records each); sealed at the

@@ -6,15 +6,12 @@
 //! A sealed segment is read from a memory map of its hot file, or, once compressed, from its
 //! cold file one zstd frame at a time (`lifecycle::cold`); readers cannot tell the difference.
 
-pub(crate) mod footer;
-pub(crate) mod header;
-pub(crate) mod live;
-pub(crate) mod name;
-pub(crate) mod scan;
-pub(crate) mod verdict;
+pub(crate) use auditlog_format::segment::{footer, header, live, name, scan, verdict};
 
-pub use footer::SegmentFooter;
-pub use header::{SEGMENT_FORMAT_VERSION, SegmentHeader};
+pub use auditlog_format::segment::{SEGMENT_FORMAT_VERSION, SegmentFooter, SegmentHeader};
+
+#[cfg(test)]
+mod live_tests;
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::lifecycle::cold::read::ColdFile;

@@ -128,8 +128,8 @@ pub(crate) fn examine(
     let (jobs, log_id, lone) = if path.is_dir() {
         let (meta, problem) = match LogMeta::read(path) {
             Ok(m) => (Some(m), None),
-            Err(Error::Corrupt(c)) => (None, Some(*c)),
-            Err(e) => return Err(e),
+            Err(auditlog_format::Error::Corrupt(c)) => (None, Some(*c)),
+            Err(e) => return Err(e.into()),
         };
         meta_problem = problem;
         if let Some(meta) = &meta {

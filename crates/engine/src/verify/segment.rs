@@ -213,7 +213,7 @@ fn check_once(
         }
     };
     if let Err(e) = check_version(path, &bytes) {
-        check.failed = Some(e);
+        check.failed = Some(e.into());
         return check;
     }
     check.bytes = bytes.len() as u64;

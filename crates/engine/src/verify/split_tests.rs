@@ -6,11 +6,11 @@ use super::{BLOCK, check_split, push_perfect_subtree};
 use crate::event::{EventLimits, encode_payload};
 use crate::merkle::Frontier;
 use crate::record::{FrameCrc, encode_frame, salt};
-use crate::sample::SampleEvents;
 use crate::segment::footer::SegmentFooter;
 use crate::segment::header::SegmentHeader;
 use crate::timestamp::Timestamp;
 use crate::verify::segment::{SegmentJob, check_segment_by_scan, check_segment_on};
+use auditlog_format::sample::SampleEvents;
 use std::path::Path;
 
 /// A segment starting at seq 5 of 60 records; record 7's payload is not an event (its frame

@@ -33,8 +33,8 @@ pub use lifecycle::{ManualClock, test_signer};
 
 use crate::fs::sim::{CrashMode, SimFs, SimRng};
 use crate::merkle::TreeHead;
-use crate::sample::SampleEvents;
 use crate::{AuditLog, AuditLogBuilder, Durability, Event, Timestamp};
+use auditlog_format::sample::SampleEvents;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,13 +9,14 @@
 //! the list of the classes' tree heads ([`ClassifiedLog::tree_heads`]), and each class signs
 //! its own checkpoints. Reads across classes merge by `recorded_at` (query.rs).
 
-mod manifest;
+use auditlog_format::classes as manifest;
 mod query;
 mod verify;
 
 pub use manifest::CLASSES_FILE;
+pub use manifest::is_classified_root;
 pub use query::{ClassifiedCursor, ClassifiedPage};
-pub use verify::{ClassifiedVerifyReport, is_classified_root, verify_classified};
+pub use verify::{ClassifiedVerifyReport, verify_classified};
 
 use super::maintenance::{MaintenancePolicy, MaintenanceReport};
 use super::retention::{RetentionPolicy, RetentionReport};
@@ -513,32 +514,6 @@ impl ClassifiedLog {
             .map(|(c, log)| Ok((c.name.clone(), f(log, &c.retention)?)))
             .collect()
     }
-}
-
-/// The error for opening a classified root as a single log, if `dir` is one: every command
-/// and call that needs one log says plainly to pass a class's sub-directory.
-pub(crate) fn refuse_classified_root(dir: &Path) -> Result<()> {
-    if !verify::is_classified_root(dir) {
-        return Ok(());
-    }
-    let classes = manifest::read(dir)
-        .ok()
-        .flatten()
-        .map(|c| {
-            c.iter()
-                .map(|e| e.name.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_else(|| "see its sub-directories".into());
-    Err(Error::NotALog {
-        path: dir.to_path_buf(),
-        reason: format!(
-            "it is a classified root (it holds {CLASSES_FILE}): pass one class's sub-directory \
-             ({}/<class>; classes: {classes}), or open it with ClassifiedLog",
-            dir.display()
-        ),
-    })
 }
 
 /// A new root is created only in a missing or empty directory, or one holding exactly

@@ -24,11 +24,6 @@ pub struct ClassifiedVerifyReport {
     pub classes: Vec<(String, VerifyReport)>,
 }
 
-/// Whether `path` is a directory holding a class manifest.
-pub fn is_classified_root(path: &Path) -> bool {
-    path.join(CLASSES_FILE).is_file()
-}
-
 /// Verifies the classified root `root`: its manifest (checksum, classes, each sub-log's
 /// log id) and every class's sub-log. Damage is never an `Err` (see
 /// [`verify`](crate::verify())); `Err` means verification could not run. A checkpoint in
@@ -57,7 +52,7 @@ pub fn verify_classified(root: &Path, options: &VerifyOptions) -> Result<Classif
         }
         Err(e) => {
             match e {
-                Error::Corrupt(c) => problems.push(*c),
+                auditlog_format::Error::Corrupt(c) => problems.push(*c),
                 e => problems.push(problem(root.join(CLASSES_FILE), e.to_string())),
             }
             sub_logs_by_name(root)?

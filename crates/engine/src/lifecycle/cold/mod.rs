@@ -4,12 +4,9 @@
 //! segment's Merkle root are unchanged. docs/FORMAT.md §8 has the layout; docs/DESIGN.md the
 //! crash analysis of [`convert`].
 
-pub(crate) mod format;
-pub(crate) mod read;
-pub(crate) mod write;
+pub(crate) use auditlog_format::cold::{format, read, write};
 
-pub use read::{ColdSummary, check};
-pub use write::CompressOptions;
+pub use auditlog_format::cold::{ColdSummary, CompressOptions, check};
 
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;

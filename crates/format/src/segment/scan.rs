@@ -1,0 +1,273 @@
+//! Walking the frames of one segment: the shared core of recovery, reads and verification.
+//!
+//! [`scan`] checks every frame's CRC, the sequence numbers and `recorded_at` order, recomputes
+//! the Merkle frontier from the header's starting state, checks a footer against what was
+//! recomputed, and reports how the valid records end. It decides nothing about truncation:
+//! the caller knows whether the segment is the newest one (where a torn tail is possible after
+//! a crash) or an older one (where any damage is an error), and applies the one rule of
+//! FORMAT.md §5.3 through [`ScanOutcome::verdict`] (verdict.rs).
+
+use crate::error::{Corruption, CorruptionKind};
+use crate::merkle::Frontier;
+use crate::record::{
+    BODY_FIXED_LEN, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, all_zero,
+    decode_frame, read_u32, read_u64, salt,
+};
+use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
+use crate::segment::header::SegmentHeader;
+use std::path::Path;
+
+/// Every `OFFSET_STRIDE`-th record's offset is remembered for seeking.
+pub const OFFSET_STRIDE: u64 = 16;
+
+/// How the valid records of a segment end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// A footer that agrees with the records, ending the file exactly.
+    Footer(SegmentFooter),
+    /// Zero bytes (unwritten preallocated space) or the end of the file right after a record.
+    Clean,
+    /// Something invalid where the next frame should start.
+    Damaged {
+        /// Where the invalid bytes start.
+        offset: u64,
+        /// What is wrong there.
+        kind: CorruptionKind,
+        /// Whether a later valid frame proves the damaged record was durable (fdatasync'ed)
+        /// before that frame was written. If so, this cannot be a torn tail.
+        durable: bool,
+        /// Whether a valid footer ends the file: the segment is sealed, and the writer syncs
+        /// every record before it writes the footer, so this cannot be a torn tail either.
+        sealed: bool,
+        /// Valid-looking frames found after the damage.
+        later_frames: u64,
+    },
+}
+
+/// What a scan found.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome {
+    pub header: SegmentHeader,
+    /// The Merkle frontier after the last valid record.
+    pub frontier: Frontier,
+    /// Offset just past the last valid record.
+    pub records_end: u64,
+    pub first_recorded_at: Option<i64>,
+    /// `recorded_at` of the last valid record (or the header's `prev_recorded_at`).
+    pub last_recorded_at: i64,
+    /// Offsets of every `OFFSET_STRIDE`-th record, starting with the first.
+    pub offsets: Vec<u64>,
+    pub end: End,
+}
+
+impl ScanOutcome {
+    /// Sequence number one past the last valid record.
+    pub fn end_seq(&self) -> u64 {
+        self.frontier.size()
+    }
+}
+
+/// Scans the segment held in `bytes` (the whole file) at `path`.
+///
+/// `visit` is called for each valid record in order with its offset. Errors are damage that no
+/// crash can explain (a valid frame out of sequence, time going backwards, a footer that
+/// contradicts the records, bytes after a footer, a header that does not decode).
+pub fn scan(
+    path: &Path,
+    bytes: &[u8],
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome, Corruption> {
+    let header = SegmentHeader::decode(bytes).map_err(|e| Corruption {
+        file: path.to_path_buf(),
+        offset: e.offset(),
+        seq: None,
+        kind: e.into_kind(),
+    })?;
+    let start = ScanOutcome {
+        frontier: header.frontier.clone(),
+        records_end: header.encoded_len() as u64,
+        first_recorded_at: None,
+        last_recorded_at: header.prev_recorded_at,
+        offsets: Vec::new(),
+        end: End::Clean,
+        header,
+    };
+    resume(path, bytes, start, visit)
+}
+
+/// Continues a scan of the same (grown) file from where `from` stopped: its frontier, times
+/// and `records_end`. `offsets` of the result holds only offsets found by this call. Used to
+/// follow a segment that another process is appending to.
+pub fn resume(
+    path: &Path,
+    bytes: &[u8],
+    from: ScanOutcome,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome, Corruption> {
+    resume_at(path, bytes, 0, from, visit)
+}
+
+/// As [`resume`], where `bytes` holds the file from offset `base` (at most `from.records_end`)
+/// to its end: a follower copies only what it has not scanned yet. Offsets in the result and
+/// in errors are offsets in the file.
+pub fn resume_at(
+    path: &Path,
+    bytes: &[u8],
+    base: u64,
+    from: ScanOutcome,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome, Corruption> {
+    debug_assert!(base <= from.records_end);
+    // `pos` below is an index into `bytes`; `at(pos)` the file offset it stands for.
+    let at = |pos: usize| base + pos as u64;
+    let corrupt = |pos: usize, seq: Option<u64>, kind| Corruption {
+        file: path.to_path_buf(),
+        offset: at(pos),
+        seq,
+        kind,
+    };
+    let crc = FrameCrc::new(&salt(&from.header.log_id, from.header.first_seq));
+    let mut out = ScanOutcome {
+        offsets: Vec::new(),
+        end: End::Clean,
+        ..from
+    };
+    let mut pos = out.records_end.saturating_sub(base) as usize;
+    loop {
+        let seq = out.frontier.size();
+        let rest = &bytes[pos.min(bytes.len())..];
+        if rest.is_empty() {
+            out.end = End::Clean;
+            break;
+        }
+        match decode_frame(rest, &crc) {
+            Frame::Record(record) => {
+                if record.seq != seq {
+                    let kind = CorruptionKind::SequenceMismatch {
+                        expected: seq,
+                        found: record.seq,
+                    };
+                    return Err(corrupt(pos, Some(seq), kind));
+                }
+                if record.recorded_at < out.last_recorded_at {
+                    return Err(corrupt(pos, Some(seq), CorruptionKind::TimeWentBackwards));
+                }
+                if (seq - out.header.first_seq).is_multiple_of(OFFSET_STRIDE) {
+                    out.offsets.push(at(pos));
+                }
+                visit(at(pos), &record);
+                out.frontier.push(record.leaf_hash());
+                out.first_recorded_at.get_or_insert(record.recorded_at);
+                out.last_recorded_at = record.recorded_at;
+                pos += record.frame_len();
+                out.records_end = at(pos);
+            }
+            Frame::Zero if all_zero(rest) => {
+                out.end = End::Clean;
+                break;
+            }
+            Frame::Footer => {
+                match SegmentFooter::decode(rest.get(..FOOTER_LEN).unwrap_or(rest), &crc) {
+                    Ok(footer) => {
+                        check_footer(&out, &footer).map_err(|k| corrupt(pos, None, k))?;
+                        if rest.len() > FOOTER_LEN {
+                            let after = pos + FOOTER_LEN;
+                            return Err(corrupt(after, None, CorruptionKind::TrailingData));
+                        }
+                        out.end = End::Footer(footer);
+                    }
+                    Err(why) => {
+                        out.end = damaged(bytes, pos, seq, &crc, CorruptionKind::BadFooter(why))
+                    }
+                }
+                break;
+            }
+            other => {
+                let kind = match other {
+                    Frame::BadChecksum { stored, computed } => {
+                        CorruptionKind::ChecksumMismatch { stored, computed }
+                    }
+                    Frame::BadLength(len) => CorruptionKind::BadLength(len),
+                    Frame::Truncated => CorruptionKind::BadLength(read_len(rest)),
+                    _ => CorruptionKind::BadLength(0),
+                };
+                out.end = damaged(bytes, pos, seq, &crc, kind);
+                break;
+            }
+        }
+    }
+    if let End::Damaged { offset, .. } = &mut out.end {
+        *offset += base;
+    }
+    Ok(out)
+}
+
+fn read_len(rest: &[u8]) -> u32 {
+    if rest.len() >= 4 {
+        read_u32(rest, 0)
+    } else {
+        0
+    }
+}
+
+fn check_footer(out: &ScanOutcome, footer: &SegmentFooter) -> Result<(), CorruptionKind> {
+    let bad = |why: &str| Err(CorruptionKind::BadFooter(why.to_string()));
+    if footer.first_seq != out.header.first_seq {
+        return bad("first_seq differs from the header");
+    }
+    if footer.tree_head.size != out.frontier.size() {
+        return bad("record_count differs from the records present");
+    }
+    if footer.records_end != out.records_end {
+        return bad("records_end differs from the footer's position");
+    }
+    let first = out.first_recorded_at.unwrap_or(out.header.prev_recorded_at);
+    if footer.first_recorded_at != first || footer.last_recorded_at != out.last_recorded_at {
+        return bad("recorded_at range differs from the records");
+    }
+    if footer.tree_head.root != out.frontier.root() {
+        return Err(CorruptionKind::RootMismatch);
+    }
+    Ok(())
+}
+
+/// Classifies damage at `pos`: whether a footer seals the file, and the valid frames after
+/// it and whether any of them proves that the record at `pos` had been made durable.
+fn damaged(bytes: &[u8], pos: usize, seq: u64, crc: &FrameCrc, kind: CorruptionKind) -> End {
+    let sealed = bytes.len() >= pos + FOOTER_LEN
+        && SegmentFooter::seals(&bytes[bytes.len() - FOOTER_LEN..], crc);
+    let mut later_frames = 0;
+    let mut durable = false;
+    let min_frame = FRAME_HEADER_LEN + BODY_FIXED_LEN;
+    let max_seq = seq.saturating_add(((bytes.len() - pos) / min_frame) as u64 + 1);
+    let mut p = pos + 1;
+    while p + min_frame <= bytes.len() {
+        if bytes[p] == 0 && bytes[p..p + 4] == [0; 4] {
+            // Skip runs of zeros (unwritten space) quickly.
+            p += 1;
+            continue;
+        }
+        let len = read_u32(bytes, p);
+        if (BODY_FIXED_LEN as u32..=MAX_BODY_LEN).contains(&len)
+            && p + 8 + len as usize <= bytes.len()
+        {
+            let cand = read_u64(bytes, p + 8);
+            if (seq..max_seq).contains(&cand)
+                && let Frame::Record(r) = decode_frame(&bytes[p..], crc)
+            {
+                later_frames += 1;
+                durable |= r.durable_size > seq;
+                p += r.frame_len();
+                continue;
+            }
+        }
+        p += 1;
+    }
+    End::Damaged {
+        offset: pos as u64,
+        kind,
+        durable,
+        sealed,
+        later_frames,
+    }
+}

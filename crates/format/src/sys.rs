@@ -1,0 +1,74 @@
+//! The crate's `unsafe` code for the OS: read-only memory maps and `fallocate` (the only other
+//! `unsafe` is the SIMD kernel in merkle/lanes_avx2.rs).
+//!
+//! Everything here is a thin, audited wrapper; callers stay in safe code.
+
+use std::fs::File;
+use std::io;
+use std::ops::Deref;
+
+/// A read-only memory map of a whole file.
+#[derive(Debug)]
+pub struct ReadMap {
+    map: Option<memmap2::Mmap>,
+}
+
+impl ReadMap {
+    /// Maps `file` read-only. An empty file gets an empty map (mmap of length 0 is an error).
+    pub fn new(file: &File) -> io::Result<Self> {
+        if file.metadata()?.len() == 0 {
+            return Ok(ReadMap { map: None });
+        }
+        // SAFETY: the engine maps only files it never modifies in place while they are mapped:
+        // sealed segments and finished index files are immutable, and replacing one is done by
+        // writing a new file and renaming it over the old name, which leaves existing maps on
+        // the old inode intact. A segment still being written is mapped only by the writer
+        // holding the log's lock, to scan it while opening; readers beside a writer copy it
+        // instead (segment/live.rs), since the seal trims it. A process outside the engine
+        // truncating a mapped file could still raise SIGBUS; that is documented in DESIGN.md
+        // as outside the threat model of a reader.
+        let map = unsafe { memmap2::Mmap::map(file)? };
+        Ok(ReadMap { map: Some(map) })
+    }
+}
+
+impl Deref for ReadMap {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Reserves `len` bytes of disk for `file`, extending its size with zeros, so that later writes
+/// inside the reservation need neither block allocation nor a size update at fdatasync time.
+///
+/// Returns `Ok(false)` when the file system does not support preallocation (the caller then
+/// simply appends). On failure the file may be partly extended; the caller truncates it back.
+pub fn preallocate(file: &File, len: u64) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(len) = libc::off_t::try_from(len) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "preallocation too large",
+            ));
+        };
+        // SAFETY: fallocate only reads its integer arguments; the descriptor is valid for the
+        // lifetime of `file`, which we borrow.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(false),
+            _ => Err(err),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, len);
+        Ok(false)
+    }
+}
