@@ -3,7 +3,7 @@
 
 use super::CliError;
 use auditlog::checkpoint::{Checkpoint, NoteVerifier};
-use auditlog::verify::{Progress, VerifyOptions, verify};
+use auditlog::verify::{IndexCheck, Progress, VerifyOptions, verify_with};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,7 +80,6 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     let mut options = VerifyOptions {
         threads: args.threads,
         decode_payloads: !args.no_decode,
-        check_indexes: !args.no_index_check,
         ..VerifyOptions::default()
     };
     if let Some(key) = &args.public_key {
@@ -113,7 +112,12 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     if auditlog::lifecycle::classes::is_classified_root(&args.path) {
         return run_classified(&args, &options);
     }
-    let report = verify(&args.path, &options)?;
+    let indexes = if args.no_index_check {
+        IndexCheck::Skip
+    } else {
+        IndexCheck::CompareAndSetAside
+    };
+    let report = verify_with(&args.path, &options, indexes)?;
     if args.json {
         println!("{:#}", report.to_json());
     } else {

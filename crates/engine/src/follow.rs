@@ -9,11 +9,11 @@
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::log::{AuditLog, Shared};
-use crate::recovery::{check_chain, scanned_sound};
 use crate::segment::name::segment_path;
 use crate::segment::scan::{ScanOutcome, resume_at, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
+use auditlog_verify::chain::{check_chain, scanned_sound};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};

@@ -41,4 +41,4 @@ pub use recovery::{OpenReport, TruncatedTail};
 pub use room::AppendFuture;
 pub use tail::{NextRecord, RecordStream, Subscription};
 pub use timestamp::Timestamp;
-pub use verify::{VerifyOptions, VerifyReport, verify};
+pub use verify::{IndexCheck, VerifyOptions, VerifyReport, verify, verify_with};

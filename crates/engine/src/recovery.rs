@@ -24,6 +24,7 @@ use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
 use crate::sys::ReadMap;
+use auditlog_verify::chain::{check_chain, scanned_sound};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -178,41 +179,6 @@ fn check_identity(
     Ok(())
 }
 
-/// Checks that `next` continues the tree where `prev` (final head and time) ended.
-pub(crate) fn check_chain(
-    next: &SegmentHeader,
-    path: &Path,
-    end: &TreeHead,
-    last_recorded_at: i64,
-) -> Result<(), Corruption> {
-    let corrupt = |kind| Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: Some(next.first_seq),
-        kind,
-    };
-    if next.first_seq > end.size {
-        return Err(corrupt(CorruptionKind::MissingSegment {
-            first_seq: end.size,
-        }));
-    }
-    if next.first_seq < end.size || next.start_root() != end.root {
-        return Err(corrupt(CorruptionKind::ChainBroken(format!(
-            "segment starts at tree size {} with root {}, previous segment ended at size {} with root {}",
-            next.first_seq,
-            crate::merkle::to_hex(&next.start_root()),
-            end.size,
-            crate::merkle::to_hex(&end.root),
-        ))));
-    }
-    if next.prev_recorded_at != last_recorded_at {
-        return Err(corrupt(CorruptionKind::ChainBroken(
-            "prev_recorded_at differs from the previous segment's last recorded_at".into(),
-        )));
-    }
-    Ok(())
-}
-
 /// Scans a whole segment. As for [`open_sealed`], only `Err(Error::Corrupt)` is damage.
 /// `beside_writer`: a writer in another process may be appending to this segment or sealing
 /// it, so copy it rather than map it, and read it again before believing damage
@@ -234,16 +200,6 @@ fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
         .map_err(io)?;
     check_version(path, &map)?;
     Ok(scan(path, &map, &mut |_, _| {})?)
-}
-
-/// Whether a scan of a segment ended where a live segment may end: cleanly, at a footer, or in
-/// bytes no later frame proves durable (a group being written). Anything else is damage, or
-/// a read that raced the writer.
-pub(crate) fn scanned_sound<E>(scanned: &Result<ScanOutcome, E>) -> bool {
-    match scanned {
-        Err(_) => false,
-        Ok(o) => !matches!(o.verdict(true), Verdict::Damage { .. }),
-    }
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -313,7 +269,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
     for (i, (name_seq, path)) in listed.into_iter().enumerate() {
         let newest = i + 1 == count;
         let full = newest || options.open_check == OpenCheck::Full;
-        let opened = if lifecycle::is_cold(&path) {
+        let opened = if crate::segment::name::is_cold(&path) {
             if full {
                 lifecycle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
             } else {
@@ -353,7 +309,7 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
             Opened::Scanned(o, _) => &o.header,
         };
         if i == 0
-            && let Err(c) = lifecycle::check_first(header, &path, &cut_log)
+            && let Err(c) = auditlog_verify::chain::check_first(header, &path, &cut_log)
         {
             problem(c)?;
             break;

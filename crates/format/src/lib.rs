@@ -11,6 +11,7 @@
 //! with threads or writer state: an auditor's verifier is built on it alone, and CI
 //! (`.ci/layering`) fails if it gains such a dependency.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod classes;
 pub mod cold;

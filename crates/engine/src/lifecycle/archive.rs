@@ -15,20 +15,18 @@ use super::retention::describe;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::fs::{FileSystem, StdFileSystem};
 use crate::log::{AuditLog, Shared};
-use crate::merkle::{Frontier, Hash, TreeHead, from_hex, to_hex};
+use crate::merkle::to_hex;
 use crate::segment::SegmentHeader;
 use crate::segment::footer::SegmentFooter;
 use crate::segment::name::parse_cold_segment_file_name;
-use crate::segment::scan::{End, scan};
-use serde::{Deserialize, Serialize};
+use auditlog_format::bundle::file_role;
+pub use auditlog_format::bundle::{FileJson, HeadJson, MANIFEST_NAME, Manifest, bundle_name};
+use auditlog_verify::bundle::{BundleSummary, FirstSegment, LiveLog};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Name of a bundle's manifest object.
-pub const MANIFEST_NAME: &str = "manifest.json";
 
 /// Where archived bundles go: write-once objects addressed by name (`bundle/file`).
 ///
@@ -125,83 +123,6 @@ fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A tree head in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeadJson {
-    /// Tree size.
-    pub size: u64,
-    /// Root, 64 hex digits.
-    pub root: String,
-}
-
-impl From<TreeHead> for HeadJson {
-    fn from(h: TreeHead) -> Self {
-        HeadJson {
-            size: h.size,
-            root: to_hex(&h.root),
-        }
-    }
-}
-
-/// One file of a bundle in its manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileJson {
-    /// Object name inside the bundle (a plain file name).
-    pub name: String,
-    /// `segment`, `index` (`.idx`), `hashes` (`.hashes` leaf-hash cache), `dictionary`, or
-    /// `other` (any other file named after the segment). Only `segment` is acted on; bundles
-    /// written before `hashes` existed list `.hashes` files as `index`, which is accepted.
-    pub role: String,
-    /// Bytes.
-    pub size: u64,
-    /// BLAKE3 of the content, 64 hex digits.
-    pub blake3: String,
-}
-
-/// The manifest role of a file of the segment's family (FORMAT.md §10), from its name: the
-/// derived files get roles of their own, so a reader of the manifest knows what each one is.
-fn file_role(name: &str, is_segment: bool) -> &'static str {
-    if is_segment {
-        return "segment";
-    }
-    match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("idx") => "index",
-        Some("hashes") => "hashes",
-        _ => "other",
-    }
-}
-
-/// A bundle's `manifest.json` (docs/FORMAT.md §10).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Always `auditlog-bundle`.
-    pub format: String,
-    /// Manifest version, 1.
-    pub version: u32,
-    /// The log's id, 32 hex digits.
-    pub log_id: String,
-    /// First sequence number in the bundle.
-    pub first_seq: u64,
-    /// One past the last.
-    pub end_seq: u64,
-    /// The tree head before the first record (size `first_seq`).
-    pub start: HeadJson,
-    /// The frontier of the tree of size `first_seq`, hex, left to right.
-    pub start_frontier: Vec<String>,
-    /// `recorded_at` of record `first_seq - 1` (ns; `i64::MIN` for none).
-    pub prev_recorded_at: i64,
-    /// The tree head after the last record.
-    pub end: HeadJson,
-    /// `recorded_at` of the first and last records (ns).
-    pub first_recorded_at: i64,
-    /// See `first_recorded_at`.
-    pub last_recorded_at: i64,
-    /// When the bundle was made (engine clock, ns).
-    pub archived_at: i64,
-    /// Every file of the bundle but the manifest.
-    pub files: Vec<FileJson>,
-}
-
 /// Which segments [`AuditLog::archive`] moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ArchivePolicy {
@@ -219,12 +140,6 @@ pub struct ArchiveReport {
     pub bundles: Vec<String>,
     /// Bytes removed from the live directory.
     pub reclaimed_bytes: u64,
-}
-
-/// The name of the bundle of segment `first_seq` of log `log_id`.
-pub fn bundle_name(log_id: &[u8; 16], first_seq: u64) -> String {
-    let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{first_seq:020}")
 }
 
 impl AuditLog {
@@ -374,236 +289,23 @@ fn write_bundle(
         .map_err(|e| Error::io(format!("archiving the manifest of {bundle}"), e))
 }
 
-/// What [`check_bundle`] proved about a bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BundleSummary {
-    /// The bundle's manifest.
-    pub manifest: Manifest,
-    /// The tree head before its first record.
-    pub start: TreeHead,
-    /// The tree head after its last record, recomputed from the records.
-    pub end: TreeHead,
-}
-
-fn bundle_error(dir: &Path, why: impl Into<String>) -> Corruption {
-    Corruption {
-        file: dir.join(MANIFEST_NAME),
-        offset: 0,
-        seq: None,
-        kind: CorruptionKind::BadManifest(why.into()),
-    }
-}
-
-fn head_from_json(dir: &Path, h: &HeadJson) -> Result<TreeHead, Corruption> {
-    let root: Hash = from_hex(&h.root)
-        .ok_or_else(|| bundle_error(dir, "a tree head root is not 64 hex digits"))?;
-    Ok(TreeHead { size: h.size, root })
-}
-
-/// Checks a bundle directory alone: the manifest; every file's size and BLAKE3; the segment
-/// completely (every record's CRC and order, the Merkle root recomputed from the header's
-/// frontier); and that the segment's identity, start frontier and both tree heads equal the
-/// manifest's.
-pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
-    let text = std::fs::read(dir.join(MANIFEST_NAME))
-        .map_err(|e| bundle_error(dir, format!("no readable manifest: {e}")))?;
-    let manifest: Manifest = serde_json::from_slice(&text)
-        .map_err(|e| bundle_error(dir, format!("manifest is not valid JSON: {e}")))?;
-    if manifest.format != "auditlog-bundle" || manifest.version != 1 {
-        return Err(bundle_error(dir, "unknown manifest format or version"));
-    }
-    let mut segment = None;
-    for f in &manifest.files {
-        if f.name.contains('/') || f.name.starts_with('.') {
-            return Err(bundle_error(dir, format!("bad file name {:?}", f.name)));
-        }
-        let path = dir.join(&f.name);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| bundle_error(dir, format!("{} is unreadable: {e}", f.name)))?;
-        if bytes.len() as u64 != f.size || blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
-            return Err(Corruption {
-                file: path,
-                offset: 0,
-                seq: None,
-                kind: CorruptionKind::DigestMismatch,
-            });
-        }
-        if f.role == "segment" {
-            segment = Some((path, bytes));
-        }
-    }
-    let (path, bytes) =
-        segment.ok_or_else(|| bundle_error(dir, "the manifest lists no segment"))?;
-    let (header, footer) = if parse_cold_segment_file_name(
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default(),
-    )
-    .is_some()
-    {
-        // A bundle reports every failure as damage of the bundle (its files were read above).
-        let s = cold::check(&path).map_err(|e| match e {
-            auditlog_format::Error::Corrupt(c) => *c,
-            e => bundle_error(dir, e.to_string()),
-        })?;
-        (s.header, s.footer)
-    } else {
-        let outcome = scan(&path, &bytes, &mut |_, _| {})?;
-        match outcome.end {
-            End::Footer(f) => (outcome.header, f),
-            _ => {
-                return Err(Corruption {
-                    file: path,
-                    offset: outcome.records_end,
-                    seq: None,
-                    kind: CorruptionKind::UnsealedSegment,
-                });
-            }
-        }
-    };
-    let start = head_from_json(dir, &manifest.start)?;
-    let end = head_from_json(dir, &manifest.end)?;
-    let frontier: Option<Vec<Hash>> = manifest
-        .start_frontier
-        .iter()
-        .map(|h| from_hex(h))
-        .collect();
-    let frontier = frontier
-        .and_then(|nodes| Frontier::from_parts(manifest.first_seq, nodes))
-        .ok_or_else(|| bundle_error(dir, "start_frontier is malformed"))?;
-    let log_id: String = header.log_id.iter().map(|b| format!("{b:02x}")).collect();
-    let agrees = log_id == manifest.log_id
-        && header.first_seq == manifest.first_seq
-        && header.frontier == frontier
-        && header.frontier.tree_head() == start
-        && header.prev_recorded_at == manifest.prev_recorded_at
-        && footer.tree_head == end
-        && end.size == manifest.end_seq
-        && footer.first_recorded_at == manifest.first_recorded_at
-        && footer.last_recorded_at == manifest.last_recorded_at;
-    if !agrees {
-        return Err(bundle_error(dir, "the segment does not match the manifest"));
-    }
-    Ok(BundleSummary {
-        manifest,
-        start,
-        end,
-    })
-}
-
-/// Checks a live log together with bundles archived from it: each bundle alone
-/// ([`check_bundle`]), that they form one chain of tree heads without gaps, that every
-/// archive cut of the log's cut log is the end of one of them, and that the live log's first
-/// segment continues where the last bundle (or recorded cut) ends. `log` is typically opened
-/// read-only with `OpenCheck::Full`.
+/// Checks a live log together with bundles archived from it
+/// ([`auditlog_verify::check_with_bundles`], given what `log` holds open). `log` is typically
+/// opened read-only with `OpenCheck::Full`.
 pub fn check_with_bundles(
     log: &AuditLog,
     bundle_dirs: &[PathBuf],
-) -> Result<Vec<BundleSummary>, Corruption> {
-    let mut summaries = bundle_dirs
-        .iter()
-        .map(|d| check_bundle(d))
-        .collect::<Result<Vec<_>, _>>()?;
-    summaries.sort_by_key(|s| s.start.size);
+) -> std::result::Result<Vec<BundleSummary>, Corruption> {
     let view = log.view();
-    let first = view
-        .segments
-        .first()
-        .map(|s| (s.header.frontier.tree_head(), s.path.clone()));
-    let cut_log = super::cuts::read(log.dir(), &log.log_id())
-        .map_err(|e| bundle_error(log.dir(), format!("unreadable cut log: {e}")))?;
-    for pair in summaries.windows(2) {
-        if pair[1].start != pair[0].end
-            && !retention_bridges(&cut_log.cuts, pair[0].end, pair[1].start)
-        {
-            return Err(bundle_error(
-                &bundle_dir_of(bundle_dirs, &pair[1]),
-                format!(
-                    "bundle does not continue the previous one ({})",
-                    pair[0].end
-                ),
-            ));
-        }
-    }
-    let log_id: String = log.log_id().iter().map(|b| format!("{b:02x}")).collect();
-    for s in &summaries {
-        if s.manifest.log_id != log_id {
-            return Err(bundle_error(
-                &bundle_dir_of(bundle_dirs, s),
-                "bundle of another log",
-            ));
-        }
-    }
-    for cut in &cut_log.cuts {
-        let archived = cut.kind == CutKind::Archive;
-        if archived && !summaries.iter().any(|s| s.end == cut.tree_head()) {
-            return Err(Corruption {
-                file: log.dir().join(super::cuts::CUTS_FILE),
-                offset: 0,
-                seq: Some(cut.cut_seq),
-                kind: CorruptionKind::MissingSegment {
-                    first_seq: cut.removed_from,
-                },
-            });
-        }
-    }
-    // A bundle of the live log's first segment itself is the leftover of an archive run
-    // that a crash interrupted before its cut was recorded (the next run reuses it): a
-    // copy, not a fork, when it ends where that segment ends.
-    let copy_of_first = |start: TreeHead| {
-        let first_end = view
-            .segments
-            .first()
-            .and_then(|s| s.footer())
-            .map(|f| f.tree_head);
-        summaries
-            .iter()
-            .any(|s| s.start == start && Some(s.end) == first_end)
+    let first_segment = view.segments.first().map(|s| FirstSegment {
+        path: s.path.clone(),
+        start: s.header.frontier.tree_head(),
+        end: s.footer().map(|f| f.tree_head),
+    });
+    let live = LiveLog {
+        dir: log.dir(),
+        log_id: log.log_id(),
+        first_segment,
     };
-    if let (Some(last), Some((start, path))) = (summaries.last(), first)
-        && last.end.size >= start.size
-        && !summaries.iter().any(|s| s.end == start)
-        && !copy_of_first(start)
-    {
-        return Err(Corruption {
-            file: path,
-            offset: 0,
-            seq: Some(start.size),
-            kind: CorruptionKind::ChainBroken(
-                "the live log does not continue the archived bundles".into(),
-            ),
-        });
-    }
-    Ok(summaries)
-}
-
-/// Whether retention cuts recorded one after another remove the records between two bundles,
-/// from at or before the `end` of one to the `start` of the next: records deleted between two
-/// archive runs, or the segment of a bundle that an interrupted archive run left behind and
-/// retention deleted later.
-fn retention_bridges(cuts: &[super::cuts::Cut], end: TreeHead, start: TreeHead) -> bool {
-    let mut from = None;
-    for cut in cuts.iter().skip_while(|c| c.cut_seq <= end.size) {
-        let contiguous = from.map_or(cut.removed_from <= end.size, |f| cut.removed_from == f);
-        if cut.kind != CutKind::Retention || !contiguous {
-            return false;
-        }
-        if cut.tree_head() == start {
-            return true;
-        }
-        from = Some(cut.cut_seq);
-    }
-    false
-}
-
-fn bundle_dir_of(dirs: &[PathBuf], s: &BundleSummary) -> PathBuf {
-    dirs.iter()
-        .find(|d| {
-            d.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(&format!("{:020}", s.start.size)))
-        })
-        .cloned()
-        .unwrap_or_default()
+    auditlog_verify::check_with_bundles(&live, bundle_dirs)
 }

@@ -24,7 +24,6 @@ pub(crate) struct LifecycleState {
     pub last_error: parking_lot::Mutex<Option<String>>,
 }
 pub use auditlog_format::cuts;
-pub(crate) use auditlog_format::cuts::note as cut_note;
 pub(crate) mod recover;
 
 pub use cuts::{Cut, CutKind, CutLog};
@@ -35,9 +34,9 @@ pub use retention::{RetainedOut, RetentionPolicy, RetentionReport};
 pub mod archive;
 
 pub use archive::{
-    ArchiveDestination, ArchivePolicy, ArchiveReport, BundleSummary, LocalDirDestination,
-    check_bundle, check_with_bundles,
+    ArchiveDestination, ArchivePolicy, ArchiveReport, LocalDirDestination, check_with_bundles,
 };
+pub use auditlog_verify::bundle::{BundleSummary, check_bundle};
 pub mod maintenance;
 
 pub use maintenance::{MaintenancePolicy, MaintenanceReport};

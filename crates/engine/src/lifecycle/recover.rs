@@ -5,18 +5,12 @@
 
 use super::cold::{self, read::ColdFile};
 use super::cuts::CutLog;
-use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::segment::Segment;
-use crate::segment::header::SegmentHeader;
-use crate::segment::name::{COLD_SEGMENT_EXT, parse_segment_family_name};
+use crate::segment::name::{is_cold, parse_segment_family_name};
 use crate::segment::scan::{End, ScanOutcome, scan};
 use std::path::{Path, PathBuf};
-
-/// Whether `path` names a cold segment.
-pub(crate) fn is_cold(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == COLD_SEGMENT_EXT)
-}
 
 /// The settled listing (first sequence and path, one per segment) and the files removed.
 pub(crate) type Settled = (Vec<(u64, PathBuf)>, Vec<PathBuf>);
@@ -118,36 +112,4 @@ pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>> {
 
 fn cold_dict_id(bytes: &[u8]) -> u32 {
     cold::format::ColdPrefix::decode(bytes).map_or(0, |p| p.dict_id)
-}
-
-/// Checks that the first segment may start at `header.first_seq`: 0, or exactly where the
-/// newest recorded cut left the tree.
-pub(crate) fn check_first(
-    header: &SegmentHeader,
-    path: &Path,
-    cuts: &CutLog,
-) -> Result<(), Corruption> {
-    let corrupt = |kind| Corruption {
-        file: path.to_path_buf(),
-        offset: 0,
-        seq: Some(header.first_seq),
-        kind,
-    };
-    let latest = cuts.latest();
-    match latest {
-        None if header.first_seq == 0 => Ok(()),
-        Some(cut) if cut.cut_seq == header.first_seq => {
-            if cut.matches(header) {
-                Ok(())
-            } else {
-                Err(corrupt(CorruptionKind::ChainBroken(format!(
-                    "the first segment does not continue the tree head recorded at the cut ({})",
-                    cut.tree_head()
-                ))))
-            }
-        }
-        _ => Err(corrupt(CorruptionKind::MissingSegment {
-            first_seq: latest.map_or(0, |c| c.cut_seq),
-        })),
-    }
 }

@@ -23,11 +23,10 @@
 //! Consistency proof JSON: `{"type": "consistency", "log_id", "old": {size, root}, "new":
 //! {size, root}, "path": [...], "checkpoint": optional note of the new head}`.
 
-mod check;
 mod leaf_cache;
 mod source;
 
-pub use check::{ProofCheck, check_proof};
+pub use auditlog_verify::proof::{ProofCheck, check_proof};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier, store::read_notes};
 use crate::error::{Error, Result};

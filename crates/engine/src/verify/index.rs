@@ -8,13 +8,14 @@
 //! moved aside (`*.idx.damaged`, through the file-system interface, directory fsynced) so that
 //! no reader serves it again: the next query rebuilds it from the segment.
 
-use super::segment::SegmentCheck;
 use crate::error::{Corruption, CorruptionKind};
 use crate::fs::{FileSystem, StdFileSystem};
 use crate::index::{IndexBuilder, SegmentIndex, index_path};
-use crate::lifecycle::recover::{is_cold, open_cold};
+use crate::lifecycle::recover::open_cold;
 use crate::segment::Segment;
+use crate::segment::name::is_cold;
 use crate::segment::scan::End;
+use auditlog_verify::segment_check::SegmentCheck;
 use std::path::{Path, PathBuf};
 
 /// Suffix of an index file moved aside by verify.

@@ -71,6 +71,11 @@ fn parse_digits(digits: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Whether `path` names a cold segment.
+pub fn is_cold(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == COLD_SEGMENT_EXT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

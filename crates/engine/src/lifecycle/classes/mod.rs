@@ -11,12 +11,25 @@
 
 use auditlog_format::classes as manifest;
 mod query;
-mod verify;
 
+pub use auditlog_verify::classes::ClassifiedVerifyReport;
 pub use manifest::CLASSES_FILE;
 pub use manifest::is_classified_root;
 pub use query::{ClassifiedCursor, ClassifiedPage};
-pub use verify::{ClassifiedVerifyReport, verify_classified};
+
+/// Verifies a classified root and every class's sub-log
+/// ([`auditlog_verify::classes::verify_classified`]), each with the engine's [`verify`]
+/// (crate::verify()), which also checks the sub-log's index files.
+pub fn verify_classified(root: &Path, options: &VerifyOptions) -> Result<ClassifiedVerifyReport> {
+    let verify_one = |dir: &Path, options: &VerifyOptions| {
+        crate::verify::verify_format_errors(dir, options, IndexCheck::CompareAndSetAside)
+    };
+    Ok(auditlog_verify::classes::verify_classified_with(
+        root,
+        options,
+        &verify_one,
+    )?)
+}
 
 use super::maintenance::{MaintenancePolicy, MaintenanceReport};
 use super::retention::{RetentionPolicy, RetentionReport};
@@ -26,6 +39,7 @@ use crate::fs::{FileSystem, StdFileSystem};
 use crate::log::{AuditLog, AuditLogBuilder};
 use crate::merkle::TreeHead;
 use crate::receipt::{AppendHandle, BatchHandle, Receipt};
+use crate::verify::{IndexCheck, VerifyOptions};
 use manifest::ClassEntry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

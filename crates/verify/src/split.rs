@@ -49,7 +49,7 @@ const RUN: usize = 256;
 const WALK_AHEAD: usize = 4096;
 
 /// What the split check of an intact segment found.
-pub(crate) struct SplitOutcome {
+pub struct SplitOutcome {
     pub outcome: ScanOutcome,
     /// Leaf hashes of every record, in order.
     pub leaves: Vec<Hash>,
@@ -93,7 +93,7 @@ struct Walked {
 /// caller scans it sequentially for the exact damage). The leaf hashes are kept only when
 /// `keep_leaves`; otherwise the records held in memory are a few blocks', whatever the
 /// segment's size.
-pub(crate) fn check_split(
+pub fn check_split(
     bytes: &[u8],
     threads: usize,
     decode: bool,

@@ -5,13 +5,13 @@
 
 use super::report::Warning;
 use crate::checkpoint::NoteVerifier;
+use crate::cuts::note::order_problems;
+use crate::cuts::{CutLog, cuts_path};
 use crate::error::{Corruption, CorruptionKind};
-use crate::lifecycle::cut_note::order_problems;
-use crate::lifecycle::cuts::{CutLog, cuts_path};
 use std::path::Path;
 
 /// Problems and notes for the cut log `cuts` of the log `log_id` in `dir`.
-pub(crate) fn check_cuts(
+pub fn check_cuts(
     dir: &Path,
     cuts: &CutLog,
     log_id: &[u8; 16],

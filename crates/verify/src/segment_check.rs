@@ -3,15 +3,15 @@
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
 use super::split::check_split;
+use crate::cold::format::ColdPrefix;
+use crate::cold::read::{check_bytes, hot_image, load_dictionary};
 use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::event::codec::{decode_payload, validate_payload};
-use crate::lifecycle::cold::format::ColdPrefix;
-use crate::lifecycle::cold::read::{check_bytes, hot_image, load_dictionary};
-use crate::lifecycle::recover::is_cold;
 use crate::merkle::Hash;
 use crate::record::{BODY_FIXED_LEN, FOOTER_TAG, FRAME_HEADER_LEN, read_u32};
 use crate::segment::footer::{FOOTER_LEN, FOOTER_MAGIC};
 use crate::segment::header::check_version;
+use crate::segment::name::is_cold;
 use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
 use crate::sys::ReadMap;
@@ -88,7 +88,7 @@ fn ends_with_footer(file: &mut File) -> std::io::Result<bool> {
 
 /// One segment to check.
 #[derive(Debug, Clone)]
-pub(crate) struct SegmentJob {
+pub struct SegmentJob {
     pub path: PathBuf,
     /// The first sequence number its file name promises (`None` for a lone segment file).
     pub name_seq: Option<u64>,
@@ -98,7 +98,7 @@ pub(crate) struct SegmentJob {
 
 /// What checking one segment found.
 #[derive(Debug)]
-pub(crate) struct SegmentCheck {
+pub struct SegmentCheck {
     pub job: SegmentJob,
     pub bytes: u64,
     /// The scan, or the damage that stopped it before its end was known.
@@ -129,13 +129,13 @@ impl SegmentCheck {
 
 /// Checks one segment: every frame's CRC, sequence and time order, every payload's decoding,
 /// the Merkle frontier from the header's state to the footer's tree head.
-pub(crate) fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
+pub fn check_segment(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
     check_segment_on(job, decode, collect_leaves, 1)
 }
 
 /// [`check_segment`] with the per-record work of an intact segment done block by block
 /// (split.rs) and, with `threads` > 1, spread over that many threads; the same result.
-pub(crate) fn check_segment_on(
+pub fn check_segment_on(
     job: SegmentJob,
     decode: bool,
     collect_leaves: bool,
@@ -154,11 +154,7 @@ pub(crate) fn check_segment_on(
 /// [`check_segment`] by the record-by-record scan alone: the reference the block-wise fast
 /// path is tested against.
 #[cfg(test)]
-pub(crate) fn check_segment_by_scan(
-    job: SegmentJob,
-    decode: bool,
-    collect_leaves: bool,
-) -> SegmentCheck {
+pub fn check_segment_by_scan(job: SegmentJob, decode: bool, collect_leaves: bool) -> SegmentCheck {
     check_once(&job, decode, collect_leaves, None)
 }
 
@@ -213,7 +209,7 @@ fn check_once(
         }
     };
     if let Err(e) = check_version(path, &bytes) {
-        check.failed = Some(e.into());
+        check.failed = Some(e);
         return check;
     }
     check.bytes = bytes.len() as u64;

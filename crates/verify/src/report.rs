@@ -60,7 +60,7 @@ pub struct VerifyReport {
 
 /// One problem as JSON: `file`, `offset`, `seq`, `kind` (a stable snake_case name) and
 /// `message`.
-pub(crate) fn problem_json(p: &Corruption) -> Value {
+pub fn problem_json(p: &Corruption) -> Value {
     json!({
         "file": p.file.display().to_string(),
         "offset": p.offset,

@@ -2,17 +2,18 @@
 //! next, missing and foreign segments, and what counts as damage in the newest segment.
 
 use super::report::Warning;
-use super::segment::SegmentCheck;
+use crate::cuts::CutLog;
 use crate::error::{Corruption, CorruptionKind, HeaderFault};
-use crate::lifecycle::cuts::CutLog;
-use crate::lifecycle::recover::check_first;
-use crate::merkle::TreeHead;
-use crate::recovery::check_chain;
+use crate::merkle::{TreeHead, to_hex};
+use crate::segment::SegmentHeader;
+use crate::segment::scan::ScanOutcome;
 use crate::segment::verdict::Verdict;
+use crate::segment_check::SegmentCheck;
+use std::path::Path;
 
 /// The log-level result of the segment checks.
 #[derive(Debug)]
-pub(crate) struct ChainSummary {
+pub struct ChainSummary {
     pub first_seq: u64,
     /// Records in the unbroken chain from the first segment.
     pub records: u64,
@@ -30,7 +31,7 @@ pub(crate) struct ChainSummary {
 ///
 /// `log_id` is the id every segment must carry (from the metadata file); `lone` is set when a
 /// single segment file was given, whose predecessors are not available.
-pub(crate) fn summarize(
+pub fn summarize(
     checks: &[SegmentCheck],
     log_id: Option<[u8; 16]>,
     lone: bool,
@@ -149,4 +150,77 @@ pub(crate) fn summarize(
         prev = Some((o.frontier.tree_head(), o.last_recorded_at));
     }
     s
+}
+
+/// Checks that the first segment may start at `header.first_seq`: 0, or exactly where the
+/// newest recorded cut left the tree.
+pub fn check_first(header: &SegmentHeader, path: &Path, cuts: &CutLog) -> Result<(), Corruption> {
+    let corrupt = |kind| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: Some(header.first_seq),
+        kind,
+    };
+    let latest = cuts.latest();
+    match latest {
+        None if header.first_seq == 0 => Ok(()),
+        Some(cut) if cut.cut_seq == header.first_seq => {
+            if cut.matches(header) {
+                Ok(())
+            } else {
+                Err(corrupt(CorruptionKind::ChainBroken(format!(
+                    "the first segment does not continue the tree head recorded at the cut ({})",
+                    cut.tree_head()
+                ))))
+            }
+        }
+        _ => Err(corrupt(CorruptionKind::MissingSegment {
+            first_seq: latest.map_or(0, |c| c.cut_seq),
+        })),
+    }
+}
+
+/// Checks that `next` continues the tree where `prev` (final head and time) ended.
+pub fn check_chain(
+    next: &SegmentHeader,
+    path: &Path,
+    end: &TreeHead,
+    last_recorded_at: i64,
+) -> Result<(), Corruption> {
+    let corrupt = |kind| Corruption {
+        file: path.to_path_buf(),
+        offset: 0,
+        seq: Some(next.first_seq),
+        kind,
+    };
+    if next.first_seq > end.size {
+        return Err(corrupt(CorruptionKind::MissingSegment {
+            first_seq: end.size,
+        }));
+    }
+    if next.first_seq < end.size || next.start_root() != end.root {
+        return Err(corrupt(CorruptionKind::ChainBroken(format!(
+            "segment starts at tree size {} with root {}, previous segment ended at size {} with root {}",
+            next.first_seq,
+            to_hex(&next.start_root()),
+            end.size,
+            to_hex(&end.root),
+        ))));
+    }
+    if next.prev_recorded_at != last_recorded_at {
+        return Err(corrupt(CorruptionKind::ChainBroken(
+            "prev_recorded_at differs from the previous segment's last recorded_at".into(),
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a scan of a segment ended where a live segment may end: cleanly, at a footer, or in
+/// bytes no later frame proves durable (a group being written). Anything else is damage, or
+/// a read that raced the writer.
+pub fn scanned_sound<E>(scanned: &Result<ScanOutcome, E>) -> bool {
+    match scanned {
+        Err(_) => false,
+        Ok(o) => !matches!(o.verdict(true), Verdict::Damage { .. }),
+    }
 }

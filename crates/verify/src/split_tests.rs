@@ -8,8 +8,8 @@ use crate::merkle::Frontier;
 use crate::record::{FrameCrc, encode_frame, salt};
 use crate::segment::footer::SegmentFooter;
 use crate::segment::header::SegmentHeader;
+use crate::segment_check::{SegmentJob, check_segment_by_scan, check_segment_on};
 use crate::timestamp::Timestamp;
-use crate::verify::segment::{SegmentJob, check_segment_by_scan, check_segment_on};
 use auditlog_format::sample::SampleEvents;
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! bytes (a log that is one big segment) has its records checked on that share of the
 //! threads (split.rs).
 
-use super::segment::{SegmentCheck, SegmentJob, check_segment_on};
+use crate::segment_check::{SegmentCheck, SegmentJob, check_segment_on};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -25,7 +25,7 @@ pub struct Progress {
 }
 
 /// Checks `jobs` on `threads` threads; returns the checks in the order of `jobs`.
-pub(crate) fn check_all(
+pub fn check_all(
     jobs: Vec<SegmentJob>,
     threads: usize,
     decode: bool,
