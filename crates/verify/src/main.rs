@@ -142,7 +142,9 @@ fn run(args: Args) -> Result<(), Failure> {
         print_report(args.json, &report.to_json(), &report.to_string());
         return match report.ok {
             true => Ok(()),
-            false => Err(Failure::Damage("damage found in the classified root".into())),
+            false => Err(Failure::Damage(
+                "damage found in the classified root".into(),
+            )),
         };
     }
     let report = verify(&path, &options)?;
