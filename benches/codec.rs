@@ -5,8 +5,8 @@
 mod common;
 
 use auditlog::EventLimits;
-use auditlog::event::codec::{decode_payload, encode_payload};
 use auditlog::merkle::{self, Frontier};
+use auditlog_format::event::codec::{decode_payload, encode_payload};
 use common::sized_events;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;

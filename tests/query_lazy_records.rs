@@ -7,9 +7,9 @@
 
 mod common;
 
-use auditlog::event::{EntityView, EventView, LazyRecord};
 use auditlog::query::{Order, Query};
 use auditlog::{AuditLog, Event, Record, Severity, Timestamp};
+use auditlog::{EntityView, EventView, LazyRecord};
 use auditlog_format::sample::SampleEvents;
 
 fn build(dir: &std::path::Path) -> (AuditLog, Vec<Record>) {

@@ -3,8 +3,8 @@
 
 #![allow(dead_code, reason = "each bench target uses a different subset")]
 
-use auditlog::event::codec::encode_payload;
 use auditlog::{AuditLog, Durability, Event, EventLimits, Timestamp};
+use auditlog_format::event::codec::encode_payload;
 use auditlog_format::sample::SampleEvents;
 use std::path::Path;
 use std::time::Duration;

@@ -6,8 +6,8 @@
 
 use crate::measure::{DiskWrites, Outcome};
 use crate::spec::Spec;
-use auditlog::event::codec::encode_payload;
 use auditlog::{Event, EventLimits};
+use auditlog_format::event::codec::encode_payload;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;

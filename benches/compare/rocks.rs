@@ -2,8 +2,8 @@
 
 use crate::measure::{DiskWrites, Latencies, Outcome, crash_image, dir_bytes};
 use crate::spec::Spec;
-use auditlog::event::codec::encode_payload;
 use auditlog::{Event, EventLimits};
+use auditlog_format::event::codec::encode_payload;
 use rocksdb::{DB, Options, WriteBatch, WriteOptions};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

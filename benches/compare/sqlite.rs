@@ -3,8 +3,8 @@
 use crate::measure::{DiskWrites, Outcome, crash_image, dir_bytes, median_query};
 use crate::spec::{RANGE_ROWS, Spec, query_actor, range_start};
 use crate::workload::columns;
-use auditlog::event::codec::{decode_payload, encode_payload};
 use auditlog::{Event, EventLimits};
+use auditlog_format::event::codec::{decode_payload, encode_payload};
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::time::Instant;

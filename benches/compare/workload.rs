@@ -1,8 +1,8 @@
 //! The events every engine stores: synthetic ones from `SampleEvents` and the real Windows
 //! security events in ../shared/data, plus the column values a SQL table would index.
 
-use auditlog::event::codec::encode_payload;
 use auditlog::{Event, EventLimits, Severity, Timestamp};
+use auditlog_format::event::codec::encode_payload;
 use auditlog_format::sample::SampleEvents;
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader};

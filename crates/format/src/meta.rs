@@ -12,7 +12,7 @@
 //!     36    4 crc32 (IEEE) of bytes 0..36
 //! ```
 //! `LOCK` is an empty file a writer holds an exclusive advisory lock on (flock), so a second
-//! writer, in this process or another, gets [`Error::Locked`]. Readers take no lock.
+//! writer, in this process or another, gets `Error::Locked` (the engine's). Readers take no lock.
 
 use crate::error::{CorruptionKind, Error, HeaderFault, Result};
 use crate::fs::FileSystem;

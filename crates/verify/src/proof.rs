@@ -66,8 +66,8 @@ fn path_field(v: &Value) -> Result<Vec<Hash>> {
         .collect()
 }
 
-/// Checks a proof document (as produced by [`prove_inclusion`](super::prove_inclusion) or
-/// [`prove_consistency`](super::prove_consistency)) without the log.
+/// Checks a proof document (as produced by `auditlog::proof::prove_inclusion` or
+/// `auditlog::proof::prove_consistency`) without the log.
 ///
 /// With `verifier`, the document must carry a checkpoint signed by that key, for this log,
 /// whose tree head is the one the proof is against; without, the proof is checked against the

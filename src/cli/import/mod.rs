@@ -22,8 +22,8 @@ mod tests;
 mod written;
 
 use super::CliError;
-use auditlog::event::codec::encode_payload;
 use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
+use auditlog_format::event::codec::encode_payload;
 use input::LineReader;
 use mapping::{Mapping, Rule};
 use presets::Preset;

@@ -65,7 +65,7 @@ impl LocalDirDestination {
         }
     }
 
-    /// The directory of bundle `bundle`, for [`check_bundle`].
+    /// The directory of bundle `bundle`, for [`check_bundle`](auditlog_verify::check_bundle).
     pub fn bundle_dir(&self, bundle: &str) -> PathBuf {
         self.root.join(bundle)
     }

@@ -2,7 +2,7 @@
 //! [`check_proof`] verifies offline (without the log), following RFC 9162 §2.1.3–2.1.4 with the
 //! hashes of docs/FORMAT.md §4.
 //!
-//! Proofs are generated from the segment files through [`source::LogSubtrees`]: the big
+//! Proofs are generated from the segment files through `source::LogSubtrees`: the big
 //! subtrees come from the frontiers that segment headers carry, and only the few segments
 //! holding a proof's small subtrees (near the proven record and the trees' right edges) are
 //! read: their leaf hashes come from a derived per-segment cache (leaf_cache.rs, checked

@@ -8,7 +8,7 @@
 
 pub(crate) use auditlog_format::segment::{footer, header, live, name, scan, verdict};
 
-pub use auditlog_format::segment::{SEGMENT_FORMAT_VERSION, SegmentFooter, SegmentHeader};
+pub(crate) use auditlog_format::segment::{SegmentFooter, SegmentHeader};
 
 #[cfg(test)]
 mod live_tests;

@@ -18,8 +18,8 @@ pub use manifest::is_classified_root;
 pub use query::{ClassifiedCursor, ClassifiedPage};
 
 /// Verifies a classified root and every class's sub-log
-/// ([`auditlog_verify::classes::verify_classified`]), each with the engine's [`verify`]
-/// (crate::verify()), which also checks the sub-log's index files.
+/// ([`auditlog_verify::classes::verify_classified`]), each with the engine's
+/// [`verify`](crate::verify()), which also checks the sub-log's index files.
 pub fn verify_classified(root: &Path, options: &VerifyOptions) -> Result<ClassifiedVerifyReport> {
     let verify_one = |dir: &Path, options: &VerifyOptions| {
         crate::verify::verify_format_errors(dir, options, IndexCheck::CompareAndSetAside)

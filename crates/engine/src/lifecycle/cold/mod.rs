@@ -2,7 +2,7 @@
 //! (in the spirit of the zstd seekable format), so that one record is read by decompressing
 //! one frame. The record frames inside are the hot file's bytes, so CRCs, leaf hashes and the
 //! segment's Merkle root are unchanged. docs/FORMAT.md §8 has the layout; docs/DESIGN.md the
-//! crash analysis of [`convert`].
+//! crash analysis of the conversion.
 
 pub(crate) use auditlog_format::cold::{format, read, write};
 
