@@ -8,18 +8,19 @@
 //! with a manifest is complete. Objects are written once and never renamed, so an object
 //! store fits the same trait.
 
+use super::LiveLog;
 use super::cold;
 use super::cuts::CutKind;
 use super::prefix::{family_files, remove_prefix};
 use super::retention::describe;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::fs::{FileSystem, StdFileSystem};
-use crate::log::{AuditLog, Shared};
 use crate::merkle::{Frontier, Hash, TreeHead, from_hex, to_hex};
 use crate::segment::SegmentHeader;
 use crate::segment::footer::SegmentFooter;
 use crate::segment::name::parse_cold_segment_file_name;
 use crate::segment::scan::{End, scan};
+use crate::view::View;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io;
@@ -227,29 +228,13 @@ pub fn bundle_name(log_id: &[u8; 16], first_seq: u64) -> String {
     format!("{hex}-{first_seq:020}")
 }
 
-impl AuditLog {
-    /// Moves eligible sealed segments (oldest first, never the newest) into `destination`
-    /// as bundles, then records each cut and removes the segment's files from the directory.
-    pub fn archive(
-        &self,
-        destination: &dyn ArchiveDestination,
-        policy: &ArchivePolicy,
-    ) -> Result<ArchiveReport> {
-        archive(self.shared(), destination, policy)
-    }
-}
-
 pub(crate) fn archive(
-    shared: &Arc<Shared>,
+    live: &LiveLog<'_>,
     destination: &dyn ArchiveDestination,
     policy: &ArchivePolicy,
 ) -> Result<ArchiveReport> {
-    if shared.options.read_only {
-        return Err(Error::ReadOnly);
-    }
-    let _busy = shared.lifecycle.busy.lock();
     let mut report = ArchiveReport::default();
-    let now = shared.options.clock.now().as_nanos();
+    let now = live.clock.now().as_nanos();
     loop {
         if policy
             .max_segments
@@ -257,7 +242,7 @@ pub(crate) fn archive(
         {
             break;
         }
-        let view = shared.published.snapshot();
+        let view = live.published.snapshot();
         if view.segments.len() < 2 {
             break;
         }
@@ -271,8 +256,8 @@ pub(crate) fn archive(
         {
             break;
         }
-        let bundle = bundle_name(&shared.meta.log_id, segment.first_seq());
-        write_bundle(shared, destination, &bundle, &segment.header, &footer, now)?;
+        let bundle = bundle_name(&live.log_id, segment.first_seq());
+        write_bundle(live, destination, &bundle, &segment.header, &footer, now)?;
         let note = match policy.min_age {
             Some(age) => format!(
                 "archived to {} as {bundle} (older than {})",
@@ -281,7 +266,7 @@ pub(crate) fn archive(
             ),
             None => format!("archived to {} as {bundle}", destination.describe()),
         };
-        let (_, reclaimed) = remove_prefix(shared, CutKind::Archive, 1, note)?;
+        let (_, reclaimed) = remove_prefix(live, CutKind::Archive, 1, note)?;
         report.reclaimed_bytes += reclaimed;
         report.bundles.push(bundle);
     }
@@ -289,7 +274,7 @@ pub(crate) fn archive(
 }
 
 fn write_bundle(
-    shared: &Shared,
+    live: &LiveLog<'_>,
     destination: &dyn ArchiveDestination,
     bundle: &str,
     header: &SegmentHeader,
@@ -318,7 +303,7 @@ fn write_bundle(
         });
         Ok(())
     };
-    for path in family_files(&shared.dir, header.first_seq)? {
+    for path in family_files(live.dir, header.first_seq)? {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -340,7 +325,7 @@ fn write_bundle(
             })?;
             if prefix.dict_id != 0 {
                 let dict_name = super::dictionary::dictionary_file_name(prefix.dict_id);
-                let dict_path = shared.dir.join(&dict_name);
+                let dict_path = live.dir.join(&dict_name);
                 let dict = std::fs::read(&dict_path)
                     .map_err(|e| Error::io(format!("reading {}", dict_path.display()), e))?;
                 put(&dict_name, "dictionary", &dict, &mut files)?;
@@ -350,12 +335,7 @@ fn write_bundle(
     let manifest = Manifest {
         format: "auditlog-bundle".into(),
         version: 1,
-        log_id: shared
-            .meta
-            .log_id
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        log_id: live.log_id.iter().map(|b| format!("{b:02x}")).collect(),
         first_seq: header.first_seq,
         end_seq: footer.tree_head.size,
         start: header.frontier.tree_head().into(),
@@ -492,13 +472,13 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
     })
 }
 
-/// Checks a live log together with bundles archived from it: each bundle alone
-/// ([`check_bundle`]), that they form one chain of tree heads without gaps, that every
-/// archive cut of the log's cut log is the end of one of them, and that the live log's first
-/// segment continues where the last bundle (or recorded cut) ends. `log` is typically opened
-/// read-only with `OpenCheck::Full`.
-pub fn check_with_bundles(
-    log: &AuditLog,
+/// Checks the live log `log_id` in `dir`, whose committed state is `view`, together with
+/// bundles archived from it (see
+/// [`LogReader::check_with_bundles`](crate::LogReader::check_with_bundles)).
+pub(crate) fn check_with_bundles(
+    dir: &Path,
+    log_id: &[u8; 16],
+    view: &View,
     bundle_dirs: &[PathBuf],
 ) -> Result<Vec<BundleSummary>, Corruption> {
     let mut summaries = bundle_dirs
@@ -506,13 +486,12 @@ pub fn check_with_bundles(
         .map(|d| check_bundle(d))
         .collect::<Result<Vec<_>, _>>()?;
     summaries.sort_by_key(|s| s.start.size);
-    let view = log.view();
     let first = view
         .segments
         .first()
         .map(|s| (s.header.frontier.tree_head(), s.path.clone()));
-    let cut_log = super::cuts::read(log.dir(), &log.log_id())
-        .map_err(|e| bundle_error(log.dir(), format!("unreadable cut log: {e}")))?;
+    let cut_log = super::cuts::read(dir, log_id)
+        .map_err(|e| bundle_error(dir, format!("unreadable cut log: {e}")))?;
     for pair in summaries.windows(2) {
         if pair[1].start != pair[0].end
             && !retention_bridges(&cut_log.cuts, pair[0].end, pair[1].start)
@@ -526,7 +505,7 @@ pub fn check_with_bundles(
             ));
         }
     }
-    let log_id: String = log.log_id().iter().map(|b| format!("{b:02x}")).collect();
+    let log_id: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
     for s in &summaries {
         if s.manifest.log_id != log_id {
             return Err(bundle_error(
@@ -539,7 +518,7 @@ pub fn check_with_bundles(
         let archived = cut.kind == CutKind::Archive;
         if archived && !summaries.iter().any(|s| s.end == cut.tree_head()) {
             return Err(Corruption {
-                file: log.dir().join(super::cuts::CUTS_FILE),
+                file: dir.join(super::cuts::CUTS_FILE),
                 offset: 0,
                 seq: Some(cut.cut_seq),
                 kind: CorruptionKind::MissingSegment {
