@@ -203,7 +203,7 @@ pub struct Manifest {
     pub files: Vec<FileJson>,
 }
 
-/// Which segments [`AuditLog::archive`] moves.
+/// Which segments [`AuditLog::archive`](crate::AuditLog::archive) moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ArchivePolicy {
     /// Only segments whose newest record is at least this old (engine clock). Default: any.
@@ -212,7 +212,7 @@ pub struct ArchivePolicy {
     pub max_segments: Option<usize>,
 }
 
-/// What [`AuditLog::archive`] did.
+/// What [`AuditLog::archive`](crate::AuditLog::archive) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ArchiveReport {

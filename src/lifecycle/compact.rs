@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which sealed segments [`AuditLog::compact`] compresses, and how.
+/// Which sealed segments [`AuditLog::compact`](crate::AuditLog::compact) compresses, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactOptions {
     /// Only segments whose newest record is at least this old by the engine's clock; `None`
@@ -21,7 +21,7 @@ pub struct CompactOptions {
     pub compress: CompressOptions,
 }
 
-/// What [`AuditLog::compact`] did.
+/// What [`AuditLog::compact`](crate::AuditLog::compact) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CompactReport {
