@@ -4,7 +4,7 @@
 
 mod common;
 
-use auditlog::{AuditLog, Durability};
+use auditlog::{Durability, ReadOnlyLog};
 use common::{open_log, sized_events, temp_dir};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::Duration;
@@ -23,7 +23,7 @@ fn reads(c: &mut Criterion) {
         log.seal().unwrap_or_else(|e| panic!("{e}"));
         log.close().unwrap_or_else(|e| panic!("{e}"));
     }
-    let log = AuditLog::open_read_only(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let log = ReadOnlyLog::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let target_actor = sized_events(1, 500)[0].actor.id.clone();
 
     let mut group = c.benchmark_group("read_20k");

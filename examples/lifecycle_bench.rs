@@ -124,7 +124,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Random `get`s over the whole log: (p50, p99) in microseconds.
 fn read_latency(dir: &Path, reads: u64) -> (f64, f64) {
-    let log = AuditLog::open_read_only(dir).expect("open");
+    let log = auditlog::ReadOnlyLog::open(dir).expect("open");
     let n = log.end_seq();
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = || {

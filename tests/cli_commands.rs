@@ -55,9 +55,8 @@ fn stderr(out: &Output) -> String {
 
 fn records(dir: &Path) -> Vec<Record> {
     let log = AuditLog::builder(dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .expect("opens");
     assert_eq!(log.open_report().problems, vec![]);
     log.iter(..).map(|r| r.expect("readable")).collect()

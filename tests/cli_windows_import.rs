@@ -9,7 +9,7 @@
 //! `cargo test --release` imports them all. Without the data (a checkout without `shared/`
 //! beside it) the test prints a note and passes.
 
-use auditlog::{AuditLog, OpenCheck, Record, Timestamp};
+use auditlog::{AuditLog, OpenCheck, ReadOnlyLog, Record, Timestamp};
 use serde_json::{Map, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -60,15 +60,14 @@ fn expected_actor(o: &Map<String, Value>) -> String {
 }
 
 fn read_records(dir: &Path) -> Vec<Record> {
-    let log = AuditLog::open_read_only(dir).expect("opens");
+    let log = ReadOnlyLog::open(dir).expect("opens");
     log.iter(..).map(|r| r.expect("readable")).collect()
 }
 
 fn assert_intact(dir: &Path, records: u64) {
     let log = AuditLog::builder(dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .expect("opens with a full check");
     assert_eq!(log.open_report().problems, vec![], "{}", dir.display());
     assert_eq!(log.tree_head().size, records);

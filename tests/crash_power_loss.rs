@@ -233,7 +233,7 @@ fn crash_at_op_strikes_after_that_call() {
 #[test]
 fn a_seal_interrupted_anywhere_leaves_no_damage() {
     use auditlog::fuzzing::model::event_for;
-    use auditlog::{AuditLog, Durability};
+    use auditlog::{AuditLog, Durability, ReadOnlyLog};
     use std::sync::Arc;
     for seed in 0..6 {
         for mode in CrashMode::ALL {
@@ -261,7 +261,7 @@ fn a_seal_interrupted_anywhere_leaves_no_damage() {
                 assert!(sealed.is_ok() || !done, "seed {seed} {mode:?} call {call}");
                 sim.crash_now(mode, &image).unwrap();
                 drop(log);
-                let ro = AuditLog::open_read_only(image.join("log")).unwrap();
+                let ro = ReadOnlyLog::open(image.join("log")).unwrap();
                 let problems = &ro.open_report().problems;
                 assert!(
                     problems.is_empty(),

@@ -13,9 +13,8 @@ const TREE_HEAD: &str =
 fn version_1_fixture_opens_verifies_and_reads_back() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
     let log = AuditLog::builder(&dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .unwrap();
     assert!(
         log.open_report().problems.is_empty(),

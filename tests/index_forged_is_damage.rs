@@ -9,7 +9,7 @@ mod common;
 
 use auditlog::query::Query;
 use auditlog::verify::{VerifyOptions, verify};
-use auditlog::{AuditLog, Record, Severity};
+use auditlog::{ReadOnlyLog, Record, Severity};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -82,7 +82,7 @@ fn forged_summary_is_damage_moved_aside_and_the_next_query_sees_every_record() {
     {
         // The forgery passes every cheap check (it is consistent with the footer): only a
         // rebuild from the segment can tell, which is verify's job.
-        let log = AuditLog::open_read_only(dir.path()).expect("open");
+        let log = ReadOnlyLog::open(dir.path()).expect("open");
         assert!(
             log.count(&q).expect("count") < want,
             "the forgery hides records"
@@ -147,7 +147,7 @@ fn an_index_missing_postings_is_rebuilt_by_the_query_not_served() {
     let q = Query::new().actor("user:5");
     let want = all.iter().filter(|r| q.matches(r)).count() as u64;
     // Every record has exactly one actor posting: a short actor section is seen on open.
-    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let log = ReadOnlyLog::open(dir.path()).expect("open");
     assert_eq!(log.count(&q).expect("count"), want, "no record hidden");
     drop(log);
     let report = verify(dir.path(), &VerifyOptions::default()).expect("verify runs");

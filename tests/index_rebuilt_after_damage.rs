@@ -5,7 +5,7 @@
 mod common;
 
 use auditlog::query::{Order, Query};
-use auditlog::{AuditLog, Record, Severity};
+use auditlog::{ReadOnlyLog, Record, Severity};
 use std::path::{Path, PathBuf};
 
 fn index_files(dir: &Path) -> Vec<PathBuf> {
@@ -30,7 +30,7 @@ fn queries(all: &[Record]) -> Vec<Query> {
     ]
 }
 
-fn answers(log: &AuditLog, queries: &[Query]) -> Vec<Vec<u64>> {
+fn answers(log: &auditlog::LogReader, queries: &[Query]) -> Vec<Vec<u64>> {
     queries
         .iter()
         .map(|q| {
@@ -138,7 +138,7 @@ fn damaged_index_files_give_the_same_answers_and_are_rebuilt() {
     }
     // Read-only: damaged files are ignored, not rewritten.
     std::fs::write(&originals[0].0, b"junk").expect("write");
-    let log = AuditLog::open_read_only(dir.path()).expect("open read-only");
+    let log = ReadOnlyLog::open(dir.path()).expect("open read-only");
     assert_eq!(answers(&log, &reference), expected, "read-only answers");
     assert_eq!(std::fs::read(&originals[0].0).expect("read"), b"junk");
     // reindex rewrites every sealed segment's file from its segment.

@@ -7,7 +7,7 @@ mod common;
 use auditlog::lifecycle::archive::{MANIFEST_NAME, bundle_name};
 use auditlog::lifecycle::cold::CompressOptions;
 use auditlog::lifecycle::{
-    ArchivePolicy, CompactOptions, CutKind, LocalDirDestination, check_bundle, check_with_bundles,
+    ArchivePolicy, CompactOptions, CutKind, LocalDirDestination, check_bundle,
 };
 use auditlog::{AuditLog, OpenCheck};
 use common::*;
@@ -78,13 +78,12 @@ fn bundles_verify_alone_and_with_the_live_log() {
         bundle_name(&log.log_id(), 0),
         "bundles are named by log id and first sequence"
     );
-    check_with_bundles(&log, &bundle_dirs).unwrap();
+    log.check_with_bundles(&bundle_dirs).unwrap();
     drop(log);
 
     let log = AuditLog::builder(&dir)
         .open_check(OpenCheck::Full)
-        .read_only(true)
-        .open()
+        .open_read_only()
         .unwrap();
     assert!(log.open_report().problems.is_empty());
     let removed = &log.open_report().removed;
@@ -98,9 +97,9 @@ fn bundles_verify_alone_and_with_the_live_log() {
     let records = read_all(&log);
     assert_eq!(records.len() as u64, 3100 - first);
     assert_eq!(records[0].seq, first);
-    check_with_bundles(&log, &bundle_dirs).unwrap();
+    log.check_with_bundles(&bundle_dirs).unwrap();
     // Without its first bundle the chain has a gap.
-    assert!(check_with_bundles(&log, &bundle_dirs[1..]).is_err());
+    assert!(log.check_with_bundles(&bundle_dirs[1..]).is_err());
 }
 
 fn manifest_of(json: &[u8]) -> auditlog::lifecycle::archive::Manifest {

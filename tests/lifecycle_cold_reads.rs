@@ -6,7 +6,7 @@
 mod common;
 use auditlog::lifecycle::cold::{self, CompressOptions};
 use auditlog::lifecycle::{CompactOptions, CutLog};
-use auditlog::{AuditLog, OpenCheck, Record};
+use auditlog::{OpenCheck, Record};
 use common::*;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files
 }
 
-fn reads(log: &AuditLog) -> (Vec<Record>, Vec<Record>, Vec<Record>) {
+fn reads(log: &auditlog::LogReader) -> (Vec<Record>, Vec<Record>, Vec<Record>) {
     let forward = read_all(log);
     let mut backward: Vec<Record> = log.iter(..).rev().collect::<Result<_, _>>().unwrap();
     backward.reverse();

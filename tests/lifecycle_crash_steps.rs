@@ -56,7 +56,7 @@ fn reopen_checked(dir: &Path) -> AuditLog {
     log
 }
 
-fn assert_records_from(log: &AuditLog, first: u64) {
+fn assert_records_from(log: &auditlog::LogReader, first: u64) {
     let records = read_all(log);
     assert_eq!(log.first_seq(), first);
     assert_eq!(records.len() as u64, EVENTS - first);

@@ -10,7 +10,6 @@ use auditlog::checkpoint::{CheckpointSigner, NoteSigner};
 use auditlog::fs::sim::{CrashMode, SimFs};
 use auditlog::lifecycle::{
     ArchivePolicy, CompactOptions, LocalDirDestination, RetentionPolicy, check_bundle,
-    check_with_bundles,
 };
 use auditlog::{AuditLog, OpenCheck, VerifyOptions, verify};
 use common::*;
@@ -130,11 +129,12 @@ fn bundles_separated_by_a_retention_cut_verify_with_the_log() {
     );
     drop(log);
     let log = AuditLog::builder(&dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .unwrap();
-    let summaries = check_with_bundles(&log, &bundle_dirs(&root)).expect("one chain");
+    let summaries = log
+        .check_with_bundles(&bundle_dirs(&root))
+        .expect("one chain");
     assert_eq!(summaries.len(), 2);
     assert_eq!(summaries[0].end.size, 100);
     assert_eq!(summaries[1].start.size, 300);
@@ -162,8 +162,9 @@ fn a_bundle_left_by_an_interrupted_archive_run_verifies_with_the_log() {
         .unwrap();
     drop(other);
     std::fs::rename(&scratch, &root).unwrap();
-    let ro = AuditLog::builder(&dir).read_only(true).open().unwrap();
-    check_with_bundles(&ro, &bundle_dirs(&root)).expect("a leftover bundle is a copy");
+    let ro = AuditLog::builder(&dir).open_read_only().unwrap();
+    ro.check_with_bundles(&bundle_dirs(&root))
+        .expect("a leftover bundle is a copy");
     drop(ro);
     let report = log
         .archive(&LocalDirDestination::new(&root), &one_segment())
@@ -201,12 +202,11 @@ fn archived_bundles_survive_a_power_loss_right_after_archiving() {
     let summary = check_bundle(&bundle).expect("the bundle survived");
     assert_eq!(summary.end.size, 100);
     let log = AuditLog::builder(image.join("log"))
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .unwrap();
     assert_eq!(log.first_seq(), 100);
-    check_with_bundles(&log, &[bundle]).unwrap();
+    log.check_with_bundles(&[bundle]).unwrap();
 }
 
 /// Campaign seed 103920: the segment of a bundle left by an interrupted archive run was then
@@ -240,11 +240,12 @@ fn a_leftover_bundle_whose_segment_retention_deleted_verifies_with_the_log() {
     assert_eq!(report.bundles.len(), 1);
     drop(log);
     let ro = AuditLog::builder(&dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()
+        .open_read_only()
         .unwrap();
-    let summaries = check_with_bundles(&ro, &bundle_dirs(&root)).expect("one chain");
+    let summaries = ro
+        .check_with_bundles(&bundle_dirs(&root))
+        .expect("one chain");
     assert_eq!(summaries.len(), 2);
     assert_eq!((summaries[0].end.size, summaries[1].start.size), (100, 200));
 }

@@ -10,7 +10,7 @@ mod lifecycle_support;
 use auditlog::lifecycle::classes::{CLASSES_FILE, verify_classified};
 use auditlog::lifecycle::{ClassifiedCursor, ClassifiedLog, RetentionClass};
 use auditlog::query::{Order, Query};
-use auditlog::{AuditLog, Clock, Error, Event, Severity, Timestamp};
+use auditlog::{AuditLog, Clock, Error, Event, ReadOnlyLog, Severity, Timestamp};
 use common::event;
 use lifecycle_support::{Crashing, CrashingFs};
 use std::path::Path;
@@ -65,7 +65,7 @@ fn append(log: &ClassifiedLog, range: std::ops::Range<u64>) {
     }
 }
 
-fn all_of(log: &AuditLog) -> Vec<auditlog::Record> {
+fn all_of(log: &auditlog::LogReader) -> Vec<auditlog::Record> {
     log.iter(..).collect::<Result<_, _>>().unwrap()
 }
 
@@ -275,7 +275,7 @@ fn the_manifest_refuses_damage_other_classes_and_replaced_sub_logs() {
     let err = AuditLog::open(&root).unwrap_err();
     assert!(err.to_string().contains("classified root"), "{err}");
     assert!(!root.join("LOCK").exists(), "nothing written into the root");
-    let err = AuditLog::open_read_only(&root).unwrap_err();
+    let err = ReadOnlyLog::open(&root).unwrap_err();
     assert!(err.to_string().contains("long"), "names the classes: {err}");
     let stats = std::process::Command::new(env!("CARGO_BIN_EXE_auditlog"))
         .args(["stats", "--dir"])

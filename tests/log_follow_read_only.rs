@@ -3,7 +3,7 @@
 //! reads is identical to what the writer wrote, with the same tree head.
 
 mod common;
-use auditlog::AuditLog;
+use auditlog::ReadOnlyLog;
 use common::*;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ fn read_only_handle_follows_a_writer_across_rolls() {
     let tmp = tempfile::tempdir().unwrap();
     let writer = small_segments(tmp.path()).open().unwrap();
     append_range(&writer, 0, 100);
-    let reader = AuditLog::open_read_only(tmp.path()).unwrap();
+    let reader = ReadOnlyLog::open(tmp.path()).unwrap();
     assert_eq!(reader.end_seq(), 100);
     let mut seen = 100;
     for round in 1..=8u64 {
@@ -45,7 +45,7 @@ fn read_only_handle_follows_a_writer_across_rolls() {
     let handle = std::thread::spawn({
         let reader_dir = tmp.path().to_path_buf();
         move || {
-            let reader = AuditLog::open_read_only(&reader_dir).unwrap();
+            let reader = ReadOnlyLog::open(&reader_dir).unwrap();
             let start = reader.end_seq();
             opened_tx.send(()).unwrap();
             let mut end = start;
@@ -82,7 +82,7 @@ fn read_only_subscriptions_follow_a_writer() {
     let tmp = tempfile::tempdir().unwrap();
     let writer = small_segments(tmp.path()).open().unwrap();
     append_range(&writer, 0, 10);
-    let reader = AuditLog::open_read_only(tmp.path()).unwrap();
+    let reader = ReadOnlyLog::open(tmp.path()).unwrap();
     let mut blocking = reader.subscribe(&Query::new(), 10);
     let mut stream = reader.stream(&Query::new(), 10);
 

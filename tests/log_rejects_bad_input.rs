@@ -2,7 +2,7 @@
 //! writer, a directory that is not a log, a log of another format version.
 
 mod common;
-use auditlog::{AuditLog, Error, Event};
+use auditlog::{AuditLog, Error, Event, ReadOnlyLog};
 use common::*;
 
 #[test]
@@ -87,7 +87,7 @@ fn a_second_writer_gets_a_clear_error_and_readers_still_open() {
     let err = AuditLog::open(tmp.path()).unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
     assert!(err.to_string().contains("locked by another writer"));
-    let reader = AuditLog::open_read_only(tmp.path()).unwrap();
+    let reader = ReadOnlyLog::open(tmp.path()).unwrap();
     assert_events(&read_all(&reader), 5);
     drop(log);
     let again = AuditLog::open(tmp.path()).unwrap();

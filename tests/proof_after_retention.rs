@@ -10,7 +10,7 @@ mod common;
 use auditlog::checkpoint::NoteSigner;
 use auditlog::lifecycle::{ArchivePolicy, LocalDirDestination, RetentionPolicy};
 use auditlog::proof::{check_proof, prove_consistency, prove_inclusion};
-use auditlog::{AuditLog, Error};
+use auditlog::{Error, ReadOnlyLog};
 use common::{append_range, segment_files, small_segments};
 
 #[test]
@@ -96,6 +96,6 @@ fn proofs_of_retained_records_check_after_retention_and_archiving() {
     // A consistency proof from a tree inside the removed prefix needs removed leaves.
     let err = prove_consistency(&dir, 10, None).expect_err("old tree inside the removed prefix");
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    let reopened = AuditLog::open_read_only(&dir).expect("reopen");
+    let reopened = ReadOnlyLog::open(&dir).expect("reopen");
     assert_eq!(reopened.first_seq(), first);
 }

@@ -35,7 +35,7 @@ fn open_filled(dir: &std::path::Path, n: u64) -> AuditLog {
     log
 }
 
-fn brute(log: &AuditLog, q: &Query) -> Vec<Record> {
+fn brute(log: &auditlog::LogReader, q: &Query) -> Vec<Record> {
     common::read_all(log)
         .into_iter()
         .filter(|r| q.matches(r))

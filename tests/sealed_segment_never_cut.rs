@@ -10,7 +10,7 @@
 
 mod common;
 use auditlog::verify::{VerifyOptions, verify};
-use auditlog::{AuditLog, CorruptionKind};
+use auditlog::{AuditLog, CorruptionKind, ReadOnlyLog};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,7 +78,7 @@ fn a_bad_frame_in_the_newest_sealed_segment_is_damage_not_a_torn_tail() {
     );
 
     // A reader still gets the intact records before the damage and is told about it.
-    let ro = AuditLog::open_read_only(&dir).unwrap();
+    let ro = ReadOnlyLog::open(&dir).unwrap();
     assert_eq!(ro.open_report().problems.len(), 1);
     assert!(ro.open_report().truncated.is_none());
     assert_eq!(ro.end_seq(), RECORDS / 2);

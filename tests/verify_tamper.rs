@@ -8,7 +8,7 @@ mod common;
 
 use auditlog::checkpoint::{Checkpoint, CheckpointSigner, NoteSigner};
 use auditlog::verify::{VerifyOptions, verify};
-use auditlog::{AuditLog, CorruptionKind, VerifyReport};
+use auditlog::{CorruptionKind, ReadOnlyLog, VerifyReport};
 use common::{append_range, copy_log, segment_files, small_segments};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +82,7 @@ fn intact_log_is_ok_with_count_head_and_time_range() {
     assert_eq!(r.records, 2400);
     assert_eq!(r.tree_head.size, 2400);
     assert!(r.time_range.is_some());
-    let log = AuditLog::open_read_only(&dir).expect("open");
+    let log = ReadOnlyLog::open(&dir).expect("open");
     assert_eq!(r.tree_head, log.tree_head());
     let cp = Checkpoint::open(&note, &key.verifier()).expect("signed");
     let with_cp = VerifyOptions {
@@ -177,7 +177,7 @@ fn deleted_duplicated_reordered_and_forged_records_are_found() {
     // A record rewritten with a valid CRC (the salt is public): only the Merkle root tells.
     let (_t2, d) = copy_log(&dir);
     let s = d.join(seg.file_name().expect("name"));
-    let log_id = AuditLog::open_read_only(&dir).expect("open").log_id();
+    let log_id = ReadOnlyLog::open(&dir).expect("open").log_id();
     edit(&s, |b| {
         let at = o[2];
         let len = u32::from_le_bytes(b[at..at + 4].try_into().expect("4")) as usize;

@@ -129,7 +129,7 @@ pub fn run(
 
 /// Records whose `recorded_at` lies in the times of records `from..to`: a binary search over
 /// `recorded_at` (monotonic by construction) with `get`, then a forward read. No index yet.
-fn time_range(log: &AuditLog, from: u64, to: u64) -> usize {
+fn time_range(log: &auditlog::LogReader, from: u64, to: u64) -> usize {
     let at = |seq: u64| log.get(seq).map(|r| r.recorded_at).ok();
     let (Some(lo_t), Some(hi_t)) = (at(from), at(to)) else {
         return 0;

@@ -121,9 +121,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
 
     let started = Instant::now();
     let check = AuditLog::builder(&args.dir)
-        .read_only(true)
         .open_check(OpenCheck::Full)
-        .open()?;
+        .open_read_only()?;
     if let Some(problem) = check.open_report().problems.first() {
         return Err(CliError::Damage(problem.to_string()));
     }

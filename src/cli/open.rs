@@ -1,13 +1,13 @@
 //! Opening the log for the read-only commands, with errors that say what to do.
 
 use super::CliError;
-use auditlog::AuditLog;
+use auditlog::ReadOnlyLog;
 use std::path::Path;
 
 /// Opens `dir` read-only: works beside a running writer and on a damaged log (damage found
 /// while opening is printed as a warning; reading stops where the damage starts).
-pub fn open_read_only(dir: &Path) -> Result<AuditLog, CliError> {
-    let log = AuditLog::open_read_only(dir).map_err(|e| match e {
+pub fn open_read_only(dir: &Path) -> Result<ReadOnlyLog, CliError> {
+    let log = ReadOnlyLog::open(dir).map_err(|e| match e {
         auditlog::Error::NotALog { .. } if !dir.exists() => CliError::Usage(format!(
             "{} does not exist: give the directory of a log with --dir (or AUDITLOG_DIR), or \
              create one with `auditlog import` or `auditlog append`",

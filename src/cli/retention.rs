@@ -3,7 +3,7 @@
 //! the retention recorded for it.
 
 use super::{CliError, DirArg};
-use auditlog::AuditLog;
+use auditlog::ReadOnlyLog;
 use auditlog::lifecycle::{ClassifiedLog, RetentionPolicy, RetentionReport};
 use std::path::PathBuf;
 
@@ -39,17 +39,14 @@ pub fn run(args: RetentionArgs) -> Result<(), CliError> {
         max_age: args.max_age_days.map(super::days),
         max_total_bytes: args.max_bytes,
     };
-    let (log, report) = if args.dry_run {
-        let log = AuditLog::open_read_only(&args.dir.dir)?;
-        let report = log.plan_retention(&policy)?;
-        (log, report)
+    if args.dry_run {
+        let log = ReadOnlyLog::open(&args.dir.dir)?;
+        print(&log.plan_retention(&policy)?, true);
     } else {
         let log = super::verify::open_signing(&args.dir.dir, args.key.as_ref())?;
-        let report = log.apply_retention(&policy)?;
-        (log, report)
-    };
-    print(&report, args.dry_run);
-    log.close()?;
+        print(&log.apply_retention(&policy)?, false);
+        log.close()?;
+    }
     Ok(())
 }
 

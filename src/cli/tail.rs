@@ -3,7 +3,7 @@
 use super::filters::FilterArgs;
 use super::output::{Format, RecordWriter, stdout_failed};
 use super::{CliError, DirArg, open::open_read_only};
-use auditlog::AuditLog;
+use auditlog::LogReader;
 use auditlog::query::{Order, Query};
 use std::io::Write;
 use std::time::Duration;
@@ -59,10 +59,10 @@ pub fn run(args: TailArgs) -> Result<(), CliError> {
 }
 
 /// Prints records matching `query` from `next` on as another process appends them: the
-/// read-only handle's subscription follows the writer through `AuditLog::refresh`, which
+/// read-only handle's subscription follows the writer through `LogReader::refresh`, which
 /// resumes the scan of the newest segment where it stopped (no reopen, no rescan).
 fn follow(
-    log: &AuditLog,
+    log: &LogReader,
     query: &Query,
     next: u64,
     mut writer: RecordWriter<impl Write>,

@@ -124,8 +124,8 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
         print!("{report}");
     }
     if report.ok && !args.bundles.is_empty() {
-        let log = auditlog::AuditLog::open_read_only(&args.path)?;
-        match auditlog::lifecycle::archive::check_with_bundles(&log, &args.bundles) {
+        let log = auditlog::ReadOnlyLog::open(&args.path)?;
+        match log.check_with_bundles(&args.bundles) {
             Ok(bundles) => {
                 for b in &bundles {
                     println!(

@@ -42,7 +42,7 @@ pub fn append_range(log: &AuditLog, from: u64, to: u64) {
 }
 
 /// All records, read forward.
-pub fn read_all(log: &AuditLog) -> Vec<Record> {
+pub fn read_all(log: &auditlog::LogReader) -> Vec<Record> {
     log.iter(..)
         .collect::<Result<Vec<_>, _>>()
         .expect("read all")

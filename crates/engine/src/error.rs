@@ -81,8 +81,11 @@ pub enum Error {
     #[error("the log is closed")]
     Closed,
 
-    /// A write was attempted on a log opened read-only.
-    #[error("the log was opened read-only: open it with AuditLog::open to write")]
+    /// A write was attempted on a classified log opened read-only
+    /// (`ClassifiedLogBuilder::read_only`). A single read-only log is a
+    /// [`ReadOnlyLog`](crate::ReadOnlyLog), whose type offers no write at all. Remedy: open
+    /// it without `read_only` to write.
+    #[error("the log was opened read-only: open it without read_only to write")]
     ReadOnly,
 
     /// Another writer (this process or another one) holds the directory's lock.

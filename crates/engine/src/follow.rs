@@ -1,4 +1,6 @@
-//! Following a log that another process is writing: [`AuditLog::refresh`].
+//! Following a log that another process is writing: [`LogReader::refresh`].
+//!
+//! [`LogReader::refresh`]: crate::LogReader::refresh
 //!
 //! A read-only handle sees the log as of its open. `refresh` brings its view forward: it
 //! resumes the scan of the newest segment where the last scan stopped (checking each new
@@ -8,14 +10,15 @@
 //! error, and the view stays where it was.
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::log::{AuditLog, Shared};
 use crate::segment::name::segment_path;
 use crate::segment::scan::{ScanOutcome, resume_at, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
+use crate::view::{Published, View};
 use auditlog_verify::chain::{check_chain, scanned_sound};
-use std::path::Path;
-use std::sync::atomic::Ordering;
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -54,74 +57,124 @@ fn scan_live(
     )
 }
 
-impl AuditLog {
-    /// For a read-only handle, picks up records and segments written since it was opened or
-    /// last refreshed (by a writer in another process) and returns the new committed end.
-    /// For a writing handle the view is always current and this only returns it.
-    pub fn refresh(&self) -> Result<u64> {
-        refresh(self.shared())
-    }
-
-    /// Waits until records past `seen_end` are committed, or `timeout` passes; returns the
-    /// committed end. The building block of tailing. A read-only handle polls the files
-    /// (every 50 ms) through [`refresh`](Self::refresh), so it follows a writer in another
-    /// process.
-    pub fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
-        wait_for_records(self.shared(), seen_end, timeout)
-    }
+/// How a handle's view of the log moves forward: a writing handle's own writer publishes
+/// each group; a read-only handle follows the files that a writer elsewhere extends.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    /// The committed state readers see.
+    pub published: Arc<Published>,
+    /// For a read-only handle: what follows the files.
+    follower: Option<Follower>,
 }
 
-/// Waits for the committed end to pass `seen_end` (see [`AuditLog::wait_for_records`]).
-pub(crate) fn wait_for_records(shared: &Shared, seen_end: u64, timeout: Duration) -> u64 {
-    if !shared.options.read_only {
-        return shared.published.wait_past(seen_end, timeout);
-    }
-    let deadline = Instant::now() + timeout;
-    loop {
-        let end = refresh(shared).unwrap_or_else(|_| shared.published.snapshot().end_seq);
-        let now = Instant::now();
-        if end > seen_end || now >= deadline {
-            return end;
+/// Where a read-only handle's scan of the newest segment stopped, and what to scan.
+#[derive(Debug)]
+struct Follower {
+    dir: PathBuf,
+    log_id: [u8; 16],
+    scan: Mutex<Option<ScanOutcome>>,
+    /// Whether the thread that refreshes for async tails runs.
+    thread_started: AtomicBool,
+}
+
+impl Feed {
+    /// The feed of a writing handle, starting at `view`: its writer publishes to it.
+    pub(crate) fn written(view: View) -> Self {
+        Feed {
+            published: Arc::new(Published::new(view)),
+            follower: None,
         }
-        std::thread::sleep(POLL_INTERVAL.min(deadline - now));
     }
-}
 
-/// Starts (once) a thread that refreshes a read-only handle every 50 ms while it is alive, so
-/// async tails, which cannot poll a timer without a runtime, are woken by the publish.
-pub(crate) fn ensure_follower(shared: &Arc<Shared>) {
-    if !shared.options.read_only || shared.follower_started.swap(true, Ordering::AcqRel) {
-        return;
+    /// The feed of a read-only handle of the log `log_id` in `dir`, starting at `view`, whose
+    /// newest segment's scan stopped at `scan` (`None` if it is sealed).
+    pub(crate) fn followed(
+        view: View,
+        dir: PathBuf,
+        log_id: [u8; 16],
+        scan: Option<ScanOutcome>,
+    ) -> Self {
+        Feed {
+            published: Arc::new(Published::new(view)),
+            follower: Some(Follower {
+                dir,
+                log_id,
+                scan: Mutex::new(scan),
+                thread_started: AtomicBool::new(false),
+            }),
+        }
     }
-    let weak: Weak<Shared> = Arc::downgrade(shared);
-    let spawned = std::thread::Builder::new()
-        .name("auditlog-follow".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(POLL_INTERVAL);
-                let Some(shared) = weak.upgrade() else { return };
-                let _ = refresh(&shared);
+
+    /// A consistent snapshot of the committed state.
+    pub(crate) fn snapshot(&self) -> View {
+        self.published.snapshot()
+    }
+
+    /// Picks up records and segments written since the last refresh (read-only handle) and
+    /// returns the committed end (see [`LogReader::refresh`](crate::LogReader::refresh)).
+    pub(crate) fn refresh(&self) -> Result<u64> {
+        match &self.follower {
+            None => Ok(self.published.snapshot().end_seq),
+            Some(follower) => refresh(follower, &self.published),
+        }
+    }
+
+    /// Waits for the committed end to pass `seen_end`, or `timeout`; returns the end. A
+    /// read-only handle polls the files every 50 ms.
+    pub(crate) fn wait_for_records(&self, seen_end: u64, timeout: Duration) -> u64 {
+        if self.follower.is_none() {
+            return self.published.wait_past(seen_end, timeout);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let end = self
+                .refresh()
+                .unwrap_or_else(|_| self.published.snapshot().end_seq);
+            let now = Instant::now();
+            if end > seen_end || now >= deadline {
+                return end;
             }
-        });
-    if spawned.is_err() {
-        shared.follower_started.store(false, Ordering::Release);
+            std::thread::sleep(POLL_INTERVAL.min(deadline - now));
+        }
+    }
+
+    /// Starts (once) a thread that refreshes a read-only handle every 50 ms while it is
+    /// alive, so async tails, which cannot poll a timer without a runtime, are woken by the
+    /// publish. Nothing for a writing handle, whose writer publishes.
+    pub(crate) fn ensure_follower(self: &Arc<Self>) {
+        let Some(follower) = &self.follower else {
+            return;
+        };
+        if follower.thread_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak: Weak<Feed> = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("auditlog-follow".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(POLL_INTERVAL);
+                    let Some(feed) = weak.upgrade() else { return };
+                    let _ = feed.refresh();
+                }
+            });
+        if spawned.is_err() {
+            follower.thread_started.store(false, Ordering::Release);
+        }
     }
 }
 
-/// See [`AuditLog::refresh`].
-pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
+/// See [`Feed::refresh`].
+fn refresh(follower: &Follower, published: &Published) -> Result<u64> {
     {
-        let mut follow = shared.follow.lock();
-        if !shared.options.read_only {
-            return Ok(shared.published.snapshot().end_seq);
-        }
-        let view = shared.published.snapshot();
+        let mut follow = follower.scan.lock();
+        let view = published.snapshot();
         let mut segments = (*view.segments).clone();
         let mut state = follow.take();
         let result = loop {
             let outcome = match state.take() {
                 Some(previous) => {
-                    let path = segment_path(&shared.dir, previous.header.first_seq);
+                    let path = segment_path(&follower.dir, previous.header.first_seq);
                     match scan_live(&path, Some(&previous))? {
                         Ok(o) => {
                             if let Some(active) = segments.last() {
@@ -142,7 +195,7 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                         .and_then(|s| s.footer())
                         .map(|f| f.tree_head);
                     let Some(end) = end else { break Ok(()) };
-                    let path = segment_path(&shared.dir, end.size);
+                    let path = segment_path(&follower.dir, end.size);
                     if !path.exists() {
                         break Ok(());
                     }
@@ -158,7 +211,7 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                     {
                         break Err(Error::Corrupt(Box::new(c)));
                     }
-                    if o.header.log_id != shared.meta.log_id {
+                    if o.header.log_id != follower.log_id {
                         let c = Corruption {
                             file: path.clone(),
                             offset: 0,
@@ -179,7 +232,7 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
             // tail is waited for, proven damage is an error.
             match outcome.verdict(true) {
                 Verdict::Sealed(footer) => {
-                    let path = segment_path(&shared.dir, outcome.header.first_seq);
+                    let path = segment_path(&follower.dir, outcome.header.first_seq);
                     let known = segments
                         .last()
                         .map(|s| s.offsets_snapshot())
@@ -188,21 +241,21 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
                     if let Some(last) = segments.last_mut() {
                         *last = Arc::new(sealed.with_offsets(known));
                     }
-                    publish(shared, &segments, &outcome);
+                    publish(published, &segments, &outcome);
                 }
                 Verdict::Damage { offset, kind } => {
                     let c = Corruption {
-                        file: segment_path(&shared.dir, outcome.header.first_seq),
+                        file: segment_path(&follower.dir, outcome.header.first_seq),
                         offset,
                         seq: Some(outcome.end_seq()),
                         kind,
                     };
-                    publish(shared, &segments, &outcome);
+                    publish(published, &segments, &outcome);
                     state = Some(outcome);
                     break Err(Error::Corrupt(Box::new(c)));
                 }
                 Verdict::Open | Verdict::TornTail { .. } => {
-                    publish(shared, &segments, &outcome);
+                    publish(published, &segments, &outcome);
                     state = Some(outcome);
                     break Ok(());
                 }
@@ -211,14 +264,14 @@ pub(crate) fn refresh(shared: &Shared) -> Result<u64> {
         *follow = state;
         result?;
     }
-    Ok(shared.published.snapshot().end_seq)
+    Ok(published.snapshot().end_seq)
 }
 
-fn publish(shared: &Shared, segments: &[Arc<Segment>], outcome: &ScanOutcome) {
+fn publish(published: &Published, segments: &[Arc<Segment>], outcome: &ScanOutcome) {
     let segments = Arc::new(segments.to_vec());
     let tree_head = outcome.frontier.tree_head();
     let last = outcome.last_recorded_at;
-    shared.published.update(|v| {
+    published.update(|v| {
         v.segments = segments;
         v.end_seq = tree_head.size;
         v.tree_head = tree_head;

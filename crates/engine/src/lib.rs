@@ -58,6 +58,7 @@ mod log;
 mod options;
 pub mod proof;
 pub mod query;
+mod queue;
 mod reader;
 mod receipt;
 mod recovery;
@@ -74,7 +75,7 @@ pub use event::{
     Actor, Entity, EntityView, Event, EventLimits, EventView, LazyRecord, Outcome, Record, Severity,
 };
 pub use index::ReindexReport;
-pub use log::{AuditLog, AuditLogBuilder};
+pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog};
 pub use merkle::{Frontier, ProofError, TreeHead};
 pub use options::{Durability, OpenCheck};
 pub use reader::RecordIter;

@@ -50,7 +50,6 @@ pub struct Options {
     pub(crate) index_on_seal: bool,
     pub(crate) open_check: OpenCheck,
     pub(crate) event_limits: EventLimits,
-    pub(crate) read_only: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) fs: Arc<dyn FileSystem>,
     /// Signs a checkpoint at each seal (checkpoint/sign.rs).
@@ -72,7 +71,6 @@ impl Default for Options {
             index_on_seal: true,
             open_check: OpenCheck::Quick,
             event_limits: EventLimits::default(),
-            read_only: false,
             clock: Arc::new(SystemClock),
             fs: Arc::new(StdFileSystem),
             signer: None,
@@ -134,4 +132,12 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// Whether an open may change the log's directory: a writer repairs it (cuts a torn tail,
+/// finishes an interrupted lifecycle step); a read-only open changes nothing and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Write,
+    ReadOnly,
 }

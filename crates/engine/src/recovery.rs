@@ -15,7 +15,7 @@ use crate::lifecycle::cuts::{self, Cut};
 use crate::lifecycle::recover as lifecycle;
 use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
-use crate::options::{OpenCheck, Options};
+use crate::options::{Access, OpenCheck, Options};
 use crate::record::{FrameCrc, salt};
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader, check_version};
@@ -203,8 +203,13 @@ fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
-pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Recovered> {
-    let read_only = options.read_only;
+pub(crate) fn recover(
+    dir: &Path,
+    meta: LogMeta,
+    options: &Options,
+    access: Access,
+) -> Result<Recovered> {
+    let read_only = access == Access::ReadOnly;
     let (listed, temps) = list_dir(dir)?;
     let mut report = OpenReport {
         created: false,
@@ -233,7 +238,8 @@ pub(crate) fn recover(dir: &Path, meta: LogMeta, options: &Options) -> Result<Re
         }
     }
     let cut_log = cuts::read(dir, &meta.log_id)?;
-    let (listed, finished) = lifecycle::settle(dir, listed, &cut_log, &meta.log_id, options)?;
+    let (listed, finished) =
+        lifecycle::settle(dir, listed, &cut_log, &meta.log_id, options, access)?;
     report.segments = listed.len();
     report.finished_lifecycle_files = finished;
     report.removed = cut_log.cuts.clone();

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::event::Record;
-use crate::log::{AuditLog, Shared};
+use crate::follow::Feed;
 use crate::query::Query;
 use crate::reader::RecordIter;
 use std::collections::VecDeque;
@@ -26,7 +26,7 @@ const LIVENESS_CHECK: Duration = Duration::from_millis(200);
 /// The state both tail flavours share: what to match and where to continue.
 #[derive(Debug)]
 struct Tail {
-    shared: Weak<Shared>,
+    feed: Weak<Feed>,
     query: Query,
     next_seq: u64,
     ready: VecDeque<Record>,
@@ -36,7 +36,7 @@ struct Tail {
 enum Step {
     Record(Box<Result<Record>>),
     /// Nothing new committed past this end.
-    Wait(Arc<Shared>, u64),
+    Wait(Arc<Feed>, u64),
     Closed,
 }
 
@@ -50,14 +50,14 @@ impl Tail {
             if self.failed {
                 return Step::Closed;
             }
-            let Some(shared) = self.shared.upgrade() else {
+            let Some(feed) = self.feed.upgrade() else {
                 return Step::Closed;
             };
-            let view = shared.published.snapshot();
+            let view = feed.snapshot();
             // Records removed by retention are gone: continue from the oldest one held.
             let from = self.next_seq.max(view.first_seq);
             if from >= view.end_seq {
-                return Step::Wait(shared, view.end_seq);
+                return Step::Wait(feed, view.end_seq);
             }
             let to = view.end_seq.min(from.saturating_add(REFILL_RECORDS));
             for record in RecordIter::new(view, from..to) {
@@ -95,13 +95,13 @@ impl Subscription {
             match self.tail.step() {
                 Step::Record(r) => return r.map(Some),
                 Step::Closed => return Err(Error::Closed),
-                Step::Wait(shared, end) => {
+                Step::Wait(feed, end) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Ok(None);
                     }
                     // A read-only handle follows a writer in another process by polling.
-                    crate::follow::wait_for_records(&shared, end, left.min(LIVENESS_CHECK));
+                    feed.wait_for_records(end, left.min(LIVENESS_CHECK));
                 }
             }
         }
@@ -146,9 +146,9 @@ impl RecordStream {
             match self.tail.step() {
                 Step::Record(r) => return Poll::Ready(Some(*r)),
                 Step::Closed => return Poll::Ready(None),
-                Step::Wait(shared, end) => {
-                    crate::follow::ensure_follower(&shared);
-                    if !shared.published.wake_when_past(end, cx.waker()) {
+                Step::Wait(feed, end) => {
+                    feed.ensure_follower();
+                    if !feed.published.wake_when_past(end, cx.waker()) {
                         return Poll::Pending;
                     }
                 }
@@ -181,30 +181,32 @@ impl Future for NextRecord<'_> {
     }
 }
 
-impl AuditLog {
-    /// Follows the log from sequence number `from_seq` on (use `end_seq()` for only new
-    /// records, 0 for everything), yielding records matching `query` as they commit. The
-    /// query's order, limit and cursor are ignored: a tail is always oldest first.
-    pub fn subscribe(&self, query: &Query, from_seq: u64) -> Subscription {
-        Subscription {
-            tail: self.tail(query, from_seq),
-        }
-    }
-
-    /// Like [`subscribe`](Self::subscribe), as an async stream.
-    pub fn stream(&self, query: &Query, from_seq: u64) -> RecordStream {
-        RecordStream {
-            tail: self.tail(query, from_seq),
-        }
-    }
-
-    fn tail(&self, query: &Query, from_seq: u64) -> Tail {
+impl Tail {
+    fn new(feed: &Arc<Feed>, query: &Query, from_seq: u64) -> Self {
         Tail {
-            shared: Arc::downgrade(self.shared()),
+            feed: Arc::downgrade(feed),
             query: query.clone(),
             next_seq: from_seq,
             ready: VecDeque::new(),
             failed: false,
+        }
+    }
+}
+
+impl Subscription {
+    /// A subscription to `feed` (see [`LogReader::subscribe`](crate::LogReader::subscribe)).
+    pub(crate) fn new(feed: &Arc<Feed>, query: &Query, from_seq: u64) -> Self {
+        Subscription {
+            tail: Tail::new(feed, query, from_seq),
+        }
+    }
+}
+
+impl RecordStream {
+    /// A stream of `feed` (see [`LogReader::stream`](crate::LogReader::stream)).
+    pub(crate) fn new(feed: &Arc<Feed>, query: &Query, from_seq: u64) -> Self {
+        RecordStream {
+            tail: Tail::new(feed, query, from_seq),
         }
     }
 }

@@ -11,19 +11,23 @@
 
 use crate::error::{Error, Result};
 use crate::fs::WritableFile;
-use crate::log::Shared;
+use crate::index::IndexSet;
 use crate::merkle::{self, Frontier, Hash};
-use crate::options::Durability;
+use crate::options::{Durability, Options};
+use crate::queue::Queue;
 use crate::receipt::{Receipt, Reply};
 use crate::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN, FrameCrc, encode_frame, salt};
 use crate::segment::Segment;
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
 use crate::segment::name::{segment_path, segment_tmp_path};
+use crate::segment::scan::ScanOutcome;
 use crate::timestamp::Timestamp;
+use crate::view::Published;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,10 +59,23 @@ impl Command {
     }
 }
 
+/// What the writer thread works with, handed over by the log when it opens (log.rs).
+#[derive(Debug)]
+pub(crate) struct Host {
+    pub dir: PathBuf,
+    pub options: Options,
+    /// Where committed records are published to readers.
+    pub published: Arc<Published>,
+    /// The queue's budget, waiting async producers and poison, shared with the handle.
+    pub queue: Arc<Queue>,
+    /// Told of each segment sealed, whose index file the handle writes later (src/index).
+    pub indexes: Arc<IndexSet>,
+}
+
 /// The writer's private state: the active segment and the Merkle frontier.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    pub shared: Arc<Shared>,
+    pub host: Host,
     pub file: Box<dyn WritableFile>,
     pub header: SegmentHeader,
     /// The active segment as readers see it (the writer notes record offsets in it).
@@ -106,41 +123,72 @@ impl Failure {
 impl Writer {
     /// A writer for a new active segment created at the current tree end.
     pub(crate) fn start(
-        shared: Arc<Shared>,
+        host: Host,
+        log_id: [u8; 16],
         frontier: Frontier,
         last_recorded_at: i64,
     ) -> Result<Self> {
         let header = SegmentHeader {
-            log_id: shared.meta.log_id,
+            log_id,
             first_seq: frontier.size(),
-            created_at: shared.options.clock.now().as_nanos(),
+            created_at: host.options.clock.now().as_nanos(),
             prev_recorded_at: last_recorded_at,
             frontier,
         };
         let (file, active) =
-            create_segment(&shared, &header).map_err(|f| Error::Poisoned { cause: f.0 })?;
-        publish_new_segment(&shared, active.clone());
-        Ok(Writer::resume(
-            shared,
+            create_segment(&host, &header).map_err(|f| Error::Poisoned { cause: f.0 })?;
+        publish_new_segment(&host.published, active.clone());
+        // A new segment holds only its header.
+        let len = header.encoded_len() as u64;
+        Ok(Writer::new(
+            host,
             file,
             header,
             active,
             None,
             last_recorded_at,
-            false,
+            len,
         ))
     }
 
-    /// A writer continuing an existing active segment whose records end at `write_offset`;
-    /// `reserved` if its file is already `segment_max_bytes` long.
+    /// A writer continuing the active segment `segment` that recovery scanned (`scan`).
     pub(crate) fn resume(
-        shared: Arc<Shared>,
+        host: Host,
+        segment: Arc<Segment>,
+        scan: &ScanOutcome,
+        last_recorded_at: i64,
+    ) -> Result<Self> {
+        let path = segment.path.clone();
+        let io = |e| Error::io(format!("opening {} for appending", path.display()), e);
+        let file = host.options.fs.open_writable(&path).map_err(io)?;
+        let len = std::fs::metadata(&path).map_err(io)?.len();
+        let header = segment.header.clone();
+        let scanned = Some((
+            scan.records_end,
+            scan.frontier.clone(),
+            scan.first_recorded_at,
+        ));
+        Ok(Writer::new(
+            host,
+            file,
+            header,
+            segment,
+            scanned,
+            last_recorded_at,
+            len,
+        ))
+    }
+
+    /// A writer of the active segment `file`, `file_len` bytes long, whose records end at
+    /// `write_offset` (from `scanned`, else right after the header).
+    fn new(
+        host: Host,
         file: Box<dyn WritableFile>,
         header: SegmentHeader,
         active: Arc<Segment>,
         scanned: Option<(u64, Frontier, Option<i64>)>,
         last_recorded_at: i64,
-        reserved: bool,
+        file_len: u64,
     ) -> Self {
         let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
         let (write_offset, frontier, first_recorded_at) =
@@ -154,15 +202,15 @@ impl Writer {
             first_recorded_at,
             last_recorded_at,
             last_sync: Instant::now(),
-            buf: Vec::with_capacity(shared.options.max_group_bytes + 64 * 1024),
+            buf: Vec::with_capacity(host.options.max_group_bytes + 64 * 1024),
             last_group_appends: 0,
             unreleased_bytes: 0,
             pending: Vec::new(),
-            reserved: reserved || !shared.options.preallocate,
+            reserved: reserved(&host.options, file_len),
             file,
             header,
             active,
-            shared,
+            host,
         }
     }
 
@@ -179,29 +227,25 @@ impl Writer {
         let Err(payload) = served else {
             return;
         };
-        let shared = self.shared.clone();
-        shared.set_poison(format!(
+        let queue = self.host.queue.clone();
+        queue.set_poison(format!(
             "the writer thread panicked: {}; no write was acknowledged after the panic",
             panic_message(payload.as_ref())
         ));
         for (done, _) in self.pending.drain(..) {
-            done.complete(Err(shared.poisoned_error()));
+            done.complete(Err(queue.poisoned_error()));
         }
         for cmd in batch.drain(..) {
-            fail(cmd, &shared);
+            fail(cmd, &queue);
         }
-        shared
-            .budget
-            .release(std::mem::take(&mut self.unreleased_bytes));
-        shared.room.wake_all();
+        queue.drained(std::mem::take(&mut self.unreleased_bytes));
         // Its state may be half-updated: drop it without another file-system call.
         drop(self);
         while let Ok(cmd) = rx.recv() {
             let bytes = cmd.bytes();
             let shutdown = matches!(cmd, Command::Shutdown(_));
-            fail(cmd, &shared);
-            shared.budget.release(bytes);
-            shared.room.wake_all();
+            fail(cmd, &queue);
+            queue.drained(bytes);
             if shutdown {
                 return;
             }
@@ -223,14 +267,14 @@ impl Writer {
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    if self.shared.poison_cause().is_none() {
+                    if self.host.queue.poison_cause().is_none() {
                         let _ = self.sync();
                     }
                     return;
                 }
             }
             let mut bytes = batch[0].bytes();
-            while bytes < self.shared.options.max_group_bytes {
+            while bytes < self.host.options.max_group_bytes {
                 match rx.try_recv() {
                     Ok(cmd) => {
                         bytes += cmd.bytes();
@@ -242,14 +286,13 @@ impl Writer {
             self.await_last_group(rx, batch, bytes);
             self.last_group_appends = appends(batch);
             // The channel has room again: let async appends waiting for it retry.
-            self.shared.room.wake_all();
+            self.host.queue.drained(0);
             self.unreleased_bytes = batch.iter().map(Command::bytes).sum();
             let shutdown = self.process(batch);
             // The group is written: its bytes leave the queue's budget.
-            self.shared
-                .budget
-                .release(std::mem::take(&mut self.unreleased_bytes));
-            self.shared.room.wake_all();
+            self.host
+                .queue
+                .drained(std::mem::take(&mut self.unreleased_bytes));
             if shutdown {
                 return;
             }
@@ -260,14 +303,14 @@ impl Writer {
     /// again, so that they share the next fdatasync. A lone producer never waits (its last
     /// group held one request), and a control command ends the wait.
     fn await_last_group(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>, mut bytes: usize) {
-        if self.shared.options.durability != Durability::Immediate {
+        if self.host.options.durability != Durability::Immediate {
             return;
         }
         if appends(batch) != batch.len() {
             return;
         }
         let deadline = Instant::now() + GROUP_WAIT;
-        while bytes < self.shared.options.max_group_bytes && batch.len() < self.last_group_appends {
+        while bytes < self.host.options.max_group_bytes && batch.len() < self.last_group_appends {
             let Ok(cmd) = rx.recv_deadline(deadline) else {
                 break;
             };
@@ -282,10 +325,10 @@ impl Writer {
 
     /// When a `Periodic` log next has to sync, if it has unsynced records.
     fn sync_deadline(&self) -> Option<Instant> {
-        if self.shared.poison_cause().is_some() {
+        if self.host.queue.poison_cause().is_some() {
             return None; // a poisoned writer never retries a sync
         }
-        match self.shared.options.durability {
+        match self.host.options.durability {
             Durability::Periodic(interval) if self.durable_size < self.frontier.size() => {
                 Some(self.last_sync + interval)
             }
@@ -304,10 +347,10 @@ impl Writer {
         let mut failure: Option<Failure> = None;
         batch.reverse(); // popped from the end: oldest first
         while let Some(cmd) = batch.pop() {
-            if failure.is_some() || self.shared.poison_cause().is_some() {
+            if failure.is_some() || self.host.queue.poison_cause().is_some() {
                 // A poisoned log's close still stops the thread (see AuditLog::shutdown).
                 shutdown |= matches!(cmd, Command::Shutdown(_));
-                fail(cmd, &self.shared);
+                fail(cmd, &self.host.queue);
                 continue;
             }
             let result = match cmd {
@@ -356,7 +399,7 @@ impl Writer {
             Some(f) => {
                 self.poison(f);
                 for (done, _) in pending {
-                    done.complete(Err(self.shared.poisoned_error()));
+                    done.complete(Err(self.host.queue.poisoned_error()));
                 }
             }
         }
@@ -365,12 +408,12 @@ impl Writer {
 
     fn poison(&mut self, failure: Failure) {
         self.buf.clear();
-        self.shared.set_poison(failure.0);
+        self.host.queue.set_poison(failure.0);
     }
 
     /// Frames one producer's events into the group buffer.
     fn append(&mut self, events: &[Encoded]) -> Result<Vec<Receipt>, Failure> {
-        let now = self.shared.options.clock.now().as_nanos();
+        let now = self.host.options.clock.now().as_nanos();
         let recorded_at = now.max(self.last_recorded_at);
         let mut receipts = Vec::with_capacity(events.len());
         for event in events {
@@ -399,7 +442,7 @@ impl Writer {
                 leaf_hash,
                 tree_size: 0,
             });
-            if self.buf.len() >= self.shared.options.max_group_bytes {
+            if self.buf.len() >= self.host.options.max_group_bytes {
                 self.commit()?;
             }
         }
@@ -414,7 +457,7 @@ impl Writer {
             return Ok(());
         }
         let end = self.write_offset + self.buf.len() as u64 + frame_len + FOOTER_LEN as u64;
-        let options = &self.shared.options;
+        let options = &self.host.options;
         let age = now.saturating_sub(self.header.created_at);
         let too_old = age > options.segment_max_age.as_nanos().min(i64::MAX as u128) as i64;
         if end > options.segment_max_bytes || too_old {
@@ -437,7 +480,7 @@ impl Writer {
         self.write_offset = self.group_offset + self.buf.len() as u64;
         self.group_offset = self.write_offset;
         self.buf.clear();
-        match self.shared.options.durability {
+        match self.host.options.durability {
             Durability::Immediate => self.sync()?,
             Durability::Periodic(interval) if self.last_sync.elapsed() >= interval => {
                 self.sync()?
@@ -456,7 +499,7 @@ impl Writer {
             return Ok(());
         }
         let path = self.active_path();
-        if let Err(e) = self.file.preallocate(self.shared.options.segment_max_bytes) {
+        if let Err(e) = self.file.preallocate(self.host.options.segment_max_bytes) {
             let _ = self.file.set_len(self.write_offset);
             return Err(Failure::io("preallocating", &path, e));
         }
@@ -468,7 +511,7 @@ impl Writer {
         let end_seq = self.frontier.size();
         let tree_head = self.frontier.tree_head();
         let last = self.last_recorded_at;
-        self.shared.published.update(|v| {
+        self.host.published.update(|v| {
             v.end_seq = end_seq;
             v.tree_head = tree_head;
             v.last_recorded_at = last;
@@ -476,7 +519,7 @@ impl Writer {
     }
 
     fn active_path(&self) -> std::path::PathBuf {
-        segment_path(&self.shared.dir, self.header.first_seq)
+        segment_path(&self.host.dir, self.header.first_seq)
     }
 
     fn sync(&mut self) -> Result<(), Failure> {
@@ -531,21 +574,28 @@ impl Writer {
         self.last_sync = Instant::now();
         let sealed = Segment::sealed(path.clone(), self.header.clone(), footer)
             .with_offsets(self.active.offsets_snapshot());
-        self.shared.published.update(|v| {
+        self.host.published.update(|v| {
             let mut segments = (*v.segments).clone();
             if let Some(last) = segments.last_mut() {
                 *last = Arc::new(sealed);
             }
             v.segments = Arc::new(segments);
         });
-        if self.shared.options.index_on_seal {
+        if self.host.options.index_on_seal {
             // Built later on the caller's thread (seal, close): the writer stays untouched.
-            self.shared.indexes.note_sealed(self.header.first_seq);
+            self.host.indexes.note_sealed(self.header.first_seq);
         }
-        if let Some(signer) = &self.shared.options.signer {
-            let segments = self.shared.published.snapshot().segments;
+        if let Some(signer) = &self.host.options.signer {
+            let segments = self.host.published.snapshot().segments;
             signer
-                .sign_head(&self.shared, &segments, self.frontier.tree_head())
+                .sign_head(
+                    self.host.options.fs.as_ref(),
+                    &self.host.dir,
+                    &self.header.log_id,
+                    self.host.options.clock.now(),
+                    &segments,
+                    self.frontier.tree_head(),
+                )
                 .map_err(|e| {
                     Failure(format!(
                         "signing the checkpoint at the seal of {}: {e}",
@@ -557,18 +607,18 @@ impl Writer {
         let header = SegmentHeader {
             log_id: self.header.log_id,
             first_seq: self.frontier.size(),
-            created_at: self.shared.options.clock.now().as_nanos(),
+            created_at: self.host.options.clock.now().as_nanos(),
             prev_recorded_at: self.last_recorded_at,
             frontier: self.frontier.clone(),
         };
-        let (file, active) = create_segment(&self.shared, &header)?;
-        publish_new_segment(&self.shared, active.clone());
+        let (file, active) = create_segment(&self.host, &header)?;
+        publish_new_segment(&self.host.published, active.clone());
         self.active = active;
         self.crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
         self.write_offset = header.encoded_len() as u64;
         self.group_offset = self.write_offset;
         self.first_recorded_at = None;
-        self.reserved = !self.shared.options.preallocate;
+        self.reserved = reserved(&self.host.options, header.encoded_len() as u64);
         self.header = header;
         self.file = file;
         Ok(())
@@ -578,12 +628,12 @@ impl Writer {
 /// Creates a segment durably: write the header to a temporary file, fdatasync, rename into
 /// place, fsync the directory. It is preallocated later, by its first write (`reserve`).
 fn create_segment(
-    shared: &Shared,
+    host: &Host,
     header: &SegmentHeader,
 ) -> Result<(Box<dyn WritableFile>, Arc<Segment>), Failure> {
-    let fs = &shared.options.fs;
-    let tmp = segment_tmp_path(&shared.dir, header.first_seq);
-    let path = segment_path(&shared.dir, header.first_seq);
+    let fs = &host.options.fs;
+    let tmp = segment_tmp_path(&host.dir, header.first_seq);
+    let path = segment_path(&host.dir, header.first_seq);
     let io = |what, e| Failure::io(what, &path, e);
     let bytes = header.encode();
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
@@ -592,19 +642,26 @@ fn create_segment(
     file.sync_data().map_err(|e| io("syncing", e))?;
     fs.rename(&tmp, &path)
         .map_err(|e| io("renaming into place", e))?;
-    fs.sync_dir(&shared.dir)
+    fs.sync_dir(&host.dir)
         .map_err(|e| io("syncing the directory of", e))?;
     let segment = Segment::active(path.clone(), header.clone(), Vec::new())
         .map_err(|e| Failure(e.to_string()))?;
     Ok((file, Arc::new(segment)))
 }
 
-fn publish_new_segment(shared: &Shared, segment: Arc<Segment>) {
-    shared.published.update(|v| {
+fn publish_new_segment(published: &Published, segment: Arc<Segment>) {
+    published.update(|v| {
         let mut segments = (*v.segments).clone();
         segments.push(segment);
         v.segments = Arc::new(segments);
     });
+}
+
+/// Whether an active segment file `file_len` bytes long needs no reservation before its next
+/// write: preallocation is off, or the file already has `segment_max_bytes` (a resumed
+/// segment that was reserved before). The one place that decides it (see `Writer::reserved`).
+fn reserved(options: &Options, file_len: u64) -> bool {
+    !options.preallocate || file_len >= options.segment_max_bytes
 }
 
 /// Append requests among `batch`.
@@ -625,12 +682,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Completes a command the writer will not carry out because the log is poisoned.
-fn fail(cmd: Command, shared: &Shared) {
+fn fail(cmd: Command, queue: &Queue) {
     let done = match cmd {
         Command::Append { done, .. }
         | Command::Sync(done)
         | Command::Seal(done)
         | Command::Shutdown(done) => done,
     };
-    done.complete(Err(shared.poisoned_error()));
+    done.complete(Err(queue.poisoned_error()));
 }

@@ -155,7 +155,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let mut last_progress = started;
     let mut totals = Totals::default();
     let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
-    let mut written = Written::new(log.as_ref().map_or(0, AuditLog::end_seq));
+    let mut written = Written::new(log.as_ref().map_or(0, |log| log.end_seq()));
     let mut stopped_at: Option<(u64, String)> = None;
 
     while let Some(line) = reader.next_line()? {

@@ -2,10 +2,10 @@
 //! which lines the log holds, and resuming where it says writes every line exactly once.
 
 use super::{ImportArgs, run};
-use auditlog::AuditLog;
 use auditlog::fs::faulty::{Call, Fault, FaultyFs};
 use auditlog::fs::{FileSystem, StdFileSystem};
 use auditlog::fuzzing::model::event_for;
+use auditlog::{AuditLog, ReadOnlyLog};
 use clap::Parser;
 use std::cell::RefCell;
 use std::path::Path;
@@ -106,7 +106,7 @@ fn an_import_stopped_by_a_full_disk_says_where_to_resume() {
     let rest = tmp.path().join("rest.jsonl");
     write_input(&rest, lines.into_iter().skip(said as usize));
     import(&dir, &rest, None).expect("resumed import");
-    let log = AuditLog::open_read_only(&dir).unwrap();
+    let log = ReadOnlyLog::open(&dir).unwrap();
     assert_eq!(log.end_seq(), EVENTS);
     for record in log.iter(..) {
         let record = record.unwrap();

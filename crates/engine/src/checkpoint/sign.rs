@@ -4,12 +4,13 @@ use super::note::NoteSigner;
 use super::store::{append_note, read_notes};
 use super::{Checkpoint, origin_of};
 use crate::error::{Error, Result};
-use crate::log::{AuditLog, Shared};
+use crate::fs::FileSystem;
 use crate::merkle::{Hash, TreeHead};
 use crate::segment::Segment;
 use crate::segment::scan::scan;
 use crate::timestamp::Timestamp;
 use parking_lot::Mutex;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Signs a log's checkpoints with one key and remembers the last one signed, so it can refuse
@@ -36,37 +37,40 @@ impl CheckpointSigner {
         &self.key
     }
 
-    /// Signs `head` of the log behind `shared` (its segments in `segments`), appends the note
-    /// to the checkpoints file durably and returns it.
+    /// Signs `head`, at time `now`, of the log `log_id` in `dir` (its segments in `segments`),
+    /// appends the note to the checkpoints file durably (through `fs`) and returns it.
     pub(crate) fn sign_head(
         &self,
-        shared: &Shared,
+        fs: &dyn FileSystem,
+        dir: &Path,
+        log_id: &[u8; 16],
+        now: Timestamp,
         segments: &[Arc<Segment>],
         head: TreeHead,
     ) -> Result<(Checkpoint, String)> {
-        let origin = origin_of(&shared.meta.log_id);
+        let origin = origin_of(log_id);
         let mut last = self.last.lock();
         if last.is_none() {
-            *last = Some(self.last_signed(shared, &origin)?);
+            *last = Some(self.last_signed(dir, &origin)?);
         }
         if let Some(Some(prev)) = last.as_ref() {
-            check_extends(prev, head, segments, shared)?;
+            check_extends(prev, head, segments, dir, log_id)?;
         }
         let checkpoint = Checkpoint {
             origin,
             tree_head: head,
-            time: Timestamp::from_nanos(shared.options.clock.now().as_nanos()),
+            time: now,
         };
         let note = checkpoint.sign(&self.key)?;
-        append_note(shared.options.fs.as_ref(), &shared.dir, &note)?;
+        append_note(fs, dir, &note)?;
         *last = Some(Some(checkpoint.clone()));
         Ok((checkpoint, note))
     }
 
     /// The newest checkpoint of this log in the file that this key signed.
-    fn last_signed(&self, shared: &Shared, origin: &str) -> Result<Option<Checkpoint>> {
+    fn last_signed(&self, dir: &Path, origin: &str) -> Result<Option<Checkpoint>> {
         let verifier = self.key.verifier();
-        Ok(read_notes(&shared.dir)?
+        Ok(read_notes(dir)?
             .iter()
             .filter_map(|n| Checkpoint::open(n, &verifier).ok())
             .rfind(|c| c.origin == origin))
@@ -80,7 +84,8 @@ fn check_extends(
     prev: &Checkpoint,
     head: TreeHead,
     segments: &[Arc<Segment>],
-    shared: &Shared,
+    dir: &Path,
+    log_id: &[u8; 16],
 ) -> Result<()> {
     let refuse = |reason: String| Err(Error::InconsistentCheckpoint { reason });
     let old = prev.tree_head;
@@ -93,7 +98,7 @@ fn check_extends(
     let root = if old.size == head.size {
         Some(head.root)
     } else {
-        prefix_root(segments, old.size, shared)?
+        prefix_root(segments, old.size, dir, log_id)?
     };
     if root.is_some_and(|root| root != old.root) {
         return refuse(format!(
@@ -115,10 +120,15 @@ fn check_extends(
 /// continue the cut's tree, which recovery checks); refusing instead would stop a signer
 /// whose last checkpoint retention removed from ever signing again. A prefix that is
 /// missing without a recorded cut is refused.
-fn prefix_root(segments: &[Arc<Segment>], size: u64, shared: &Shared) -> Result<Option<Hash>> {
+fn prefix_root(
+    segments: &[Arc<Segment>],
+    size: u64,
+    dir: &Path,
+    log_id: &[u8; 16],
+) -> Result<Option<Hash>> {
     let idx = segments.partition_point(|s| s.first_seq() <= size);
     let Some(segment) = idx.checked_sub(1).and_then(|i| segments.get(i)) else {
-        let cut_log = crate::lifecycle::cuts::read(&shared.dir, &shared.meta.log_id)?;
+        let cut_log = crate::lifecycle::cuts::read(dir, log_id)?;
         if let Some(cut) = cut_log.cuts.iter().find(|c| c.cut_seq == size) {
             return Ok(Some(cut.tree_head().root));
         }
@@ -151,52 +161,4 @@ fn prefix_root(segments: &[Arc<Segment>], size: u64, shared: &Shared) -> Result<
         });
     }
     Ok(Some(frontier.root()))
-}
-
-impl AuditLog {
-    /// Signs a checkpoint of the current tree head with `signer` (whatever the builder was
-    /// given), appends it to the log's `checkpoints` file durably and returns the signed note
-    /// (to publish elsewhere). Every committed record is made durable first, so the log can
-    /// never lose a record that a signed checkpoint covers.
-    ///
-    /// # Errors
-    /// [`Error::InconsistentCheckpoint`] if the tree does not extend the last checkpoint this
-    /// key signed for this log; [`Error::ReadOnly`] on a read-only log; I/O errors.
-    pub fn sign_checkpoint(&self, signer: &CheckpointSigner) -> Result<String> {
-        self.sync()?;
-        let view = self.view();
-        if let Some(active) = view.segments.last().filter(|s| s.footer().is_none()) {
-            // sync() skips the fdatasync when the writer believes everything durable, which
-            // after a reopen is an assumption about the page cache: make sure.
-            let path = &active.path;
-            let io = |e| Error::io(format!("syncing {}", path.display()), e);
-            let fs = &self.shared().options.fs;
-            fs.open_writable(path)
-                .map_err(io)?
-                .sync_data()
-                .map_err(io)?;
-        }
-        signer
-            .sign_head(self.shared(), &view.segments, view.tree_head)
-            .map(|(_, note)| note)
-    }
-
-    /// Signs a checkpoint with the key given to
-    /// [`AuditLogBuilder::signing_key`](crate::AuditLogBuilder::signing_key).
-    ///
-    /// # Errors
-    /// [`Error::InvalidOption`] when no key was given; otherwise as
-    /// [`sign_checkpoint`](Self::sign_checkpoint).
-    pub fn checkpoint(&self) -> Result<String> {
-        let signer = self
-            .shared()
-            .options
-            .signer
-            .clone()
-            .ok_or(Error::InvalidOption {
-                option: "signing_key",
-                reason: "no signing key was given when the log was opened".into(),
-            })?;
-        self.sign_checkpoint(&signer)
-    }
 }

@@ -21,7 +21,7 @@ use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::SegmentHeader;
 use crate::segment::name::segment_file_name;
 use crate::segment::scan::{End, scan};
-use crate::{AuditLog, Durability};
+use crate::{AuditLog, Durability, ReadOnlyLog};
 use std::path::Path;
 
 /// The log id of every log the targets build.
@@ -203,7 +203,7 @@ pub fn scan_segment(input: &[u8]) {
     if write_log_dir(&dir, &bytes).is_err() {
         return;
     }
-    let ro = AuditLog::open_read_only(&dir);
+    let ro = ReadOnlyLog::open(&dir);
     let ro_state = ro.as_ref().ok().map(|log| {
         let clean = log.open_report().problems.is_empty();
         for record in log.iter(..) {
@@ -245,7 +245,7 @@ pub fn scan_segment(input: &[u8]) {
     let appended = log.append(&model::event_for(end)).and_then(|h| h.wait());
     assert!(appended.is_ok(), "append after recovery: {appended:?}");
     assert!(log.close().is_ok(), "close after recovery");
-    let again = AuditLog::open_read_only(&dir).map(|l| l.end_seq());
+    let again = ReadOnlyLog::open(&dir).map(|l| l.end_seq());
     assert_eq!(again.ok(), Some(end + 1), "reopen after one append");
 }
 

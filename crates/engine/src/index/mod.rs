@@ -8,8 +8,9 @@
 //! the writer's hot path is untouched. Once its segment is sealed, the complete index is
 //! encoded and persisted by the handle that sealed it, at its next `seal()` or `close()`
 //! (on the caller's thread), or earlier by the first query that needs it, or by
-//! [`AuditLog::reindex`]. A file is used only if it passes the checks of `file.rs`; verify
-//! compares it with the index rebuilt from the segment and moves a differing one aside.
+//! [`LogReader::reindex`](crate::LogReader::reindex). A file is used only if it passes the
+//! checks of `file.rs`; verify compares it with the index rebuilt from the segment and moves
+//! a differing one aside.
 
 mod build;
 mod file;
@@ -23,15 +24,21 @@ pub(crate) use keys::{actor_key, entity_key};
 pub(crate) use lookup::{KeyIndex, Lookup, Posting};
 
 use crate::error::{Error, Result};
-use crate::log::{AuditLog, Shared};
+use crate::fs::FileSystem;
 use crate::segment::Segment;
+use crate::view::View;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// The indexes of one log's segments, keyed by the segment's first sequence number.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct IndexSet {
+    dir: PathBuf,
+    /// How index files are written; `None` for a read-only handle, which keeps the indexes
+    /// it builds in memory and never writes a file.
+    files: Option<Arc<dyn FileSystem>>,
     slots: Mutex<HashMap<u64, Arc<Slot>>>,
     /// Segments the writer sealed whose index file this handle has yet to persist.
     sealed_unindexed: Mutex<Vec<u64>>,
@@ -63,7 +70,18 @@ impl IndexGuard<'_> {
 pub(crate) struct SlotRef(Arc<Slot>);
 
 impl IndexSet {
-    fn slot(&self, first_seq: u64) -> SlotRef {
+    /// The (empty) index set of the log in `dir`, writing index files through `files`.
+    pub(crate) fn new(dir: PathBuf, files: Option<Arc<dyn FileSystem>>) -> Self {
+        IndexSet {
+            dir,
+            files,
+            slots: Mutex::default(),
+            sealed_unindexed: Mutex::default(),
+        }
+    }
+
+    /// The index slot of a segment, for the query executor.
+    pub(crate) fn slot(&self, first_seq: u64) -> SlotRef {
         SlotRef(self.slots.lock().entry(first_seq).or_default().clone())
     }
 
@@ -82,7 +100,7 @@ impl SlotRef {
     /// The index of `segment`, covering at least its records below `end_seq`.
     pub(crate) fn index<'a>(
         &'a self,
-        shared: &Shared,
+        set: &IndexSet,
         segment: &Segment,
         end_seq: u64,
     ) -> Result<IndexGuard<'a>> {
@@ -97,7 +115,7 @@ impl SlotRef {
             builder.extend(segment, end_seq)?;
             return Ok(IndexGuard::Active(builder));
         }
-        let index = match SegmentIndex::load(&shared.dir, segment) {
+        let index = match SegmentIndex::load(&set.dir, segment) {
             Some(index) => index,
             None => {
                 // Reuse what was built while the segment was active; build the rest.
@@ -113,16 +131,11 @@ impl SlotRef {
                 })?;
                 // Failing to persist only costs a rebuild next time; once persisted, the
                 // mapped file replaces the built bytes so they leave the heap.
-                let persisted = !shared.options.read_only
-                    && file::persist(
-                        shared.options.fs.as_ref(),
-                        &shared.dir,
-                        segment.first_seq(),
-                        &index,
-                    )
-                    .is_ok();
+                let persisted = set.files.as_ref().is_some_and(|fs| {
+                    file::persist(fs.as_ref(), &set.dir, segment.first_seq(), &index).is_ok()
+                });
                 match persisted {
-                    true => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+                    true => SegmentIndex::load(&set.dir, segment).unwrap_or(index),
                     false => index,
                 }
             }
@@ -133,7 +146,7 @@ impl SlotRef {
     }
 }
 
-/// What [`AuditLog::reindex`] did.
+/// What [`LogReader::reindex`](crate::LogReader::reindex) did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReindexReport {
     /// Sealed segments whose index file was rebuilt and written.
@@ -142,45 +155,34 @@ pub struct ReindexReport {
     pub postings: u64,
 }
 
-impl AuditLog {
-    /// The index slot of a segment, for the query executor.
-    pub(crate) fn index_slot(&self, first_seq: u64) -> SlotRef {
-        self.shared().indexes.slot(first_seq)
-    }
-
+impl IndexSet {
     /// Persists the index file of each segment this handle sealed since the last call, unless
     /// a valid one exists (a query may have written it). Errors are dropped on purpose: the
     /// index is derived data, a missing file costs a rebuild, and a segment that cannot be
     /// read is reported by the reads and by verify, not by the seal that succeeded.
-    pub(crate) fn persist_sealed_indexes(&self) {
-        let shared = self.shared();
-        let pending = std::mem::take(&mut *shared.indexes.sealed_unindexed.lock());
-        if pending.is_empty() || shared.options.read_only {
+    pub(crate) fn persist_sealed(&self, view: &View) {
+        let pending = std::mem::take(&mut *self.sealed_unindexed.lock());
+        if pending.is_empty() || self.files.is_none() {
             return;
         }
-        let view = self.view();
         for first_seq in pending {
             let segment = view
                 .segments
                 .iter()
                 .find(|s| s.first_seq() == first_seq && s.footer().is_some());
             if let Some(segment) = segment {
-                let slot = shared.indexes.slot(first_seq);
-                let _ = slot.index(shared, segment, view.end_seq);
+                let slot = self.slot(first_seq);
+                let _ = slot.index(self, segment, view.end_seq);
             }
         }
     }
 
-    /// Rebuilds the index file of every sealed segment from the segment itself, whatever
-    /// the existing files hold, and drops cached indexes. Use after restoring files from a
-    /// backup, or to rule the indexes out when investigating a wrong answer. On a read-only
-    /// log the indexes are rebuilt in memory only.
-    pub fn reindex(&self) -> Result<ReindexReport> {
-        let shared = self.shared();
-        let view = self.view();
+    /// Rebuilds the index file of every sealed segment of `view` from the segment itself
+    /// (see `LogReader::reindex`); without `files`, in memory only.
+    pub(crate) fn reindex(&self, view: &View) -> Result<ReindexReport> {
         let mut report = ReindexReport::default();
         for segment in view.segments.iter() {
-            shared.indexes.forget(segment.first_seq());
+            self.forget(segment.first_seq());
             if segment.footer().is_none() {
                 continue;
             }
@@ -188,28 +190,24 @@ impl AuditLog {
             let Some(index) = SegmentIndex::from_builder(segment, &builder) else {
                 continue;
             };
-            if !shared.options.read_only {
-                file::persist(
-                    shared.options.fs.as_ref(),
-                    &shared.dir,
-                    segment.first_seq(),
-                    &index,
-                )
-                .map_err(|e| {
-                    Error::io(
-                        format!("writing the index of {}", segment.path.display()),
-                        e,
-                    )
-                })?;
+            if let Some(fs) = &self.files {
+                file::persist(fs.as_ref(), &self.dir, segment.first_seq(), &index).map_err(
+                    |e| {
+                        Error::io(
+                            format!("writing the index of {}", segment.path.display()),
+                            e,
+                        )
+                    },
+                )?;
             }
             report.rebuilt += 1;
             report.postings += builder.actor.values().map(Vec::len).sum::<usize>() as u64
                 + builder.entity.values().map(Vec::len).sum::<usize>() as u64;
-            let index = match shared.options.read_only {
-                true => index,
-                false => SegmentIndex::load(&shared.dir, segment).unwrap_or(index),
+            let index = match self.files {
+                None => index,
+                Some(_) => SegmentIndex::load(&self.dir, segment).unwrap_or(index),
             };
-            let slot = shared.indexes.slot(segment.first_seq());
+            let slot = self.slot(segment.first_seq());
             let _ = slot.0.sealed.set(Arc::new(index));
         }
         Ok(report)

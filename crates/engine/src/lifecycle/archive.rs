@@ -8,20 +8,21 @@
 //! with a manifest is complete. Objects are written once and never renamed, so an object
 //! store fits the same trait.
 
+use super::LiveLog;
 use super::cold;
 use super::cuts::CutKind;
 use super::prefix::{family_files, remove_prefix};
 use super::retention::describe;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::fs::{FileSystem, StdFileSystem};
-use crate::log::{AuditLog, Shared};
 use crate::merkle::to_hex;
 use crate::segment::SegmentHeader;
 use crate::segment::footer::SegmentFooter;
 use crate::segment::name::parse_cold_segment_file_name;
+use crate::view::View;
 use auditlog_format::bundle::file_role;
 pub use auditlog_format::bundle::{FileJson, HeadJson, MANIFEST_NAME, Manifest, bundle_name};
-use auditlog_verify::bundle::{BundleSummary, FirstSegment, LiveLog};
+use auditlog_verify::bundle::{BundleSummary, FirstSegment};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -123,7 +124,7 @@ fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Which segments [`AuditLog::archive`] moves.
+/// Which segments [`AuditLog::archive`](crate::AuditLog::archive) moves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ArchivePolicy {
     /// Only segments whose newest record is at least this old (engine clock). Default: any.
@@ -132,7 +133,7 @@ pub struct ArchivePolicy {
     pub max_segments: Option<usize>,
 }
 
-/// What [`AuditLog::archive`] did.
+/// What [`AuditLog::archive`](crate::AuditLog::archive) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ArchiveReport {
@@ -142,29 +143,13 @@ pub struct ArchiveReport {
     pub reclaimed_bytes: u64,
 }
 
-impl AuditLog {
-    /// Moves eligible sealed segments (oldest first, never the newest) into `destination`
-    /// as bundles, then records each cut and removes the segment's files from the directory.
-    pub fn archive(
-        &self,
-        destination: &dyn ArchiveDestination,
-        policy: &ArchivePolicy,
-    ) -> Result<ArchiveReport> {
-        archive(self.shared(), destination, policy)
-    }
-}
-
 pub(crate) fn archive(
-    shared: &Arc<Shared>,
+    live: &LiveLog<'_>,
     destination: &dyn ArchiveDestination,
     policy: &ArchivePolicy,
 ) -> Result<ArchiveReport> {
-    if shared.options.read_only {
-        return Err(Error::ReadOnly);
-    }
-    let _busy = shared.lifecycle.busy.lock();
     let mut report = ArchiveReport::default();
-    let now = shared.options.clock.now().as_nanos();
+    let now = live.clock.now().as_nanos();
     loop {
         if policy
             .max_segments
@@ -172,7 +157,7 @@ pub(crate) fn archive(
         {
             break;
         }
-        let view = shared.published.snapshot();
+        let view = live.published.snapshot();
         if view.segments.len() < 2 {
             break;
         }
@@ -186,8 +171,8 @@ pub(crate) fn archive(
         {
             break;
         }
-        let bundle = bundle_name(&shared.meta.log_id, segment.first_seq());
-        write_bundle(shared, destination, &bundle, &segment.header, &footer, now)?;
+        let bundle = bundle_name(&live.log_id, segment.first_seq());
+        write_bundle(live, destination, &bundle, &segment.header, &footer, now)?;
         let note = match policy.min_age {
             Some(age) => format!(
                 "archived to {} as {bundle} (older than {})",
@@ -196,7 +181,7 @@ pub(crate) fn archive(
             ),
             None => format!("archived to {} as {bundle}", destination.describe()),
         };
-        let (_, reclaimed) = remove_prefix(shared, CutKind::Archive, 1, note)?;
+        let (_, reclaimed) = remove_prefix(live, CutKind::Archive, 1, note)?;
         report.reclaimed_bytes += reclaimed;
         report.bundles.push(bundle);
     }
@@ -204,7 +189,7 @@ pub(crate) fn archive(
 }
 
 fn write_bundle(
-    shared: &Shared,
+    live: &LiveLog<'_>,
     destination: &dyn ArchiveDestination,
     bundle: &str,
     header: &SegmentHeader,
@@ -233,7 +218,7 @@ fn write_bundle(
         });
         Ok(())
     };
-    for path in family_files(&shared.dir, header.first_seq)? {
+    for path in family_files(live.dir, header.first_seq)? {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -255,7 +240,7 @@ fn write_bundle(
             })?;
             if prefix.dict_id != 0 {
                 let dict_name = super::dictionary::dictionary_file_name(prefix.dict_id);
-                let dict_path = shared.dir.join(&dict_name);
+                let dict_path = live.dir.join(&dict_name);
                 let dict = std::fs::read(&dict_path)
                     .map_err(|e| Error::io(format!("reading {}", dict_path.display()), e))?;
                 put(&dict_name, "dictionary", &dict, &mut files)?;
@@ -265,12 +250,7 @@ fn write_bundle(
     let manifest = Manifest {
         format: "auditlog-bundle".into(),
         version: 1,
-        log_id: shared
-            .meta
-            .log_id
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        log_id: crate::meta::log_id_hex(&live.log_id),
         first_seq: header.first_seq,
         end_seq: footer.tree_head.size,
         start: header.frontier.tree_head().into(),
@@ -289,22 +269,23 @@ fn write_bundle(
         .map_err(|e| Error::io(format!("archiving the manifest of {bundle}"), e))
 }
 
-/// Checks a live log together with bundles archived from it
-/// ([`auditlog_verify::check_with_bundles`], given what `log` holds open). `log` is typically
-/// opened read-only with `OpenCheck::Full`.
-pub fn check_with_bundles(
-    log: &AuditLog,
+/// Checks the live log `log_id` in `dir`, whose committed state is `view`, together with
+/// bundles archived from it ([`auditlog_verify::check_with_bundles`]; see
+/// [`LogReader::check_with_bundles`](crate::LogReader::check_with_bundles)).
+pub(crate) fn check_with_bundles(
+    dir: &Path,
+    log_id: &[u8; 16],
+    view: &View,
     bundle_dirs: &[PathBuf],
 ) -> std::result::Result<Vec<BundleSummary>, Corruption> {
-    let view = log.view();
     let first_segment = view.segments.first().map(|s| FirstSegment {
         path: s.path.clone(),
         start: s.header.frontier.tree_head(),
         end: s.footer().map(|f| f.tree_head),
     });
-    let live = LiveLog {
-        dir: log.dir(),
-        log_id: log.log_id(),
+    let live = auditlog_verify::bundle::LiveLog {
+        dir,
+        log_id: *log_id,
         first_segment,
     };
     auditlog_verify::check_with_bundles(&live, bundle_dirs)

@@ -1,17 +1,17 @@
 //! `AuditLog::compact`: rewrite eligible sealed segments as cold segments, off the writer
 //! thread, publishing each swap to readers as one pointer update.
 
+use super::LiveLog;
 use super::cold::{self, CompressOptions};
 use super::dictionary;
 use crate::error::{Error, Result};
-use crate::log::{AuditLog, Shared};
 use crate::segment::Segment;
 use crate::segment::name::segment_path;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which sealed segments [`AuditLog::compact`] compresses, and how.
+/// Which sealed segments [`AuditLog::compact`](crate::AuditLog::compact) compresses, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactOptions {
     /// Only segments whose newest record is at least this old by the engine's clock; `None`
@@ -21,7 +21,7 @@ pub struct CompactOptions {
     pub compress: CompressOptions,
 }
 
-/// What [`AuditLog::compact`] did.
+/// What [`AuditLog::compact`](crate::AuditLog::compact) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CompactReport {
@@ -35,28 +35,11 @@ pub struct CompactReport {
     pub dict_id: Option<u32>,
 }
 
-impl AuditLog {
-    /// Compresses every eligible sealed segment into a cold segment (see [`CompactOptions`]).
-    ///
-    /// Runs on the calling thread and never blocks appends: the writer only ever touches the
-    /// active segment. Each conversion is crash-safe (docs/DESIGN.md, "Compressing a segment")
-    /// and every cold file is checked to decode to exactly its hot file before the hot file is
-    /// removed. Readers switch to the cold file atomically; iterators already holding the hot
-    /// segment keep reading it (its map outlives the removal).
-    pub fn compact(&self, options: &CompactOptions) -> Result<CompactReport> {
-        compact(self.shared(), options)
-    }
-}
-
-pub(crate) fn compact(shared: &Arc<Shared>, options: &CompactOptions) -> Result<CompactReport> {
-    if shared.options.read_only {
-        return Err(Error::ReadOnly);
-    }
-    let _busy = shared.lifecycle.busy.lock();
+pub(crate) fn compact(live: &LiveLog<'_>, options: &CompactOptions) -> Result<CompactReport> {
     let mut report = CompactReport::default();
-    let now = shared.options.clock.now().as_nanos();
+    let now = live.clock.now().as_nanos();
     let candidates: Vec<Arc<Segment>> = {
-        let view = shared.published.snapshot();
+        let view = live.published.snapshot();
         let sealed = view.segments.len().saturating_sub(1);
         view.segments[..sealed]
             .iter()
@@ -73,24 +56,24 @@ pub(crate) fn compact(shared: &Arc<Shared>, options: &CompactOptions) -> Result<
     for segment in candidates {
         let first_seq = segment.first_seq();
         if options.compress.dictionary && dict.is_none() {
-            dict = choose_dictionary(shared, first_seq, &options.compress)?;
+            dict = choose_dictionary(live, first_seq, &options.compress)?;
         }
         let dict_ref = dict.as_ref().map(|(id, d)| (*id, d.as_slice()));
-        let fs = shared.options.fs.as_ref();
-        let hot_bytes = std::fs::metadata(segment_path(&shared.dir, first_seq))
+        let fs = live.fs;
+        let hot_bytes = std::fs::metadata(segment_path(live.dir, first_seq))
             .map(|m| m.len())
             .unwrap_or(0);
-        let cold_path = cold::convert(fs, &shared.dir, first_seq, &options.compress, dict_ref)?;
+        let cold_path = cold::convert(fs, live.dir, first_seq, &options.compress, dict_ref)?;
         let cold_file = cold::read::ColdFile::open(&cold_path)?;
         let replacement = Arc::new(Segment::cold(cold_path.clone(), cold_file));
-        shared.published.update(|v| {
+        live.published.update(|v| {
             let mut segments = (*v.segments).clone();
             if let Some(s) = segments.iter_mut().find(|s| s.first_seq() == first_seq) {
                 *s = replacement;
             }
             v.segments = Arc::new(segments);
         });
-        cold::remove_hot(fs, &shared.dir, first_seq)?;
+        cold::remove_hot(fs, live.dir, first_seq)?;
         report.hot_bytes += hot_bytes;
         report.cold_bytes += std::fs::metadata(&cold_path).map(|m| m.len()).unwrap_or(0);
         report.compressed.push(cold_path);
@@ -108,16 +91,16 @@ pub(crate) fn is_older(recorded_at: i64, age: Duration, now: i64) -> bool {
 /// The newest dictionary in the directory, or one trained from the records of segment
 /// `first_seq` and stored. `None` when training fails (too few or too uniform samples).
 fn choose_dictionary(
-    shared: &Shared,
+    live: &LiveLog<'_>,
     first_seq: u64,
     options: &CompressOptions,
 ) -> Result<Option<(u32, Vec<u8>)>> {
-    for id in dictionary::list(&shared.dir) {
-        if let Ok(d) = dictionary::load(&shared.dir, id) {
+    for id in dictionary::list(live.dir) {
+        if let Ok(d) = dictionary::load(live.dir, id) {
             return Ok(Some((id, d)));
         }
     }
-    let path = segment_path(&shared.dir, first_seq);
+    let path = segment_path(live.dir, first_seq);
     let hot =
         std::fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let (offsets, records_end) = cold::write::record_offsets(&path, &hot)?;
@@ -129,6 +112,6 @@ fn choose_dictionary(
     let Ok(dict) = dictionary::train(&samples, options.dictionary_max_bytes) else {
         return Ok(None);
     };
-    let id = dictionary::store(shared.options.fs.as_ref(), &shared.dir, &dict)?;
+    let id = dictionary::store(live.fs, live.dir, &dict)?;
     Ok(Some((id, dict)))
 }

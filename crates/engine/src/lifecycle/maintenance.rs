@@ -1,14 +1,14 @@
 //! Maintenance: retention, archiving and compaction per a configured policy, on request
-//! ([`AuditLog::maintain`]) or from a background thread on a schedule. Never on the writer
-//! thread, so appends are never blocked by it.
+//! ([`AuditLog::maintain`](crate::AuditLog::maintain)) or from a background thread on a
+//! schedule. Never on the writer thread, so appends are never blocked by it.
 
+use super::LiveLog;
 use super::archive::{ArchiveDestination, ArchivePolicy, ArchiveReport};
 use super::compact::{CompactOptions, CompactReport};
 use super::retention::{RetentionPolicy, RetentionReport};
 use crate::error::{Error, Result};
-use crate::log::{AuditLog, Shared};
 use crossbeam_channel::{RecvTimeoutError, Sender};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -45,81 +45,50 @@ pub(crate) struct MaintenanceThread {
     handle: JoinHandle<()>,
 }
 
-impl AuditLog {
-    /// Runs the maintenance configured with
-    /// [`AuditLogBuilder::maintenance`](crate::AuditLogBuilder::maintenance) now, on the
-    /// calling thread.
-    pub fn maintain(&self) -> Result<MaintenanceReport> {
-        let policy = self
-            .shared()
-            .options
-            .maintenance
-            .clone()
-            .unwrap_or_default();
-        run(self.shared(), &policy)
-    }
-
-    /// Runs the given maintenance policy now, on the calling thread.
-    pub fn maintain_with(&self, policy: &MaintenancePolicy) -> Result<MaintenanceReport> {
-        run(self.shared(), policy)
-    }
-
-    /// The error of the background maintenance thread's last run, if it failed.
-    pub fn last_maintenance_error(&self) -> Option<String> {
-        self.shared().lifecycle.last_error.lock().clone()
-    }
-}
-
-pub(crate) fn run(shared: &Arc<Shared>, policy: &MaintenancePolicy) -> Result<MaintenanceReport> {
-    if shared.options.read_only {
-        return Err(Error::ReadOnly);
-    }
+/// Runs `policy` on `live`, each part under the lifecycle lock (see
+/// [`LifecycleState::maintain`](super::LifecycleState::maintain)).
+pub(crate) fn run(
+    state: &super::LifecycleState,
+    live: &LiveLog<'_>,
+    policy: &MaintenancePolicy,
+) -> Result<MaintenanceReport> {
     let mut report = MaintenanceReport::default();
     if let Some(retention) = &policy.retention {
-        report.retention = Some(super::retention::apply(shared, retention)?);
+        report.retention = Some(state.apply_retention(live, retention)?);
     }
     if let Some((destination, archive)) = &policy.archive {
-        report.archive = Some(super::archive::archive(
-            shared,
-            destination.as_ref(),
-            archive,
-        )?);
+        report.archive = Some(state.archive(live, destination.as_ref(), archive)?);
     }
     if let Some(compact) = &policy.compact {
-        report.compact = Some(super::compact::compact(shared, compact)?);
+        report.compact = Some(state.compact(live, compact)?);
     }
     Ok(report)
 }
 
-/// Starts the background thread if the options ask for one.
-pub(crate) fn start(shared: &Arc<Shared>) -> Result<()> {
-    let Some(policy) = shared.options.maintenance.clone() else {
-        return Ok(());
-    };
-    let Some(interval) = policy.interval else {
-        return Ok(());
-    };
-    let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
-    let weak: Weak<Shared> = Arc::downgrade(shared);
-    let handle = std::thread::Builder::new()
-        .name("auditlog-maintenance".into())
-        .spawn(move || {
-            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                let Some(shared) = weak.upgrade() else { return };
-                let result = run(&shared, &policy);
-                *shared.lifecycle.last_error.lock() = result.err().map(|e| e.to_string());
-            }
-        })
-        .map_err(|e| Error::io("starting the maintenance thread", e))?;
-    *shared.lifecycle.maintenance.lock() = Some(MaintenanceThread { stop, handle });
-    Ok(())
-}
+impl MaintenanceThread {
+    /// Starts a thread that calls `tick` every `interval` until stopped or `tick` returns
+    /// `false` (the log is gone).
+    pub(crate) fn start(
+        interval: Duration,
+        mut tick: impl FnMut() -> bool + Send + 'static,
+    ) -> Result<Self> {
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
+        let handle = std::thread::Builder::new()
+            .name("auditlog-maintenance".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    if !tick() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::io("starting the maintenance thread", e))?;
+        Ok(MaintenanceThread { stop, handle })
+    }
 
-/// Stops the background thread (waiting for a run in progress to finish).
-pub(crate) fn stop(shared: &Shared) {
-    let thread = shared.lifecycle.maintenance.lock().take();
-    if let Some(t) = thread {
-        let _ = t.stop.send(());
-        let _ = t.handle.join();
+    /// Stops the thread, waiting for a run in progress to finish.
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.join();
     }
 }

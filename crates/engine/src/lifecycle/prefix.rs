@@ -1,9 +1,9 @@
-//! Removing a prefix of the log (whole segments, oldest first, never the newest): the shared
+//! Removing a prefix of the log (whole segments, oldest first, never the newest): the live
 //! final steps of retention and archiving. Cut record first, then the view, then the files.
 
+use super::LiveLog;
 use super::cuts::{self, Cut, CutKind};
 use crate::error::{Error, Result};
-use crate::log::Shared;
 use crate::segment::name::parse_segment_family_name;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,12 +43,12 @@ pub(crate) fn size_of(files: &[PathBuf]) -> u64 {
 /// it is finished here first, and the new cut continues from it, rather than a second cut
 /// starting where the first one did.
 pub(crate) fn remove_prefix(
-    shared: &Arc<Shared>,
+    live: &LiveLog<'_>,
     kind: CutKind,
     count: usize,
     note: String,
 ) -> Result<(Cut, u64)> {
-    let view = shared.published.snapshot();
+    let view = live.published.snapshot();
     let kept = view.segments.get(count).filter(|_| count > 0);
     let Some(first_kept) = kept else {
         return Err(Error::InvalidOption {
@@ -58,44 +58,44 @@ pub(crate) fn remove_prefix(
     };
     let target = first_kept.first_seq();
     let mut reclaimed = 0;
-    if let Some(pending) = cut_ahead_of_view(shared, view.first_seq)? {
-        reclaimed += drop_below(shared, pending.cut_seq)?;
+    if let Some(pending) = cut_ahead_of_view(live, view.first_seq)? {
+        reclaimed += drop_below(live, pending.cut_seq)?;
         if pending.cut_seq >= target {
             return Ok((pending, reclaimed));
         }
     }
-    let view = shared.published.snapshot();
+    let view = live.published.snapshot();
     let first_kept = view
         .segments
         .iter()
         .find(|s| s.first_seq() == target)
         .expect("the segment to keep is newer than any cut, so it is still in the view");
-    let now = shared.options.clock.now();
+    let now = live.clock.now();
     let cut = Cut::at(kind, view.first_seq, &first_kept.header, now, note);
-    let fs = shared.options.fs.as_ref();
+    let fs = live.fs;
     // With a signing key every cut is signed, so that a verifier holding the public key can
     // tell this removal from a deletion dressed up with a forged cut record.
-    let signer = shared.options.signer.as_ref().map(|s| s.key());
-    let cut = cuts::append(fs, &shared.dir, &shared.meta.log_id, &cut, signer)?;
-    reclaimed += drop_below(shared, cut.cut_seq)?;
+    let signer = live.signer;
+    let cut = cuts::append(fs, live.dir, &live.log_id, &cut, signer)?;
+    reclaimed += drop_below(live, cut.cut_seq)?;
     Ok((cut, reclaimed))
 }
 
 /// The newest cut in `cuts.log` when it reaches past the view's first record: written by a
 /// run whose append then failed. Synced again before it is acted on, since its own sync may
 /// never have run.
-fn cut_ahead_of_view(shared: &Arc<Shared>, first_seq: u64) -> Result<Option<Cut>> {
-    let path = cuts::cuts_path(&shared.dir);
+fn cut_ahead_of_view(live: &LiveLog<'_>, first_seq: u64) -> Result<Option<Cut>> {
+    let path = cuts::cuts_path(live.dir);
     if !path.exists() {
         return Ok(None);
     }
-    let log = cuts::read(&shared.dir, &shared.meta.log_id)?;
+    let log = cuts::read(live.dir, &live.log_id)?;
     let Some(pending) = log.latest().filter(|c| c.cut_seq > first_seq).cloned() else {
         return Ok(None);
     };
-    let signer = shared.options.signer.as_ref().map(|s| s.key());
-    cuts::authorize_removal(&shared.dir, &log, &pending, signer, &shared.meta.log_id)?;
-    let fs = shared.options.fs.as_ref();
+    let signer = live.signer;
+    cuts::authorize_removal(live.dir, &log, &pending, signer, &live.log_id)?;
+    let fs = live.fs;
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     let mut file = fs.open_writable(&path).map_err(|e| io("opening", e))?;
     file.sync_data().map_err(|e| io("syncing", e))?;
@@ -104,8 +104,8 @@ fn cut_ahead_of_view(shared: &Arc<Shared>, first_seq: u64) -> Result<Option<Cut>
 
 /// Publishes the view without the segments below `cut_seq`, then removes their files and
 /// fsyncs the directory. Returns the bytes reclaimed.
-fn drop_below(shared: &Arc<Shared>, cut_seq: u64) -> Result<u64> {
-    let removed: Vec<u64> = shared
+fn drop_below(live: &LiveLog<'_>, cut_seq: u64) -> Result<u64> {
+    let removed: Vec<u64> = live
         .published
         .snapshot()
         .segments
@@ -113,7 +113,7 @@ fn drop_below(shared: &Arc<Shared>, cut_seq: u64) -> Result<u64> {
         .map(|s| s.first_seq())
         .filter(|&first| first < cut_seq)
         .collect();
-    shared.published.update(|v| {
+    live.published.update(|v| {
         let segments: Vec<_> = v
             .segments
             .iter()
@@ -123,16 +123,16 @@ fn drop_below(shared: &Arc<Shared>, cut_seq: u64) -> Result<u64> {
         v.segments = Arc::new(segments);
         v.first_seq = v.first_seq.max(cut_seq);
     });
-    let fs = shared.options.fs.as_ref();
+    let fs = live.fs;
     let mut reclaimed = 0;
     for first_seq in removed {
-        for path in family_files(&shared.dir, first_seq)? {
+        for path in family_files(live.dir, first_seq)? {
             reclaimed += size_of(std::slice::from_ref(&path));
             fs.remove_file(&path)
                 .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
         }
     }
-    fs.sync_dir(&shared.dir)
-        .map_err(|e| Error::io(format!("syncing {}", shared.dir.display()), e))?;
+    fs.sync_dir(live.dir)
+        .map_err(|e| Error::io(format!("syncing {}", live.dir.display()), e))?;
     Ok(reclaimed)
 }

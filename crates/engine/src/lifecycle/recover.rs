@@ -6,7 +6,7 @@
 use super::cold::{self, read::ColdFile};
 use super::cuts::CutLog;
 use crate::error::{Error, Result};
-use crate::options::Options;
+use crate::options::{Access, Options};
 use crate::segment::Segment;
 use crate::segment::name::{is_cold, parse_segment_family_name};
 use crate::segment::scan::{End, ScanOutcome, scan};
@@ -29,7 +29,9 @@ pub(crate) fn settle(
     cuts: &CutLog,
     log_id: &[u8; 16],
     options: &Options,
+    access: Access,
 ) -> Result<Settled> {
+    let read_only = access == Access::ReadOnly;
     let fs = options.fs.as_ref();
     let cut_seq = cuts.latest().map_or(0, |c| c.cut_seq);
     let mut settled: Vec<(u64, PathBuf)> = Vec::with_capacity(listed.len());
@@ -42,14 +44,14 @@ pub(crate) fn settle(
         }
         match settled.last_mut() {
             Some((last, kept)) if *last == seq => {
-                if !options.read_only {
+                if !read_only {
                     *kept = cold::resolve_both(fs, dir, seq)?;
                 }
             }
             _ => settled.push((seq, path)),
         }
     }
-    if below_cut && !options.read_only {
+    if below_cut && !read_only {
         if let Some(cut) = cuts.latest() {
             let signer = options.signer.as_ref().map(|s| s.key());
             super::cuts::authorize_removal(dir, cuts, cut, signer, log_id)?;

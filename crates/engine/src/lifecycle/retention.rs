@@ -2,15 +2,14 @@
 //! the policy by the engine's clock, or beyond a total size budget. Never the newest segment.
 //! The cut is recorded durably before any file is removed (see `prefix.rs`, `cuts.rs`).
 
+use super::LiveLog;
 use super::compact::is_older;
 use super::cuts::{Cut, CutKind};
 use super::prefix::{family_files, remove_prefix, size_of};
-use crate::error::{Error, Result};
-use crate::log::{AuditLog, Shared};
+use crate::error::Result;
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// What retention keeps. Both limits apply; a segment goes if either says so.
@@ -39,7 +38,7 @@ pub struct RetainedOut {
     pub reason: String,
 }
 
-/// What [`AuditLog::apply_retention`] did (or, dry, would do).
+/// What [`AuditLog::apply_retention`](crate::AuditLog::apply_retention) did (or, dry, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetentionReport {
@@ -51,29 +50,8 @@ pub struct RetentionReport {
     pub reclaimed_bytes: u64,
 }
 
-impl AuditLog {
-    /// Lists the segments `policy` would delete now, without changing anything.
-    pub fn plan_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
-        Ok(RetentionReport {
-            segments: plan(self.shared(), policy)?,
-            ..RetentionReport::default()
-        })
-    }
-
-    /// Deletes the segments `policy` selects (oldest first, never the newest), after
-    /// recording the cut durably in the cut log. Removed records then read as
-    /// [`Error::NotFound`]; verification still proves the rest continue the original tree.
-    pub fn apply_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport> {
-        apply(self.shared(), policy)
-    }
-}
-
-pub(crate) fn apply(shared: &Arc<Shared>, policy: &RetentionPolicy) -> Result<RetentionReport> {
-    if shared.options.read_only {
-        return Err(Error::ReadOnly);
-    }
-    let _busy = shared.lifecycle.busy.lock();
-    let segments = plan(shared, policy)?;
+pub(crate) fn apply(live: &LiveLog<'_>, policy: &RetentionPolicy) -> Result<RetentionReport> {
+    let segments = plan(live, policy)?;
     if segments.is_empty() {
         return Ok(RetentionReport::default());
     }
@@ -82,7 +60,7 @@ pub(crate) fn apply(shared: &Arc<Shared>, policy: &RetentionPolicy) -> Result<Re
     if reasons.iter().any(|r| *r != note) {
         note = format!("{} and {}", reasons[0], note);
     }
-    let (cut, reclaimed_bytes) = remove_prefix(shared, CutKind::Retention, segments.len(), note)?;
+    let (cut, reclaimed_bytes) = remove_prefix(live, CutKind::Retention, segments.len(), note)?;
     Ok(RetentionReport {
         segments,
         cut: Some(cut),
@@ -90,12 +68,12 @@ pub(crate) fn apply(shared: &Arc<Shared>, policy: &RetentionPolicy) -> Result<Re
     })
 }
 
-fn plan(shared: &Shared, policy: &RetentionPolicy) -> Result<Vec<RetainedOut>> {
-    let view = shared.published.snapshot();
-    let now = shared.options.clock.now().as_nanos();
+pub(crate) fn plan(live: &LiveLog<'_>, policy: &RetentionPolicy) -> Result<Vec<RetainedOut>> {
+    let view = live.published.snapshot();
+    let now = live.clock.now().as_nanos();
     let mut sizes = Vec::with_capacity(view.segments.len());
     for s in view.segments.iter() {
-        sizes.push(bytes_used(&shared.dir, s, view.end_seq)?);
+        sizes.push(bytes_used(live.dir, s, view.end_seq)?);
     }
     let mut total: u64 = sizes.iter().sum();
     let mut out = Vec::new();

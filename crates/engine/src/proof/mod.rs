@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 /// The committed state of the log at `dir` (read-only open) and a subtree source over it.
 struct Loaded {
-    log: crate::AuditLog,
+    log: crate::ReadOnlyLog,
     log_id: [u8; 16],
     /// The oldest record still held (0 unless retention or archiving removed a prefix).
     first: u64,
@@ -50,7 +50,7 @@ struct Loaded {
 }
 
 fn load(dir: &Path) -> Result<Loaded> {
-    let log = crate::AuditLog::open_read_only(dir)?;
+    let log = crate::ReadOnlyLog::open(dir)?;
     if let Some(problem) = log.open_report().problems.first() {
         return Err(Error::Corrupt(Box::new(problem.clone())));
     }
@@ -66,7 +66,7 @@ fn load(dir: &Path) -> Result<Loaded> {
         log_id,
         first: view.first_seq,
         end: view.end_seq,
-        subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.shared().options.fs)),
+        subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.options().fs)),
         log,
     })
 }
@@ -214,7 +214,7 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
 }
 
 /// The stored `recorded_at` and payload bytes of record `seq`.
-fn record_bytes(log: &crate::AuditLog, seq: u64) -> Result<(i64, Vec<u8>)> {
+fn record_bytes(log: &crate::LogReader, seq: u64) -> Result<(i64, Vec<u8>)> {
     let view = log.view();
     let segment = view.segment_of(seq).ok_or(Error::NotFound {
         seq,

@@ -6,7 +6,7 @@ use crate::merkle::{
     Hash, LeafSlice, SubtreeSource, consistency_path, inclusion_path, root_from_leaves,
 };
 use crate::verify::{VerifyOptions, examine};
-use crate::{AuditLog, Durability, Timestamp};
+use crate::{AuditLog, Durability, ReadOnlyLog, Timestamp};
 use auditlog_format::sample::SampleEvents;
 use std::path::Path;
 
@@ -45,7 +45,7 @@ fn all_leaves(dir: &Path) -> Vec<Hash> {
 }
 
 fn source(dir: &Path) -> LogSubtrees {
-    let log = AuditLog::open_read_only(dir).expect("open");
+    let log = ReadOnlyLog::open(dir).expect("open");
     LogSubtrees::new(&log.view())
 }
 
@@ -101,7 +101,7 @@ fn proofs_equal_those_from_every_leaf_when_sealed() {
 fn a_proof_of_a_new_record_reads_only_the_newest_segments() {
     let dir = tempfile::tempdir().expect("tempdir");
     build(dir.path(), 5000, false);
-    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let log = ReadOnlyLog::open(dir.path()).expect("open");
     let view = log.view();
     assert!(view.segments.len() > 20, "{} segments", view.segments.len());
     let n = view.end_seq;
@@ -126,7 +126,7 @@ fn a_proof_of_a_new_record_reads_only_the_newest_segments() {
 fn leaf_caches_are_written_used_and_rebuilt_when_damaged() {
     let dir = tempfile::tempdir().expect("tempdir");
     build(dir.path(), 2000, false);
-    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let log = ReadOnlyLog::open(dir.path()).expect("open");
     let view = log.view();
     let fs: std::sync::Arc<dyn crate::fs::FileSystem> =
         std::sync::Arc::new(crate::fs::StdFileSystem);
@@ -170,7 +170,7 @@ fn leaf_caches_are_written_used_and_rebuilt_when_damaged() {
 fn a_tree_ending_at_a_segment_start_needs_no_leaves_for_its_edge() {
     let dir = tempfile::tempdir().expect("tempdir");
     build(dir.path(), 3000, true);
-    let log = AuditLog::open_read_only(dir.path()).expect("open");
+    let log = ReadOnlyLog::open(dir.path()).expect("open");
     let view = log.view();
     let n = view.end_seq;
     let last_sealed = view.segments[view.segments.len() - 2].first_seq();

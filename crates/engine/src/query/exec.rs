@@ -10,8 +10,8 @@
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::event::{EventView, PayloadError, Record, RecordView};
+use crate::index::IndexSet;
 use crate::index::{KeyIndex, Lookup, Posting, actor_key, entity_key};
-use crate::log::AuditLog;
 use crate::query::filter::{Order, Query};
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
@@ -110,7 +110,7 @@ impl<F: FnMut(&Match<'_>) -> Result<ControlFlow<()>>> Visitor for F {
 /// ([`Visitor::expect`]), so it can allocate once. It is not told for other queries, whose
 /// candidates may mostly fail the filter.
 pub(crate) fn for_each_match(
-    log: &AuditLog,
+    indexes: &IndexSet,
     view: &View,
     query: &Query,
     lo: u64,
@@ -145,8 +145,8 @@ pub(crate) fn for_each_match(
             continue;
         }
         let plan = {
-            let slot = log.index_slot(first);
-            let guard = slot.index(log.shared(), segment, view.end_seq)?;
+            let slot = indexes.slot(first);
+            let guard = slot.index(indexes, segment, view.end_seq)?;
             let index = guard.lookup();
             if !index.summary().may_match(query) {
                 continue;

@@ -6,10 +6,10 @@ use crate::checkpoint::Checkpoint;
 use crate::checkpoint::store::read_notes;
 use crate::fs::sim::SimFs;
 use crate::lifecycle::archive::MANIFEST_NAME;
-use crate::lifecycle::{check_bundle, check_with_bundles, cuts};
+use crate::lifecycle::{check_bundle, cuts};
 use crate::merkle::TreeHead;
 use crate::verify::{VerifyOptions, verify};
-use crate::{AuditLog, OpenCheck};
+use crate::{AuditLog, LogReader, OpenCheck, ReadOnlyLog};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub fn check_image(image: &Path, scratch: &Path, model: &Model) -> Result<ImageR
     }
     let copy = scratch.join("log");
     copy_dir(&log_dir, &copy).map_err(|e| format!("copying: {e}"))?;
-    let ro = AuditLog::open_read_only(&copy).map_err(|e| format!("read-only open: {e}"))?;
+    let ro = ReadOnlyLog::open(&copy).map_err(|e| format!("read-only open: {e}"))?;
     if let Some(p) = ro.open_report().problems.first() {
         return Err(format!("read-only open found damage: {p}"));
     }
@@ -119,7 +119,7 @@ pub fn check_image(image: &Path, scratch: &Path, model: &Model) -> Result<ImageR
         .map_err(|e| format!("append after recovery: {e}"))?;
     log.close()
         .map_err(|e| format!("close after recovery: {e}"))?;
-    let again = AuditLog::open_read_only(&copy).map_err(|e| format!("reopen: {e}"))?;
+    let again = ReadOnlyLog::open(&copy).map_err(|e| format!("reopen: {e}"))?;
     if again.end_seq() != recovered + 1
         || again.first_seq() != first
         || !again.open_report().problems.is_empty()
@@ -270,7 +270,7 @@ fn check_verify(
 /// The archive beside the log: every completed bundle present; every complete bundle (one
 /// with a manifest) verifies alone; together with the live log and its cut log they form
 /// one chain. Returns how many bundles were checked.
-fn check_bundles(image: &Path, log: &AuditLog, model: &Model) -> Result<u64, String> {
+fn check_bundles(image: &Path, log: &LogReader, model: &Model) -> Result<u64, String> {
     let root = archive_dir(image);
     let mut complete: Vec<PathBuf> = Vec::new();
     if root.exists() {
@@ -303,12 +303,12 @@ fn check_bundles(image: &Path, log: &AuditLog, model: &Model) -> Result<u64, Str
             ));
         }
     }
-    check_with_bundles(log, &complete)
+    log.check_with_bundles(&complete)
         .map_err(|e| format!("the log and its bundles do not chain: {e}"))?;
     Ok(complete.len() as u64)
 }
 
-fn check_records(log: &AuditLog, first: u64, model: &Model) -> Result<(), String> {
+fn check_records(log: &LogReader, first: u64, model: &Model) -> Result<(), String> {
     let mut expected_seq = first;
     for record in log.iter(..) {
         let record = record.map_err(|e| format!("reading record {expected_seq}: {e}"))?;

@@ -158,7 +158,7 @@ impl Lifecycle {
 
     fn checkpoint(&self, log: &AuditLog, model: &mut Model) -> Outcome {
         // With a key given to the builder, the log's own signer (which also signs at seals).
-        let signed = if log.shared().options.signer.is_some() {
+        let signed = if log.options().signer.is_some() {
             log.checkpoint()
         } else {
             log.sign_checkpoint(&self.signer)

@@ -36,7 +36,7 @@ use super::retention::{RetentionPolicy, RetentionReport};
 use crate::error::{Error, Result};
 use crate::event::{Event, Record, Severity};
 use crate::fs::{FileSystem, StdFileSystem};
-use crate::log::{AuditLog, AuditLogBuilder};
+use crate::log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog};
 use crate::merkle::TreeHead;
 use crate::receipt::{AppendHandle, BatchHandle, Receipt};
 use crate::verify::{IndexCheck, VerifyOptions};
@@ -185,8 +185,8 @@ impl ClassifiedLogBuilder {
         self
     }
 
-    /// Opens every sub-log read-only (see [`AuditLogBuilder::read_only`]); nothing is created
-    /// or rewritten. Default false.
+    /// Opens every sub-log read-only (see [`AuditLogBuilder::open_read_only`]); nothing is
+    /// created or rewritten, and every write fails with [`Error::ReadOnly`]. Default false.
     #[must_use]
     pub fn read_only(mut self, yes: bool) -> Self {
         self.read_only = yes;
@@ -205,7 +205,7 @@ impl ClassifiedLogBuilder {
 pub struct ClassifiedLog {
     root: PathBuf,
     classes: Vec<RetentionClass>,
-    logs: Vec<AuditLog>,
+    logs: Vec<SubLog>,
     /// The class index of each severity code.
     route: [usize; Severity::ALL.len()],
 }
@@ -337,11 +337,13 @@ impl ClassifiedLog {
                 retention: Some(class.retention),
                 ..b.maintenance.clone()
             };
-            let log = (b.sub_log)(&dir)
+            let builder = (b.sub_log)(&dir)
                 .file_system(b.fs.clone())
-                .read_only(b.read_only)
-                .maintenance(maintenance)
-                .open()?;
+                .maintenance(maintenance);
+            let log = match b.read_only {
+                true => SubLog::Read(builder.open_read_only()?),
+                false => SubLog::Written(builder.open()?),
+            };
             if recorded.is_some() && log.log_id() != entry.log_id {
                 return Err(mismatch(format!(
                     "the sub-log of class {:?} has log id {}, but {CLASSES_FILE} records {}: it \
@@ -387,9 +389,16 @@ impl ClassifiedLog {
 
     /// The sub-log of class `name`, for everything a single log offers (iterators, proofs by
     /// its directory, checkpoints, compaction...).
-    pub fn class(&self, name: &str) -> Option<&AuditLog> {
+    pub fn class(&self, name: &str) -> Option<&LogReader> {
         let i = self.classes.iter().position(|c| c.name == name)?;
-        self.logs.get(i)
+        self.logs.get(i).map(|log| &**log)
+    }
+
+    /// The writing handle of class `name`'s sub-log (for compaction, archiving,
+    /// checkpoints...); `None` if there is no such class or the log was opened read-only.
+    pub fn class_writer(&self, name: &str) -> Option<&AuditLog> {
+        let i = self.classes.iter().position(|c| c.name == name)?;
+        self.logs.get(i)?.writer().ok()
     }
 
     /// The class events of `severity` go to.
@@ -404,11 +413,11 @@ impl ClassifiedLog {
             .collect()
     }
 
-    fn named(&self) -> impl Iterator<Item = (&str, &AuditLog)> {
+    fn named(&self) -> impl Iterator<Item = (&str, &SubLog)> {
         self.classes.iter().map(|c| c.name.as_str()).zip(&self.logs)
     }
 
-    fn log_for(&self, event: &Event) -> (usize, &AuditLog) {
+    fn log_for(&self, event: &Event) -> (usize, &SubLog) {
         let i = self.route[event.severity.to_u8() as usize];
         (i, &self.logs[i])
     }
@@ -418,7 +427,7 @@ impl ClassifiedLog {
         let (i, log) = self.log_for(event);
         Ok(ClassifiedHandle {
             class: self.classes[i].name.clone(),
-            inner: log.append(event)?,
+            inner: log.writer()?.append(event)?,
         })
     }
 
@@ -427,7 +436,7 @@ impl ClassifiedLog {
         let (i, log) = self.log_for(event);
         Ok(ClassifiedHandle {
             class: self.classes[i].name.clone(),
-            inner: log.try_append(event)?,
+            inner: log.writer()?.try_append(event)?,
         })
     }
 
@@ -443,18 +452,14 @@ impl ClassifiedLog {
             // Encoding checks every rule, the encoded size included; the class's log encodes
             // again, which is the price of all-or-nothing validation across classes.
             scratch.clear();
-            crate::event::encode_payload_into(
-                event,
-                &log.shared().options.event_limits,
-                &mut scratch,
-            )?;
+            crate::event::encode_payload_into(event, &log.options().event_limits, &mut scratch)?;
             by_class[i].0.push(event.clone());
             by_class[i].1.push(at);
         }
         let mut parts = Vec::new();
         for (i, (batch, positions)) in by_class.into_iter().enumerate() {
             if !batch.is_empty() {
-                let handle = self.logs[i].append_batch(&batch)?;
+                let handle = self.logs[i].writer()?.append_batch(&batch)?;
                 parts.push((self.classes[i].name.clone(), handle, positions));
             }
         }
@@ -475,12 +480,12 @@ impl ClassifiedLog {
 
     /// Makes every acknowledged record of every class durable.
     pub fn sync(&self) -> Result<()> {
-        self.logs.iter().try_for_each(AuditLog::sync)
+        self.logs.iter().try_for_each(|log| log.writer()?.sync())
     }
 
     /// Seals every class's active segment (see [`AuditLog::seal`]).
     pub fn seal(&self) -> Result<()> {
-        self.logs.iter().try_for_each(AuditLog::seal)
+        self.logs.iter().try_for_each(|log| log.writer()?.seal())
     }
 
     /// Closes every sub-log (all of them, even after one fails); returns the first error.
@@ -498,21 +503,21 @@ impl ClassifiedLog {
     /// Runs each sub-log's maintenance (its class's retention, then the archiving and
     /// compaction of [`ClassifiedLogBuilder::maintenance`]) now; one report per class.
     pub fn maintain(&self) -> Result<Vec<(String, MaintenanceReport)>> {
-        self.per_class(AuditLog::maintain)
+        self.per_class(|log| log.writer()?.maintain())
     }
 
     /// Lists what each class's retention would delete now, changing nothing.
     pub fn plan_retention(&self) -> Result<Vec<(String, RetentionReport)>> {
-        self.per_class_policy(AuditLog::plan_retention)
+        self.per_class_policy(|log, policy| log.plan_retention(policy))
     }
 
     /// Applies each class's retention (recording each class's cut first, see
     /// [`AuditLog::apply_retention`]).
     pub fn apply_retention(&self) -> Result<Vec<(String, RetentionReport)>> {
-        self.per_class_policy(AuditLog::apply_retention)
+        self.per_class_policy(|log, policy| log.writer()?.apply_retention(policy))
     }
 
-    fn per_class<T>(&self, f: impl Fn(&AuditLog) -> Result<T>) -> Result<Vec<(String, T)>> {
+    fn per_class<T>(&self, f: impl Fn(&SubLog) -> Result<T>) -> Result<Vec<(String, T)>> {
         self.named()
             .map(|(name, log)| Ok((name.to_string(), f(log)?)))
             .collect()
@@ -520,13 +525,48 @@ impl ClassifiedLog {
 
     fn per_class_policy<T>(
         &self,
-        f: impl Fn(&AuditLog, &RetentionPolicy) -> Result<T>,
+        f: impl Fn(&SubLog, &RetentionPolicy) -> Result<T>,
     ) -> Result<Vec<(String, T)>> {
         self.classes
             .iter()
             .zip(&self.logs)
             .map(|(c, log)| Ok((c.name.clone(), f(log, &c.retention)?)))
             .collect()
+    }
+}
+
+/// A class's sub-log: written, or only read (a classified log opened read-only).
+#[derive(Debug)]
+enum SubLog {
+    Written(AuditLog),
+    Read(ReadOnlyLog),
+}
+
+impl SubLog {
+    /// The writing handle; [`Error::ReadOnly`] when the classified log was opened read-only.
+    fn writer(&self) -> Result<&AuditLog> {
+        match self {
+            SubLog::Written(log) => Ok(log),
+            SubLog::Read(_) => Err(Error::ReadOnly),
+        }
+    }
+
+    fn close(self) -> Result<()> {
+        match self {
+            SubLog::Written(log) => log.close(),
+            SubLog::Read(_) => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for SubLog {
+    type Target = LogReader;
+
+    fn deref(&self) -> &LogReader {
+        match self {
+            SubLog::Written(log) => log,
+            SubLog::Read(log) => log,
+        }
     }
 }
 

@@ -1,0 +1,143 @@
+//! The writer's queue as the handle and the writer thread share it: the byte budget that
+//! bounds it, the async producers waiting for room in it, and the poison that closes it.
+
+use crate::error::Error;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Waker;
+
+/// What a writing handle, its writer thread and its pending [`AppendFuture`]s share.
+///
+/// [`AppendFuture`]: crate::AppendFuture
+#[derive(Debug)]
+pub(crate) struct Queue {
+    /// Bytes of appends queued for the writer, bounded by `queue_max_bytes`.
+    pub budget: QueueBudget,
+    /// Async appends waiting for room in the queue.
+    pub room: RoomWaiters,
+    poison: Mutex<Option<String>>,
+}
+
+impl Queue {
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Queue {
+            budget: QueueBudget::new(max_bytes),
+            room: RoomWaiters::default(),
+            poison: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn poison_cause(&self) -> Option<String> {
+        self.poison.lock().clone()
+    }
+
+    /// Records the first failure; later ones keep the first cause.
+    pub(crate) fn set_poison(&self, cause: String) {
+        self.poison.lock().get_or_insert(cause);
+    }
+
+    pub(crate) fn poisoned_error(&self) -> Error {
+        match self.poison_cause() {
+            Some(cause) => Error::Poisoned { cause },
+            None => Error::Closed,
+        }
+    }
+
+    /// The writer took `bytes` off the queue (0 after a drain): they leave the budget and
+    /// every waiting async producer may retry.
+    pub(crate) fn drained(&self, bytes: usize) {
+        self.budget.release(bytes);
+        self.room.wake_all();
+    }
+}
+
+/// Bytes of queued appends, bounded so that producers outrunning the disk block (or get
+/// `QueueFull`) instead of growing memory. A request larger than the whole budget is admitted
+/// when nothing else is queued, so it can never wait forever.
+#[derive(Debug)]
+pub(crate) struct QueueBudget {
+    used: AtomicUsize,
+    limit: usize,
+    lock: Mutex<()>,
+    freed: parking_lot::Condvar,
+}
+
+impl QueueBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        QueueBudget {
+            used: AtomicUsize::new(0),
+            limit,
+            lock: Mutex::new(()),
+            freed: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Takes `n` bytes of the budget if they fit.
+    pub(crate) fn try_acquire(&self, n: usize) -> bool {
+        let mut used = self.used.load(Ordering::Acquire);
+        loop {
+            if used > 0 && used.saturating_add(n) > self.limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(
+                used,
+                used + n,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Takes `n` bytes, waiting while they do not fit.
+    pub(crate) fn acquire(&self, n: usize) {
+        if self.try_acquire(n) {
+            return;
+        }
+        let mut guard = self.lock.lock();
+        // Re-checked under the lock that `release` takes before notifying: no lost wake-up.
+        while !self.try_acquire(n) {
+            self.freed.wait(&mut guard);
+        }
+    }
+
+    /// Returns `n` bytes (the writer, after writing them; or a sender whose send failed).
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.used.fetch_sub(n, Ordering::AcqRel);
+        let _guard = self.lock.lock();
+        self.freed.notify_all();
+    }
+}
+
+/// Tasks waiting for the queue to have room.
+#[derive(Debug, Default)]
+pub(crate) struct RoomWaiters {
+    any: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl RoomWaiters {
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut wakers = self.wakers.lock();
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// Called by the writer after draining: wakes every waiting task (cheap when none wait).
+    pub(crate) fn wake_all(&self) {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let wakers = std::mem::take(&mut *self.wakers.lock());
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
