@@ -125,7 +125,7 @@ pub fn run(args: StatsArgs) -> Result<(), CliError> {
 }
 
 fn to_hex_16(id: [u8; 16]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
+    auditlog_format::meta::log_id_hex(&id)
 }
 
 /// The `n` largest counts as `[[key, count], ...]`, ties by key.

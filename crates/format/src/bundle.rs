@@ -86,6 +86,6 @@ pub struct Manifest {
 
 /// The name of the bundle of segment `first_seq` of log `log_id`.
 pub fn bundle_name(log_id: &[u8; 16], first_seq: u64) -> String {
-    let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::meta::log_id_hex(log_id);
     format!("{hex}-{first_seq:020}")
 }

@@ -32,11 +32,7 @@ const META_LEN: usize = 40;
 /// A log id as the format writes it in text (origins, bundle names, manifests): 32 lowercase
 /// hex digits.
 pub fn log_id_hex(log_id: &[u8; 16]) -> String {
-    use std::fmt::Write;
-    log_id.iter().fold(String::with_capacity(32), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::merkle::hash::hex(log_id)
 }
 
 /// The identity of a log.

@@ -1,5 +1,10 @@
-//! The crate's `unsafe` code for the OS: read-only memory maps and `fallocate` (the only other
-//! `unsafe` is the SIMD kernel in merkle/lanes_avx2.rs).
+//! The format crate's `unsafe` code for the OS: read-only memory maps and `fallocate`.
+//!
+//! The workspace denies `unsafe_code` everywhere else, with exactly three more exceptions,
+//! each allowed where it is and commented: the AVX2 kernel of the Merkle hashing
+//! (merkle/lanes_avx2.rs), the `str` view of bytes already checked to be ASCII
+//! (event/ascii_str.rs), and the CLI's reset of SIGPIPE before any thread starts (the root
+//! package's src/main.rs). The engine and the verifier have none.
 //!
 //! Everything here is a thin, audited wrapper; callers stay in safe code.
 

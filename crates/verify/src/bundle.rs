@@ -246,7 +246,7 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
     let frontier = frontier
         .and_then(|nodes| Frontier::from_parts(manifest.first_seq, nodes))
         .ok_or_else(|| bundle_error(dir, "start_frontier is malformed"))?;
-    let log_id: String = header.log_id.iter().map(|b| format!("{b:02x}")).collect();
+    let log_id = crate::meta::log_id_hex(&header.log_id);
     let agrees = log_id == manifest.log_id
         && header.first_seq == manifest.first_seq
         && header.frontier == frontier
@@ -270,7 +270,7 @@ pub fn check_bundle(dir: &Path) -> Result<BundleSummary, Corruption> {
 /// ([`check_bundle`]), that they form one chain of tree heads without gaps, that every
 /// archive cut of the log's cut log is the end of one of them, and that the live log's first
 /// segment continues where the last bundle (or recorded cut) ends. The engine describes the
-/// live log it holds open (`auditlog::lifecycle::archive::check_with_bundles`).
+/// live log it holds open (`auditlog::LogReader::check_with_bundles`).
 pub fn check_with_bundles(
     live: &LiveLog<'_>,
     bundle_dirs: &[PathBuf],

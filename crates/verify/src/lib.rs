@@ -50,7 +50,7 @@ pub use report::{CheckpointCheck, VerifyReport, Warning, kind_name};
 use crate::checkpoint::NoteVerifier;
 use crate::checkpoint::{Checkpoint, origin_of};
 use crate::cuts::CutLog;
-use crate::merkle::{Hash, TreeHead};
+use crate::merkle::Hash;
 use crate::meta::LogMeta;
 use crate::segment::name::{parse_cold_segment_file_name, parse_segment_file_name};
 use crate::timestamp::Timestamp;
@@ -390,20 +390,9 @@ fn prefix_root(chained: &[&SegmentCheck], size: u64) -> Result<Option<(Hash, Pat
             } else {
                 check.leaves.clone()
             };
-            let mut frontier = o.header.frontier.clone();
-            for leaf in leaves.iter().take((size - first) as usize) {
-                frontier.push(*leaf);
-            }
-            return Ok((frontier.size() == size).then(|| (frontier.root(), check.job.path.clone())));
+            let root = o.header.frontier.prefix_root(size, leaves);
+            return Ok(root.map(|root| (root, check.job.path.clone())));
         }
     }
     Ok((size == 0).then(|| (crate::merkle::empty_root(), PathBuf::new())))
-}
-
-/// The tree head recomputed for a verified report (a convenience for callers).
-impl VerifyReport {
-    /// The recomputed tree head.
-    pub fn head(&self) -> TreeHead {
-        self.tree_head
-    }
 }

@@ -88,7 +88,7 @@ impl VerifyReport {
         json!({
             "ok": self.ok,
             "path": self.path.display().to_string(),
-            "log_id": self.log_id.map(|id| id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            "log_id": self.log_id.as_ref().map(crate::meta::log_id_hex),
             "first_seq": self.first_seq,
             "records": self.records,
             "tree_head": { "size": self.tree_head.size, "root": to_hex(&self.tree_head.root) },

@@ -148,17 +148,18 @@ fn prefix_root(
     }
     // A compacted segment is replayed from the hot image its cold file decodes to.
     let bytes = crate::lifecycle::recover::hot_bytes(&segment.path)?;
-    let mut frontier = segment.header.frontier.clone();
+    let wanted = size - segment.first_seq();
+    let mut leaves = Vec::new();
     scan(&segment.path, &bytes, &mut |_, r| {
-        if frontier.size() < size {
-            frontier.push(r.leaf_hash());
+        if (leaves.len() as u64) < wanted {
+            leaves.push(r.leaf_hash());
         }
     })
     .map_err(|c| Error::Corrupt(Box::new(c)))?;
-    if frontier.size() != size {
-        return Err(Error::InconsistentCheckpoint {
+    match segment.header.frontier.prefix_root(size, leaves) {
+        Some(root) => Ok(Some(root)),
+        None => Err(Error::InconsistentCheckpoint {
             reason: format!("the log does not hold record {}", size - 1),
-        });
+        }),
     }
-    Ok(Some(frontier.root()))
 }

@@ -121,7 +121,7 @@ fn head_json(h: &TreeHead) -> Value {
 }
 
 fn hex_id(id: &[u8; 16]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
+    crate::meta::log_id_hex(id)
 }
 
 /// The newest checkpoint in the log's checkpoints file (signed by `verifier` if given) whose

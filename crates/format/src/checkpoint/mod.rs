@@ -30,7 +30,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 /// The origin line of the checkpoints of the log with this id.
 pub fn origin_of(log_id: &[u8; 16]) -> String {
-    let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::meta::log_id_hex(log_id);
     format!("auditlog/{hex}")
 }
 

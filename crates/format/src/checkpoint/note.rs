@@ -255,7 +255,7 @@ impl NoteVerifier {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::merkle::hash::hex(bytes)
 }
 
 /// Splits a key's text into exactly `N` `+`-separated fields, the last one taking the rest:

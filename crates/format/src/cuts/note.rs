@@ -26,7 +26,7 @@ impl Cut {
     /// The text the log's key signs for this cut (FORMAT.md §9), ending in a newline. Every
     /// field of the body is bound: the frontier through the root it must hash to.
     pub fn signed_text(&self, log_id: &[u8; 16]) -> String {
-        let hex: String = log_id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::meta::log_id_hex(log_id);
         format!(
             "auditlog-cut/{hex}\nkind {}\nremoved_from {}\ncut_seq {}\nroot {}\ncut_at {}\n\
              prev_recorded_at {}\nnote {}\n",

@@ -59,9 +59,8 @@ impl Layout {
 /// A payload's fields, borrowed from its bytes. Cheap to make and to copy.
 ///
 /// ```
-/// use auditlog::event::EventView;
-/// use auditlog::{Event, EventLimits};
-/// let payload = auditlog::event::codec::encode_payload(
+/// use auditlog_format::event::{Event, EventLimits, EventView};
+/// let payload = auditlog_format::event::codec::encode_payload(
 ///     &Event::new("alice", "login").label("PCI"),
 ///     &EventLimits::default(),
 /// )?;

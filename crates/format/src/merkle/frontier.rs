@@ -78,6 +78,20 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// The root of the tree's first `size` leaves, where `self` is the frontier of the first
+    /// `self.size()` and `later` the leaves after them, in order (only as many as needed are
+    /// taken). `None` when `size` is below `self.size()` or `later` ends first. The one way
+    /// the verifier and the engine's checkpoint signer recompute a prefix root from a
+    /// segment's header frontier and its records.
+    pub fn prefix_root(&self, size: u64, later: impl IntoIterator<Item = Hash>) -> Option<Hash> {
+        let needed = usize::try_from(size.checked_sub(self.size)?).ok()?;
+        let mut frontier = self.clone();
+        for leaf in later.into_iter().take(needed) {
+            frontier.push(leaf);
+        }
+        (frontier.size == size).then(|| frontier.root())
+    }
+
     /// Root of the tree: the subtree roots folded from the right, `empty_root()` when empty.
     ///
     /// This matches RFC 9162 §2.1.1 because the split point of a tree of `size` leaves is exactly

@@ -113,9 +113,15 @@ impl fmt::Display for TreeHead {
 
 /// Lower-case hex of a hash (64 characters).
 pub fn to_hex(h: &Hash) -> String {
+    hex(h)
+}
+
+/// Lower-case hex of any bytes, two digits per byte: the one hex writer of the format (hashes,
+/// log ids, key ids).
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for &b in h {
+    let mut s = String::with_capacity(2 * bytes.len());
+    for &b in bytes {
         s.push(char::from(DIGITS[usize::from(b >> 4)]));
         s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }

@@ -11,7 +11,7 @@
 //! - [`proof`]: inclusion and consistency proofs, generated from any [`SubtreeSource`].
 //!
 //! ```
-//! use auditlog::merkle::{
+//! use auditlog_format::merkle::{
 //!     Frontier, LeafSlice, consistency_path, inclusion_path, leaf_hash, payload_digest,
 //!     verify_consistency, verify_inclusion,
 //! };

@@ -617,5 +617,5 @@ fn describe(classes: &[ClassEntry]) -> String {
 }
 
 fn hex(id: &[u8; 16]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
+    crate::meta::log_id_hex(id)
 }
