@@ -3,8 +3,7 @@
 //! The chain between segments is checked afterwards (chain.rs), from what this returns.
 
 use super::split::check_split;
-use crate::cold::format::ColdPrefix;
-use crate::cold::read::{check_bytes, hot_image, load_dictionary};
+use crate::cold::read::decode_checked;
 use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::event::codec::{decode_payload, validate_payload};
 use crate::merkle::Hash;
@@ -56,10 +55,8 @@ fn segment_bytes(path: &Path, copy: bool) -> Result<SegmentBytes, Error> {
         return read_bytes(path, copy).map_err(unreadable);
     }
     let cold = std::fs::read(path).map_err(unreadable)?;
-    let dict_id = ColdPrefix::decode(&cold).map_or(0, |p| p.dict_id);
-    let dict = load_dictionary(path, dict_id)?;
-    check_bytes(path, &cold, dict.as_deref())?;
-    Ok(hot_image(path, &cold, dict.as_deref()).map(SegmentBytes::Copied)?)
+    let (_, image) = decode_checked(path, &cold)?;
+    Ok(SegmentBytes::Copied(image))
 }
 
 fn read_bytes(path: &Path, newest: bool) -> std::io::Result<SegmentBytes> {

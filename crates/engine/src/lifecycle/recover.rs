@@ -93,9 +93,7 @@ fn read_segment_file(path: &Path) -> Result<Vec<u8>> {
 pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment)> {
     let segment = open_cold(path)?;
     let bytes = read_segment_file(path)?;
-    let summary_dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
-    cold::read::check_bytes(path, &bytes, summary_dict.as_deref())?;
-    let image = cold::read::hot_image(path, &bytes, summary_dict.as_deref())?;
+    let (_, image) = cold::read::decode_checked(path, &bytes)?;
     let outcome = scan(path, &image, &mut |_, _| {})?;
     debug_assert!(matches!(outcome.end, End::Footer(_)));
     Ok((outcome, segment))
@@ -108,10 +106,6 @@ pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>> {
     if !is_cold(path) {
         return Ok(bytes);
     }
-    let dict = cold::read::load_dictionary(path, cold_dict_id(&bytes))?;
+    let dict = cold::read::dictionary_for(path, &bytes)?;
     Ok(cold::read::hot_image(path, &bytes, dict.as_deref())?)
-}
-
-fn cold_dict_id(bytes: &[u8]) -> u32 {
-    cold::format::ColdPrefix::decode(bytes).map_or(0, |p| p.dict_id)
 }

@@ -222,9 +222,8 @@ pub struct ColdSummary {
 pub fn check(path: &Path) -> crate::Result<ColdSummary> {
     let cold =
         std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let prefix = decode_prefix(path, &cold)?;
-    let dict = load_dictionary(path, prefix.dict_id)?;
-    Ok(check_bytes(path, &cold, dict.as_deref())?)
+    decode_prefix(path, &cold)?;
+    Ok(decode_checked(path, &cold)?.0)
 }
 
 /// [`check`] on bytes already in memory, with the dictionary they need.
@@ -233,6 +232,30 @@ pub fn check_bytes(
     cold: &[u8],
     dict: Option<&[u8]>,
 ) -> Result<ColdSummary, Corruption> {
+    checked_image(path, cold, dict).map(|(summary, _)| summary)
+}
+
+/// The one way from a cold file's bytes to the hot segment they encode: loads the dictionary
+/// its prefix names from the file's directory, checks everything [`check`] checks, and
+/// returns the summary with the hot image (decompressed once).
+pub fn decode_checked(path: &Path, cold: &[u8]) -> Result<(ColdSummary, Vec<u8>), Corruption> {
+    let dict = dictionary_for(path, cold)?;
+    checked_image(path, cold, dict.as_deref())
+}
+
+/// The dictionary the prefix of the cold file `cold` names, loaded from the file's directory
+/// (none for dictionary id 0, or for a prefix too damaged to name one, which decoding then
+/// reports).
+pub fn dictionary_for(path: &Path, cold: &[u8]) -> Result<Option<Vec<u8>>, Corruption> {
+    let dict_id = ColdPrefix::decode(cold).map_or(0, |p| p.dict_id);
+    load_dictionary(path, dict_id)
+}
+
+fn checked_image(
+    path: &Path,
+    cold: &[u8],
+    dict: Option<&[u8]>,
+) -> Result<(ColdSummary, Vec<u8>), Corruption> {
     let image = hot_image(path, cold, dict)?;
     let read_at = |offset: u64, len: usize| {
         let start = offset as usize;
@@ -259,14 +282,15 @@ pub fn check_bytes(
             ));
         }
     }
-    Ok(ColdSummary {
+    let summary = ColdSummary {
         header: layout.header,
         footer,
         frames: layout.entries.len(),
         dict_id: layout.prefix.dict_id,
         compressed_bytes: cold.len() as u64,
         uncompressed_bytes: image.len() as u64,
-    })
+    };
+    Ok((summary, image))
 }
 
 /// An open cold segment: its layout, the file, and a few decompressed frames.

@@ -59,10 +59,7 @@ pub(crate) fn resolve_both(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> R
     let hot = std::fs::read(&hot_path)
         .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
     let equal = std::fs::read(&cold_path).ok().is_some_and(|cold| {
-        let dict = format::ColdPrefix::decode(&cold)
-            .ok()
-            .and_then(|p| read::load_dictionary(&cold_path, p.dict_id).ok())
-            .flatten();
+        let dict = read::dictionary_for(&cold_path, &cold).ok().flatten();
         let whole = write::record_offsets(&hot_path, &hot).is_ok();
         whole && write::check_equal(&cold_path, &cold, &hot, dict.as_deref()).is_ok()
     });
