@@ -7,8 +7,8 @@
 
 mod common;
 mod lifecycle_support;
-use auditlog::lifecycle::classes::{CLASSES_FILE, verify_classified};
-use auditlog::lifecycle::{ClassifiedCursor, ClassifiedLog, RetentionClass};
+use auditlog::classes::{CLASSES_FILE, verify_classified};
+use auditlog::classes::{ClassifiedCursor, ClassifiedLog, RetentionClass};
 use auditlog::query::{Order, Query};
 use auditlog::{AuditLog, Clock, Error, Event, ReadOnlyLog, Severity, Timestamp};
 use common::event;

@@ -4,7 +4,8 @@
 
 use super::{CliError, DirArg};
 use auditlog::ReadOnlyLog;
-use auditlog::lifecycle::{ClassifiedLog, RetentionPolicy, RetentionReport};
+use auditlog::classes::ClassifiedLog;
+use auditlog::lifecycle::{RetentionPolicy, RetentionReport};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +28,7 @@ pub struct RetentionArgs {
 }
 
 pub fn run(args: RetentionArgs) -> Result<(), CliError> {
-    if auditlog::lifecycle::classes::is_classified_root(&args.dir.dir) {
+    if auditlog::classes::is_classified_root(&args.dir.dir) {
         return run_classified(&args);
     }
     if args.max_age_days.is_none() && args.max_bytes.is_none() {

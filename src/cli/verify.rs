@@ -109,7 +109,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             }
         }));
     }
-    if auditlog::lifecycle::classes::is_classified_root(&args.path) {
+    if auditlog::classes::is_classified_root(&args.path) {
         return run_classified(&args, &options);
     }
     let indexes = if args.no_index_check {
@@ -164,7 +164,7 @@ fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliE
             args.path.display()
         )));
     }
-    let report = auditlog::lifecycle::classes::verify_classified(&args.path, options)?;
+    let report = auditlog::classes::verify_classified(&args.path, options)?;
     if args.json {
         println!("{:#}", report.to_json());
     } else {

@@ -23,7 +23,8 @@
 //! ```
 //!
 //! The API is what the root re-exports, plus modules with a reason to be public:
-//! [`checkpoint`] (signing keys and signed tree heads), [`query`] (filters and cursors),
+//! [`checkpoint`] (signing keys and signed tree heads), [`classes`] (one sub-log per retention
+//! class, for retention by severity), [`query`] (filters and cursors),
 //! [`proof`] (inclusion and consistency proofs), [`lifecycle`] (compaction, archiving,
 //! retention and their policies), [`verify`](mod@verify) (what to do with index files), [`merkle`] (tree
 //! heads and checking proofs) and [`fs`] (the file-system interface every durable write goes
@@ -45,6 +46,7 @@ pub(crate) use auditlog_format::{event, meta, record, sys, timestamp};
 pub use auditlog_format::{fs, merkle};
 
 pub mod checkpoint;
+pub mod classes;
 mod clock;
 mod error;
 mod follow;

@@ -128,7 +128,7 @@ fn prefix_root(
 ) -> Result<Option<Hash>> {
     let idx = segments.partition_point(|s| s.first_seq() <= size);
     let Some(segment) = idx.checked_sub(1).and_then(|i| segments.get(i)) else {
-        let cut_log = crate::lifecycle::cuts::read(dir, log_id)?;
+        let cut_log = auditlog_format::cuts::read(dir, log_id)?;
         if let Some(cut) = cut_log.cuts.iter().find(|c| c.cut_seq == size) {
             return Ok(Some(cut.tree_head().root));
         }
@@ -147,7 +147,7 @@ fn prefix_root(
         return Ok(Some(segment.header.start_root()));
     }
     // A compacted segment is replayed from the hot image its cold file decodes to.
-    let bytes = crate::lifecycle::recover::hot_bytes(&segment.path)?;
+    let bytes = crate::segment::hot_bytes(&segment.path)?;
     let wanted = size - segment.first_seq();
     let mut leaves = Vec::new();
     scan(&segment.path, &bytes, &mut |_, r| {

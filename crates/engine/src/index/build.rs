@@ -6,10 +6,10 @@
 
 use crate::error::Result;
 use crate::event::{EventView, RecordView};
+use crate::index::Fields;
 use crate::index::keys::{actor_key, entity_key};
 use crate::index::lookup::{KeyIndex, Lookup, Posting};
 use crate::index::summary::Summary;
-use crate::query::Fields;
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
 use std::collections::HashMap;

@@ -13,12 +13,14 @@
 //! a differing one aside.
 
 mod build;
+mod fields;
 mod file;
 mod keys;
 mod lookup;
-mod summary;
+pub(crate) mod summary;
 
 pub(crate) use build::IndexBuilder;
+pub(crate) use fields::Fields;
 pub(crate) use file::{SegmentIndex, index_path};
 pub(crate) use keys::{actor_key, entity_key};
 pub(crate) use lookup::{KeyIndex, Lookup, Posting};

@@ -6,7 +6,7 @@
 //! a summary stays a few KiB even for a segment of high-cardinality values. Severities and
 //! outcomes are bit masks of their one-byte codes.
 
-use crate::query::{ActionFilter, Fields, Query, SeverityFilter};
+use crate::index::Fields;
 use std::collections::BTreeSet;
 
 pub(crate) const MAX_SET_VALUES: usize = 256;
@@ -110,50 +110,10 @@ impl Summary {
         self.actions.insert(record.action());
         record.for_each_label(&mut |label| self.labels.insert(label));
     }
-
-    /// False only if no record of the segment can match `query`.
-    pub(crate) fn may_match(&self, query: &Query) -> bool {
-        if self.records == 0
-            || !query
-                .recorded
-                .overlaps(self.min_recorded, self.max_recorded)
-            || (!query.occurred.is_unbounded()
-                && !query
-                    .occurred
-                    .overlaps(self.min_occurred, self.max_occurred))
-        {
-            return false;
-        }
-        let severity_ok = match query.severity {
-            None => true,
-            Some(SeverityFilter::Exact(s)) => self.severities & mask(s.to_u8()) != 0,
-            Some(SeverityFilter::AtLeast(s)) => {
-                self.severities & !mask(s.to_u8()).wrapping_sub(1) != 0
-            }
-        };
-        let outcome_ok = query
-            .outcome
-            .is_none_or(|o| self.outcomes & mask(o.to_u8()) != 0);
-        let tenant_ok = query
-            .tenant
-            .as_ref()
-            .is_none_or(|t| self.tenants.may_contain(|v| v == t));
-        let action_ok = match &query.action {
-            None => true,
-            Some(ActionFilter::Exact(a)) => self.actions.may_contain(|v| v == a),
-            Some(ActionFilter::Prefix(p)) => {
-                self.actions.may_contain(|v| v.starts_with(p.as_str()))
-            }
-        };
-        let label_ok = query
-            .label
-            .as_ref()
-            .is_none_or(|l| self.labels.may_contain(|v| v == l));
-        severity_ok && outcome_ok && tenant_ok && action_ok && label_ok
-    }
 }
 
-fn mask(code: u8) -> u8 {
+/// The bit of a one-byte severity or outcome code in the summary's masks.
+pub(crate) fn mask(code: u8) -> u8 {
     1u8.checked_shl(u32::from(code)).unwrap_or(0)
 }
 
@@ -161,6 +121,7 @@ fn mask(code: u8) -> u8 {
 mod tests {
     use super::*;
     use crate::event::{Event, Record, Severity};
+    use crate::query::Query;
     use crate::timestamp::Timestamp;
 
     #[test]

@@ -118,7 +118,6 @@ impl LifecycleState {
     }
 }
 pub use auditlog_format::cuts;
-pub(crate) mod recover;
 
 pub use cuts::{Cut, CutKind, CutLog};
 mod prefix;
@@ -132,9 +131,3 @@ pub use auditlog_verify::bundle::{BundleSummary, check_bundle};
 pub mod maintenance;
 
 pub use maintenance::{MaintenancePolicy, MaintenanceReport};
-pub mod classes;
-
-pub use classes::{
-    ClassifiedBatchHandle, ClassifiedCursor, ClassifiedHandle, ClassifiedLog, ClassifiedLogBuilder,
-    ClassifiedPage, ClassifiedVerifyReport, RetentionClass,
-};

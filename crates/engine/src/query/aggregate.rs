@@ -1,7 +1,7 @@
 //! Aggregations for dashboards: counts of matching records grouped by one dimension.
 
 use crate::event::{Outcome, Severity};
-use crate::query::fields::Fields;
+use crate::index::Fields;
 use crate::query::filter::TimeField;
 use crate::timestamp::Timestamp;
 use std::collections::BTreeMap;

@@ -6,8 +6,8 @@
 //! with [`Query::matches`], which also resolves hash collisions in the indexes.
 
 use crate::event::{Outcome, Record, RecordView, Severity};
+use crate::index::Fields;
 use crate::query::cursor::Cursor;
-use crate::query::fields::Fields;
 use crate::timestamp::Timestamp;
 
 /// The order in which matching records are returned.

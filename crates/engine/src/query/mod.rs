@@ -23,12 +23,11 @@
 mod aggregate;
 mod cursor;
 mod exec;
-mod fields;
 mod filter;
+mod skip;
 
 pub use aggregate::{Aggregation, GroupBy, GroupKey};
 pub use cursor::Cursor;
-pub(crate) use fields::Fields;
 pub(crate) use filter::{ActionFilter, SeverityFilter};
 pub use filter::{Order, Query, TimeField};
 

@@ -14,11 +14,11 @@ pub(crate) use auditlog_format::segment::{SegmentFooter, SegmentHeader};
 mod live_tests;
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
-use crate::lifecycle::cold::read::ColdFile;
 use crate::record::{
     FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, decode_frame, read_u32, salt,
 };
 use crate::sys::ReadMap;
+use auditlog_format::cold::read::ColdFile;
 use parking_lot::RwLock;
 use scan::OFFSET_STRIDE;
 use std::fs::File;
@@ -413,4 +413,20 @@ impl Segment {
         }
         Ok(offsets)
     }
+}
+
+/// The bytes of a segment file as a hot segment: a hot file as it is, a cold one decoded to
+/// the hot image it replaced (for code that replays records, like checkpoint signing).
+pub(crate) fn hot_bytes(path: &std::path::Path) -> Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if !name::is_cold(path) {
+        return Ok(bytes);
+    }
+    let dict = auditlog_format::cold::read::dictionary_for(path, &bytes)?;
+    Ok(auditlog_format::cold::read::hot_image(
+        path,
+        &bytes,
+        dict.as_deref(),
+    )?)
 }

@@ -11,7 +11,7 @@
 use crate::error::{Corruption, CorruptionKind};
 use crate::fs::{FileSystem, StdFileSystem};
 use crate::index::{IndexBuilder, SegmentIndex, index_path};
-use crate::lifecycle::recover::open_cold;
+use crate::recovery::settle::open_cold;
 use crate::segment::Segment;
 use crate::segment::name::is_cold;
 use crate::segment::scan::End;

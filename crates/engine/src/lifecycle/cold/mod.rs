@@ -47,30 +47,3 @@ pub(crate) fn remove_hot(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> Res
     fs.sync_dir(dir)
         .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
 }
-
-/// Recovery's rule when both `NNN.seg` and `NNN.zseg` exist (a crash between the rename of
-/// the cold file and the removal of the hot one): the hot file is authoritative. If the cold
-/// file decodes to exactly the hot file's bytes, the conversion is finished by removing the
-/// hot file; otherwise the cold file is removed (it is rebuilt by the next compaction). Either
-/// way the directory is fsync'ed. Returns which file remains.
-pub(crate) fn resolve_both(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> Result<PathBuf> {
-    let hot_path = segment_path(dir, first_seq);
-    let cold_path = cold_segment_path(dir, first_seq);
-    let hot = std::fs::read(&hot_path)
-        .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
-    let equal = std::fs::read(&cold_path).ok().is_some_and(|cold| {
-        let dict = read::dictionary_for(&cold_path, &cold).ok().flatten();
-        let whole = write::record_offsets(&hot_path, &hot).is_ok();
-        whole && write::check_equal(&cold_path, &cold, &hot, dict.as_deref()).is_ok()
-    });
-    let (remove, keep) = if equal {
-        (hot_path, cold_path)
-    } else {
-        (cold_path, hot_path)
-    };
-    fs.remove_file(&remove)
-        .map_err(|e| Error::io(format!("removing {}", remove.display()), e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
-    Ok(keep)
-}

@@ -3,13 +3,14 @@
 //! starts after 0 because of a recorded cut. `recovery.rs` calls these; docs/DESIGN.md
 //! ("Recovery rules") explains why each rule is safe.
 
-use super::cold::{self, read::ColdFile};
-use super::cuts::CutLog;
 use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 use crate::options::{Access, Options};
 use crate::segment::Segment;
-use crate::segment::name::{is_cold, parse_segment_family_name};
+use crate::segment::name::parse_segment_family_name;
 use crate::segment::scan::{End, ScanOutcome, scan};
+use auditlog_format::cold::{self, read::ColdFile};
+use auditlog_format::cuts::{self, CutLog};
 use std::path::{Path, PathBuf};
 
 /// The settled listing (first sequence and path, one per segment) and the files removed.
@@ -45,7 +46,7 @@ pub(crate) fn settle(
         match settled.last_mut() {
             Some((last, kept)) if *last == seq => {
                 if !read_only {
-                    *kept = cold::resolve_both(fs, dir, seq)?;
+                    *kept = resolve_both(fs, dir, seq)?;
                 }
             }
             _ => settled.push((seq, path)),
@@ -54,7 +55,7 @@ pub(crate) fn settle(
     if below_cut && !read_only {
         if let Some(cut) = cuts.latest() {
             let signer = options.signer.as_ref().map(|s| s.key());
-            super::cuts::authorize_removal(dir, cuts, cut, signer, log_id)?;
+            cuts::authorize_removal(dir, cuts, cut, signer, log_id)?;
         }
         for entry in std::fs::read_dir(dir)
             .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?
@@ -99,13 +100,29 @@ pub(crate) fn scan_cold(path: &Path) -> Result<(ScanOutcome, Segment)> {
     Ok((outcome, segment))
 }
 
-/// The bytes of a segment file as a hot segment: a hot file as it is, a cold one decoded to
-/// the hot image it replaced (for code that replays records, like checkpoint signing).
-pub(crate) fn hot_bytes(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_segment_file(path)?;
-    if !is_cold(path) {
-        return Ok(bytes);
-    }
-    let dict = cold::read::dictionary_for(path, &bytes)?;
-    Ok(cold::read::hot_image(path, &bytes, dict.as_deref())?)
+/// Recovery's rule when both `NNN.seg` and `NNN.zseg` exist (a crash between the rename of
+/// the cold file and the removal of the hot one): the hot file is authoritative. If the cold
+/// file decodes to exactly the hot file's bytes, the conversion is finished by removing the
+/// hot file; otherwise the cold file is removed (it is rebuilt by the next compaction). Either
+/// way the directory is fsync'ed. Returns which file remains.
+pub(crate) fn resolve_both(fs: &dyn FileSystem, dir: &Path, first_seq: u64) -> Result<PathBuf> {
+    let hot_path = crate::segment::name::segment_path(dir, first_seq);
+    let cold_path = crate::segment::name::cold_segment_path(dir, first_seq);
+    let hot = std::fs::read(&hot_path)
+        .map_err(|e| Error::io(format!("reading {}", hot_path.display()), e))?;
+    let equal = std::fs::read(&cold_path).ok().is_some_and(|cold| {
+        let dict = cold::read::dictionary_for(&cold_path, &cold).ok().flatten();
+        let whole = cold::write::record_offsets(&hot_path, &hot).is_ok();
+        whole && cold::write::check_equal(&cold_path, &cold, &hot, dict.as_deref()).is_ok()
+    });
+    let (remove, keep) = if equal {
+        (hot_path, cold_path)
+    } else {
+        (cold_path, hot_path)
+    };
+    fs.remove_file(&remove)
+        .map_err(|e| Error::io(format!("removing {}", remove.display()), e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+    Ok(keep)
 }

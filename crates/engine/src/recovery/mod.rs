@@ -10,9 +10,9 @@
 //!   and the cut is reported. Anything else is corruption and fails the open (read-write) or
 //!   is reported and the readable prefix kept (read-only).
 
+pub(crate) mod settle;
+
 use crate::error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
-use crate::lifecycle::cuts::{self, Cut};
-use crate::lifecycle::recover as lifecycle;
 use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{Access, OpenCheck, Options};
@@ -24,6 +24,7 @@ use crate::segment::scan::{ScanOutcome, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
 use crate::sys::ReadMap;
+use auditlog_format::cuts::{self, Cut};
 use auditlog_verify::chain::{check_chain, scanned_sound};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -238,8 +239,7 @@ pub(crate) fn recover(
         }
     }
     let cut_log = cuts::read(dir, &meta.log_id)?;
-    let (listed, finished) =
-        lifecycle::settle(dir, listed, &cut_log, &meta.log_id, options, access)?;
+    let (listed, finished) = settle::settle(dir, listed, &cut_log, &meta.log_id, options, access)?;
     report.segments = listed.len();
     report.finished_lifecycle_files = finished;
     report.removed = cut_log.cuts.clone();
@@ -277,9 +277,9 @@ pub(crate) fn recover(
         let full = newest || options.open_check == OpenCheck::Full;
         let opened = if crate::segment::name::is_cold(&path) {
             if full {
-                lifecycle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
+                settle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
             } else {
-                lifecycle::open_cold(&path).map(Opened::Quick)
+                settle::open_cold(&path).map(Opened::Quick)
             }
             .and_then(|o| {
                 let header = match &o {

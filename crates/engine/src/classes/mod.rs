@@ -31,11 +31,10 @@ pub fn verify_classified(root: &Path, options: &VerifyOptions) -> Result<Classif
     )?)
 }
 
-use super::maintenance::{MaintenancePolicy, MaintenanceReport};
-use super::retention::{RetentionPolicy, RetentionReport};
 use crate::error::{Error, Result};
 use crate::event::{Event, Record, Severity};
 use crate::fs::{FileSystem, StdFileSystem};
+use crate::lifecycle::{MaintenancePolicy, MaintenanceReport, RetentionPolicy, RetentionReport};
 use crate::log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog};
 use crate::merkle::TreeHead;
 use crate::receipt::{AppendHandle, BatchHandle, Receipt};
@@ -618,4 +617,24 @@ fn describe(classes: &[ClassEntry]) -> String {
 
 fn hex(id: &[u8; 16]) -> String {
     crate::meta::log_id_hex(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest::{ClassEntry, encode};
+
+    #[test]
+    fn the_default_classes_encode_as_docs_format_md_shows() {
+        let entries: Vec<ClassEntry> = super::RetentionClass::defaults()
+            .iter()
+            .map(|c| c.entry())
+            .collect();
+        let bytes = encode(&entries);
+        assert_eq!(bytes.len(), 174);
+        let low = [
+            0x03, 0x6c, 0x6f, 0x77, 0x03, 0x00, 0x8d, 0x27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(&bytes[13..13 + low.len()], &low);
+        assert_eq!(&bytes[..13], b"AUDITCLS\x01\x00\x00\x00\x04");
+    }
 }
