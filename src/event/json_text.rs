@@ -159,41 +159,42 @@ impl JsonText {
     /// only this entry. The other entries keep their text; their keys are printed again by
     /// serde_json (the same text unless they used unneeded escapes).
     pub(crate) fn with_entry(&self, key: &str, value: &JsonText) -> JsonText {
-        let entries = match self.object {
+        let parsed = match self.object {
             true => self.parse::<Entries<'_>>().map(|e| e.0).unwrap_or_default(),
             false => Vec::new(),
         };
-        let mut out =
-            String::with_capacity(self.as_str().len() + key.len() + value.as_str().len() + 4);
-        out.push('{');
-        let push = |out: &mut String, k: &str, v: &str| {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(&serde_json::to_string(k).unwrap_or_default());
-            out.push(':');
-            out.push_str(v);
-        };
+        let mut entries: Vec<(&str, &RawValue)> = Vec::with_capacity(parsed.len() + 1);
         let mut replaced = false;
-        for (k, v) in &entries {
+        for (k, v) in &parsed {
             match (k.as_str() == key, replaced) {
-                (false, _) => push(&mut out, k, v.get()),
+                (false, _) => entries.push((k, v)),
                 (true, false) => {
-                    push(&mut out, k, value.as_str());
+                    entries.push((k, value.as_raw()));
                     replaced = true;
                 }
                 (true, true) => {}
             }
         }
         if !replaced {
-            push(&mut out, key, value.as_str());
+            entries.push((key, value.as_raw()));
         }
-        out.push('}');
-        // Valid JSON put together from valid JSON; `from_string` checks it all the same.
-        RawValue::from_string(out)
-            .map_err(JsonTextError::unprintable)
-            .and_then(JsonText::printed)
-            .unwrap_or_else(|_| value.clone())
+        // Printed by serde_json, the raw values copied as they are: valid JSON, not parsed
+        // again.
+        JsonText::serialize(&EntriesOut(&entries)).unwrap_or_else(|_| value.clone())
+    }
+}
+
+/// Entries to print as one object.
+struct EntriesOut<'a>(&'a [(&'a str, &'a RawValue)]);
+
+impl Serialize for EntriesOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
 }
 
@@ -313,7 +314,11 @@ impl<'de> Deserialize<'de> for JsonText {
     /// Keeps the text of the value as read (serde_json's raw value), checked and compacted.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
-        JsonText::checked(raw.get()).map_err(de::Error::custom)
+        match json_scan::scan(raw.get().as_bytes()) {
+            // Already compact: keep the raw value as serde_json made it.
+            Ok(scan) if !scan.spaced => Ok(JsonText::with_scan(raw, scan)),
+            _ => JsonText::checked(raw.get()).map_err(de::Error::custom),
+        }
     }
 }
 
