@@ -1,6 +1,7 @@
 //! `validate_payload` accepts exactly what `decode_payload` accepts: over valid payloads, their
 //! byte-level mutations and truncations, and payloads whose JSON texts are hostile (edge cases
-//! of serde_json with `arbitrary_precision` and `preserve_order`, and random mutations).
+//! of serde_json's grammar: numbers beyond `f64`, surrogate escapes, nesting at the limit,
+//! its private number token, and random mutations).
 
 use proptest::prelude::*;
 use serde_json::json;

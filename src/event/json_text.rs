@@ -74,11 +74,14 @@ impl JsonText {
         }
     }
 
-    /// A text serde_json printed (compact, valid but for the depth, which it does not limit):
-    /// kept as is, too deep marked as such; anything else refused.
+    /// A text serde_json printed (valid but for the depth, which it does not limit, and
+    /// compact but for raw values inside): kept as is (compacted if need be), too deep marked
+    /// as such; anything else refused.
     fn printed(raw: Box<RawValue>) -> Result<JsonText, JsonTextError> {
         match json_scan::scan(raw.get().as_bytes()) {
-            Ok(scan) => Ok(JsonText::with_scan(raw, scan)),
+            Ok(scan) if !scan.spaced => Ok(JsonText::with_scan(raw, scan)),
+            // Whitespace from a raw value inside what was printed.
+            Ok(_) => JsonText::checked(raw.get()),
             Err(Reject::TooDeep(_)) => Ok(JsonText {
                 object: raw.get().starts_with('{'),
                 raw,
