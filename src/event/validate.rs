@@ -422,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn metadata_must_be_an_object() {
+        let mut e = Event::new("a", "b");
+        e.metadata = Some("[1]".parse().unwrap());
+        assert_eq!(
+            field_and_reason(&e),
+            ("metadata", "must be a JSON object".to_owned())
+        );
+        e.metadata = Some(r#"{"k":[1]}"#.parse().unwrap());
+        assert!(e.validate(&EventLimits::default()).is_ok());
+    }
+
+    #[test]
     fn entity_none_is_fine_but_partial_entity_is_not() {
         let mut e = Event::new("a", "b");
         e.entity = Some(Entity {
