@@ -4,9 +4,10 @@
 
 mod common;
 
-use auditlog::EventLimits;
 use auditlog::merkle::{self, Frontier};
+use auditlog::{EventLimits, Timestamp};
 use auditlog_format::event::codec::{decode_payload, encode_payload};
+use auditlog_format::sample::SampleEvents;
 use common::sized_events;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -30,6 +31,17 @@ fn per_record(c: &mut Criterion) {
 
     group.bench_function("producer/encode_payload", |b| {
         b.iter(|| encode_payload(black_box(&events[next()]), &limits))
+    });
+    // Building an event from `serde_json::Value`s (before/after/metadata): since issue 13 the
+    // JSON is printed here, when the event is made, rather than in encode_payload.
+    let generator = SampleEvents::new(42);
+    let base = Timestamp::from_unix_secs(1_700_000_000);
+    group.bench_function("producer/build_sample_event", |b| {
+        let mut n = 0u64;
+        b.iter(|| {
+            n += 1;
+            generator.event(black_box(n % 4096), base)
+        })
     });
     group.bench_function("producer/payload_digest", |b| {
         b.iter(|| merkle::payload_digest(black_box(&payloads[next()])))

@@ -107,7 +107,12 @@ fn append_from_flags_and_stdin_then_get_and_query() {
     let record: Record = serde_json::from_str(&stdout(&got)).expect("a record");
     assert_eq!(record.event.actor.id, "alice");
     assert_eq!(record.event.labels, ["SOX"]);
-    let meta = record.event.metadata.expect("metadata");
+    let meta = record
+        .event
+        .metadata
+        .expect("metadata")
+        .to_value()
+        .expect("a value");
     assert_eq!(meta["attempt"], Value::from(3));
     assert_eq!(meta["note"], Value::from("hello, world"));
 
@@ -242,7 +247,14 @@ fn auditd_preset_maps_the_real_auditd_file() {
     let all = records(tmp.path());
     assert_eq!(all.len(), 50);
     for r in &all {
-        let original = &r.event.metadata.as_ref().expect("metadata")["original"];
+        let metadata = r
+            .event
+            .metadata
+            .as_ref()
+            .expect("metadata")
+            .to_value()
+            .expect("a value");
+        let original = &metadata["original"];
         let text = original["EventData"].as_str().expect("EventData text");
         assert!(
             text.contains(&format!(" user={} ", r.event.actor.id)),

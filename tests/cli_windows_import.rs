@@ -146,7 +146,14 @@ fn windows_events_import_query_export_reimport_and_verify() {
     assert_eq!(records.len() as u64, pgustavo.min(5));
     for r in &records {
         assert_eq!(r.event.actor.id, "pgustavo");
-        let original = &r.event.metadata.as_ref().expect("metadata")["original"];
+        let metadata = r
+            .event
+            .metadata
+            .as_ref()
+            .expect("metadata")
+            .to_value()
+            .expect("a value");
+        let original = &metadata["original"];
         assert_eq!(original, &Value::Object(originals[r.seq as usize].clone()));
     }
 

@@ -67,7 +67,7 @@ fn assert_fields_equal(view: &EventView<'_>, e: &Event) {
     assert_eq!(view.before().expect("json"), e.before);
     assert_eq!(view.after().expect("json"), e.after);
     assert_eq!(view.metadata().expect("json"), e.metadata);
-    let text = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
+    let text = |v: &Option<auditlog::JsonText>| v.as_ref().map(|v| v.as_str().to_owned());
     assert_eq!(view.before_json().map(str::to_owned), text(&e.before));
     assert_eq!(view.after_json().map(str::to_owned), text(&e.after));
 }

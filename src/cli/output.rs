@@ -244,15 +244,11 @@ fn write_csv_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
         opt(&e.session_id),
         opt(&e.request_id),
         opt(&e.source),
-        json(e.before.as_ref().map(|v| v.to_string())),
-        json(e.after.as_ref().map(|v| v.to_string())),
+        json(e.before.as_ref().map(|v| v.as_str().to_owned())),
+        json(e.after.as_ref().map(|v| v.as_str().to_owned())),
         list(&e.changed_fields),
         list(&e.labels),
-        json(
-            e.metadata
-                .as_ref()
-                .map(|m| serde_json::Value::Object(m.clone()).to_string()),
-        ),
+        json(e.metadata.as_ref().map(|m| m.as_str().to_owned())),
     ];
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {

@@ -74,7 +74,8 @@ mod writer;
 pub use clock::{Clock, SystemClock};
 pub use error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
 pub use event::{
-    Actor, Entity, EntityView, Event, EventLimits, EventView, LazyRecord, Outcome, Record, Severity,
+    Actor, Entity, EntityView, Event, EventLimits, EventView, JsonText, LazyRecord, Outcome,
+    Record, Severity,
 };
 pub use index::ReindexReport;
 pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog};

@@ -23,8 +23,12 @@ struct Priced {
     extra: BTreeMap<String, f64>,
 }
 
-fn engine_is_linked() {
-    let dir = std::env::temp_dir().join(format!("auditlog-json-compat-{}", std::process::id()));
+/// Appends one event in a directory of the test's own (`name`): tests run in parallel.
+fn engine_is_linked(name: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "auditlog-json-compat-{name}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     let log = auditlog::AuditLog::open(&dir).expect("open a log");
     let event =
@@ -36,7 +40,7 @@ fn engine_is_linked() {
 
 #[test]
 fn an_untagged_enum_parses_a_fraction() {
-    engine_is_linked();
+    engine_is_linked("untagged");
     let amount: Amount = serde_json::from_str("1.5").expect("1.5 is an Amount");
     assert_eq!(amount, Amount::Fraction(1.5));
     let whole: Amount = serde_json::from_str("7").expect("7 is an Amount");
@@ -45,7 +49,7 @@ fn an_untagged_enum_parses_a_fraction() {
 
 #[test]
 fn flatten_into_f64_works() {
-    engine_is_linked();
+    engine_is_linked("flatten");
     let priced: Priced =
         serde_json::from_str(r#"{"name":"tea","price":1.5,"tax":0.2}"#).expect("flatten into f64");
     assert_eq!(priced.name, "tea");
@@ -55,7 +59,7 @@ fn flatten_into_f64_works() {
 
 #[test]
 fn maps_are_sorted_by_key_as_serde_json_documents() {
-    engine_is_linked();
+    engine_is_linked("sorted");
     let value: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":2}"#).expect("object");
     assert_eq!(
         value.to_string(),

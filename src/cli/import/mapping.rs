@@ -402,8 +402,8 @@ impl Mapping {
                 Target::Source => e.source = Some(text()),
                 Target::Labels => e.labels.extend(strings_of(v)),
                 Target::ChangedFields => e.changed_fields.extend(strings_of(v)),
-                Target::Before => e.before = Some(v),
-                Target::After => e.after = Some(v),
+                Target::Before => e.before = Some(v.into()),
+                Target::After => e.after = Some(v.into()),
             }
         }
         if e.actor.id.is_empty() {
@@ -428,7 +428,7 @@ impl Mapping {
         }
         let mut metadata = Map::new();
         metadata.insert("original".into(), Value::Object(obj));
-        e.metadata = Some(metadata);
+        e.metadata = Some(Value::Object(metadata).into());
         Ok(e)
     }
 }
@@ -504,8 +504,13 @@ mod tests {
             e.occurred_at.map(|t| t.to_rfc3339()).as_deref(),
             Some("2020-10-22T08:29:48.785Z")
         );
-        let original = &e.metadata.as_ref().expect("metadata")["original"];
-        assert_eq!(original["EventID"], json!(4625));
+        let metadata = e
+            .metadata
+            .as_ref()
+            .expect("metadata")
+            .to_value()
+            .expect("a value");
+        assert_eq!(metadata["original"]["EventID"], json!(4625));
     }
 
     #[test]

@@ -22,12 +22,15 @@ mod tests;
 mod written;
 
 use super::CliError;
+use auditlog::JsonText;
 use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
 use auditlog_format::event::codec::encode_payload;
 use input::LineReader;
 use mapping::{Mapping, Rule};
 use presets::Preset;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -87,7 +90,21 @@ impl LineParser {
             LineParser::Mapped(mapping) => {
                 let obj: Map<String, Value> =
                     serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
-                mapping.apply(obj)
+                let mut event = mapping.apply(obj)?;
+                // `metadata.original` as the line wrote it (key order, every digit), not as
+                // a `Value` prints it again.
+                let original = serde_json::from_slice::<&RawValue>(line)
+                    .ok()
+                    .and_then(|raw| {
+                        JsonText::serialize(
+                            &[("original", raw)].into_iter().collect::<BTreeMap<_, _>>(),
+                        )
+                        .ok()
+                    });
+                if let Some(original) = original {
+                    event.metadata = Some(original);
+                }
+                Ok(event)
             }
         }
     }

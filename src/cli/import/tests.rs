@@ -113,3 +113,21 @@ fn an_import_stopped_by_a_full_disk_says_where_to_resume() {
         assert_eq!(record.event, event_for(record.seq), "seq {}", record.seq);
     }
 }
+
+/// A mapped import keeps the input object in `metadata.original` as written: key order,
+/// integers beyond 64 bits and `1.10`, with the line's spaces dropped. (The mapping reads the
+/// line as a `serde_json::Value` too, so a number beyond `f64`, `1e400`, is refused there.)
+#[test]
+fn a_mapped_import_keeps_the_original_text() {
+    let mut m = super::Mapping::default();
+    for rule in ["actor=user", "action=\"x\""] {
+        m.set(super::Rule::parse(rule).expect("a valid rule"));
+    }
+    let parser = super::LineParser::Mapped(m);
+    let line = br#"{"user": "u", "z": 12345678901234567890123456789, "a": [1.10, -0]}"#;
+    let event = parser.event(line).expect("maps");
+    assert_eq!(
+        event.metadata.expect("metadata").as_str(),
+        r#"{"original":{"user":"u","z":12345678901234567890123456789,"a":[1.10,-0]}}"#
+    );
+}

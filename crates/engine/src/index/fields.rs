@@ -84,12 +84,11 @@ impl Fields for Record {
         {
             return true;
         }
-        // The compact text serde_json writes, which is what the payload stores.
-        let json = [e.before.as_ref(), e.after.as_ref()];
-        json.into_iter().flatten().any(|v| hit(&v.to_string()))
-            || e.metadata
-                .as_ref()
-                .is_some_and(|m| hit(&serde_json::Value::Object(m.clone()).to_string()))
+        // The JSON text, which is what the payload stores.
+        [&e.before, &e.after, &e.metadata]
+            .into_iter()
+            .flatten()
+            .any(|v| hit(v.as_str()))
     }
 }
 

@@ -4,19 +4,16 @@
 //! wire format, documented byte by byte in `docs/FORMAT.md §3`; change nothing here
 //! without bumping [`PAYLOAD_VERSION`] and keeping a decoder for the old version.
 //!
-//! postcard cannot carry `serde_json::Value` (it has no `deserialize_any`), so `before`,
-//! `after` and `metadata` travel as compact JSON text, and the enums as their `u8` codes.
-//! Encoding borrows every string from the event; the only allocation besides the output is
-//! one scratch buffer for the JSON texts, bounded by `max_event_bytes`.
+//! `before`, `after` and `metadata` travel as their JSON text (an event holds them as
+//! [`JsonText`]), and the enums as their `u8` codes. Encoding borrows every string from the
+//! event and allocates nothing but the output; decoding checks each JSON text with the
+//! crate's JSON checker (json_scan.rs) and keeps it as text.
 
 use std::fmt;
-use std::io;
-use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::{Actor, Entity, Event, EventLimits, Outcome, Severity};
+use super::{Actor, Entity, Event, EventLimits, JsonText, JsonTextError, Outcome, Severity};
 use crate::error::Error;
 use crate::timestamp::Timestamp;
 
@@ -120,21 +117,7 @@ pub fn encode_payload_into(
 ) -> Result<(), Error> {
     event.validate(limits)?;
     let limit = limits.max_event_bytes;
-
-    // The JSON texts go into one scratch buffer that refuses to grow past the limit, so an
-    // oversized value is caught without materialising all of it.
-    // Sized for typical before/after/metadata texts: growing from empty cost ~15% of an
-    // encode in reallocations (callgrind, benches/codec.rs).
-    let mut scratch = Vec::with_capacity(512);
-    let json = JsonTexts::write(event, &mut scratch, limit);
-    let Some(json) = json else {
-        return Err(Error::EventTooLarge {
-            size: oversized_size(event),
-            limit,
-        });
-    };
-    let scratch = std::str::from_utf8(&scratch).map_err(|e| unencodable(&e))?;
-    let wire = wire_of(event, json.get(scratch));
+    let wire = wire_of(event);
 
     let size = postcard::experimental::serialized_size(&wire).map_err(|e| unencodable(&e))?;
     if size > limit {
@@ -154,8 +137,8 @@ pub fn encode_payload_into(
     }
 }
 
-/// Neither postcard on the mirror struct (no maps, no unknown lengths) nor serde_json (which
-/// writes UTF-8) can fail here; kept as an error rather than a panic all the same.
+/// postcard on the mirror struct (no maps, no unknown lengths) cannot fail here; kept as an
+/// error rather than a panic all the same.
 fn unencodable(e: &dyn std::error::Error) -> Error {
     Error::InvalidEvent {
         field: "event",
@@ -163,113 +146,11 @@ fn unencodable(e: &dyn std::error::Error) -> Error {
     }
 }
 
-/// Byte ranges of the JSON texts in the scratch buffer.
-struct JsonTexts {
-    before: Option<Range<usize>>,
-    after: Option<Range<usize>>,
-    metadata: Option<Range<usize>>,
-}
-
-type JsonStrs<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
-
-impl JsonTexts {
-    /// Writes the compact JSON of `before`, `after` and `metadata` to `buf`; `None` if the
-    /// texts together exceed `limit` bytes.
-    fn write(event: &Event, buf: &mut Vec<u8>, limit: usize) -> Option<JsonTexts> {
-        let mut writer = BoundedWriter { buf, limit };
-        let before = write_json(&mut writer, event.before.as_ref())?;
-        let after = write_json(&mut writer, event.after.as_ref())?;
-        let metadata = write_json(&mut writer, event.metadata.as_ref())?;
-        Some(JsonTexts {
-            before,
-            after,
-            metadata,
-        })
-    }
-
-    fn get<'a>(&self, scratch: &'a str) -> JsonStrs<'a> {
-        let slice = |r: &Option<Range<usize>>| r.clone().map(|r| &scratch[r]);
-        (
-            slice(&self.before),
-            slice(&self.after),
-            slice(&self.metadata),
-        )
-    }
-}
-
-/// Outer `None`: over the limit. Inner `None`: the field is absent.
-fn write_json<T: Serialize>(
-    writer: &mut BoundedWriter<'_>,
-    value: Option<&T>,
-) -> Option<Option<Range<usize>>> {
-    let Some(value) = value else {
-        return Some(None);
-    };
-    let start = writer.buf.len();
-    serde_json::to_writer(&mut *writer, value).ok()?;
-    Some(Some(start..writer.buf.len()))
-}
-
-/// An `io::Write` into a `Vec` that fails instead of growing past `limit` bytes.
-struct BoundedWriter<'a> {
-    buf: &'a mut Vec<u8>,
-    limit: usize,
-}
-
-impl io::Write for BoundedWriter<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.len() + data.len() > self.limit {
-            return Err(io::Error::other("over max_event_bytes"));
-        }
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Counts bytes without storing them.
-struct CountingWriter(usize);
-
-impl io::Write for CountingWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.0 += data.len();
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The exact payload size of an event whose JSON texts did not fit the limit, computed
-/// without building the texts: the size with the JSON fields absent, plus for each present
-/// field its text and length prefix (its `Some` tag byte takes the place of the `None` byte).
-fn oversized_size(event: &Event) -> usize {
-    fn text_size<T: Serialize>(value: Option<&T>) -> usize {
-        value.map_or(0, |value| {
-            let mut counter = CountingWriter(0);
-            let _ = serde_json::to_writer(&mut counter, value);
-            varint_len(counter.0) + counter.0
-        })
-    }
-    let wire = wire_of(event, (None, None, None));
-    postcard::experimental::serialized_size(&wire).unwrap_or(0)
-        + text_size(event.before.as_ref())
-        + text_size(event.after.as_ref())
-        + text_size(event.metadata.as_ref())
-}
-
-/// Bytes of a postcard varint holding `n` (7 bits per byte).
-fn varint_len(n: usize) -> usize {
-    let bits = usize::BITS - n.leading_zeros();
-    (bits.max(1) as usize).div_ceil(7)
-}
-
-fn wire_of<'a>(event: &'a Event, (before, after, metadata): JsonStrs<'a>) -> WireEncode<'a> {
+fn wire_of(event: &Event) -> WireEncode<'_> {
     let actor = &event.actor;
+    fn text(json: &Option<JsonText>) -> Option<&str> {
+        json.as_ref().map(JsonText::as_str)
+    }
     WireEncode {
         payload_version: PAYLOAD_VERSION,
         occurred_at: event.occurred_at.map(Timestamp::as_nanos),
@@ -292,11 +173,11 @@ fn wire_of<'a>(event: &'a Event, (before, after, metadata): JsonStrs<'a>) -> Wir
         session_id: event.session_id.as_deref(),
         request_id: event.request_id.as_deref(),
         source: event.source.as_deref(),
-        before,
-        after,
+        before: text(&event.before),
+        after: text(&event.after),
         changed_fields: &event.changed_fields,
         labels: &event.labels,
-        metadata,
+        metadata: text(&event.metadata),
     }
 }
 
@@ -318,7 +199,7 @@ enum PayloadErrorKind {
     },
     BadJson {
         field: &'static str,
-        source: serde_json::Error,
+        source: JsonTextError,
     },
     TrailingBytes(usize),
 }
@@ -396,9 +277,9 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Event, PayloadError> {
 pub fn decode_with_serde(bytes: &[u8]) -> Result<Event, PayloadError> {
     let wire = take_wire(bytes)?;
     let (outcome, severity) = check_enums(wire.outcome, wire.severity)?;
-    let before = parse_json::<Value>("before", wire.before)?;
-    let after = parse_json::<Value>("after", wire.after)?;
-    let metadata = parse_json::<Map<String, Value>>("metadata", wire.metadata)?;
+    let before = parse_json("before", wire.before)?;
+    let after = parse_json("after", wire.after)?;
+    let metadata = parse_json("metadata", wire.metadata)?;
 
     let owned = |s: Option<&str>| s.map(str::to_owned);
     let strings = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();
@@ -476,12 +357,13 @@ pub(super) fn check_enums(outcome: u8, severity: u8) -> Result<(Outcome, Severit
     Ok((outcome, severity))
 }
 
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+/// The JSON text of payload field `field` (an object for `metadata`), checked.
+pub(super) fn parse_json(
     field: &'static str,
     text: Option<&str>,
-) -> Result<Option<T>, PayloadError> {
+) -> Result<Option<JsonText>, PayloadError> {
     text.map(|t| {
-        serde_json::from_str(t)
+        JsonText::from_stored(t, field == "metadata")
             .map_err(|source| PayloadError::new(PayloadErrorKind::BadJson { field, source }))
     })
     .transpose()

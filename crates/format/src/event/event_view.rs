@@ -1,24 +1,21 @@
 //! Reading a payload without decoding it: [`EventView`], every field borrowed from the bytes.
 //!
-//! Decoding a payload into an [`Event`] allocates a `String` per text field and a tree of
-//! `serde_json::Value`s per JSON field (with `preserve_order` and `arbitrary_precision`: one
-//! allocation per key, string and number). Filtering a query's candidates or showing a list
+//! Decoding a payload into an [`Event`] allocates a `String` per text field and checks and
+//! copies each JSON text into a [`JsonText`](super::JsonText). Filtering a query's candidates or showing a list
 //! of records needs none of that. [`EventView::parse`] walks the payload once
 //! (docs/FORMAT.md §3, with postcard's rules: the same payloads are accepted and refused,
 //! JSON apart) and keeps only the positions of the fields in a [`Layout`]; accessors slice
 //! the bytes. The JSON texts stay text: [`EventView::before_json`] gives the raw compact
-//! JSON, [`EventView::before`] parses it on demand.
+//! JSON, [`EventView::before`] checks it and gives an owned [`JsonText`](super::JsonText).
 //!
 //! A view checks everything [`decode_payload`](super::codec::decode_payload) checks except
 //! that the JSON texts parse: [`EventView::to_event`] and the JSON accessors report that.
 //! Stored payloads are checksummed and were decoded-checked when written, so for them this
 //! only ever matters for damage the checksum missed.
 
-use serde_json::{Map, Value};
-
 use super::codec::{PayloadError, check_enums, parse_json, postcard_error};
 use super::wire_walk::{Reader, field, walk};
-use super::{Actor, Entity, Event, Outcome, Severity};
+use super::{Actor, Entity, Event, JsonText, Outcome, Severity};
 use crate::timestamp::Timestamp;
 
 /// Where each field of one payload starts (its `Option` tag, string length or list count),
@@ -228,16 +225,16 @@ impl<'a> EventView<'a> {
     pub fn metadata_json(&self) -> Option<&'a str> {
         self.opt(field::METADATA)
     }
-    /// `before`, parsed.
-    pub fn before(&self) -> Result<Option<Value>, PayloadError> {
+    /// `before`, checked as JSON.
+    pub fn before(&self) -> Result<Option<JsonText>, PayloadError> {
         parse_json("before", self.before_json())
     }
-    /// `after`, parsed.
-    pub fn after(&self) -> Result<Option<Value>, PayloadError> {
+    /// `after`, checked as JSON.
+    pub fn after(&self) -> Result<Option<JsonText>, PayloadError> {
         parse_json("after", self.after_json())
     }
-    /// `metadata`, parsed.
-    pub fn metadata(&self) -> Result<Option<Map<String, Value>>, PayloadError> {
+    /// `metadata`, checked as a JSON object.
+    pub fn metadata(&self) -> Result<Option<JsonText>, PayloadError> {
         parse_json("metadata", self.metadata_json())
     }
 

@@ -103,7 +103,7 @@ fn every_field_reads_as_decoded() {
         assert_eq!(v.changed_fields().collect::<Vec<_>>(), event.changed_fields);
         assert_eq!(v.labels().len(), event.labels.len());
         assert_eq!(v.labels().collect::<Vec<_>>(), event.labels);
-        let text = |j: &Option<serde_json::Value>| j.as_ref().map(|j| j.to_string());
+        let text = |j: &Option<JsonText>| j.as_ref().map(|j| j.as_str().to_owned());
         assert_eq!(v.before_json().map(str::to_owned), text(&event.before));
         assert_eq!(v.after_json().map(str::to_owned), text(&event.after));
         assert_eq!(v.before().ok(), Some(event.before.clone()));

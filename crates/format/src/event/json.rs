@@ -1,20 +1,18 @@
 //! Hand-written serde for [`Event`] and [`Record`].
 //!
 //! A record's JSON is flat (`{"seq":..,"recorded_at":"..", <the event's fields>}`). serde's
-//! `#[serde(flatten)]` would give that shape, but it buffers values and so loses serde_json's
-//! arbitrary-precision numbers; instead both types share one field writer and one field
-//! reader here. Output omits absent fields (`None`, empty lists); input rejects unknown and
+//! `#[serde(flatten)]` would give that shape, but it buffers values, and serde_json's raw
+//! values (which `before`, `after` and `metadata` are read as, to keep their text) cannot be
+//! buffered; instead both types share one field writer and one field reader here. Output omits absent fields (`None`, empty lists); input rejects unknown and
 //! duplicate keys so that typos are caught.
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use super::{Actor, Entity, Event, JsonText, Outcome, Record, Severity};
+use crate::timestamp::Timestamp;
+use serde::de::{self, DeserializeSeed, MapAccess, Unexpected, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
-
-use super::{Actor, Entity, Event, Outcome, Record, Severity};
-use crate::timestamp::Timestamp;
 
 /// Declares the JSON keys: an enum, its key text, and the key lists for error messages.
 macro_rules! keys {
@@ -319,16 +317,21 @@ fn read_fields<'de, A: MapAccess<'de>>(
             Key::SessionId => put(&mut session_id, key, map.next_value()?)?,
             Key::RequestId => put(&mut request_id, key, map.next_value()?)?,
             Key::Source => put(&mut source, key, map.next_value()?)?,
-            // A JSON null here is `Some(Value::Null)`, not `None`, so values round-trip.
-            Key::Before => put(&mut before, key, map.next_value::<Value>()?)?,
-            Key::After => put(&mut after, key, map.next_value::<Value>()?)?,
+            // A JSON null here is `Some("null")`, not `None`, so values round-trip.
+            Key::Before => put(&mut before, key, map.next_value::<JsonText>()?)?,
+            Key::After => put(&mut after, key, map.next_value::<JsonText>()?)?,
             Key::ChangedFields => put(&mut changed_fields, key, map.next_value::<Vec<String>>()?)?,
             Key::Labels => put(&mut labels, key, map.next_value::<Vec<String>>()?)?,
-            Key::Metadata => put(
-                &mut metadata,
-                key,
-                map.next_value::<Option<Map<String, Value>>>()?,
-            )?,
+            Key::Metadata => {
+                let value = map.next_value::<Option<JsonText>>()?;
+                if value.as_ref().is_some_and(|v| !v.is_object()) {
+                    return Err(de::Error::invalid_type(
+                        Unexpected::Other("JSON that is not an object"),
+                        &"a JSON object",
+                    ));
+                }
+                put(&mut metadata, key, value)?
+            }
         }
     }
 

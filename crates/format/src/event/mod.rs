@@ -7,6 +7,8 @@
 //!
 //! JSON (for import, export and query results) is produced and read by hand-written serde
 //! implementations in `json.rs`: absent optional fields are omitted, unknown keys are errors.
+//! The JSON values inside an event (`before`, `after`, `metadata`) are [`JsonText`]s: checked
+//! JSON text, kept byte for byte, parsed only on demand.
 
 // The only unsafe here: taking bytes checked to be ASCII as a `str` (see the module).
 #[allow(unsafe_code)]
@@ -17,12 +19,14 @@ pub mod codec;
 mod damage;
 mod event_view;
 mod json;
+mod json_scan;
+mod json_text;
 mod kinds;
 mod lazy_record;
 mod validate;
 mod wire_walk;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::timestamp::Timestamp;
 
@@ -34,6 +38,7 @@ pub use codec::{PAYLOAD_VERSION, PayloadError};
 pub use codec::{decode_payload, encode_payload, encode_payload_into};
 pub use event_view::Layout;
 pub use event_view::{EntityView, EventView, StrList};
+pub use json_text::{JsonText, JsonTextError};
 pub use kinds::{Outcome, ParseEnumError, Severity};
 pub use lazy_record::{LazyRecord, RecordView};
 pub use validate::EventLimits;
@@ -115,16 +120,19 @@ pub struct Event {
     pub request_id: Option<String>,
     /// The service that emitted the event.
     pub source: Option<String>,
-    /// The entity's state before the action. `Some(Value::Null)` is kept apart from `None`.
-    pub before: Option<Value>,
-    /// The entity's state after the action. `Some(Value::Null)` is kept apart from `None`.
-    pub after: Option<Value>,
+    /// The entity's state before the action, as JSON text. A JSON `null` is kept apart from
+    /// `None`.
+    pub before: Option<JsonText>,
+    /// The entity's state after the action, as JSON text. A JSON `null` is kept apart from
+    /// `None`.
+    pub after: Option<JsonText>,
     /// Names (or JSON paths) of the fields the action changed.
     pub changed_fields: Vec<String>,
     /// Compliance tags (`"SOX"`, `"PCI"`, `"GDPR"`) and data classification.
     pub labels: Vec<String>,
-    /// Anything else, as a JSON object; key order is kept.
-    pub metadata: Option<Map<String, Value>>,
+    /// Anything else, as the text of a JSON object (key order and number spelling are kept);
+    /// [`Event::validate`] refuses any other JSON value here.
+    pub metadata: Option<JsonText>,
 }
 
 impl Event {
@@ -248,17 +256,20 @@ impl Event {
         self
     }
 
-    /// Sets the entity's state before the action.
+    /// Sets the entity's state before the action, printed as compact JSON. For numbers a
+    /// `Value` cannot hold exactly, set the `before` field to a [`JsonText`] parsed from the
+    /// text.
     #[must_use]
     pub fn before(mut self, before: impl Into<Value>) -> Self {
-        self.before = Some(before.into());
+        self.before = Some(JsonText::from(before.into()));
         self
     }
 
-    /// Sets the entity's state after the action.
+    /// Sets the entity's state after the action, printed as compact JSON (see
+    /// [`Event::before`]).
     #[must_use]
     pub fn after(mut self, after: impl Into<Value>) -> Self {
-        self.after = Some(after.into());
+        self.after = Some(JsonText::from(after.into()));
         self
     }
 
@@ -300,12 +311,17 @@ impl Event {
     }
 
     /// Sets one metadata entry, replacing an earlier value under the same key (which keeps
-    /// its position).
+    /// its position). The metadata is text, so each call prints the object again: for more
+    /// than a few entries, build the object first and set
+    /// the `metadata` field once.
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.metadata
-            .get_or_insert_with(Map::new)
-            .insert(key.into(), value.into());
+        let value = JsonText::from(value.into());
+        let key = key.into();
+        self.metadata = Some(match &self.metadata {
+            Some(metadata) => metadata.with_entry(&key, &value),
+            None => JsonText::default().with_entry(&key, &value),
+        });
         self
     }
 }
@@ -384,13 +400,15 @@ mod tests {
         assert_eq!(e.session_id.as_deref(), Some("s1"));
         assert_eq!(e.request_id.as_deref(), Some("r1"));
         assert_eq!(e.source.as_deref(), Some("orders-svc"));
-        assert_eq!(e.before, Some(json!({"status": "open"})));
-        assert_eq!(e.after, Some(json!({"status": "shipped"})));
+        assert_eq!(e.before, Some(JsonText::from(json!({"status": "open"}))));
+        assert_eq!(
+            e.after.as_ref().map(JsonText::as_str),
+            Some(r#"{"status":"shipped"}"#)
+        );
         assert_eq!(e.changed_fields, ["status", "updated_at"]);
         assert_eq!(e.labels, ["SOX", "PII"]);
-        let keys: Vec<_> = e.metadata.as_ref().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["b", "a"]);
-        assert_eq!(e.metadata.as_ref().unwrap()["b"], json!(2));
+        // Replacing `b` kept its place.
+        assert_eq!(e.metadata.as_ref().unwrap().as_str(), r#"{"b":2,"a":"x"}"#);
         assert!(e.validate(&EventLimits::default()).is_ok());
     }
 

@@ -3,9 +3,7 @@
 //! The encoded size limit ([`EventLimits::max_event_bytes`]) is checked by the codec, which
 //! is the only place that knows the size.
 
-use serde_json::Value;
-
-use super::Event;
+use super::{Event, JsonText};
 use crate::error::Error;
 
 /// The deepest JSON nesting the payload decoder accepts (serde_json's recursion limit is
@@ -109,17 +107,10 @@ fn check_opt(field: &'static str, value: &Option<String>, limit: usize) -> Resul
         .map_or(Ok(()), |v| check_len(field, v, limit))
 }
 
-/// Checks that `value` nests arrays and objects at most `limit` levels deep. The recursion
-/// stops at the limit, so a hostile value cannot exhaust the stack here.
-fn check_depth(field: &'static str, value: &Value, limit: usize) -> Result<(), Error> {
-    fn fits(value: &Value, budget: usize) -> bool {
-        match value {
-            Value::Array(items) => budget > 0 && items.iter().all(|v| fits(v, budget - 1)),
-            Value::Object(map) => budget > 0 && map.values().all(|v| fits(v, budget - 1)),
-            _ => true,
-        }
-    }
-    if fits(value, limit) {
+/// Checks that `value` nests arrays and objects at most `limit` levels deep (measured when
+/// the text was made).
+fn check_depth(field: &'static str, value: &JsonText, limit: usize) -> Result<(), Error> {
+    if value.depth() <= limit {
         Ok(())
     } else {
         Err(invalid(
@@ -240,25 +231,18 @@ impl Event {
         }
 
         if let Some(metadata) = &self.metadata {
-            for key in metadata.keys() {
-                if key.len() > id {
-                    return Err(invalid(
-                        "metadata",
-                        format!("key of {} bytes is over the limit of {id} bytes", key.len()),
-                    ));
-                }
+            if !metadata.is_object() {
+                return Err(invalid("metadata", "must be a JSON object"));
             }
-            // The metadata object itself is one level.
-            if depth == 0
-                || !metadata
-                    .values()
-                    .all(|v| check_depth("metadata", v, depth - 1).is_ok())
-            {
+            let key = metadata.widest_key();
+            if key > id {
                 return Err(invalid(
                     "metadata",
-                    format!("nests arrays and objects more than {depth} levels deep"),
+                    format!("key of {key} bytes is over the limit of {id} bytes"),
                 ));
             }
+            // The metadata object itself is one level.
+            check_depth("metadata", metadata, depth)?;
         }
         Ok(())
     }
@@ -266,7 +250,7 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::event::{Entity, Event};
@@ -435,6 +419,18 @@ mod tests {
                 .validate(&lax)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn metadata_must_be_an_object() {
+        let mut e = Event::new("a", "b");
+        e.metadata = Some("[1]".parse().unwrap());
+        assert_eq!(
+            field_and_reason(&e),
+            ("metadata", "must be a JSON object".to_owned())
+        );
+        e.metadata = Some(r#"{"k":[1]}"#.parse().unwrap());
+        assert!(e.validate(&EventLimits::default()).is_ok());
     }
 
     #[test]
