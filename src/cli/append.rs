@@ -3,7 +3,7 @@
 
 use super::filters::parse_time;
 use super::{CliError, DirArg};
-use auditlog::merkle::hash::to_hex;
+use auditlog::merkle::to_hex;
 use auditlog::{AuditLog, Event, Outcome, Severity, Timestamp};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Read};

@@ -7,7 +7,7 @@
 use super::filters::{FilterArgs, TimeFieldArg};
 use super::output::stdout_failed;
 use super::{CliError, DirArg, open::open_read_only};
-use auditlog::merkle::hash::to_hex;
+use auditlog::merkle::to_hex;
 use auditlog::{Outcome, Severity, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};

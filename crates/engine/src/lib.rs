@@ -42,8 +42,8 @@ struct ReadmeDoctests;
 // The format's modules, under the paths the engine's modules use for them. `fs` (the file
 // system every durable write goes through, for embedders that inject faults) and `merkle`
 // (tree heads and proof checking) are part of the API; the rest are the format's business.
+pub use auditlog_format::fs;
 pub(crate) use auditlog_format::{event, meta, record, sys, timestamp};
-pub use auditlog_format::{fs, merkle};
 
 pub mod checkpoint;
 pub mod classes;
@@ -57,6 +57,7 @@ mod index;
 pub mod lifecycle;
 mod lock;
 mod log;
+pub mod merkle;
 mod options;
 pub mod proof;
 pub mod query;
