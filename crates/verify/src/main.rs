@@ -5,12 +5,13 @@
 //! auditlog-verify proof [--public-key FILE] FILE
 //! ```
 //! PATH is a log directory, one segment file, an archive bundle or a classified root. Exit
-//! status: 0 intact, 1 damage (or a proof or checkpoint that does not check), 2 bad usage or
-//! unreadable input, 3 the check could not run. The arguments are parsed by hand: a dozen
+//! status, as `auditlog verify`: 0 intact, 1 damage (or a proof or checkpoint that does not
+//! check), 2 bad usage (flags, a missing path, a malformed key or proof), 3 the check could not
+//! run (an unreadable file, a format version this build does not read, not a log). The arguments are parsed by hand: a dozen
 //! lines, where a parser crate would be most of what an auditor has to read.
 
 use auditlog_format::checkpoint::{Checkpoint, NoteVerifier};
-use auditlog_verify::{VerifyOptions, check_proof, classes, verify};
+use auditlog_verify::{Error, VerifyOptions, check_proof, classes, verify};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,12 +35,18 @@ enum Failure {
     Failed(String),
 }
 
-impl From<auditlog_verify::Error> for Failure {
-    fn from(e: auditlog_verify::Error) -> Self {
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
         match e {
-            auditlog_verify::Error::Corrupt(_) => Failure::Damage(e.to_string()),
-            auditlog_verify::Error::Io { .. } => Failure::Failed(e.to_string()),
-            _ => Failure::Usage(e.to_string()),
+            Error::Corrupt(_) => Failure::Damage(e.to_string()),
+            // As `auditlog verify`: what stops the check is not damage (the bytes may be intact).
+            Error::Io { .. } | Error::NotALog { .. } | Error::UnsupportedVersion { .. } => {
+                Failure::Failed(e.to_string())
+            }
+            Error::BadCheckpoint { .. }
+            | Error::InvalidOption { .. }
+            | Error::InvalidEvent { .. }
+            | Error::EventTooLarge { .. } => Failure::Usage(e.to_string()),
         }
     }
 }
@@ -114,6 +121,9 @@ fn run(args: Args) -> Result<(), Failure> {
         .path
         .clone()
         .ok_or_else(|| Failure::Usage(USAGE.into()))?;
+    if !path.exists() {
+        return Err(Failure::Usage(format!("{} does not exist", path.display())));
+    }
     if args.proof {
         return run_proof(&path, args.public_key.as_deref());
     }

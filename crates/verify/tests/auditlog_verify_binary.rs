@@ -72,6 +72,13 @@ fn usage_errors_exit_2_and_a_missing_path_is_not_damage() {
     assert_eq!(
         out.status.code(),
         Some(2),
-        "not a log: usage, never damage (exit 1)"
+        "a missing path is a usage error"
+    );
+    let not_a_log = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let out = run(&[not_a_log.as_os_str()]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "not a log: cannot run, never damage"
     );
 }
