@@ -72,7 +72,7 @@ mod view;
 mod writer;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
+pub use error::{AppendError, Corruption, CorruptionKind, Error, HeaderFault, OpenError, Result};
 pub use event::{
     Actor, Entity, EntityView, Event, EventLimits, EventView, LazyRecord, Outcome, Record, Severity,
 };
