@@ -484,3 +484,90 @@ impl From<OpenError> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_errors_convert_variant_for_variant_with_the_same_message() {
+        let cases = [
+            AppendError::InvalidEvent {
+                field: "action",
+                reason: "is empty".into(),
+            },
+            AppendError::EventTooLarge { size: 9, limit: 8 },
+            AppendError::QueueFull,
+            AppendError::Poisoned {
+                cause: "fdatasync: EIO".into(),
+            },
+            AppendError::Closed,
+        ];
+        for e in cases {
+            let text = e.to_string();
+            let converted = Error::from(e);
+            assert_eq!(converted.to_string(), text);
+            let same = match converted {
+                Error::InvalidEvent { field, reason } => field == "action" && reason == "is empty",
+                Error::EventTooLarge { size, limit } => size == 9 && limit == 8,
+                Error::QueueFull | Error::Closed => true,
+                Error::Poisoned { cause } => cause == "fdatasync: EIO",
+                other => panic!("converted into another variant: {other:?}"),
+            };
+            assert!(same, "{text}");
+        }
+    }
+
+    #[test]
+    fn open_errors_survive_the_round_trip_through_error() {
+        let corruption = Corruption {
+            file: "00000000000000000000.seg".into(),
+            offset: 7,
+            seq: Some(3),
+            kind: CorruptionKind::BadHeader(HeaderFault::Checksum),
+        };
+        let cases = [
+            OpenError::Locked { dir: "d".into() },
+            OpenError::NotALog {
+                path: "d".into(),
+                reason: "no auditlog.meta".into(),
+            },
+            OpenError::UnsupportedVersion {
+                path: "d/auditlog.meta".into(),
+                found: 9,
+                supported: 1,
+            },
+            OpenError::Corrupt(Box::new(corruption)),
+            OpenError::Io {
+                context: "reading d".into(),
+                source: io::Error::other("EIO"),
+            },
+            OpenError::InvalidOption {
+                option: "queue_capacity",
+                reason: "must be at least 1".into(),
+            },
+        ];
+        for e in cases {
+            let text = e.to_string();
+            let debug = format!("{e:?}");
+            let converted = Error::from(e);
+            assert_eq!(converted.to_string(), text);
+            let back = OpenError::from_engine(converted);
+            assert_eq!(format!("{back:?}"), debug);
+        }
+    }
+
+    #[test]
+    fn a_writer_that_cannot_start_is_an_io_failure_of_the_open() {
+        let e = OpenError::from_engine(Error::Poisoned {
+            cause: "creating segment 0: ENOSPC".into(),
+        });
+        match e {
+            OpenError::Io { context, source } => {
+                assert_eq!(context, "starting the writer");
+                assert!(source.to_string().contains("ENOSPC"), "{source}");
+            }
+            other => panic!("not an I/O error: {other:?}"),
+        }
+    }
+}
