@@ -100,7 +100,7 @@ enum Room {
 
 impl AuditLog {
     /// Opens the log in `dir` for writing with default options, creating it if the directory
-    /// is missing or empty.
+    /// is missing or empty. Fails with an [`OpenError`] (see [`AuditLogBuilder::open`]).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
         Self::builder(dir).open()
     }
@@ -250,7 +250,8 @@ impl AuditLog {
 
     /// Appends one event from async code: waits for room in the queue without blocking the
     /// thread (the writer wakes the task when it drains), then resolves to the receipt.
-    /// Validation errors are returned when awaited; nothing is written for an invalid event.
+    /// Validation errors ([`AppendError::InvalidEvent`], [`AppendError::EventTooLarge`]) are
+    /// returned when awaited; nothing is written for an invalid event.
     pub fn append_async(&self, event: &Event) -> AppendFuture {
         let tx = match self.sender() {
             Ok(tx) => tx.clone(),
