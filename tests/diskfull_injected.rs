@@ -6,7 +6,7 @@
 
 mod common;
 
-use auditlog::Error;
+use auditlog::AppendError;
 use auditlog::fs::faulty::{Call, FaultyFs};
 use auditlog::fs::{StdFileSystem, WritableFile};
 use auditlog::lifecycle::RetentionPolicy;
@@ -96,7 +96,7 @@ fn a_failed_preallocation_is_cut_back_and_poisons_the_log() {
         .expect("open on a full disk");
     let first = log.append(&event(acked)).and_then(|h| h.wait());
     match &first {
-        Err(Error::Poisoned { cause }) => assert!(
+        Err(AppendError::Poisoned { cause }) => assert!(
             cause.contains("preallocating") && cause.contains("No space left on device"),
             "{cause}"
         ),
@@ -108,7 +108,10 @@ fn a_failed_preallocation_is_cut_back_and_poisons_the_log() {
         "the partial preallocation was not cut back"
     );
     let later = log.append(&event(acked + 1)).map(|_| ());
-    assert!(matches!(later, Err(Error::Poisoned { .. })), "{later:?}");
+    assert!(
+        matches!(later, Err(AppendError::Poisoned { .. })),
+        "{later:?}"
+    );
     assert!(log.close().is_err(), "close of a poisoned log said Ok");
 
     let log = small_segments(&dir).open().expect("reopen");

@@ -12,7 +12,7 @@
 //! Needs root and mount namespaces; elsewhere it prints why it skipped.
 
 use auditlog::fuzzing::model::event_for;
-use auditlog::{AuditLog, Durability, Error};
+use auditlog::{AppendError, AuditLog, Durability};
 use std::path::Path;
 use std::process::Command;
 
@@ -27,6 +27,7 @@ fn open(dir: &Path, preallocate: bool) -> auditlog::Result<AuditLog> {
         .segment_max_bytes(64 * 1024)
         .preallocate(preallocate)
         .open()
+        .map_err(auditlog::Error::from)
 }
 
 #[test]
@@ -58,7 +59,7 @@ fn diskfull_child() {
     );
     let later = log.append(&event_for(acked)).map(|_| ());
     assert!(
-        matches!(&later, Err(Error::Poisoned { cause }) if cause.contains(NO_SPACE)),
+        matches!(&later, Err(AppendError::Poisoned { cause }) if cause.contains(NO_SPACE)),
         "a later append was not refused: {later:?}"
     );
     assert!(log.close().is_err(), "close of a poisoned log said Ok");

@@ -10,7 +10,7 @@
 
 mod common;
 
-use auditlog::{CorruptionKind, Error, ReadOnlyLog};
+use auditlog::{CorruptionKind, Error, OpenError, ReadOnlyLog};
 use common::{append_range, copy_log, segment_files, small_segments};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -61,7 +61,7 @@ fn an_unreadable_segment_fails_the_read_only_open_as_io_naming_it() {
     let segment = segment_files(&dir)[1].clone();
     make_unreadable(&segment);
     match ReadOnlyLog::open(&dir) {
-        Err(e @ Error::Io { .. }) => {
+        Err(e @ OpenError::Io { .. }) => {
             assert!(e.to_string().contains(s(&segment)), "{e}")
         }
         Err(e) => panic!("expected an I/O error, got {e:?}"),
@@ -107,7 +107,7 @@ fn an_unreadable_cold_segment_is_an_io_error_too() {
     let segment = cold.first().expect("a cold segment").clone();
     make_unreadable(&segment);
     match ReadOnlyLog::open(&dir) {
-        Err(e @ Error::Io { .. }) => assert!(e.to_string().contains(s(&segment)), "{e}"),
+        Err(e @ OpenError::Io { .. }) => assert!(e.to_string().contains(s(&segment)), "{e}"),
         other => panic!("expected an I/O error, got {:?}", other.map(|_| ())),
     }
     match auditlog::verify(&dir, &Default::default()) {
@@ -277,7 +277,10 @@ fn a_cold_segment_of_a_future_format_version_is_unsupported_not_damage() {
         } else {
             set_header_version(&segment, 24, 2);
         }
-        expect_unsupported(ReadOnlyLog::open(&dir).map(|_| ()), &segment);
+        expect_unsupported(
+            ReadOnlyLog::open(&dir).map(|_| ()).map_err(Error::from),
+            &segment,
+        );
         expect_unsupported(auditlog::verify(&dir, &Default::default()), &segment);
         let out = run(&["verify", s(&dir)]);
         let err = stderr(&out);
@@ -308,7 +311,10 @@ fn a_segment_of_a_future_format_version_is_unsupported_not_damage() {
         let (_copy, dir) = copy_log(&dir);
         let segment = dir.join(victim.file_name().expect("name"));
         set_version(&segment, 2);
-        expect_unsupported(ReadOnlyLog::open(&dir).map(|_| ()), &segment);
+        expect_unsupported(
+            ReadOnlyLog::open(&dir).map(|_| ()).map_err(Error::from),
+            &segment,
+        );
         expect_unsupported(auditlog::verify(&dir, &Default::default()), &segment);
         expect_unsupported(auditlog::verify(&segment, &Default::default()), &segment);
         for args in [

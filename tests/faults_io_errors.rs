@@ -56,7 +56,7 @@ fn workload(config: Config, root: &Path, fs: Arc<FaultyFs>) -> Run {
     let log = match log {
         Ok(log) => log,
         Err(e) => {
-            run.errors.push(("open".into(), e));
+            run.errors.push(("open".into(), e.into()));
             return run;
         }
     };

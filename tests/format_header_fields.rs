@@ -83,7 +83,7 @@ fn flags_in_the_identity_file_are_reported() {
         problems(&report).contains(&("auditlog.meta".into(), 10, "unknown_flags")),
         "{report}"
     );
-    let err = AuditLog::open(&dir).expect_err("a writer must not open it");
+    let err = Error::from(AuditLog::open(&dir).expect_err("a writer must not open it"));
     assert!(is_unknown_flags_at(&err, "auditlog.meta", 10), "{err}");
 }
 
@@ -107,7 +107,7 @@ fn flags_in_a_segment_header_are_reported_sealed_or_active() {
     let active = dir.join(segments.last().expect("active").file_name().expect("name"));
     forge(&active, segment_crc_at, set_flags);
     let len = std::fs::metadata(&active).expect("stat").len();
-    let err = AuditLog::open(&dir).expect_err("a writer must not open it");
+    let err = Error::from(AuditLog::open(&dir).expect_err("a writer must not open it"));
     assert!(is_unknown_flags_at(&err, &name_of(&active), 10), "{err}");
     assert_eq!(std::fs::metadata(&active).expect("stat").len(), len);
 }
@@ -131,7 +131,7 @@ fn flags_in_the_cut_log_are_reported() {
     forge(&dir.join("cuts.log"), |_| 28, set_flags);
     let err = verify(&dir, &VerifyOptions::default()).expect_err("the cut log is refused");
     assert!(is_unknown_flags_at(&err, "cuts.log", 10), "{err}");
-    let err = AuditLog::open(&dir).expect_err("a writer must not open it");
+    let err = Error::from(AuditLog::open(&dir).expect_err("a writer must not open it"));
     assert!(is_unknown_flags_at(&err, "cuts.log", 10), "{err}");
 }
 

@@ -98,7 +98,7 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
                 handles.push(h);
                 queued += 1;
             }
-            Err(auditlog::Error::QueueFull) => break,
+            Err(auditlog::AppendError::QueueFull) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -187,7 +187,7 @@ fn queued_bytes_are_bounded() {
                 accepted += 1;
                 assert!(accepted < 200, "the byte budget never filled");
             }
-            Err(auditlog::Error::QueueFull) => break,
+            Err(auditlog::AppendError::QueueFull) => break,
             Err(e) => panic!("{e}"),
         }
     }

@@ -2,7 +2,7 @@
 //! writer, a directory that is not a log, a log of another format version.
 
 mod common;
-use auditlog::{AuditLog, Error, Event, ReadOnlyLog};
+use auditlog::{AppendError, AuditLog, Event, OpenError, ReadOnlyLog};
 use common::*;
 
 #[test]
@@ -25,7 +25,7 @@ fn invalid_events_are_rejected_and_nothing_is_written() {
         assert!(
             matches!(
                 err,
-                Error::InvalidEvent { .. } | Error::EventTooLarge { .. }
+                AppendError::InvalidEvent { .. } | AppendError::EventTooLarge { .. }
             ),
             "{err}"
         );
@@ -35,7 +35,7 @@ fn invalid_events_are_rejected_and_nothing_is_written() {
     batch.push(Event::new("user:1", ""));
     assert!(matches!(
         log.append_batch(&batch),
-        Err(Error::InvalidEvent {
+        Err(AppendError::InvalidEvent {
             field: "action",
             ..
         })
@@ -56,7 +56,7 @@ fn oversized_event_reports_size_and_limit() {
         .entity("file", "x".repeat(200))
         .error_message_or_label();
     match log.append(&big) {
-        Err(Error::EventTooLarge { size, limit }) => {
+        Err(AppendError::EventTooLarge { size, limit }) => {
             assert_eq!(limit, 1024);
             assert!(size > 1024);
         }
@@ -85,7 +85,7 @@ fn a_second_writer_gets_a_clear_error_and_readers_still_open() {
     let log = AuditLog::open(tmp.path()).unwrap();
     append_range(&log, 0, 5);
     let err = AuditLog::open(tmp.path()).unwrap_err();
-    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(matches!(err, OpenError::Locked { .. }), "{err}");
     assert!(err.to_string().contains("locked by another writer"));
     let reader = ReadOnlyLog::open(tmp.path()).unwrap();
     assert_events(&read_all(&reader), 5);
@@ -100,7 +100,7 @@ fn a_foreign_directory_and_a_wrong_version_are_refused() {
     std::fs::write(tmp.path().join("notes.txt"), "hello").unwrap();
     assert!(matches!(
         AuditLog::open(tmp.path()),
-        Err(Error::NotALog { .. })
+        Err(OpenError::NotALog { .. })
     ));
     assert!(
         std::fs::read_dir(tmp.path()).unwrap().count() <= 2,
@@ -117,7 +117,7 @@ fn a_foreign_directory_and_a_wrong_version_are_refused() {
     assert!(
         matches!(
             err,
-            Error::UnsupportedVersion {
+            OpenError::UnsupportedVersion {
                 found: 9,
                 supported: 1,
                 ..
@@ -136,7 +136,7 @@ fn invalid_options_are_rejected() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::InvalidOption {
+        OpenError::InvalidOption {
             option: "segment_max_bytes",
             ..
         }
@@ -147,7 +147,7 @@ fn invalid_options_are_rejected() {
         .unwrap_err();
     assert!(matches!(
         err,
-        Error::InvalidOption {
+        OpenError::InvalidOption {
             option: "queue_capacity",
             ..
         }

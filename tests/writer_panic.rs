@@ -11,7 +11,7 @@ mod common;
 
 use auditlog::fs::WritableFile;
 use auditlog::fuzzing::model::event_for;
-use auditlog::{AuditLog, Durability, Error};
+use auditlog::{AppendError, AuditLog, Durability, Error};
 use common::{WrapFile, Wrapped};
 use parking_lot::Mutex;
 use std::io;
@@ -103,7 +103,7 @@ fn a_writer_panic_fails_every_waiter_and_poisons_the_log() {
             .recv_timeout(HANG)
             .expect("a waiter was never woken after the writer panicked");
         match result {
-            Err(Error::Poisoned { cause }) => {
+            Err(AppendError::Poisoned { cause }) => {
                 assert!(cause.contains("panicked"), "waiter {i}: {cause}")
             }
             other => panic!("waiter {i} did not get a poisoned error: {other:?}"),
@@ -112,7 +112,7 @@ fn a_writer_panic_fails_every_waiter_and_poisons_the_log() {
 
     let later = log.append(&event_for(WAITERS)).map(|_| ());
     match &later {
-        Err(Error::Poisoned { cause }) => assert!(
+        Err(AppendError::Poisoned { cause }) => assert!(
             cause.contains("writer thread panicked") && cause.contains(PANIC_MESSAGE),
             "the later append's error does not name the panic: {cause}"
         ),

@@ -56,7 +56,10 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
                         pending.pop_front().map(|h| h.wait()).transpose()?;
                     }
                 }
-                pending.into_iter().try_for_each(|h| h.wait().map(|_| ()))
+                pending
+                    .into_iter()
+                    .try_for_each(|h| h.wait().map(|_| ()))
+                    .map_err(auditlog::Error::from)
             })
         })
         .collect();

@@ -215,6 +215,20 @@ impl From<auditlog_format::Error> for CliError {
     }
 }
 
+/// Opening and appending fail with their own enums; the exit code is that of the same
+/// [`auditlog::Error`].
+impl From<auditlog::OpenError> for CliError {
+    fn from(e: auditlog::OpenError) -> Self {
+        CliError::from(auditlog::Error::from(e))
+    }
+}
+
+impl From<auditlog::AppendError> for CliError {
+    fn from(e: auditlog::AppendError) -> Self {
+        CliError::from(auditlog::Error::from(e))
+    }
+}
+
 impl From<auditlog::Error> for CliError {
     fn from(e: auditlog::Error) -> Self {
         match e {

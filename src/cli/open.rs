@@ -8,7 +8,7 @@ use std::path::Path;
 /// while opening is printed as a warning; reading stops where the damage starts).
 pub fn open_read_only(dir: &Path) -> Result<ReadOnlyLog, CliError> {
     let log = ReadOnlyLog::open(dir).map_err(|e| match e {
-        auditlog::Error::NotALog { .. } if !dir.exists() => CliError::Usage(format!(
+        auditlog::OpenError::NotALog { .. } if !dir.exists() => CliError::Usage(format!(
             "{} does not exist: give the directory of a log with --dir (or AUDITLOG_DIR), or \
              create one with `auditlog import` or `auditlog append`",
             dir.display()

@@ -73,7 +73,7 @@ mod view;
 mod writer;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
+pub use error::{AppendError, Corruption, CorruptionKind, Error, HeaderFault, OpenError, Result};
 pub use event::{
     Actor, Entity, EntityView, Event, EventLimits, EventView, JsonText, LazyRecord, Outcome,
     Record, Severity,

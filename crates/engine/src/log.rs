@@ -15,7 +15,7 @@ pub use builder::AuditLogBuilder;
 pub use reader::{LogReader, ReadOnlyLog};
 
 use crate::checkpoint::CheckpointSigner;
-use crate::error::{Error, Result};
+use crate::error::{AppendError, Error, OpenError, Result};
 use crate::event::{Event, encode_payload_into};
 use crate::follow::Feed;
 use crate::index::IndexSet;
@@ -100,8 +100,8 @@ enum Room {
 
 impl AuditLog {
     /// Opens the log in `dir` for writing with default options, creating it if the directory
-    /// is missing or empty.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+    /// is missing or empty. Fails with an [`OpenError`] (see [`AuditLogBuilder::open`]).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
         Self::builder(dir).open()
     }
 
@@ -177,22 +177,23 @@ impl AuditLog {
         })
     }
 
-    fn sender(&self) -> Result<&Sender<Command>> {
-        let tx = self.tx.as_ref().ok_or(Error::Closed)?;
+    fn sender(&self) -> Result<&Sender<Command>, AppendError> {
+        let tx = self.tx.as_ref().ok_or(AppendError::Closed)?;
         if let Some(cause) = self.queue.poison_cause() {
-            return Err(Error::Poisoned { cause });
+            return Err(AppendError::Poisoned { cause });
         }
         Ok(tx)
     }
 
-    fn encode(&self, event: &Event) -> Result<Encoded> {
+    fn encode(&self, event: &Event) -> Result<Encoded, AppendError> {
         let mut payload = Vec::new();
-        encode_payload_into(event, &self.options().event_limits, &mut payload)?;
+        encode_payload_into(event, &self.options().event_limits, &mut payload)
+            .map_err(AppendError::rejected)?;
         let digest = merkle::payload_digest(&payload);
         Ok(Encoded { payload, digest })
     }
 
-    fn send(&self, cmd: Command, room: Room) -> Result<()> {
+    fn send(&self, cmd: Command, room: Room) -> Result<(), AppendError> {
         let tx = self.sender()?;
         let bytes = cmd.bytes();
         let budget = &self.queue.budget;
@@ -201,11 +202,11 @@ impl AuditLog {
             tx.send(cmd).map_err(|_| self.queue.poisoned_error())
         } else if budget.try_acquire(bytes) {
             tx.try_send(cmd).map_err(|e| match e {
-                TrySendError::Full(_) => Error::QueueFull,
+                TrySendError::Full(_) => AppendError::QueueFull,
                 TrySendError::Disconnected(_) => self.queue.poisoned_error(),
             })
         } else {
-            return Err(Error::QueueFull);
+            return Err(AppendError::QueueFull);
         };
         if sent.is_err() {
             budget.release(bytes);
@@ -215,11 +216,11 @@ impl AuditLog {
 
     /// The one append path: encodes `events` on the calling thread (nothing is sent if one
     /// is invalid) and queues them as one request.
-    fn submit(&self, events: &[Event], room: Room) -> Result<Arc<Completion>> {
+    fn submit(&self, events: &[Event], room: Room) -> Result<Arc<Completion>, AppendError> {
         let events = events
             .iter()
             .map(|e| self.encode(e))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         let done = Completion::new();
         self.send(
             Command::Append {
@@ -235,21 +236,22 @@ impl AuditLog {
     /// event returns an error and writes nothing. Blocks while the writer's queue is full
     /// (use [`try_append`](Self::try_append) from async code). The returned handle resolves
     /// when the record is acknowledged.
-    pub fn append(&self, event: &Event) -> Result<AppendHandle> {
+    pub fn append(&self, event: &Event) -> Result<AppendHandle, AppendError> {
         let completion = self.submit(std::slice::from_ref(event), Room::Wait)?;
         Ok(AppendHandle { completion })
     }
 
-    /// Like [`append`](Self::append) but never blocks: fails with [`Error::QueueFull`] when the
-    /// writer's queue is full.
-    pub fn try_append(&self, event: &Event) -> Result<AppendHandle> {
+    /// Like [`append`](Self::append) but never blocks: fails with [`AppendError::QueueFull`]
+    /// when the writer's queue is full.
+    pub fn try_append(&self, event: &Event) -> Result<AppendHandle, AppendError> {
         let completion = self.submit(std::slice::from_ref(event), Room::FailIfFull)?;
         Ok(AppendHandle { completion })
     }
 
     /// Appends one event from async code: waits for room in the queue without blocking the
     /// thread (the writer wakes the task when it drains), then resolves to the receipt.
-    /// Validation errors are returned when awaited; nothing is written for an invalid event.
+    /// Validation errors ([`AppendError::InvalidEvent`], [`AppendError::EventTooLarge`]) are
+    /// returned when awaited; nothing is written for an invalid event.
     pub fn append_async(&self, event: &Event) -> AppendFuture {
         let tx = match self.sender() {
             Ok(tx) => tx.clone(),
@@ -263,14 +265,14 @@ impl AuditLog {
 
     /// Appends events as one request: they get consecutive sequence numbers and are
     /// acknowledged together. If any event is invalid, none is written.
-    pub fn append_batch(&self, events: &[Event]) -> Result<BatchHandle> {
+    pub fn append_batch(&self, events: &[Event]) -> Result<BatchHandle, AppendError> {
         let completion = self.submit(events, Room::Wait)?;
         Ok(BatchHandle { completion })
     }
 
-    /// Like [`append_batch`](Self::append_batch) but fails with [`Error::QueueFull`] instead
-    /// of blocking.
-    pub fn try_append_batch(&self, events: &[Event]) -> Result<BatchHandle> {
+    /// Like [`append_batch`](Self::append_batch) but fails with [`AppendError::QueueFull`]
+    /// instead of blocking.
+    pub fn try_append_batch(&self, events: &[Event]) -> Result<BatchHandle, AppendError> {
         let completion = self.submit(events, Room::FailIfFull)?;
         Ok(BatchHandle { completion })
     }
@@ -278,7 +280,8 @@ impl AuditLog {
     fn control(&self, make: impl FnOnce(Reply) -> Command) -> Result<()> {
         let done = Completion::new();
         self.send(make(Reply::new(&done)), Room::Wait)?;
-        BatchHandle { completion: done }.wait().map(|_| ())
+        BatchHandle { completion: done }.wait()?;
+        Ok(())
     }
 
     /// Makes every acknowledged record durable (fdatasync), whatever the durability mode.
@@ -317,7 +320,7 @@ impl AuditLog {
             // sender, so waiting for every sender to go could wait forever.
             Some(tx) => {
                 let _ = tx.send(Command::Shutdown(Reply::new(&Completion::new())));
-                Err(self.queue.poisoned_error())
+                Err(self.queue.poisoned_error().into())
             }
             None => Ok(()),
         };

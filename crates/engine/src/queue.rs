@@ -1,7 +1,7 @@
 //! The writer's queue as the handle and the writer thread share it: the byte budget that
 //! bounds it, the async producers waiting for room in it, and the poison that closes it.
 
-use crate::error::Error;
+use crate::error::AppendError;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
@@ -36,10 +36,10 @@ impl Queue {
         self.poison.lock().get_or_insert(cause);
     }
 
-    pub(crate) fn poisoned_error(&self) -> Error {
+    pub(crate) fn poisoned_error(&self) -> AppendError {
         match self.poison_cause() {
-            Some(cause) => Error::Poisoned { cause },
-            None => Error::Closed,
+            Some(cause) => AppendError::Poisoned { cause },
+            None => AppendError::Closed,
         }
     }
 

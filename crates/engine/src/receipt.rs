@@ -5,7 +5,7 @@
 //! handles implement `Future`, so an async task is parked without blocking its runtime, and no
 //! async runtime is a dependency).
 
-use crate::error::{Error, Result};
+use crate::error::AppendError;
 use crate::merkle::Hash;
 use crate::timestamp::Timestamp;
 use parking_lot::{Condvar, Mutex};
@@ -36,7 +36,7 @@ pub(crate) struct Completion {
 
 #[derive(Debug, Default)]
 struct CompletionState {
-    result: Option<Result<Vec<Receipt>>>,
+    result: Option<Result<Vec<Receipt>, AppendError>>,
     /// Set by the first `complete`: a result already taken by the waiter is not replaced.
     completed: bool,
     waker: Option<Waker>,
@@ -48,7 +48,7 @@ impl Completion {
     }
 
     /// Fills the slot and wakes the waiter. Later calls are ignored.
-    pub(crate) fn complete(&self, result: Result<Vec<Receipt>>) {
+    pub(crate) fn complete(&self, result: Result<Vec<Receipt>, AppendError>) {
         let waker = {
             let mut state = self.state.lock();
             if state.completed {
@@ -64,7 +64,7 @@ impl Completion {
         }
     }
 
-    fn wait(&self) -> Result<Vec<Receipt>> {
+    fn wait(&self) -> Result<Vec<Receipt>, AppendError> {
         let mut state = self.state.lock();
         loop {
             if let Some(result) = state.result.take() {
@@ -74,7 +74,7 @@ impl Completion {
         }
     }
 
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Receipt>>> {
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<Receipt>, AppendError>> {
         let mut state = self.state.lock();
         match state.result.take() {
             Some(result) => Poll::Ready(result),
@@ -100,7 +100,7 @@ impl Reply {
     }
 
     /// Answers the request and wakes its waiter.
-    pub(crate) fn complete(self, result: Result<Vec<Receipt>>) {
+    pub(crate) fn complete(self, result: Result<Vec<Receipt>, AppendError>) {
         self.0.complete(result);
     }
 }
@@ -109,11 +109,11 @@ impl Drop for Reply {
     fn drop(&mut self) {
         // A no-op after `complete`.
         let error = if std::thread::panicking() {
-            Error::Poisoned {
+            AppendError::Poisoned {
                 cause: "the writer thread panicked while handling this request".into(),
             }
         } else {
-            Error::Closed
+            AppendError::Closed
         };
         self.0.complete(Err(error));
     }
@@ -129,21 +129,23 @@ pub struct AppendHandle {
 }
 
 impl AppendHandle {
-    /// Blocks until the record is acknowledged (see [`crate::Durability`]).
-    pub fn wait(self) -> Result<Receipt> {
+    /// Blocks until the record is acknowledged (see [`crate::Durability`]). Fails only with
+    /// [`AppendError::Poisoned`] (a write or fsync failed; its I/O error is the cause) or
+    /// [`AppendError::Closed`].
+    pub fn wait(self) -> Result<Receipt, AppendError> {
         first(self.completion.wait())
     }
 }
 
 impl Future for AppendHandle {
-    type Output = Result<Receipt>;
+    type Output = Result<Receipt, AppendError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.completion.poll(cx).map(first)
     }
 }
 
-fn first(result: Result<Vec<Receipt>>) -> Result<Receipt> {
-    result?.into_iter().next().ok_or(Error::Closed)
+fn first(result: Result<Vec<Receipt>, AppendError>) -> Result<Receipt, AppendError> {
+    result?.into_iter().next().ok_or(AppendError::Closed)
 }
 
 /// The pending acknowledgement of one `append_batch`, resolving to one receipt per event.
@@ -155,13 +157,13 @@ pub struct BatchHandle {
 
 impl BatchHandle {
     /// Blocks until the whole batch is acknowledged.
-    pub fn wait(self) -> Result<Vec<Receipt>> {
+    pub fn wait(self) -> Result<Vec<Receipt>, AppendError> {
         self.completion.wait()
     }
 }
 
 impl Future for BatchHandle {
-    type Output = Result<Vec<Receipt>>;
+    type Output = Result<Vec<Receipt>, AppendError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.completion.poll(cx)
     }
@@ -209,23 +211,23 @@ mod tests {
         drop(Reply::new(&completion));
         assert!(matches!(
             AppendHandle { completion }.wait(),
-            Err(Error::Closed)
+            Err(AppendError::Closed)
         ));
         let completion = Completion::new();
-        Reply::new(&completion).complete(Err(Error::QueueFull));
+        Reply::new(&completion).complete(Err(AppendError::QueueFull));
         assert!(matches!(
             BatchHandle { completion }.wait(),
-            Err(Error::QueueFull)
+            Err(AppendError::QueueFull)
         ));
     }
 
     #[test]
     fn wait_returns_error() {
         let completion = Completion::new();
-        completion.complete(Err(Error::Closed));
+        completion.complete(Err(AppendError::Closed));
         assert!(matches!(
             AppendHandle { completion }.wait(),
-            Err(Error::Closed)
+            Err(AppendError::Closed)
         ));
     }
 }

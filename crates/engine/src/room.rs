@@ -4,7 +4,7 @@
 //! runtime's worker. [`AppendFuture`] instead registers the task's waker here and returns
 //! `Pending`; the writer wakes every registered task each time it drains the queue.
 
-use crate::error::{Error, Result};
+use crate::error::AppendError;
 use crate::queue::Queue;
 use crate::receipt::{AppendHandle, Completion, Receipt, Reply};
 use crate::writer::{Command, Encoded};
@@ -30,7 +30,7 @@ enum State {
         events: Option<Vec<Encoded>>,
     },
     Waiting(AppendHandle),
-    Failed(Option<Error>),
+    Failed(Option<AppendError>),
 }
 
 impl AppendFuture {
@@ -44,7 +44,7 @@ impl AppendFuture {
         }
     }
 
-    pub(crate) fn failed(error: Error) -> Self {
+    pub(crate) fn failed(error: AppendError) -> Self {
         AppendFuture {
             state: State::Failed(Some(error)),
         }
@@ -52,16 +52,18 @@ impl AppendFuture {
 }
 
 impl Future for AppendFuture {
-    type Output = Result<Receipt>;
+    type Output = Result<Receipt, AppendError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match &mut self.state {
-                State::Failed(e) => return Poll::Ready(Err(e.take().unwrap_or(Error::Closed))),
+                State::Failed(e) => {
+                    return Poll::Ready(Err(e.take().unwrap_or(AppendError::Closed)));
+                }
                 State::Waiting(handle) => return Pin::new(handle).poll(cx),
                 State::Queueing { queue, tx, events } => {
                     let Some(batch) = events.take() else {
-                        return Poll::Ready(Err(Error::Closed));
+                        return Poll::Ready(Err(AppendError::Closed));
                     };
                     match try_queue(queue, tx, batch) {
                         Queued::Sent(handle) => self.state = State::Waiting(handle),
@@ -89,7 +91,7 @@ impl Future for AppendFuture {
 enum Queued {
     Sent(AppendHandle),
     Full(Vec<Encoded>),
-    Failed(Error),
+    Failed(AppendError),
 }
 
 /// Queues `events` if both the byte budget and the channel have room, without blocking.
@@ -102,7 +104,7 @@ fn try_queue(queue: &Queue, tx: &Sender<Command>, events: Vec<Encoded>) -> Queue
     let bytes = cmd.bytes();
     if !queue.budget.try_acquire(bytes) {
         let Command::Append { events, .. } = cmd else {
-            return Queued::Failed(Error::Closed);
+            return Queued::Failed(AppendError::Closed);
         };
         return Queued::Full(events);
     }

@@ -275,7 +275,7 @@ fn open_log(dir: &std::path::Path) -> auditlog::Result<AuditLog> {
         Some(fs) => builder.file_system(fs),
         None => builder,
     };
-    builder.open()
+    Ok(builder.open()?)
 }
 
 fn line_parser(args: &ImportArgs) -> Result<LineParser, CliError> {

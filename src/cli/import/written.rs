@@ -91,11 +91,13 @@ impl Written {
         let dir = log.dir().to_path_buf();
         self.in_flight.clear(); // their waits are over: the log is poisoned or closed
         drop(log);
-        let held = AuditLog::open(&dir).map(|log| {
-            let end = log.end_seq();
-            let _ = log.close();
-            end.saturating_sub(self.start_seq)
-        });
+        let held = AuditLog::open(&dir)
+            .map(|log| {
+                let end = log.end_seq();
+                let _ = log.close();
+                end.saturating_sub(self.start_seq)
+            })
+            .map_err(auditlog::Error::from);
         let input = input.display();
         let message = self.stop_message(held, &input, &dir);
         eprintln!("auditlog: {message}");

@@ -430,7 +430,8 @@ impl ClassifiedLog {
         })
     }
 
-    /// Like [`append`](Self::append) but fails with [`Error::QueueFull`] instead of blocking.
+    /// Like [`append`](Self::append) but fails with [`Error::QueueFull`] instead of blocking
+    /// (the log's [`AppendError::QueueFull`](crate::AppendError::QueueFull), converted).
     pub fn try_append(&self, event: &Event) -> Result<ClassifiedHandle> {
         let (i, log) = self.log_for(event);
         Ok(ClassifiedHandle {

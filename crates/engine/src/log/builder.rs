@@ -2,7 +2,7 @@
 
 use super::{AuditLog, LogReader, ReadOnlyLog};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, OpenError, Result};
 use crate::event::EventLimits;
 use crate::fs::FileSystem;
 use crate::meta::{self, LogMeta};
@@ -140,7 +140,14 @@ impl AuditLogBuilder {
     }
 
     /// Opens the log for writing, creating it if the directory is missing or empty.
-    pub fn open(self) -> Result<AuditLog> {
+    ///
+    /// Fails with an [`OpenError`]: locked, not a log, another version, damage, I/O or an
+    /// option out of range.
+    pub fn open(self) -> Result<AuditLog, OpenError> {
+        self.open_writer().map_err(OpenError::from_engine)
+    }
+
+    fn open_writer(self) -> Result<AuditLog> {
         let AuditLogBuilder { dir, options } = self;
         options.validate()?;
         let (meta, lock, created) = create_or_lock(&dir, &options)?;
@@ -152,7 +159,11 @@ impl AuditLogBuilder {
     /// created or repaired, and damage is listed in
     /// [`OpenReport::problems`](crate::OpenReport::problems) with the readable prefix kept. Of the options, the open check, the clock and the file system
     /// apply.
-    pub fn open_read_only(self) -> Result<ReadOnlyLog> {
+    pub fn open_read_only(self) -> Result<ReadOnlyLog, OpenError> {
+        self.open_reader().map_err(OpenError::from_engine)
+    }
+
+    fn open_reader(self) -> Result<ReadOnlyLog> {
         let AuditLogBuilder { dir, options } = self;
         options.validate()?;
         let meta = LogMeta::read(&dir)?;

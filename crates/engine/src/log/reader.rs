@@ -1,7 +1,7 @@
 //! [`LogReader`]: everything that reads a log, shared by [`AuditLog`] and [`ReadOnlyLog`].
 
 use super::{AuditLog, AuditLogBuilder, Shared};
-use crate::error::{Corruption, Error, Result};
+use crate::error::{Corruption, Error, OpenError, Result};
 use crate::event::{LazyRecord, Record};
 use crate::follow::Feed;
 use crate::index::{IndexSet, ReindexReport};
@@ -287,7 +287,7 @@ pub struct ReadOnlyLog {
 impl ReadOnlyLog {
     /// Opens the log in `dir` read-only with default options (see
     /// [`AuditLogBuilder::open_read_only`] for others).
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
         AuditLogBuilder::new(dir.as_ref()).open_read_only()
     }
 }

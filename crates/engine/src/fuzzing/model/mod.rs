@@ -464,7 +464,7 @@ impl Boot<'_> {
         let mut log = match self.builder(&sim, model).open() {
             Ok(log) => Some(log),
             Err(e) => {
-                unexpected("open", e)?;
+                unexpected("open", e.into())?;
                 None
             }
         };
@@ -491,6 +491,7 @@ impl Boot<'_> {
                         .map(|r| {
                             model.acked(r.seq, r.recorded_at, immediate);
                         })
+                        .map_err(crate::Error::from)
                 }
                 Op::AppendBatch(n) => {
                     model.attempted = model.attempted.max(model.next + u64::from(n));
@@ -504,13 +505,17 @@ impl Boot<'_> {
                                 model.acked(r.seq, r.recorded_at, immediate);
                             }
                         })
+                        .map_err(crate::Error::from)
                 }
                 Op::Sync => l.sync().map(|()| model.durable = model.next),
                 Op::Seal => l.seal().map(|()| model.durable = model.next),
                 Op::Reopen => match log.take().map(AuditLog::close) {
                     Some(Ok(())) => {
                         model.durable = model.next;
-                        self.builder(&sim, model).open().map(|l| log = Some(l))
+                        self.builder(&sim, model)
+                            .open()
+                            .map(|l| log = Some(l))
+                            .map_err(crate::Error::from)
                     }
                     Some(Err(e)) => Err(e),
                     None => Ok(()),
