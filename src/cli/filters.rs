@@ -1,7 +1,8 @@
-//! The filter flags shared by `query`, `tail`, `export` and `stats`, and how times given on
-//! the command line are read (RFC 3339, a date, or a duration before now such as `24h`).
+//! The filter flags shared by `query`, `tail`, `export` and `stats`. Times are read as
+//! `journalctl --since` reads them (see [`when`](super::when)).
 
 use super::CliError;
+use super::when::{self, Clock};
 use auditlog::query::{Query, TimeField};
 use auditlog::{Outcome, Severity, Timestamp};
 
@@ -43,12 +44,23 @@ pub struct FilterArgs {
     /// Only events containing this text (case-insensitive, in any text field or JSON value).
     #[arg(long, value_name = "TEXT")]
     pub text: Option<String>,
-    /// Only events at or after this time: RFC 3339, a date (`2024-05-01`, UTC midnight), or a
-    /// duration before now (`30m`, `24h`, `7d`, `2w`).
-    #[arg(long, value_name = "TIME")]
+    /// Only events at or after this time, as journalctl takes it: `today`, `yesterday`, `now`,
+    /// `-1h`, `1h30m` (before now), `'5min ago'`, `2023-09-06 07:20:00` (local time; end with
+    /// `Z`, ` UTC` or `+02:00` for another zone), RFC 3339, or epoch seconds `@1700000000`.
+    #[arg(
+        long,
+        visible_alias = "from",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
     pub since: Option<String>,
     /// Only events before this time (same forms as --since).
-    #[arg(long, value_name = "TIME")]
+    #[arg(
+        long,
+        visible_alias = "to",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
     pub until: Option<String>,
     /// Which time --since and --until compare.
     #[arg(long, value_enum, default_value_t, value_name = "FIELD")]
@@ -58,11 +70,11 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The query these flags describe (oldest first, no limit).
     pub fn to_query(&self) -> Result<Query, CliError> {
-        self.to_query_at(Timestamp::now())
+        self.to_query_at(Clock::system())
     }
 
-    /// Like [`to_query`](Self::to_query), with relative times counted back from `now`.
-    pub fn to_query_at(&self, now: Timestamp) -> Result<Query, CliError> {
+    /// Like [`to_query`](Self::to_query), with times read against `clock`.
+    pub fn to_query_at(&self, now: Clock) -> Result<Query, CliError> {
         let mut q = Query::new();
         if let Some(actor) = &self.actor {
             q = q.actor(actor);
@@ -104,12 +116,12 @@ impl FilterArgs {
         let since = self
             .since
             .as_deref()
-            .map(|s| parse_time(s, now))
+            .map(|s| when::parse(s, now))
             .transpose()?;
         let until = self
             .until
             .as_deref()
-            .map(|s| parse_time(s, now))
+            .map(|s| when::parse(s, now))
             .transpose()?;
         if let (Some(s), Some(u)) = (since, until)
             && s >= u
@@ -132,48 +144,9 @@ fn parse_severity(s: &str) -> Result<Severity, CliError> {
         .map_err(|e| CliError::Usage(format!("--severity: {e}")))
 }
 
-/// Reads a time from the command line: RFC 3339 (`2024-05-01T12:00:00Z`), a date
-/// (`2024-05-01`, meaning UTC midnight), `now`, or a duration before `now`: a whole number
-/// followed by `s`, `m`, `h`, `d` or `w` (`90s`, `30m`, `24h`, `7d`, `2w`).
+/// Reads a time from the command line in the machine's zone (see [`when`]).
 pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, CliError> {
-    let text = text.trim();
-    if text == "now" {
-        return Ok(now);
-    }
-    if let Some(ago) = parse_duration_nanos(text) {
-        return Ok(Timestamp::from_nanos(now.as_nanos().saturating_sub(ago)));
-    }
-    let full = if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_string()
-    };
-    Timestamp::parse_rfc3339(&full).map_err(|e| {
-        CliError::Usage(format!(
-            "cannot read the time {text:?} ({}): give RFC 3339 (2024-05-01T12:00:00Z), a date \
-             (2024-05-01) or a duration before now (30m, 24h, 7d)",
-            e.reason()
-        ))
-    })
-}
-
-/// `24h` and the like, in nanoseconds; `None` if `text` is not of that form.
-fn parse_duration_nanos(text: &str) -> Option<i64> {
-    let unit_at = text.len().checked_sub(1)?;
-    let (number, unit) = text.split_at(unit_at);
-    let secs: i64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return None,
-    };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: i64 = number.parse().ok()?;
-    Some(n.saturating_mul(secs).saturating_mul(1_000_000_000))
+    when::parse(text, Clock::local_at(now))
 }
 
 #[cfg(test)]
@@ -181,34 +154,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_read_every_documented_form() {
-        let now = Timestamp::parse_rfc3339("2024-05-10T12:00:00Z").expect("valid");
-        let at = |s: &str| parse_time(s, now).map(|t| t.to_rfc3339());
-        assert_eq!(at("24h").ok().as_deref(), Some("2024-05-09T12:00:00Z"));
-        assert_eq!(at("30m").ok().as_deref(), Some("2024-05-10T11:30:00Z"));
-        assert_eq!(at("7d").ok().as_deref(), Some("2024-05-03T12:00:00Z"));
-        assert_eq!(at("2w").ok().as_deref(), Some("2024-04-26T12:00:00Z"));
-        assert_eq!(at("90s").ok().as_deref(), Some("2024-05-10T11:58:30Z"));
-        assert_eq!(at("now").ok().as_deref(), Some("2024-05-10T12:00:00Z"));
-        assert_eq!(
-            at("2024-05-01").ok().as_deref(),
-            Some("2024-05-01T00:00:00Z")
-        );
-        assert_eq!(
-            at("2024-05-01T14:00:00+02:00").ok().as_deref(),
-            Some("2024-05-01T12:00:00Z")
-        );
-        for bad in ["", "h", "-5h", "5y", "yesterday", "2024-13-01", "1.5h"] {
-            assert!(
-                matches!(parse_time(bad, now), Err(CliError::Usage(_))),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
     fn filters_become_the_query_they_name() {
-        let now = Timestamp::from_unix_secs(1_000_000);
+        let now = Clock {
+            now: Timestamp::from_unix_secs(1_000_000),
+            zone: when::Zone::Fixed(0),
+        };
         let args = FilterArgs {
             actor: Some("alice".into()),
             action: Some("windows.46*".into()),

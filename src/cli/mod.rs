@@ -28,6 +28,7 @@ mod stats;
 mod tail;
 mod verify;
 mod verify_proof;
+mod when;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

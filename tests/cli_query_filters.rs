@@ -1,0 +1,171 @@
+//! Queries people can type, end to end through the binary: a small log of events with known
+//! `occurred_at` times, actors, actions, severities, IPs, sources, request and session ids and
+//! metadata is written through the library; `auditlog query --count` with each kind of filter
+//! (journalctl-style times, OR lists, NOT, wildcards, `-i`, `--where`) must count exactly the
+//! events the filter names, and a filter that cannot be read is a usage error (exit 2) naming
+//! what is accepted. `stats --by` groups the same events by time bucket or by field.
+
+use auditlog::{AuditLog, Event, Outcome, Severity, Timestamp};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .env_remove("AUDITLOG_DIR")
+        .env("TZ", "UTC")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).expect("valid time")
+}
+
+/// Six events, in this order (occurred_at on 2023-09-06 unless said):
+/// 0 `STEVIE.Smith` LOGIN failure high, 07:00, ip 192.0.2.7, source sshd, EventID 4625
+/// 1 `stevie` LOGIN success info, 07:20, ip 192.0.2.8, source sshd, session s-1
+/// 2 `alice` logout success low, 07:40, source web, request r-9, EventID 4634
+/// 3 `alice` file.read success critical, 08:10 on file:/etc/passwd, after {"mode": 420}
+/// 4 `bob` LOGIN denied medium, 2023-09-05 23:00, ip 192.0.2.7, EventID "10"
+/// 5 `svc-backup` file.write error high, 09:00 on file:/var/backup.tar
+fn write_log(dir: &Path) {
+    let log = AuditLog::open(dir).expect("opens");
+    let events = [
+        Event::new("STEVIE.Smith", "LOGIN")
+            .occurred_at(at("2023-09-06T07:00:00Z"))
+            .outcome(Outcome::Failure)
+            .severity(Severity::High)
+            .ip("192.0.2.7")
+            .source("sshd")
+            .metadata("EventID", 4625),
+        Event::new("stevie", "LOGIN")
+            .occurred_at(at("2023-09-06T07:20:00Z"))
+            .ip("192.0.2.8")
+            .source("sshd")
+            .session_id("s-1"),
+        Event::new("alice", "logout")
+            .occurred_at(at("2023-09-06T07:40:00Z"))
+            .severity(Severity::Low)
+            .source("web")
+            .request_id("r-9")
+            .metadata("EventID", 4634),
+        Event::new("alice", "file.read")
+            .occurred_at(at("2023-09-06T08:10:00Z"))
+            .severity(Severity::Critical)
+            .entity("file", "/etc/passwd")
+            .after(serde_json::json!({"mode": 420})),
+        Event::new("bob", "LOGIN")
+            .occurred_at(at("2023-09-05T23:00:00Z"))
+            .outcome(Outcome::Denied)
+            .severity(Severity::Medium)
+            .ip("192.0.2.7")
+            .metadata("EventID", "10"),
+        Event::new("svc-backup", "file.write")
+            .occurred_at(at("2023-09-06T09:00:00Z"))
+            .outcome(Outcome::Error)
+            .severity(Severity::High)
+            .entity("file", "/var/backup.tar"),
+    ];
+    for e in &events {
+        log.append(e).expect("valid").wait().expect("acknowledged");
+    }
+    log.close().expect("closes");
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_log(dir.path());
+    dir
+}
+
+/// `query --count` with `filters`, which must succeed.
+fn count(dir: &Path, filters: &[&str]) -> u64 {
+    let d = dir.to_str().expect("utf-8");
+    let mut args = vec!["query", "--dir", d, "--count"];
+    args.extend_from_slice(filters);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{filters:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// The actors of the matching records, in log order.
+fn actors(dir: &Path, filters: &[&str]) -> Vec<String> {
+    let d = dir.to_str().expect("utf-8");
+    let mut args = vec!["query", "--dir", d, "--format", "jsonl"];
+    args.extend_from_slice(filters);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{filters:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            v["event"]["actor"]["id"]
+                .as_str()
+                .expect("actor id")
+                .to_string()
+        })
+        .collect()
+}
+
+fn usage_error(dir: &Path, filters: &[&str]) -> String {
+    let d = dir.to_str().expect("utf-8");
+    let mut args = vec!["query", "--dir", d, "--count"];
+    args.extend_from_slice(filters);
+    let out = run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{filters:?} should be a usage error"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn times_read_as_journalctl_reads_them() {
+    let dir = fixture();
+    let d = dir.path();
+    let occ = ["--time-field", "occurred"];
+    let with = |extra: &[&str]| {
+        let mut v = occ.to_vec();
+        v.extend_from_slice(extra);
+        count(d, &v)
+    };
+    assert_eq!(with(&["--since", "2023-09-06 07:20:00"]), 4);
+    assert_eq!(
+        with(&["--from", "2023-09-06 07:20", "--to", "2023-09-06 08:10"]),
+        2
+    );
+    assert_eq!(with(&["--since", "2023-09-06"]), 5);
+    assert_eq!(with(&["--until", "2023-09-06"]), 1);
+    assert_eq!(
+        with(&["--since", "@1693983600"]),
+        5,
+        "07:00 UTC as epoch seconds"
+    );
+    assert_eq!(with(&["--since", "2023-09-06T09:00:00+02:00"]), 5);
+    assert_eq!(with(&["--since", "2023-09-06 09:00 UTC"]), 1);
+    // Relative to now: everything happened long before.
+    assert_eq!(with(&["--since", "-1h"]), 0);
+    assert_eq!(with(&["--since", "yesterday"]), 0);
+    assert_eq!(with(&["--until", "today"]), 6);
+    assert_eq!(with(&["--until", "1h30m"]), 6);
+    assert_eq!(with(&["--until", "5min ago"]), 6);
+    let msg = usage_error(d, &["--since", "last tuesday"]);
+    assert!(
+        msg.contains("yesterday") && msg.contains("@1700000000"),
+        "{msg}"
+    );
+}
