@@ -112,10 +112,7 @@ fn actors(dir: &Path, filters: &[&str]) -> Vec<String> {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("json");
-            v["event"]["actor"]["id"]
-                .as_str()
-                .expect("actor id")
-                .to_string()
+            v["actor"]["id"].as_str().expect("actor id").to_string()
         })
         .collect()
 }
@@ -168,4 +165,84 @@ fn times_read_as_journalctl_reads_them() {
         msg.contains("yesterday") && msg.contains("@1700000000"),
         "{msg}"
     );
+}
+
+#[test]
+fn or_not_wildcards_and_ignore_case_on_actor_entity_and_action() {
+    let dir = fixture();
+    let d = dir.path();
+    assert_eq!(actors(d, &["--actor", "*stevie*"]), ["stevie"]);
+    assert_eq!(
+        actors(d, &["--actor", "*stevie*", "-i"]),
+        ["STEVIE.Smith", "stevie"]
+    );
+    assert_eq!(
+        actors(d, &["--actor", "STEVIE.smith"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        actors(d, &["--actor", "stevie.SMITH", "-i"]),
+        ["STEVIE.Smith"]
+    );
+    assert_eq!(actors(d, &["--actor", "alice", "--actor", "bob"]).len(), 3);
+    assert_eq!(count(d, &["--not-actor", "alice", "--not-actor", "s*"]), 2);
+    assert_eq!(count(d, &["--action", "LOGIN"]), 3);
+    assert_eq!(count(d, &["--action", "login"]), 0);
+    assert_eq!(count(d, &["--action", "login", "--ignore-case"]), 3);
+    assert_eq!(count(d, &["--action", "LOGIN,logout"]), 4);
+    assert_eq!(count(d, &["--action", "file.*"]), 2);
+    assert_eq!(count(d, &["--action", "*.re?d"]), 1);
+    assert_eq!(count(d, &["--not-action", "LOGIN"]), 3);
+    assert_eq!(count(d, &["--not-action", "LOGIN,file.*"]), 1);
+    assert_eq!(
+        actors(d, &["--action", "LOGIN", "--not-actor", "bob"]),
+        ["STEVIE.Smith", "stevie"]
+    );
+    assert_eq!(count(d, &["--entity", "file"]), 2);
+    assert_eq!(count(d, &["--entity", "file:/etc/passwd"]), 1);
+    assert_eq!(count(d, &["--entity", "file:/var/*"]), 1);
+    assert_eq!(count(d, &["--entity", "FILE:*", "-i"]), 2);
+    assert_eq!(count(d, &["--not-entity", "file:/etc/*"]), 5);
+    assert_eq!(count(d, &["--severity", "high,critical"]), 3);
+    assert_eq!(count(d, &["--severity", "high+"]), 3);
+    assert_eq!(count(d, &["--not-severity", "info,low"]), 4);
+    assert_eq!(count(d, &["--outcome", "failure,denied"]), 2);
+    assert_eq!(count(d, &["--not-outcome", "success"]), 3);
+    assert!(usage_error(d, &["--severity", "high,urgent"]).contains("--severity"));
+    assert!(usage_error(d, &["--outcome", "failure,maybe"]).contains("--outcome"));
+}
+
+#[test]
+fn ip_source_request_session_and_json_paths() {
+    let dir = fixture();
+    let d = dir.path();
+    assert_eq!(actors(d, &["--ip", "192.0.2.7"]), ["STEVIE.Smith", "bob"]);
+    assert_eq!(count(d, &["--ip", "192.0.2.*"]), 3);
+    assert_eq!(
+        actors(d, &["--ip", "192.0.2.7", "--outcome", "failure"]),
+        ["STEVIE.Smith"]
+    );
+    assert_eq!(count(d, &["--source", "sshd"]), 2);
+    assert_eq!(count(d, &["--source", "SSHD", "-i"]), 2);
+    assert_eq!(count(d, &["--source", "sshd", "--source", "web"]), 3);
+    assert_eq!(actors(d, &["--request-id", "r-9"]), ["alice"]);
+    assert_eq!(actors(d, &["--session-id", "s-*"]), ["stevie"]);
+    // A number and a string spelled alike both match; a path that leads nowhere matches
+    // nothing (and `!=` everything).
+    assert_eq!(actors(d, &["--where", "metadata.EventID=10"]), ["bob"]);
+    assert_eq!(count(d, &["--where", "metadata.EventID=4625"]), 1);
+    assert_eq!(count(d, &["--where", "metadata.EventID=46*"]), 2);
+    assert_eq!(count(d, &["--where", "metadata.EventID!=4625"]), 5);
+    assert_eq!(count(d, &["--where", "metadata.Nope=1"]), 0);
+    assert_eq!(actors(d, &["--where", "after.mode=420"]), ["alice"]);
+    assert_eq!(
+        count(
+            d,
+            &["--where", "metadata.EventID=46*", "--where", "source=web"]
+        ),
+        1
+    );
+    let msg = usage_error(d, &["--where", "colour=red"]);
+    assert!(msg.contains("metadata.PATH"), "{msg}");
+    assert!(usage_error(d, &["--where", "metadata.EventID"]).contains("FIELD=VALUE"));
 }

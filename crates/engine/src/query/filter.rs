@@ -8,6 +8,7 @@
 use crate::event::{Outcome, Record, RecordView, Severity};
 use crate::index::Fields;
 use crate::query::cursor::Cursor;
+use crate::query::field::{Field, FieldFilter, FieldText, Pattern};
 use crate::timestamp::Timestamp;
 
 /// The order in which matching records are returned.
@@ -115,6 +116,8 @@ pub struct Query {
     pub(crate) label: Option<String>,
     /// Lowercased search text.
     pub(crate) text: Option<String>,
+    /// Pattern filters ([`Query::any_of`], [`Query::none_of`]), all of which must hold.
+    pub(crate) fields: Vec<FieldFilter>,
     pub(crate) order: Order,
     pub(crate) limit: Option<usize>,
     pub(crate) after: Option<Cursor>,
@@ -244,6 +247,40 @@ impl Query {
         self
     }
 
+    /// Only events whose `field` matches one of `patterns` (OR within the field; calls add
+    /// up with AND). An event without the field matches none. No index serves this filter:
+    /// for one exact value, prefer the exact filter ([`Query::actor`] and the like).
+    ///
+    /// ```
+    /// use auditlog::query::{Field, Pattern, Query};
+    /// let q = Query::new()
+    ///     .any_of(Field::Actor, [Pattern::wildcard("*stevie*").ignore_case()])
+    ///     .any_of(Field::Severity, [Pattern::exact("high"), Pattern::exact("critical")])
+    ///     .none_of(Field::Action, [Pattern::exact("LOGIN")]);
+    /// # let _ = q;
+    /// ```
+    #[must_use]
+    pub fn any_of(mut self, field: Field, patterns: impl IntoIterator<Item = Pattern>) -> Self {
+        self.fields.push(FieldFilter {
+            field,
+            any_of: patterns.into_iter().collect(),
+            negated: false,
+        });
+        self
+    }
+
+    /// Only events whose `field` matches none of `patterns` (an event without the field
+    /// passes).
+    #[must_use]
+    pub fn none_of(mut self, field: Field, patterns: impl IntoIterator<Item = Pattern>) -> Self {
+        self.fields.push(FieldFilter {
+            field,
+            any_of: patterns.into_iter().collect(),
+            negated: true,
+        });
+        self
+    }
+
     /// The order of results. Default [`Order::OldestFirst`].
     #[must_use]
     pub fn order(mut self, order: Order) -> Self {
@@ -293,6 +330,7 @@ impl Query {
             && self.severity.is_none()
             && self.label.is_none()
             && self.text.is_none()
+            && self.fields.is_empty()
     }
 
     /// Whether `recorded_at` is the only field the query filters on (a record in its range
@@ -307,7 +345,7 @@ impl Query {
         self.matches_fields(record)
     }
 
-    pub(crate) fn matches_fields(&self, r: &impl Fields) -> bool {
+    pub(crate) fn matches_fields(&self, r: &(impl Fields + FieldText)) -> bool {
         if !self.recorded.contains(r.recorded_at()) {
             return false;
         }
@@ -349,10 +387,14 @@ impl Query {
         {
             return false;
         }
-        match &self.text {
-            Some(text) => text_matches(r, text),
-            None => true,
+        if self
+            .text
+            .as_ref()
+            .is_some_and(|text| !text_matches(r, text))
+        {
+            return false;
         }
+        self.fields.iter().all(|f| f.holds(r))
     }
 
     /// A hash of everything that selects records (filters and order; not limit or cursor),
@@ -360,7 +402,7 @@ impl Query {
     pub(crate) fn fingerprint(&self) -> u64 {
         let mut h = blake3::Hasher::new();
         let text = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.recorded,
             self.occurred,
             self.actor,
@@ -372,7 +414,8 @@ impl Query {
             self.severity,
             self.label,
             self.text,
-            self.order
+            self.order,
+            self.fields
         );
         h.update(text.as_bytes());
         let mut out = [0u8; 8];

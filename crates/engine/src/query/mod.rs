@@ -23,11 +23,13 @@
 mod aggregate;
 mod cursor;
 mod exec;
+mod field;
 mod filter;
 mod skip;
 
 pub use aggregate::{Aggregation, GroupBy, GroupKey};
 pub use cursor::Cursor;
+pub use field::{Field, JsonField, Pattern};
 pub(crate) use filter::{ActionFilter, SeverityFilter};
 pub use filter::{Order, Query, TimeField};
 
