@@ -246,3 +246,67 @@ fn ip_source_request_session_and_json_paths() {
     assert!(msg.contains("metadata.PATH"), "{msg}");
     assert!(usage_error(d, &["--where", "metadata.EventID"]).contains("FIELD=VALUE"));
 }
+
+/// `stats --json` with `args`, parsed.
+fn stats(dir: &Path, args: &[&str]) -> Value {
+    let d = dir.to_str().expect("utf-8");
+    let mut all = vec!["stats", "--dir", d, "--json"];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn stats_group_by_time_bucket_and_by_any_field() {
+    let dir = fixture();
+    let d = dir.path();
+    let by_hour = stats(d, &["--time-field", "occurred", "--by", "hour"]);
+    assert_eq!(
+        by_hour["by"]["groups"],
+        serde_json::json!([
+            [["2023-09-05 23:00"], 1],
+            [["2023-09-06 07:00"], 3],
+            [["2023-09-06 08:00"], 1],
+            [["2023-09-06 09:00"], 1],
+        ])
+    );
+    let by_actor = stats(d, &["--by", "actor", "--action", "LOGIN,logout"]);
+    assert_eq!(
+        by_actor["by"]["groups"],
+        serde_json::json!([
+            [["STEVIE.Smith"], 1],
+            [["alice"], 1],
+            [["bob"], 1],
+            [["stevie"], 1],
+        ])
+    );
+    let two = stats(
+        d,
+        &["--time-field", "occurred", "--by", "day,metadata.EventID"],
+    );
+    assert_eq!(
+        two["by"]["groups"],
+        serde_json::json!([
+            [["2023-09-05", "10"], 1],
+            [["2023-09-06", "(none)"], 3],
+            [["2023-09-06", "4625"], 1],
+            [["2023-09-06", "4634"], 1],
+        ])
+    );
+    assert!(stats(d, &[]).get("by").is_none(), "no --by, no section");
+    let d_str = d.to_str().expect("utf-8");
+    let out = run(&["stats", "--dir", d_str, "--by", "colour"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hour"));
+    let text = run(&["stats", "--dir", d_str, "--by", "source"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("by source") && text.contains("sshd"),
+        "{text}"
+    );
+}

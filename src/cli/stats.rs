@@ -4,11 +4,12 @@
 //! The counts come from one pass over the matching records; the maps hold one entry per
 //! distinct action, actor and day, not per record.
 
-use super::filters::{FilterArgs, TimeFieldArg};
+use super::filters::{FIELD_NAMES, FilterArgs, TimeFieldArg};
 use super::output::stdout_failed;
 use super::{CliError, DirArg, open::open_read_only};
 use auditlog::merkle::to_hex;
-use auditlog::{Outcome, Severity, Timestamp};
+use auditlog::query::Field;
+use auditlog::{Outcome, Record, Severity, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -26,9 +27,70 @@ pub struct StatsArgs {
     /// How many actions and actors to list (the most frequent).
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
+    /// Also count the matching records by this key: a time bucket (`minute`, `hour`, `day`,
+    /// UTC, of the time --time-field names) or any field (`actor`, `action`, `ip`, `source`,
+    /// `metadata.EventID`, ...: the names `--where` takes). Repeat to group by several keys
+    /// together (`--by day --by actor`); comma-separated lists work too.
+    #[arg(long, value_name = "KEY[,...]", value_delimiter = ',')]
+    by: Vec<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// One key of `--by`.
+#[derive(Debug)]
+enum GroupKey {
+    /// Buckets of this many seconds (UTC), labelled by the first `label` characters of the
+    /// bucket's start in RFC 3339 with a space for the `T`.
+    Time {
+        secs: i64,
+        label: usize,
+    },
+    Field(Field),
+}
+
+impl GroupKey {
+    fn parse(name: &str) -> Result<GroupKey, CliError> {
+        Ok(match name.trim() {
+            "minute" => GroupKey::Time {
+                secs: 60,
+                label: 16,
+            },
+            "hour" => GroupKey::Time {
+                secs: 3_600,
+                label: 16,
+            },
+            "day" => GroupKey::Time {
+                secs: 86_400,
+                label: 10,
+            },
+            other => GroupKey::Field(Field::parse(other).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--by {other:?}: give minute, hour, day, metadata.PATH, before.PATH, \
+                     after.PATH or one of {FIELD_NAMES}"
+                ))
+            })?),
+        })
+    }
+
+    /// The group `record` falls in, `(none)` when it lacks the time or field.
+    fn of(&self, record: &Record, time: Option<Timestamp>) -> String {
+        match self {
+            GroupKey::Time { secs, label } => time.map_or_else(
+                || "(none)".to_string(),
+                |t| {
+                    let nanos = secs * 1_000_000_000;
+                    let start = t.as_nanos() - t.as_nanos().rem_euclid(nanos);
+                    let text = Timestamp::from_nanos(start).to_rfc3339().replace('T', " ");
+                    text.get(..*label).unwrap_or(&text).to_string()
+                },
+            ),
+            GroupKey::Field(f) => f
+                .value_of(record)
+                .map_or_else(|| "(none)".to_string(), |v| v.into_owned()),
+        }
+    }
 }
 
 /// Files of one kind (by extension) in the log directory.
@@ -49,10 +111,17 @@ struct Counts {
     /// Day start (UTC) → count; `None` for records without the chosen time.
     days: BTreeMap<Option<Timestamp>, u64>,
     occurred: Option<(Timestamp, Timestamp)>,
+    /// `--by` group → count.
+    groups: HashMap<Vec<String>, u64>,
 }
 
 pub fn run(args: StatsArgs) -> Result<(), CliError> {
     let query = args.filters.to_query()?;
+    let keys = args
+        .by
+        .iter()
+        .map(|k| GroupKey::parse(k))
+        .collect::<Result<Vec<_>, _>>()?;
     let log = open_read_only(&args.dir.dir)?;
     let mut c = Counts::default();
     for record in log.iter(..) {
@@ -73,6 +142,10 @@ pub fn run(args: StatsArgs) -> Result<(), CliError> {
         let day =
             time.map(|t| Timestamp::from_nanos(t.as_nanos() - t.as_nanos().rem_euclid(DAY_NANOS)));
         *c.days.entry(day).or_default() += 1;
+        if !keys.is_empty() {
+            let group = keys.iter().map(|k| k.of(&r, time)).collect();
+            *c.groups.entry(group).or_default() += 1;
+        }
         if let Some(at) = e.occurred_at {
             c.occurred = Some(match c.occurred {
                 Some((lo, hi)) => (lo.min(at), hi.max(at)),
@@ -92,7 +165,19 @@ pub fn run(args: StatsArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let report = json!({
+    let by = (!keys.is_empty()).then(|| {
+        let mut groups: Vec<_> = c.groups.iter().collect();
+        // Time buckets read best in time order; fields, most frequent first.
+        match keys.first() {
+            Some(GroupKey::Time { .. }) => groups.sort_by(|a, b| a.0.cmp(b.0)),
+            _ => groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0))),
+        }
+        json!({
+            "keys": args.by.iter().map(|k| k.trim()).collect::<Vec<_>>(),
+            "groups": groups.into_iter().map(|(k, n)| json!([k, n])).collect::<Vec<_>>(),
+        })
+    });
+    let mut report = json!({
         "dir": args.dir.dir.display().to_string(),
         "log_id": to_hex_16(log.log_id()),
         "records_held": head.size - log.first_seq().min(head.size),
@@ -115,6 +200,9 @@ pub fn run(args: StatsArgs) -> Result<(), CliError> {
             day.map_or("(none)".to_string(), |d| d.to_rfc3339()[..10].to_string()), json!(n)
         )).collect::<Map<_, _>>(),
     });
+    if let (Some(by), Value::Object(map)) = (by, &mut report) {
+        map.insert("by".to_string(), by);
+    }
     let mut out = std::io::stdout().lock();
     let text = if args.json {
         serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -272,6 +360,20 @@ fn render_text(r: &Value) -> String {
         &format!("by day ({})", str_of(&r["day_field"])),
         pairs(&r["by_day"]),
     );
+    if let Some(groups) = r["by"]["groups"].as_array() {
+        let keys: Vec<String> = r["by"]["keys"]
+            .as_array()
+            .map(|k| k.iter().map(str_of).collect())
+            .unwrap_or_default();
+        s.push_str(&format!("by {}\n", keys.join(", ")));
+        for g in groups {
+            let key: Vec<String> = g[0]
+                .as_array()
+                .map(|k| k.iter().map(str_of).collect())
+                .unwrap_or_default();
+            s.push_str(&format!("  {:>10}  {}\n", g[1].to_string(), key.join("  ")));
+        }
+    }
     s.pop();
     s
 }
