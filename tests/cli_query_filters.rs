@@ -242,6 +242,9 @@ fn ip_source_request_session_and_json_paths() {
         ),
         1
     );
+    // Only the first `=` separates: the rest is the value.
+    assert_eq!(count(d, &["--where", "source=a=b!=c"]), 0);
+    assert_eq!(count(d, &["--where", "source!=a=b"]), 6);
     let msg = usage_error(d, &["--where", "colour=red"]);
     assert!(msg.contains("metadata.PATH"), "{msg}");
     assert!(usage_error(d, &["--where", "metadata.EventID"]).contains("FIELD=VALUE"));

@@ -202,17 +202,16 @@ impl FilterArgs {
             }
         }
         for clause in &self.where_ {
-            let (name, value, negated) = match clause.split_once("!=") {
-                Some((n, v)) => (n, v, true),
-                None => match clause.split_once('=') {
-                    Some((n, v)) => (n, v, false),
-                    None => {
-                        return Err(CliError::Usage(format!(
-                            "--where {clause:?}: give FIELD=VALUE or FIELD!=VALUE \
-                             (e.g. metadata.EventID=10)"
-                        )));
-                    }
-                },
+            // The first `=` ends the field (a value may hold `=` or `!=` itself).
+            let Some((name, value)) = clause.split_once('=') else {
+                return Err(CliError::Usage(format!(
+                    "--where {clause:?}: give FIELD=VALUE or FIELD!=VALUE \
+                     (e.g. metadata.EventID=10)"
+                )));
+            };
+            let (name, negated) = match name.strip_suffix('!') {
+                Some(n) => (n, true),
+                None => (name, false),
             };
             let field = Field::parse(name).ok_or_else(|| {
                 CliError::Usage(format!(
