@@ -223,7 +223,7 @@ fn unknown_outcome_and_severity_values_are_errors_unless_a_default_is_given() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = import(
         tmp.path(),
-        &[line.clone()],
+        std::slice::from_ref(&line),
         &[
             "--map",
             "actor=u",
@@ -242,7 +242,7 @@ fn unknown_outcome_and_severity_values_are_errors_unless_a_default_is_given() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = import(
         tmp.path(),
-        &[line.clone()],
+        std::slice::from_ref(&line),
         &[
             "--map",
             "actor=u",

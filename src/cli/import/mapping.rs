@@ -12,6 +12,11 @@
 //! - a dotted path `a.b.c` (a step that is a number indexes an array) or a JSON pointer `/a/b`;
 //! - `PATH#KEY`: the value of `KEY=...` inside the `key=value` text at PATH (auditd-style
 //!   messages; a value in double quotes may hold spaces);
+//! - `PATH!FUNCTION` (also `PATH#KEY!FUNCTION` and inside templates): the value read through
+//!   one of the functions of `windows.rs`: `account` (`DOMAIN\\user` and `user@REALM` as
+//!   `user`), `audit` (the audit success/failure bits of `Keywords`), `level` (a numeric
+//!   Windows level as a severity), `event_outcome`, `event_severity` and `category` (what a
+//!   Security event id means); no value when the function has none;
 //! - a template with `{PATH}` placeholders, e.g. `windows.{EventID}` (no value if any
 //!   placeholder has none);
 //! - a literal in double quotes, e.g. `"unknown"`, as a last resort.
@@ -19,7 +24,8 @@
 //! JSON null, a missing key, an empty string and `-` (the "no value" of Windows events) give
 //! no value. Numbers and booleans become their JSON text; objects and arrays their compact
 //! JSON text, except for `before` and `after`, which take any JSON value as it is, and for
-//! `labels` and `changed_fields`, which take a string or an array of strings.
+//! `labels` and `changed_fields`, which take a string or an array of strings (from every
+//! alternative that gives a value, not only the first).
 //!
 //! `outcome` understands success/failure/denied/error, AUDIT_SUCCESS/AUDIT_FAILURE (Windows),
 //! yes/no and true/false (auditd's `success=`); `severity` understands our five names and the
@@ -118,6 +124,42 @@ struct Path {
     steps: Vec<String>,
     /// `PATH#KEY`: look up `KEY=` inside the text found at the steps.
     kv_key: Option<String>,
+    /// `PATH!FUNCTION`: the value is read through a function of `windows.rs`.
+    function: Option<Function>,
+}
+
+/// A function that reads a value (see `windows.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    Account,
+    Audit,
+    Level,
+    EventOutcome,
+    EventSeverity,
+    Category,
+}
+
+const FUNCTIONS: &[(&str, Function)] = &[
+    ("account", Function::Account),
+    ("audit", Function::Audit),
+    ("level", Function::Level),
+    ("event_outcome", Function::EventOutcome),
+    ("event_severity", Function::EventSeverity),
+    ("category", Function::Category),
+];
+
+impl Function {
+    fn apply(self, text: &str) -> Option<String> {
+        use super::windows;
+        match self {
+            Function::Account => windows::account(text),
+            Function::Audit => windows::audit(text),
+            Function::Level => windows::level(text),
+            Function::EventOutcome => windows::event_outcome(text),
+            Function::EventSeverity => windows::event_severity(text),
+            Function::Category => windows::category(text),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +192,23 @@ impl fmt::Display for Rule {
 }
 
 fn parse_path(text: &str) -> Result<Path, String> {
+    let (text, function) = match text.rsplit_once('!') {
+        Some((path, name)) => {
+            let function = FUNCTIONS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    let names: Vec<_> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+                    format!(
+                        "{text:?}: unknown function {name:?}; one of: {}",
+                        names.join(", ")
+                    )
+                })?;
+            (path, Some(function))
+        }
+        None => (text, None),
+    };
     let (path, kv_key) = match text.split_once('#') {
         Some((p, k)) if !k.is_empty() => (p, Some(k.to_string())),
         Some(_) => return Err(format!("{text:?}: nothing after `#`")),
@@ -166,7 +225,11 @@ fn parse_path(text: &str) -> Result<Path, String> {
             .collect(),
         None => path.split('.').map(str::to_string).collect(),
     };
-    Ok(Path { steps, kv_key })
+    Ok(Path {
+        steps,
+        kv_key,
+        function,
+    })
 }
 
 fn parse_alternative(text: &str) -> Result<Alternative, String> {
@@ -237,6 +300,10 @@ fn lookup<'a>(obj: &'a Map<String, Value>, path: &Path) -> Option<std::borrow::C
     let found = match &path.kv_key {
         Some(key) => std::borrow::Cow::Owned(Value::String(kv_lookup(v.as_str()?, key)?)),
         None => std::borrow::Cow::Borrowed(v),
+    };
+    let found = match path.function {
+        Some(f) => std::borrow::Cow::Owned(Value::String(f.apply(&as_text(found.as_ref()))?)),
+        None => found,
     };
     match found.as_ref() {
         Value::Null => None,
@@ -472,6 +539,15 @@ impl Mapping {
                 understood(rule, &obj, &mut e)?;
                 continue;
             }
+            if matches!(rule.target, Target::Labels | Target::ChangedFields) {
+                for v in rule.alternatives.iter().filter_map(|a| a.value(&obj)) {
+                    match rule.target {
+                        Target::Labels => e.labels.extend(strings_of(v)),
+                        _ => e.changed_fields.extend(strings_of(v)),
+                    }
+                }
+                continue;
+            }
             let Some(v) = rule.alternatives.iter().find_map(|a| a.value(&obj)) else {
                 continue;
             };
@@ -502,8 +578,7 @@ impl Mapping {
                 Target::SessionId => e.session_id = Some(text()),
                 Target::RequestId => e.request_id = Some(text()),
                 Target::Source => e.source = Some(text()),
-                Target::Labels => e.labels.extend(strings_of(v)),
-                Target::ChangedFields => e.changed_fields.extend(strings_of(v)),
+                Target::Labels | Target::ChangedFields => {}
                 Target::Before => e.before = Some(v.into()),
                 Target::After => e.after = Some(v.into()),
             }

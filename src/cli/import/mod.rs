@@ -26,6 +26,7 @@ pub mod mapping;
 pub mod presets;
 #[cfg(test)]
 mod tests;
+mod windows;
 mod written;
 
 use super::CliError;

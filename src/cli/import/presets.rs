@@ -15,20 +15,25 @@ pub enum Preset {
     Auditd,
 }
 
-/// Windows: the subject (who acted) first, then the target user, then the process owner of
-/// Sysmon events; the action is the event id, which with the channel (kept as a label)
-/// names what happened; the entity is the most specific object the event names.
+/// Windows: the subject (who acted) first, then the target user, then the process owners of
+/// Sysmon events (`SourceUser` of event 10, `User`), then the account the event was logged
+/// under; each without its domain, so `THESHIRE\pgustavo`, `pgustavo@THESHIRE.LOCAL` and
+/// `pgustavo` are one actor. The outcome from the audit bits of `Keywords`, else `EventType`,
+/// else what the event id implies (4625: failure); the severity from what the event id means
+/// (1102, the audit log cleared: critical), else the numeric `Level`, else NXLog's
+/// `Severity`. The action is the event id, which with the channel and the event id's category
+/// (both labels) names what happened; the entity is the most specific object the event names.
 const WINDOWS_SECURITY: &[&str] = &[
-    "occurred_at=@timestamp",
-    "actor=SubjectUserName|TargetUserName|User|AccountName|\"unknown\"",
+    "occurred_at=@timestamp|TimeCreated",
+    "actor=SubjectUserName!account|TargetUserName!account|SourceUser!account|User!account|AccountName!account|\"unknown\"",
     "action=windows.{EventID}",
-    "outcome=EventType|\"success\"",
-    "severity=Severity|\"info\"",
-    "source=Hostname",
+    "outcome=Keywords!audit|EventType|EventID!event_outcome|\"success\"",
+    "severity=EventID!event_severity|Level!level|Severity|\"info\"",
+    "source=Hostname|Computer",
     "entity=user:{TargetUserName}|process:{TargetImage}|process:{NewProcessName}|registry:{TargetObject}|file:{TargetFilename}|image:{ImageLoaded}|process:{Image}",
     "ip=IpAddress",
     "session_id=SubjectLogonId|TargetLogonId",
-    "labels=Channel",
+    "labels=Channel|EventID!category",
 ];
 
 /// auditd via auoms: the acting user from the record's text, the record type as the action,
@@ -110,10 +115,14 @@ mod tests {
         assert_eq!(e.actor.id, "pgustavo");
         assert_eq!(e.action, "windows.4625");
         assert_eq!(e.outcome, Outcome::Failure);
-        assert_eq!(e.severity, Severity::High);
+        assert_eq!(
+            e.severity,
+            Severity::Medium,
+            "a failed logon, whatever NXLog says"
+        );
         assert_eq!(e.entity, Some(Entity::new("user", "pgustavo")));
         assert_eq!(e.ip, None);
-        assert_eq!(e.labels, ["Security"]);
+        assert_eq!(e.labels, ["Security", "logon"]);
         assert!(e.validate(&EventLimits::default()).is_ok());
     }
 
