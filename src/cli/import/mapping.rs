@@ -16,7 +16,8 @@
 //!   one of the functions of `windows.rs`: `account` (`DOMAIN\\user` and `user@REALM` as
 //!   `user`), `audit` (the audit success/failure bits of `Keywords`), `level` (a numeric
 //!   Windows level as a severity), `event_outcome`, `event_severity` and `category` (what a
-//!   Security event id means); no value when the function has none;
+//!   Security event id means), `aws_error` (a CloudTrail `errorCode` as `denied` or
+//!   `failure`); no value when the function has none;
 //! - a template with `{PATH}` placeholders, e.g. `windows.{EventID}` (no value if any
 //!   placeholder has none);
 //! - a literal in double quotes, e.g. `"unknown"`, as a last resort.
@@ -35,6 +36,9 @@
 //! when none is understood but some had a value, the line is bad and the error names the
 //! value (never a silent `success`): end the rule with a literal, e.g.
 //! `outcome=EventType|"success"`, to choose the default on purpose.
+//!
+//! An entity needs both a type and an id: a line that gives only one has no entity (the
+//! value stays in `metadata.original`), rather than becoming a bad line.
 //!
 //! `occurred_at` takes RFC 3339 text or an epoch number (JSON number or decimal text), read by
 //! its magnitude: below 10^11 seconds (fractions allowed), below 10^14 milliseconds, below
@@ -137,6 +141,7 @@ enum Function {
     EventOutcome,
     EventSeverity,
     Category,
+    AwsError,
 }
 
 const FUNCTIONS: &[(&str, Function)] = &[
@@ -146,6 +151,7 @@ const FUNCTIONS: &[(&str, Function)] = &[
     ("event_outcome", Function::EventOutcome),
     ("event_severity", Function::EventSeverity),
     ("category", Function::Category),
+    ("aws_error", Function::AwsError),
 ];
 
 impl Function {
@@ -158,6 +164,7 @@ impl Function {
             Function::EventOutcome => windows::event_outcome(text),
             Function::EventSeverity => windows::event_severity(text),
             Function::Category => windows::category(text),
+            Function::AwsError => super::presets::aws_error(text),
         }
     }
 }
@@ -599,9 +606,9 @@ impl Mapping {
                     name: entity_name,
                 })
             }
-            (None, None) => {}
-            (Some(_), None) => return Err("entity.type has a value but entity.id has none".into()),
-            (None, Some(_)) => return Err("entity.id has a value but entity.type has none".into()),
+            // Half an entity is no entity; its value stays in `metadata.original`, and the
+            // event is not lost for it.
+            _ => {}
         }
         let mut metadata = Map::new();
         metadata.insert("original".into(), Value::Object(obj));

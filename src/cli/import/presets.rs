@@ -1,4 +1,4 @@
-//! Built-in mappings for the two real sources in `../shared/data`, written in the same
+//! Built-in mappings for the two real sources in `../shared/data` and for AWS CloudTrail, written in the same
 //! `TARGET=SOURCE` language as `--map` (see `mapping.rs`), so `--show-preset` prints rules an
 //! operator can copy and adjust.
 
@@ -10,6 +10,10 @@ pub enum Preset {
     /// Windows Security / Sysmon / PowerShell events as shipped by NXLog (JSON with
     /// `EventID`, `Channel`, `SubjectUserName`, `Hostname`, `@timestamp`, ...).
     WindowsSecurity,
+    /// AWS CloudTrail records, one per line (CloudTrail's S3 files hold one `{"Records": [...]}`
+    /// object: `jq -c '.Records[]'` makes lines of it; CloudWatch Logs and CloudTrail Lake
+    /// exports are lines already).
+    Cloudtrail,
     /// Linux auditd records as shipped by OMS/auoms through syslog (JSON with `EventType`,
     /// `TimeGenerated`, `HostName` and the `key=value` text in `EventData`).
     Auditd,
@@ -50,11 +54,50 @@ const AUDITD: &[&str] = &[
     "labels=EventData#syscall",
 ];
 
+/// CloudTrail: the caller's ARN (stable across sessions of a user; an assumed role's ARN names
+/// the role and session), else its principal id or the AWS service that called; the action
+/// `eventSource:eventName`; `errorCode` as denied (AccessDenied, UnauthorizedOperation, ...) or
+/// failure (any other code), a console login's `Failure`, else success; the first of
+/// `resources` as the entity; the account as tenant and the region as source.
+const CLOUDTRAIL: &[&str] = &[
+    "occurred_at=eventTime",
+    "actor=userIdentity.arn|userIdentity.principalId|userIdentity.invokedBy|userIdentity.type|\"unknown\"",
+    "actor.kind=userIdentity.type",
+    "actor.name=userIdentity.userName|userIdentity.sessionContext.sessionIssuer.userName",
+    "action={eventSource}:{eventName}",
+    "outcome=errorCode!aws_error|responseElements.ConsoleLogin|\"success\"",
+    "error_message=errorMessage|errorCode",
+    "ip=sourceIPAddress",
+    "user_agent=userAgent",
+    "tenant=recipientAccountId|userIdentity.accountId",
+    "source=awsRegion",
+    "request_id=requestID|requestId",
+    "session_id=userIdentity.accessKeyId",
+    "entity.type=resources.0.type",
+    "entity.id=resources.0.ARN|resources.0.arn",
+    "labels=eventType|eventCategory",
+];
+
+/// A CloudTrail `errorCode` as an outcome: a refusal of authorization is `denied`, any other
+/// error a `failure`.
+pub fn aws_error(code: &str) -> Option<String> {
+    let c = code.trim();
+    if c.is_empty() {
+        return None;
+    }
+    let lower = c.to_ascii_lowercase();
+    let denied = ["accessdenied", "unauthorized", "forbidden", "notauthorized"]
+        .iter()
+        .any(|w| lower.contains(w));
+    Some(if denied { "denied" } else { "failure" }.into())
+}
+
 impl Preset {
     /// The preset's rules, as text.
     pub fn rules(self) -> &'static [&'static str] {
         match self {
             Preset::WindowsSecurity => WINDOWS_SECURITY,
+            Preset::Cloudtrail => CLOUDTRAIL,
             Preset::Auditd => AUDITD,
         }
     }
@@ -87,7 +130,7 @@ mod tests {
 
     #[test]
     fn every_preset_rule_parses_and_fills_the_required_fields() {
-        for preset in [Preset::WindowsSecurity, Preset::Auditd] {
+        for preset in [Preset::WindowsSecurity, Preset::Cloudtrail, Preset::Auditd] {
             for text in preset.rules() {
                 assert!(Rule::parse(text).is_ok(), "{text}");
             }
@@ -145,5 +188,34 @@ mod tests {
         assert_eq!(e.source.as_deref(), Some("UBUNTU5"));
         assert_eq!(e.session_id.as_deref(), Some("-1"));
         assert_eq!(e.labels, ["execve"]);
+    }
+
+    #[test]
+    fn aws_error_codes_are_denied_or_failed() {
+        for code in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "Client.UnauthorizedOperation",
+            "Forbidden",
+        ] {
+            assert_eq!(aws_error(code).as_deref(), Some("denied"), "{code}");
+        }
+        assert_eq!(aws_error("ThrottlingException").as_deref(), Some("failure"));
+        assert_eq!(aws_error(" "), None);
+    }
+
+    #[test]
+    fn half_an_entity_is_no_entity_and_the_event_is_kept() {
+        let e = Preset::Cloudtrail
+            .mapping()
+            .apply(obj(json!({
+                "userIdentity": {"arn": "arn:aws:iam::1:user/a"},
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "ListBuckets",
+                "resources": [{"type": "AWS::S3::Bucket"}],
+            })))
+            .expect("maps");
+        assert_eq!(e.entity, None);
+        assert_eq!(e.action, "s3.amazonaws.com:ListBuckets");
     }
 }
