@@ -598,17 +598,14 @@ impl Mapping {
         if e.action.is_empty() {
             return Err("no value for the action: add a fallback to its --map rule".into());
         }
-        match (entity_type, entity_id) {
-            (Some(kind), Some(id)) => {
-                e.entity = Some(Entity {
-                    kind,
-                    id,
-                    name: entity_name,
-                })
-            }
-            // Half an entity is no entity; its value stays in `metadata.original`, and the
-            // event is not lost for it.
-            _ => {}
+        // Half an entity is no entity; its value stays in `metadata.original`, and the event
+        // is not lost for it.
+        if let (Some(kind), Some(id)) = (entity_type, entity_id) {
+            e.entity = Some(Entity {
+                kind,
+                id,
+                name: entity_name,
+            });
         }
         let mut metadata = Map::new();
         metadata.insert("original".into(), Value::Object(obj));
