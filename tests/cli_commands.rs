@@ -207,8 +207,11 @@ fn a_bad_import_line_is_fatal_or_skipped_and_never_half_written() {
     ];
     args.extend(map);
     let out = run(&args);
-    let summary = stdout(&out);
+    // Skipping lines writes the others, then exits 2 with the count.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("2 bad lines skipped"), "{summary}");
+    assert!(stderr(&out).contains("2 bad lines of"), "{}", stderr(&out));
     assert!(stderr(&out).contains("line 5:"), "{}", stderr(&out));
     let kept: Vec<_> = records(&skipping)
         .into_iter()

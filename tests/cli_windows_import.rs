@@ -17,8 +17,14 @@ use std::process::{Command, Output};
 
 const DEBUG_LINES: usize = 1_000;
 
+/// `../shared/data` beside the checkout, or the directory `AUDITLOG_DATA_DIR` names (for a
+/// worktree that is not beside it).
 fn data_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/windows-security-events.jsonl.zst")
+    let dir = std::env::var_os("AUDITLOG_DATA_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+        PathBuf::from,
+    );
+    dir.join("windows-security-events.jsonl.zst")
 }
 
 fn auditlog(args: &[&str]) -> Output {
@@ -48,15 +54,24 @@ fn count(args: &[&str]) -> u64 {
 }
 
 /// The preset's actor rule, written again independently: the first of these keys with a
-/// value other than empty or `-`.
+/// value other than empty or `-`, without a `DOMAIN\` prefix or `@REALM` suffix.
 fn expected_actor(o: &Map<String, Value>) -> String {
-    ["SubjectUserName", "TargetUserName", "User", "AccountName"]
-        .iter()
-        .find_map(|k| match o.get(*k) {
-            Some(Value::String(s)) if !s.is_empty() && s != "-" => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "unknown".into())
+    [
+        "SubjectUserName",
+        "TargetUserName",
+        "SourceUser",
+        "User",
+        "AccountName",
+    ]
+    .iter()
+    .find_map(|k| match o.get(*k) {
+        Some(Value::String(s)) if !s.is_empty() && s != "-" => {
+            let user = s.rsplit('\\').next().unwrap_or(s);
+            Some(user.split('@').next().unwrap_or(user).to_string())
+        }
+        _ => None,
+    })
+    .unwrap_or_else(|| "unknown".into())
 }
 
 fn read_records(dir: &Path) -> Vec<Record> {

@@ -12,6 +12,12 @@
 //! - a dotted path `a.b.c` (a step that is a number indexes an array) or a JSON pointer `/a/b`;
 //! - `PATH#KEY`: the value of `KEY=...` inside the `key=value` text at PATH (auditd-style
 //!   messages; a value in double quotes may hold spaces);
+//! - `PATH!FUNCTION` (also `PATH#KEY!FUNCTION` and inside templates): the value read through
+//!   one of the functions of `windows.rs`: `account` (`DOMAIN\\user` and `user@REALM` as
+//!   `user`), `audit` (the audit success/failure bits of `Keywords`), `level` (a numeric
+//!   Windows level as a severity), `event_outcome`, `event_severity` and `category` (what a
+//!   Security event id means), `aws_error` (a CloudTrail `errorCode` as `denied` or
+//!   `failure`); no value when the function has none;
 //! - a template with `{PATH}` placeholders, e.g. `windows.{EventID}` (no value if any
 //!   placeholder has none);
 //! - a literal in double quotes, e.g. `"unknown"`, as a last resort.
@@ -19,15 +25,27 @@
 //! JSON null, a missing key, an empty string and `-` (the "no value" of Windows events) give
 //! no value. Numbers and booleans become their JSON text; objects and arrays their compact
 //! JSON text, except for `before` and `after`, which take any JSON value as it is, and for
-//! `labels` and `changed_fields`, which take a string or an array of strings.
+//! `labels` and `changed_fields`, which take a string or an array of strings (from every
+//! alternative that gives a value, not only the first).
 //!
 //! `outcome` understands success/failure/denied/error, AUDIT_SUCCESS/AUDIT_FAILURE (Windows),
 //! yes/no and true/false (auditd's `success=`); `severity` understands our five names and the
 //! usual syslog and Windows levels (DEBUG/VERBOSE/INFORMATION/NOTICE → info or low,
-//! WARNING → medium, ERROR → high, CRITICAL/ALERT/EMERGENCY → critical). Another value leaves
-//! the default (success, info): the original object is always kept in the event's metadata.
-//! `occurred_at` takes RFC 3339 text or a number of seconds since the epoch; other text makes
-//! the line bad.
+//! WARNING → medium, ERROR → high, CRITICAL/ALERT/EMERGENCY → critical). For these two
+//! targets an alternative whose value is not understood is passed over like a missing one;
+//! when none is understood but some had a value, the line is bad and the error names the
+//! value (never a silent `success`): end the rule with a literal, e.g.
+//! `outcome=EventType|"success"`, to choose the default on purpose.
+//!
+//! An entity needs both a type and an id: a line that gives only one has no entity (the
+//! value stays in `metadata.original`), rather than becoming a bad line.
+//!
+//! `occurred_at` takes RFC 3339 text or an epoch number (JSON number or decimal text), read by
+//! its magnitude: below 10^11 seconds (fractions allowed), below 10^14 milliseconds, below
+//! 10^17 microseconds, otherwise nanoseconds (each range starts in 1973 and ends in the year
+//! 5138; a millisecond time before 1973-03-03 would read as seconds). A number outside the
+//! nanosecond range (past 2262) or a fraction of a millisecond or smaller unit makes the line
+//! bad, as does any other text.
 
 use auditlog::{Entity, Event, Outcome, Severity, Timestamp};
 use serde_json::{Map, Value};
@@ -110,6 +128,45 @@ struct Path {
     steps: Vec<String>,
     /// `PATH#KEY`: look up `KEY=` inside the text found at the steps.
     kv_key: Option<String>,
+    /// `PATH!FUNCTION`: the value is read through a function of `windows.rs`.
+    function: Option<Function>,
+}
+
+/// A function that reads a value (see `windows.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    Account,
+    Audit,
+    Level,
+    EventOutcome,
+    EventSeverity,
+    Category,
+    AwsError,
+}
+
+const FUNCTIONS: &[(&str, Function)] = &[
+    ("account", Function::Account),
+    ("audit", Function::Audit),
+    ("level", Function::Level),
+    ("event_outcome", Function::EventOutcome),
+    ("event_severity", Function::EventSeverity),
+    ("category", Function::Category),
+    ("aws_error", Function::AwsError),
+];
+
+impl Function {
+    fn apply(self, text: &str) -> Option<String> {
+        use super::windows;
+        match self {
+            Function::Account => windows::account(text),
+            Function::Audit => windows::audit(text),
+            Function::Level => windows::level(text),
+            Function::EventOutcome => windows::event_outcome(text),
+            Function::EventSeverity => windows::event_severity(text),
+            Function::Category => windows::category(text),
+            Function::AwsError => super::presets::aws_error(text),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +199,23 @@ impl fmt::Display for Rule {
 }
 
 fn parse_path(text: &str) -> Result<Path, String> {
+    let (text, function) = match text.rsplit_once('!') {
+        Some((path, name)) => {
+            let function = FUNCTIONS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    let names: Vec<_> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+                    format!(
+                        "{text:?}: unknown function {name:?}; one of: {}",
+                        names.join(", ")
+                    )
+                })?;
+            (path, Some(function))
+        }
+        None => (text, None),
+    };
     let (path, kv_key) = match text.split_once('#') {
         Some((p, k)) if !k.is_empty() => (p, Some(k.to_string())),
         Some(_) => return Err(format!("{text:?}: nothing after `#`")),
@@ -158,7 +232,11 @@ fn parse_path(text: &str) -> Result<Path, String> {
             .collect(),
         None => path.split('.').map(str::to_string).collect(),
     };
-    Ok(Path { steps, kv_key })
+    Ok(Path {
+        steps,
+        kv_key,
+        function,
+    })
 }
 
 fn parse_alternative(text: &str) -> Result<Alternative, String> {
@@ -229,6 +307,10 @@ fn lookup<'a>(obj: &'a Map<String, Value>, path: &Path) -> Option<std::borrow::C
     let found = match &path.kv_key {
         Some(key) => std::borrow::Cow::Owned(Value::String(kv_lookup(v.as_str()?, key)?)),
         None => std::borrow::Cow::Borrowed(v),
+    };
+    let found = match path.function {
+        Some(f) => std::borrow::Cow::Owned(Value::String(f.apply(&as_text(found.as_ref()))?)),
+        None => found,
     };
     match found.as_ref() {
         Value::Null => None,
@@ -315,14 +397,65 @@ fn severity_of(text: &str) -> Option<Severity> {
     }
 }
 
+/// Epoch numbers below these magnitudes are seconds, milliseconds and microseconds; larger
+/// ones nanoseconds.
+const SECS_BELOW: f64 = 1e11;
+const MILLIS_BELOW: f64 = 1e14;
+const MICROS_BELOW: f64 = 1e17;
+
+/// An epoch number (its decimal text) as a time, its unit chosen by magnitude.
+fn epoch_of(text: &str) -> Result<Timestamp, String> {
+    let bad = |why: &str| Err(format!("occurred_at: {text} {why}"));
+    let Ok(x) = text.parse::<f64>() else {
+        return bad("is not a number");
+    };
+    if !x.is_finite() {
+        return bad("is not a finite number");
+    }
+    let whole = text.parse::<i64>().ok();
+    let magnitude = x.abs();
+    let (per_unit, unit) = if magnitude < SECS_BELOW {
+        (1_000_000_000i64, "seconds")
+    } else if magnitude < MILLIS_BELOW {
+        (1_000_000, "milliseconds")
+    } else if magnitude < MICROS_BELOW {
+        (1_000, "microseconds")
+    } else {
+        (1, "nanoseconds")
+    };
+    match whole {
+        Some(n) => n
+            .checked_mul(per_unit)
+            .map(Timestamp::from_nanos)
+            .ok_or_else(|| format!("occurred_at: {text} {unit} is past the year 2262")),
+        // Fractions only of seconds, where they are common (`1652292621.997`); they are kept
+        // to the microsecond, the precision of an f64 at today's epoch.
+        None if unit == "seconds" => Ok(Timestamp::from_nanos(
+            ((x * 1e6).round() as i64).saturating_mul(1_000),
+        )),
+        None => bad(&format!(
+            "is read as {unit} by its magnitude, and must then be a whole number that fits \
+             a 64-bit integer of nanoseconds (before the year 2262)"
+        )),
+    }
+}
+
 fn timestamp_of(v: &Value) -> Result<Timestamp, String> {
     match v {
-        Value::String(s) => Timestamp::parse_rfc3339(s)
-            .map_err(|e| format!("occurred_at: {s:?} is not RFC 3339 ({})", e.reason())),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Timestamp::from_unix_secs)
-            .ok_or_else(|| format!("occurred_at: {n} is not a whole number of seconds")),
+        Value::String(s)
+            if s.trim()
+                .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                && s.trim().parse::<f64>().is_ok() =>
+        {
+            epoch_of(s.trim())
+        }
+        Value::String(s) => Timestamp::parse_rfc3339(s).map_err(|e| {
+            format!(
+                "occurred_at: {s:?} is neither RFC 3339 ({}) nor an epoch number",
+                e.reason()
+            )
+        }),
+        Value::Number(n) => epoch_of(&n.to_string()),
         other => Err(format!("occurred_at: {other} is not a time")),
     }
 }
@@ -332,6 +465,46 @@ fn strings_of(v: Value) -> Vec<String> {
         Value::Array(items) => items.iter().map(as_text).collect(),
         other => vec![as_text(&other)],
     }
+}
+
+/// Fills the outcome or severity from the first alternative whose value is understood. None
+/// understood but some value seen: an error naming the values, so that an unknown value is
+/// never taken silently for the default.
+fn understood(rule: &Rule, obj: &Map<String, Value>, e: &mut Event) -> Result<(), String> {
+    let mut seen = Vec::new();
+    for v in rule.alternatives.iter().filter_map(|a| a.value(obj)) {
+        let text = as_text(&v);
+        let placed = match rule.target {
+            Target::Outcome => outcome_of(&text).map(|o| e.outcome = o),
+            _ => severity_of(&text).map(|s| e.severity = s),
+        };
+        if placed.is_some() {
+            return Ok(());
+        }
+        seen.push(text);
+    }
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let known = match rule.target {
+        Target::Outcome => "success, failure, denied, error, AUDIT_SUCCESS, AUDIT_FAILURE, yes, no",
+        _ => "info, low, medium, high, critical, or a syslog/Windows level such as WARNING",
+    };
+    Err(format!(
+        "{}: {} not understood (expected {known}); to default on purpose end the rule with \
+         a literal, e.g. --map '{}|\"{}\"'",
+        rule.target.name(),
+        seen.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        rule.text,
+        if rule.target == Target::Outcome {
+            "success"
+        } else {
+            "info"
+        },
+    ))
 }
 
 /// A complete mapping: at most one rule per target (a later rule replaces an earlier one).
@@ -369,6 +542,19 @@ impl Mapping {
         let mut entity_id = None;
         let mut entity_name = None;
         for rule in &self.rules {
+            if matches!(rule.target, Target::Outcome | Target::Severity) {
+                understood(rule, &obj, &mut e)?;
+                continue;
+            }
+            if matches!(rule.target, Target::Labels | Target::ChangedFields) {
+                for v in rule.alternatives.iter().filter_map(|a| a.value(&obj)) {
+                    match rule.target {
+                        Target::Labels => e.labels.extend(strings_of(v)),
+                        _ => e.changed_fields.extend(strings_of(v)),
+                    }
+                }
+                continue;
+            }
             let Some(v) = rule.alternatives.iter().find_map(|a| a.value(&obj)) else {
                 continue;
             };
@@ -380,9 +566,8 @@ impl Mapping {
                 Target::ActorName => e.actor.name = Some(text()),
                 Target::ActorEmail => e.actor.email = Some(text()),
                 Target::Action => e.action = text(),
-                Target::Outcome => e.outcome = outcome_of(&text()).unwrap_or_default(),
+                Target::Outcome | Target::Severity => {}
                 Target::ErrorMessage => e.error_message = Some(text()),
-                Target::Severity => e.severity = severity_of(&text()).unwrap_or_default(),
                 Target::Entity => {
                     let t = text();
                     let (kind, id) = t.split_once(':').ok_or_else(|| {
@@ -400,8 +585,7 @@ impl Mapping {
                 Target::SessionId => e.session_id = Some(text()),
                 Target::RequestId => e.request_id = Some(text()),
                 Target::Source => e.source = Some(text()),
-                Target::Labels => e.labels.extend(strings_of(v)),
-                Target::ChangedFields => e.changed_fields.extend(strings_of(v)),
+                Target::Labels | Target::ChangedFields => {}
                 Target::Before => e.before = Some(v.into()),
                 Target::After => e.after = Some(v.into()),
             }
@@ -414,17 +598,14 @@ impl Mapping {
         if e.action.is_empty() {
             return Err("no value for the action: add a fallback to its --map rule".into());
         }
-        match (entity_type, entity_id) {
-            (Some(kind), Some(id)) => {
-                e.entity = Some(Entity {
-                    kind,
-                    id,
-                    name: entity_name,
-                })
-            }
-            (None, None) => {}
-            (Some(_), None) => return Err("entity.type has a value but entity.id has none".into()),
-            (None, Some(_)) => return Err("entity.id has a value but entity.type has none".into()),
+        // Half an entity is no entity; its value stays in `metadata.original`, and the event
+        // is not lost for it.
+        if let (Some(kind), Some(id)) = (entity_type, entity_id) {
+            e.entity = Some(Entity {
+                kind,
+                id,
+                name: entity_name,
+            });
         }
         let mut metadata = Map::new();
         metadata.insert("original".into(), Value::Object(obj));
@@ -529,7 +710,6 @@ mod tests {
         }
         let m = mapping(&["actor=\"a\"", "action=\"b\"", "occurred_at=t"]);
         assert!(m.apply(obj(json!({"t": "yesterday"}))).is_err());
-        assert!(m.apply(obj(json!({"t": 1.5}))).is_err());
         let ok = m.apply(obj(json!({"t": 1_600_000_000}))).expect("seconds");
         assert_eq!(
             ok.occurred_at,
@@ -538,7 +718,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_outcome_and_severity_values_keep_the_defaults() {
+    fn outcome_and_severity_synonyms_and_unknown_values() {
         assert_eq!(outcome_of("AUDIT_FAILURE"), Some(Outcome::Failure));
         assert_eq!(outcome_of("denied"), Some(Outcome::Denied));
         assert_eq!(outcome_of("CreateKey"), None);

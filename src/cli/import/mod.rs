@@ -10,15 +10,23 @@
 //! checked too) before it joins a batch, so a batch holds only whole, valid events and
 //! `append_batch` can fail only for I/O reasons: no partial event is ever written. A bad line
 //! is reported with its line number; with `--skip-bad` the import goes on, otherwise it stops
-//! after writing the lines before it (and says how to resume). An import stopped by a write
+//! after writing the lines before it (and says how to resume); an import that skipped lines
+//! exits 2 with their count after writing all the others. An import stopped by a write
 //! error (a full disk, say) says which lines the log holds and how to resume without
 //! duplicating them (`written.rs`).
+//!
+//! A mapped value that an event field cannot hold (over its length limit, a control
+//! character in an identifier) leaves that optional field empty instead of losing the event:
+//! the value is still in `metadata.original`, and `metadata.unplaced` names the field and
+//! why. When the source object itself cannot be metadata (a key over the limit, nesting too
+//! deep, a number beyond f64), `metadata.original` holds the line as one JSON string.
 
 mod input;
 pub mod mapping;
 pub mod presets;
 #[cfg(test)]
 mod tests;
+mod windows;
 mod written;
 
 use super::CliError;
@@ -61,7 +69,8 @@ pub struct ImportArgs {
     /// template `x.{PATH}`, or a literal `"text"`; alternatives separated by `|`.
     #[arg(long = "map", value_name = "TARGET=SOURCE")]
     maps: Vec<String>,
-    /// Report bad lines and go on, instead of stopping at the first one.
+    /// Report bad lines and go on, instead of stopping at the first one; the import then
+    /// exits 2 with the count of skipped lines if it skipped any.
     #[arg(long)]
     skip_bad: bool,
     /// Check every line (parse, map, validate) without writing anything.
@@ -84,30 +93,147 @@ enum LineParser {
 }
 
 impl LineParser {
-    fn event(&self, line: &[u8]) -> Result<Event, String> {
+    fn event(&self, line: &[u8], limits: &EventLimits) -> Result<Event, String> {
         match self {
             LineParser::Native => native_event(line),
             LineParser::Mapped(mapping) => {
-                let obj: Map<String, Value> =
-                    serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+                // serde_json (without arbitrary_precision) refuses numbers beyond f64, such
+                // as 1e400: such a line is mapped from a copy in which they are strings, and
+                // kept as text, since its numbers would stop any reader that parses metadata.
+                let (obj, as_text): (Map<String, Value>, bool) = match serde_json::from_slice(line)
+                {
+                    Ok(obj) => (obj, false),
+                    Err(e) => match serde_json::from_slice(&huge_numbers_as_strings(line)) {
+                        Ok(obj) => (obj, true),
+                        Err(_) => return Err(format!("not a JSON object: {e}")),
+                    },
+                };
                 let mut event = mapping.apply(obj)?;
-                // `metadata.original` as the line wrote it (key order, every digit), not as
-                // a `Value` prints it again.
-                let original = serde_json::from_slice::<&RawValue>(line)
-                    .ok()
-                    .and_then(|raw| {
-                        JsonText::serialize(
-                            &[("original", raw)].into_iter().collect::<BTreeMap<_, _>>(),
-                        )
-                        .ok()
-                    });
-                if let Some(original) = original {
-                    event.metadata = Some(original);
+                let mut unplaced = BTreeMap::new();
+                if as_text {
+                    unplaced.insert("metadata", "a number beyond f64 in the line".to_string());
+                }
+                event.metadata = Some(mapped_metadata(line, &unplaced, as_text)?);
+                // Each round clears one field, so this ends; the bound is a safeguard.
+                for _ in 0..32 {
+                    let (field, reason) = match event.validate(limits) {
+                        Err(auditlog_format::Error::InvalidEvent { field, reason }) => {
+                            (field, reason)
+                        }
+                        _ => break,
+                    };
+                    if field == "metadata" && !unplaced.contains_key("metadata") {
+                        unplaced.insert(field, reason);
+                    } else if !clear_field(&mut event, field) {
+                        break;
+                    } else {
+                        unplaced.insert(field, reason);
+                    }
+                    let as_text = unplaced.contains_key("metadata");
+                    event.metadata = Some(mapped_metadata(line, &unplaced, as_text)?);
                 }
                 Ok(event)
             }
         }
     }
+}
+
+/// The metadata of a mapped event: `original`, the line as it was written (key order, every
+/// digit, not as a `Value` prints it again), or with `as_text` the line as one JSON string;
+/// and `unplaced`, the fields whose mapped value the event could not hold, with the reason.
+fn mapped_metadata(
+    line: &[u8],
+    unplaced: &BTreeMap<&'static str, String>,
+    as_text: bool,
+) -> Result<JsonText, String> {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim();
+    let raw = match as_text {
+        false => serde_json::from_str::<&RawValue>(text).ok(),
+        true => None,
+    };
+    let original = match raw {
+        Some(raw) => raw.to_owned(),
+        None => serde_json::value::to_raw_value(text).map_err(|e| e.to_string())?,
+    };
+    let mut metadata: BTreeMap<&str, Box<RawValue>> = BTreeMap::new();
+    metadata.insert("original", original);
+    if !unplaced.is_empty() {
+        let unplaced = serde_json::value::to_raw_value(unplaced).map_err(|e| e.to_string())?;
+        metadata.insert("unplaced", unplaced);
+    }
+    JsonText::serialize(&metadata).map_err(|e| format!("metadata: {e}"))
+}
+
+/// `line` with every number that overflows an f64 (`1e400`, `-1e999`) outside strings
+/// written as a JSON string of its digits; everything else byte for byte.
+fn huge_numbers_as_strings(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len() + 16);
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b == b'"' {
+            // Copy the string through its closing quote, skipping escaped characters.
+            let start = i;
+            i += 1;
+            while i < line.len() && line[i] != b'"' {
+                i += if line[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(line.len());
+            out.extend_from_slice(&line[start..i]);
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < line.len()
+                && matches!(line[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                i += 1;
+            }
+            let token = &line[start..i];
+            let huge = std::str::from_utf8(token)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(f64::is_infinite);
+            if huge {
+                out.push(b'"');
+                out.extend_from_slice(token);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(token);
+            }
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Empties the optional field named by a validation error (its JSON path); `false` for a
+/// required field, which cannot be emptied.
+fn clear_field(e: &mut Event, field: &str) -> bool {
+    match field {
+        "actor.kind" => e.actor.kind = None,
+        "actor.name" => e.actor.name = None,
+        "actor.email" => e.actor.email = None,
+        "error_message" => e.error_message = None,
+        "entity.type" | "entity.id" => e.entity = None,
+        "entity.name" => match &mut e.entity {
+            Some(entity) => entity.name = None,
+            None => return false,
+        },
+        "tenant" => e.tenant = None,
+        "ip" => e.ip = None,
+        "user_agent" => e.user_agent = None,
+        "session_id" => e.session_id = None,
+        "request_id" => e.request_id = None,
+        "source" => e.source = None,
+        "labels" => e.labels.clear(),
+        "changed_fields" => e.changed_fields.clear(),
+        "before" => e.before = None,
+        "after" => e.after = None,
+        _ => return false,
+    }
+    true
 }
 
 /// An event from our event JSON, or from record JSON (dropping `seq` and `recorded_at`).
@@ -181,7 +307,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let checked = parser.event(line).and_then(|event| {
+        let checked = parser.event(line, &limits).and_then(|event| {
             encode_payload(&event, &limits)
                 .map(|_| event)
                 .map_err(|e| e.to_string())
@@ -248,13 +374,19 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     if let Some(log) = &log {
         println!("tree head: {}", log.tree_head());
     }
-    if totals.bad > BAD_LINES_SHOWN {
-        eprintln!(
-            "auditlog: {} bad lines were skipped; the first {BAD_LINES_SHOWN} are shown above",
-            totals.bad
-        );
-    }
     match stopped_at {
+        None if totals.bad > 0 => Err(CliError::Usage(format!(
+            "{} bad lines of {} were skipped ({}); the {} events of the other lines were {}",
+            totals.bad,
+            input.display(),
+            if totals.bad > BAD_LINES_SHOWN {
+                format!("the first {BAD_LINES_SHOWN} are shown above")
+            } else {
+                "shown above".to_string()
+            },
+            totals.imported,
+            if args.dry_run { "checked" } else { "written" },
+        ))),
         None => Ok(()),
         Some((line, reason)) => Err(CliError::Usage(format!(
             "{} line {line}: {reason}\nthe import stopped there: the {} events of the lines \

@@ -1,4 +1,4 @@
-//! Built-in mappings for the two real sources in `../shared/data`, written in the same
+//! Built-in mappings for the two real sources in `../shared/data` and for AWS CloudTrail, written in the same
 //! `TARGET=SOURCE` language as `--map` (see `mapping.rs`), so `--show-preset` prints rules an
 //! operator can copy and adjust.
 
@@ -10,25 +10,34 @@ pub enum Preset {
     /// Windows Security / Sysmon / PowerShell events as shipped by NXLog (JSON with
     /// `EventID`, `Channel`, `SubjectUserName`, `Hostname`, `@timestamp`, ...).
     WindowsSecurity,
+    /// AWS CloudTrail records, one per line (CloudTrail's S3 files hold one `{"Records": [...]}`
+    /// object: `jq -c '.Records[]'` makes lines of it; CloudWatch Logs and CloudTrail Lake
+    /// exports are lines already).
+    Cloudtrail,
     /// Linux auditd records as shipped by OMS/auoms through syslog (JSON with `EventType`,
     /// `TimeGenerated`, `HostName` and the `key=value` text in `EventData`).
     Auditd,
 }
 
-/// Windows: the subject (who acted) first, then the target user, then the process owner of
-/// Sysmon events; the action is the event id, which with the channel (kept as a label)
-/// names what happened; the entity is the most specific object the event names.
+/// Windows: the subject (who acted) first, then the target user, then the process owners of
+/// Sysmon events (`SourceUser` of event 10, `User`), then the account the event was logged
+/// under; each without its domain, so `THESHIRE\pgustavo`, `pgustavo@THESHIRE.LOCAL` and
+/// `pgustavo` are one actor. The outcome from the audit bits of `Keywords`, else `EventType`,
+/// else what the event id implies (4625: failure); the severity from what the event id means
+/// (1102, the audit log cleared: critical), else the numeric `Level`, else NXLog's
+/// `Severity`. The action is the event id, which with the channel and the event id's category
+/// (both labels) names what happened; the entity is the most specific object the event names.
 const WINDOWS_SECURITY: &[&str] = &[
-    "occurred_at=@timestamp",
-    "actor=SubjectUserName|TargetUserName|User|AccountName|\"unknown\"",
+    "occurred_at=@timestamp|TimeCreated",
+    "actor=SubjectUserName!account|TargetUserName!account|SourceUser!account|User!account|AccountName!account|\"unknown\"",
     "action=windows.{EventID}",
-    "outcome=EventType",
-    "severity=Severity",
-    "source=Hostname",
+    "outcome=Keywords!audit|EventType|EventID!event_outcome|\"success\"",
+    "severity=EventID!event_severity|Level!level|Severity|\"info\"",
+    "source=Hostname|Computer",
     "entity=user:{TargetUserName}|process:{TargetImage}|process:{NewProcessName}|registry:{TargetObject}|file:{TargetFilename}|image:{ImageLoaded}|process:{Image}",
     "ip=IpAddress",
     "session_id=SubjectLogonId|TargetLogonId",
-    "labels=Channel",
+    "labels=Channel|EventID!category",
 ];
 
 /// auditd via auoms: the acting user from the record's text, the record type as the action,
@@ -37,19 +46,58 @@ const AUDITD: &[&str] = &[
     "occurred_at=TimeGenerated|EventTime",
     "actor=EventData#user|EventData#uid|\"unknown\"",
     "action=auditd.{EventType}",
-    "outcome=EventData#success",
-    "severity=SeverityLevel",
+    "outcome=EventData#success|\"success\"",
+    "severity=SeverityLevel|\"info\"",
     "source=HostName|Computer",
     "entity=file:{EventData#name}|executable:{EventData#exe}",
     "session_id=EventData#ses",
     "labels=EventData#syscall",
 ];
 
+/// CloudTrail: the caller's ARN (stable across sessions of a user; an assumed role's ARN names
+/// the role and session), else its principal id or the AWS service that called; the action
+/// `eventSource:eventName`; `errorCode` as denied (AccessDenied, UnauthorizedOperation, ...) or
+/// failure (any other code), a console login's `Failure`, else success; the first of
+/// `resources` as the entity; the account as tenant and the region as source.
+const CLOUDTRAIL: &[&str] = &[
+    "occurred_at=eventTime",
+    "actor=userIdentity.arn|userIdentity.principalId|userIdentity.invokedBy|userIdentity.type|\"unknown\"",
+    "actor.kind=userIdentity.type",
+    "actor.name=userIdentity.userName|userIdentity.sessionContext.sessionIssuer.userName",
+    "action={eventSource}:{eventName}",
+    "outcome=errorCode!aws_error|responseElements.ConsoleLogin|\"success\"",
+    "error_message=errorMessage|errorCode",
+    "ip=sourceIPAddress",
+    "user_agent=userAgent",
+    "tenant=recipientAccountId|userIdentity.accountId",
+    "source=awsRegion",
+    "request_id=requestID|requestId",
+    "session_id=userIdentity.accessKeyId",
+    "entity.type=resources.0.type",
+    "entity.id=resources.0.ARN|resources.0.arn",
+    "labels=eventType|eventCategory",
+];
+
+/// A CloudTrail `errorCode` as an outcome: a refusal of authorization is `denied`, any other
+/// error a `failure`.
+pub fn aws_error(code: &str) -> Option<String> {
+    let c = code.trim();
+    if c.is_empty() {
+        return None;
+    }
+    let lower = c.to_ascii_lowercase();
+    let denied = ["accessdenied", "unauthorized", "forbidden", "notauthorized"]
+        .iter()
+        .any(|w| lower.contains(w));
+    Some(if denied { "denied" } else { "failure" }.into())
+}
+
 impl Preset {
     /// The preset's rules, as text.
     pub fn rules(self) -> &'static [&'static str] {
         match self {
             Preset::WindowsSecurity => WINDOWS_SECURITY,
+            Preset::Cloudtrail => CLOUDTRAIL,
             Preset::Auditd => AUDITD,
         }
     }
@@ -82,7 +130,7 @@ mod tests {
 
     #[test]
     fn every_preset_rule_parses_and_fills_the_required_fields() {
-        for preset in [Preset::WindowsSecurity, Preset::Auditd] {
+        for preset in [Preset::WindowsSecurity, Preset::Cloudtrail, Preset::Auditd] {
             for text in preset.rules() {
                 assert!(Rule::parse(text).is_ok(), "{text}");
             }
@@ -110,10 +158,14 @@ mod tests {
         assert_eq!(e.actor.id, "pgustavo");
         assert_eq!(e.action, "windows.4625");
         assert_eq!(e.outcome, Outcome::Failure);
-        assert_eq!(e.severity, Severity::High);
+        assert_eq!(
+            e.severity,
+            Severity::Medium,
+            "a failed logon, whatever NXLog says"
+        );
         assert_eq!(e.entity, Some(Entity::new("user", "pgustavo")));
         assert_eq!(e.ip, None);
-        assert_eq!(e.labels, ["Security"]);
+        assert_eq!(e.labels, ["Security", "logon"]);
         assert!(e.validate(&EventLimits::default()).is_ok());
     }
 
@@ -136,5 +188,34 @@ mod tests {
         assert_eq!(e.source.as_deref(), Some("UBUNTU5"));
         assert_eq!(e.session_id.as_deref(), Some("-1"));
         assert_eq!(e.labels, ["execve"]);
+    }
+
+    #[test]
+    fn aws_error_codes_are_denied_or_failed() {
+        for code in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "Client.UnauthorizedOperation",
+            "Forbidden",
+        ] {
+            assert_eq!(aws_error(code).as_deref(), Some("denied"), "{code}");
+        }
+        assert_eq!(aws_error("ThrottlingException").as_deref(), Some("failure"));
+        assert_eq!(aws_error(" "), None);
+    }
+
+    #[test]
+    fn half_an_entity_is_no_entity_and_the_event_is_kept() {
+        let e = Preset::Cloudtrail
+            .mapping()
+            .apply(obj(json!({
+                "userIdentity": {"arn": "arn:aws:iam::1:user/a"},
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "ListBuckets",
+                "resources": [{"type": "AWS::S3::Bucket"}],
+            })))
+            .expect("maps");
+        assert_eq!(e.entity, None);
+        assert_eq!(e.action, "s3.amazonaws.com:ListBuckets");
     }
 }

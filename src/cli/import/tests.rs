@@ -116,7 +116,9 @@ fn an_import_stopped_by_a_full_disk_says_where_to_resume() {
 
 /// A mapped import keeps the input object in `metadata.original` as written: key order,
 /// integers beyond 64 bits and `1.10`, with the line's spaces dropped. (The mapping reads the
-/// line as a `serde_json::Value` too, so a number beyond `f64`, `1e400`, is refused there.)
+/// line as a `serde_json::Value` too; a line with a number beyond `f64`, `1e400`, is mapped
+/// from a copy with that number as a string and kept as text, see
+/// `tests/cli_import_never_drops.rs`.)
 #[test]
 fn a_mapped_import_keeps_the_original_text() {
     let mut m = super::Mapping::default();
@@ -125,9 +127,20 @@ fn a_mapped_import_keeps_the_original_text() {
     }
     let parser = super::LineParser::Mapped(m);
     let line = br#"{"user": "u", "z": 12345678901234567890123456789, "a": [1.10, -0]}"#;
-    let event = parser.event(line).expect("maps");
+    let event = parser
+        .event(line, &auditlog::EventLimits::default())
+        .expect("maps");
     assert_eq!(
         event.metadata.expect("metadata").as_str(),
         r#"{"original":{"user":"u","z":12345678901234567890123456789,"a":[1.10,-0]}}"#
+    );
+}
+
+#[test]
+fn huge_numbers_become_strings_outside_strings_only() {
+    let line = br#"{"a":1e400,"b":"1e400 \" 2e999","c":[-1E+999,1.5,12e3],"d":0}"#;
+    assert_eq!(
+        super::huge_numbers_as_strings(line),
+        br#"{"a":"1e400","b":"1e400 \" 2e999","c":["-1E+999",1.5,12e3],"d":0}"#
     );
 }

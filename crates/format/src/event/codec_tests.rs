@@ -305,6 +305,7 @@ fn lax() -> EventLimits {
     EventLimits {
         max_event_bytes: usize::MAX,
         max_id_bytes: usize::MAX,
+        max_entity_id_bytes: usize::MAX,
         max_text_bytes: usize::MAX,
         max_long_text_bytes: usize::MAX,
         max_labels: usize::MAX,

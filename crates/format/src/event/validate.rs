@@ -15,24 +15,33 @@ const JSON_DEPTH_CEILING: usize = 127;
 /// | field (JSON path) | limit | default |
 /// | --- | --- | --- |
 /// | whole encoded payload | `max_event_bytes` | 1 MiB |
-/// | `actor.id`, `action`, `entity.type`, `entity.id`, `actor.kind`, `tenant`, `session_id`, `request_id`, `source` | `max_id_bytes` | 256 |
-/// | `actor.name`, `actor.email`, `entity.name`, `ip`, each of `changed_fields` | `max_text_bytes` | 1024 |
+/// | `actor.id`, `action`, `entity.type`, `actor.kind`, `tenant`, `session_id`, `request_id`, `source` | `max_id_bytes` | 4 KiB |
+/// | `entity.id`, `entity.name` | `max_entity_id_bytes` | 96 KiB |
+/// | `actor.name`, `actor.email`, `ip`, each of `changed_fields` | `max_text_bytes` | 1024 |
 /// | `user_agent`, `error_message` | `max_long_text_bytes` | 8 KiB |
 /// | number of `labels` / bytes of each label | `max_labels` / `max_label_bytes` | 64 / 128 |
 /// | number of `changed_fields` | `max_changed_fields` | 1024 |
-/// | each key of `metadata` | `max_id_bytes` | 256 |
+/// | each key of `metadata` | `max_id_bytes` | 4 KiB |
 /// | nesting of `before`, `after`, `metadata` | `max_json_depth` (capped at 127) | 64 |
 ///
 /// Besides the limits: `actor.id`, `action`, `entity.type` and `entity.id` (when `entity` is
 /// present), each label and each changed field must not be empty or only whitespace; and
 /// `actor.id`, `actor.kind`, `action`, `entity.type`, `entity.id`, `tenant` and the labels must
 /// not contain control characters (they are index keys and appear in terminal output).
+///
+/// The defaults fit what real systems produce: an entity is often a file path or a registry
+/// key, and a Windows path may be 32,767 UTF-16 units long, at most 98,301 bytes of UTF-8
+/// (hence 96 KiB); AWS ARNs and Kerberos principals, the longest actor and resource names in
+/// common use, stay under 2 KiB (hence 4 KiB for the other identifiers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventLimits {
     /// Most bytes of an encoded payload (all fields, JSON values as compact text). Default 1 MiB.
     pub max_event_bytes: usize,
-    /// Most bytes of identifiers and the action. Default 256.
+    /// Most bytes of identifiers, the action and metadata keys. Default 4 KiB.
     pub max_id_bytes: usize,
+    /// Most bytes of `entity.id` and `entity.name` (file paths, registry keys, URLs).
+    /// Default 96 KiB: a Windows path of 32,767 UTF-16 units in UTF-8.
+    pub max_entity_id_bytes: usize,
     /// Most bytes of names, e-mail, IP and each changed field. Default 1024.
     pub max_text_bytes: usize,
     /// Most bytes of `user_agent` and `error_message`. Default 8 KiB.
@@ -53,7 +62,8 @@ impl Default for EventLimits {
     fn default() -> Self {
         EventLimits {
             max_event_bytes: 1 << 20,
-            max_id_bytes: 256,
+            max_id_bytes: 4 << 10,
+            max_entity_id_bytes: 96 << 10,
             max_text_bytes: 1024,
             max_long_text_bytes: 8 << 10,
             max_labels: 64,
@@ -150,9 +160,9 @@ impl Event {
             check_len("entity.type", &entity.kind, id)?;
             check_no_control("entity.type", &entity.kind)?;
             check_required("entity.id", &entity.id)?;
-            check_len("entity.id", &entity.id, id)?;
+            check_len("entity.id", &entity.id, limits.max_entity_id_bytes)?;
             check_no_control("entity.id", &entity.id)?;
-            check_opt("entity.name", &entity.name, text)?;
+            check_opt("entity.name", &entity.name, limits.max_entity_id_bytes)?;
         }
 
         if let Some(tenant) = &self.tenant {
@@ -297,26 +307,26 @@ mod tests {
         let s = |n: usize| "x".repeat(n);
         type Setter = fn(Event, String) -> Event;
         let cases: [(&str, usize, Setter); 17] = [
-            ("actor.id", 256, |e, v| Event {
+            ("actor.id", 4096, |e, v| Event {
                 actor: crate::event::Actor::new(v),
                 ..e
             }),
-            ("actor.kind", 256, |e, v| e.actor_kind(v)),
+            ("actor.kind", 4096, |e, v| e.actor_kind(v)),
             ("actor.name", 1024, |e, v| e.actor_name(v)),
             ("actor.email", 1024, |e, v| e.actor_email(v)),
-            ("action", 256, |e, v| Event { action: v, ..e }),
+            ("action", 4096, |e, v| Event { action: v, ..e }),
             ("error_message", 8192, |e, v| e.error_message(v)),
-            ("entity.type", 256, |e, v| e.entity(v, "1")),
-            ("entity.id", 256, |e, v| e.entity("order", v)),
-            ("entity.name", 1024, |e, v| {
+            ("entity.type", 4096, |e, v| e.entity(v, "1")),
+            ("entity.id", 98304, |e, v| e.entity("order", v)),
+            ("entity.name", 98304, |e, v| {
                 e.entity("order", "1").entity_name(v)
             }),
-            ("tenant", 256, |e, v| e.tenant(v)),
+            ("tenant", 4096, |e, v| e.tenant(v)),
             ("ip", 1024, |e, v| e.ip(v)),
             ("user_agent", 8192, |e, v| e.user_agent(v)),
-            ("session_id", 256, |e, v| e.session_id(v)),
-            ("request_id", 256, |e, v| e.request_id(v)),
-            ("source", 256, |e, v| e.source(v)),
+            ("session_id", 4096, |e, v| e.session_id(v)),
+            ("request_id", 4096, |e, v| e.request_id(v)),
+            ("source", 4096, |e, v| e.source(v)),
             ("labels", 128, |e, v| e.label(v)),
             ("changed_fields", 1024, |e, v| e.changed_field(v)),
         ];
@@ -331,7 +341,7 @@ mod tests {
                 "{reason}"
             );
         }
-        let long_key = Event::new("a", "b").metadata(s(257), 1);
+        let long_key = Event::new("a", "b").metadata(s(4097), 1);
         assert_eq!(field_and_reason(&long_key).0, "metadata");
     }
 
