@@ -73,7 +73,7 @@ fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
 fn expected_index_files(dir: &Path) -> Vec<PathBuf> {
     let log = ReadOnlyLog::open(dir).expect("opens read-only");
     let segments = files_with(dir, "seg");
-    assert_eq!(log.open_report().segments as usize, segments.len());
+    assert_eq!(log.open_report().segments, segments.len());
     // Every segment but the newest (the active one) is sealed.
     segments[..segments.len() - 1]
         .iter()
