@@ -584,11 +584,6 @@ impl Writer {
             }
             v.segments = Arc::new(segments);
         });
-        if self.host.options.index_on_seal {
-            // Now that the seal is durable: built and written on a thread of its own (index/),
-            // so neither this thread nor the appends wait for it, and its failure fails nothing.
-            self.host.indexes.note_sealed(sealed);
-        }
         if let Some(signer) = &self.host.options.signer {
             let segments = self.host.published.snapshot().segments;
             signer
@@ -625,6 +620,13 @@ impl Writer {
         self.reserved = reserved(&self.host.options, header.encoded_len() as u64);
         self.header = header;
         self.file = file;
+        if self.host.options.index_on_seal {
+            // Now that the seal is durable and the next segment ready: built and written on a
+            // thread of its own (index/), so neither this thread nor the appends wait for it,
+            // and its failure fails nothing. (If the roll failed before this point the log is
+            // poisoned; a later query or `reindex` builds the index.)
+            self.host.indexes.note_sealed(sealed);
+        }
         Ok(())
     }
 }

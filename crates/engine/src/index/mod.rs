@@ -52,9 +52,8 @@ pub(crate) struct IndexSet {
     sealed_unindexed: Mutex<Vec<u64>>,
     /// The threads writing the index files of segments sealed since the last `persist_sealed`.
     background: Mutex<Vec<JoinHandle<()>>>,
-    /// Held while an index file is written on the writer's behalf, so that two writes of the
-    /// same file never race for its temporary name, and the background threads take one
-    /// core at most.
+    /// Held while this handle writes an index file (background thread, seal, close or
+    /// query), so that two writes of the same file never race for its temporary name.
     persisting: Mutex<()>,
 }
 
@@ -120,7 +119,11 @@ impl IndexSet {
             .name("auditlog-index".into())
             .spawn(move || set.persist_one(&segment));
         if let Ok(handle) = spawned {
-            self.background.lock().push(handle);
+            let mut background = self.background.lock();
+            // A handle that never seals or closes must not collect one per segment: the
+            // finished threads are let go (dropping their handles detaches them).
+            background.retain(|h| !h.is_finished());
+            background.push(handle);
         }
     }
 
@@ -130,7 +133,6 @@ impl IndexSet {
         let Some(footer) = segment.footer() else {
             return;
         };
-        let _one_at_a_time = self.persisting.lock();
         let slot = self.slot(segment.first_seq());
         let _ = slot.index(self, segment, footer.first_seq + footer.record_count);
     }
@@ -181,6 +183,7 @@ impl SlotRef {
                 // Failing to persist only costs a rebuild next time; once persisted, the
                 // mapped file replaces the built bytes so they leave the heap.
                 let persisted = set.files.as_ref().is_some_and(|fs| {
+                    let _one_at_a_time = set.persisting.lock();
                     file::persist(fs.as_ref(), &set.dir, segment.first_seq(), &index).is_ok()
                 });
                 match persisted {
@@ -242,6 +245,7 @@ impl IndexSet {
                 continue;
             };
             if let Some(fs) = &self.files {
+                let _one_at_a_time = self.persisting.lock();
                 file::persist(fs.as_ref(), &self.dir, segment.first_seq(), &index).map_err(
                     |e| {
                         Error::io(
