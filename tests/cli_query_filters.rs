@@ -80,18 +80,23 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-/// `query --count` with `filters`, which must succeed.
-fn count(dir: &Path, filters: &[&str]) -> u64 {
+/// The standard output of `auditlog COMMAND --dir DIR FLAG ARGS...`, which must succeed.
+fn output_of(command: &str, dir: &Path, flag: &str, args: &[&str]) -> Vec<u8> {
     let d = dir.to_str().expect("utf-8");
-    let mut args = vec!["query", "--dir", d, "--count"];
-    args.extend_from_slice(filters);
-    let out = run(&args);
+    let mut all = vec![command, "--dir", d, flag];
+    all.extend_from_slice(args);
+    let out = run(&all);
     assert!(
         out.status.success(),
-        "{filters:?} failed: {}",
+        "{command} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    out.stdout
+}
+
+/// `query --count` with `filters`, which must succeed.
+fn count(dir: &Path, filters: &[&str]) -> u64 {
+    String::from_utf8_lossy(&output_of("query", dir, "--count", filters))
         .trim()
         .parse()
         .expect("a count")
@@ -252,16 +257,7 @@ fn ip_source_request_session_and_json_paths() {
 
 /// `stats --json` with `args`, parsed.
 fn stats(dir: &Path, args: &[&str]) -> Value {
-    let d = dir.to_str().expect("utf-8");
-    let mut all = vec!["stats", "--dir", d, "--json"];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    serde_json::from_slice(&output_of("stats", dir, "--json", args)).expect("json")
 }
 
 #[test]
