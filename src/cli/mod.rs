@@ -149,6 +149,7 @@ const IMPORT_EXAMPLES: &str = "Examples:
   auditlog import --dir ./audit export.jsonl              # our own export: no mapping needed
   auditlog import --dir ./audit --preset windows-security windows-security-events.jsonl.zst
   auditlog import --dir ./audit --preset auditd linux-auditd-events.jsonl.zst
+  auditlog import --dir ./audit --preset linux-audit /var/log/audit/audit.log   # or ausearch --raw ... | ... -
   auditlog import --show-preset windows-security          # the preset's rules, to adapt
   cat app.jsonl | auditlog import --dir ./audit -  \\
       --map actor=user.id --map action=event --map 'occurred_at=/meta/time' \\

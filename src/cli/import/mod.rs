@@ -22,6 +22,7 @@
 //! deep, a number beyond f64), `metadata.original` holds the line as one JSON string.
 
 mod input;
+pub mod linux_audit;
 pub mod mapping;
 pub mod presets;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use auditlog::JsonText;
 use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
 use auditlog_format::event::codec::encode_payload;
 use input::LineReader;
+use linux_audit::Grouper;
 use mapping::{Mapping, Rule};
 use presets::Preset;
 use serde_json::value::RawValue;
@@ -301,37 +303,63 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let mut written = Written::new(log.as_ref().map_or(0, |log| log.end_seq()));
     let mut stopped_at: Option<(u64, String)> = None;
 
-    while let Some(line) = reader.next_line()? {
-        totals.lines += 1;
-        totals.bytes += line.len() as u64 + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let checked = parser.event(line, &limits).and_then(|event| {
+    // The linux-audit preset reads records, several of which may make one event.
+    let mut grouper = (args.preset == Some(Preset::LinuxAudit)).then(Grouper::default);
+    let mut ready: Vec<(u64, u64, Result<Event, String>)> = Vec::new();
+    let check = |bytes: &[u8]| {
+        parser.event(bytes, &limits).and_then(|event| {
             encode_payload(&event, &limits)
                 .map(|_| event)
                 .map_err(|e| e.to_string())
-        });
-        match checked {
-            Ok(event) => {
-                batch.push(event);
-                written.queue_line(totals.lines);
-            }
-            Err(reason) if args.skip_bad => {
-                totals.bad += 1;
-                if totals.bad <= BAD_LINES_SHOWN {
-                    clear_progress(show_progress);
-                    eprintln!("auditlog: line {}: skipped: {reason}", totals.lines);
+        })
+    };
+    let mut at_end = false;
+    'lines: while !at_end {
+        match reader.next_line()? {
+            Some(line) => {
+                totals.lines += 1;
+                totals.bytes += line.len() as u64 + 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match &mut grouper {
+                    Some(g) => ready.extend(
+                        g.push(totals.lines, line)
+                            .into_iter()
+                            .map(|(first, last, obj)| (first, last, obj.and_then(|o| check(&o)))),
+                    ),
+                    None => ready.push((totals.lines, totals.lines, check(line))),
                 }
             }
-            Err(reason) => {
-                stopped_at = Some((totals.lines, reason));
-                break;
+            None => {
+                at_end = true;
+                if let Some((first, last, obj)) = grouper.as_mut().and_then(Grouper::finish) {
+                    ready.push((first, last, obj.and_then(|o| check(&o))));
+                }
             }
         }
-        if batch.len() >= batch_size {
-            submit(log.as_ref(), &mut batch, &mut written, &mut totals)
-                .map_err(|e| written.stopped(log.take(), &input, e))?;
+        for (first, last, checked) in ready.drain(..) {
+            match checked {
+                Ok(event) => {
+                    batch.push(event);
+                    written.queue_line(last);
+                }
+                Err(reason) if args.skip_bad => {
+                    totals.bad += 1;
+                    if totals.bad <= BAD_LINES_SHOWN {
+                        clear_progress(show_progress);
+                        eprintln!("auditlog: line {first}: skipped: {reason}");
+                    }
+                }
+                Err(reason) => {
+                    stopped_at = Some((first, reason));
+                    break 'lines;
+                }
+            }
+            if batch.len() >= batch_size {
+                submit(log.as_ref(), &mut batch, &mut written, &mut totals)
+                    .map_err(|e| written.stopped(log.take(), &input, e))?;
+            }
         }
         if show_progress && last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
