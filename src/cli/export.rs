@@ -3,6 +3,7 @@
 
 use super::filters::FilterArgs;
 use super::output::{Format, RecordWriter, stdout_failed};
+use super::progress::{Progress, Unit, thousands};
 use super::{CliError, DirArg, open::open_read_only};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -53,15 +54,25 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     // A read-only handle is one snapshot (records appended meanwhile by a writer are left
     // for the next export), so the export is one consistent prefix of the log.
     let mut page = log.query(&query)?;
+    // Progress by position in the log: the records matched so far are a prefix of it.
+    let (first, end) = (log.first_seq(), log.end_seq());
+    let mut progress = Progress::new("export", Unit::Count("records"), Some(end - first));
+    let mut exported = 0u64;
     loop {
         for record in &page.records {
             writer.write(record).map_err(failed)?;
+            exported += 1;
+        }
+        if let Some(last) = page.records.last() {
+            let note = format!("{} written", thousands(exported));
+            progress.update(last.seq + 1 - first, &note);
         }
         if !page.has_more {
             break;
         }
         page = log.query(&query.clone().after(page.cursor))?;
     }
+    progress.clear();
     let written = writer.finish().map_err(failed)?;
     if let Some(path) = &args.output {
         eprintln!("exported {written} records to {}", path.display());

@@ -2,11 +2,11 @@
 //! signed checkpoint.
 
 use super::CliError;
+use super::progress::{self, Progress as ProgressLine};
 use auditlog::checkpoint::{Checkpoint, NoteVerifier};
 use auditlog::verify::{IndexCheck, Progress, VerifyOptions, verify_with};
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -37,9 +37,6 @@ pub struct VerifyArgs {
     #[arg(long)]
     no_index_check: bool,
 }
-
-/// Logs smaller than this verify too fast for a progress line to help.
-const PROGRESS_MIN_BYTES: u64 = 256 * 1024 * 1024;
 
 pub fn read_text(path: &PathBuf, what: &str) -> Result<String, CliError> {
     std::fs::read_to_string(path)
@@ -93,31 +90,50 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Damage(format!("{}: {e}", cp.display())))?;
         options.checkpoint = Some(checkpoint);
     }
-    if std::io::stderr().is_terminal() {
-        options.progress = Some(Arc::new(|p: Progress| {
-            if p.bytes_total >= PROGRESS_MIN_BYTES {
-                eprint!(
-                    "\rverifying: {}/{} segments, {} of {} MiB",
-                    p.segments_done,
-                    p.segments_total,
-                    p.bytes_done >> 20,
-                    p.bytes_total >> 20
-                );
-                if p.segments_done == p.segments_total {
-                    eprintln!();
-                }
-            }
+    // One line for the whole run, redrawn after each segment (from the verifier's threads).
+    let line = Arc::new(Mutex::new(None::<ProgressLine>));
+    if progress::enabled() {
+        let line = Arc::clone(&line);
+        options.progress = Some(Arc::new(move |p: Progress| {
+            let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+            let line = line.get_or_insert_with(|| {
+                ProgressLine::new("verify", progress::Unit::Bytes, Some(p.bytes_total))
+            });
+            line.update(
+                p.bytes_done,
+                &format!("{} of {} segments", p.segments_done, p.segments_total),
+            );
         }));
     }
+    let result = verify_and_report(&args, &options, &line);
+    // Erase the line before any message about the result.
+    if let Some(mut l) = line.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        l.clear();
+    }
+    result
+}
+
+fn verify_and_report(
+    args: &VerifyArgs,
+    options: &VerifyOptions,
+    line: &Mutex<Option<ProgressLine>>,
+) -> Result<(), CliError> {
+    let clear = || {
+        if let Some(l) = line.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            l.clear();
+        }
+    };
     if auditlog::classes::is_classified_root(&args.path) {
-        return run_classified(&args, &options);
+        let result = run_classified(args, options);
+        return result;
     }
     let indexes = if args.no_index_check {
         IndexCheck::Skip
     } else {
         IndexCheck::CompareAndSetAside
     };
-    let report = verify_with(&args.path, &options, indexes)?;
+    let report = verify_with(&args.path, options, indexes)?;
+    clear();
     if args.json {
         println!("{:#}", report.to_json());
     } else {

@@ -31,6 +31,7 @@ mod windows;
 mod written;
 
 use super::CliError;
+use super::progress::{Progress, Unit, thousands};
 use auditlog::JsonText;
 use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
 use auditlog_format::event::codec::encode_payload;
@@ -41,16 +42,13 @@ use presets::Preset;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use written::Written;
 
 /// Batches submitted but not yet acknowledged: enough to keep the writer busy while the next
 /// batch is parsed, bounded so memory stays small.
 const IN_FLIGHT_BATCHES: usize = 4;
-/// How often the progress line is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Bad lines reported one by one with --skip-bad before only counting them.
 const BAD_LINES_SHOWN: u64 = 20;
 
@@ -295,9 +293,8 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     };
     let limits = EventLimits::default();
     let batch_size = args.batch.max(1);
-    let show_progress = std::io::stderr().is_terminal();
+    let mut progress = Progress::new("import", Unit::Bytes, reader.size());
     let started = Instant::now();
-    let mut last_progress = started;
     let mut totals = Totals::default();
     let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
     let mut written = Written::new(log.as_ref().map_or(0, |log| log.end_seq()));
@@ -347,7 +344,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
                 Err(reason) if args.skip_bad => {
                     totals.bad += 1;
                     if totals.bad <= BAD_LINES_SHOWN {
-                        clear_progress(show_progress);
+                        progress.clear();
                         eprintln!("auditlog: line {first}: skipped: {reason}");
                     }
                 }
@@ -357,21 +354,20 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
                 }
             }
             if batch.len() >= batch_size {
-                submit(log.as_ref(), &mut batch, &mut written, &mut totals)
-                    .map_err(|e| written.stopped(log.take(), &input, e))?;
+                submit(log.as_ref(), &mut batch, &mut written, &mut totals).map_err(|e| {
+                    progress.clear();
+                    written.stopped(log.take(), &input, e)
+                })?;
             }
         }
-        if show_progress && last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\rline {}: {} events imported ({:.0} events/s)",
-                totals.lines,
-                totals.imported + batch.len() as u64,
-                (totals.imported as f64) / secs
-            );
-            let _ = std::io::stderr().flush();
-        }
+        progress.update(
+            reader.consumed(),
+            &format!(
+                "line {}, {} events",
+                thousands(totals.lines),
+                thousands(totals.imported + batch.len() as u64)
+            ),
+        );
     }
     let finished = submit(log.as_ref(), &mut batch, &mut written, &mut totals)
         .and_then(|()| written.acknowledge_all(&mut totals))
@@ -379,8 +375,8 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
             log.as_ref()
                 .map_or(Ok(()), |l| l.sync().map_err(CliError::from))
         });
+    progress.clear();
     finished.map_err(|e| written.stopped(log.take(), &input, e))?;
-    clear_progress(show_progress);
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     let verb = if args.dry_run {
         "checked (dry run, nothing written)"
@@ -488,10 +484,4 @@ fn acknowledge(handle: BatchHandle, totals: &mut Totals) -> Result<(), CliError>
         totals.last_seq = Some(last.seq);
     }
     Ok(())
-}
-
-fn clear_progress(shown: bool) {
-    if shown {
-        eprint!("\r\x1b[2K");
-    }
 }
