@@ -2,7 +2,7 @@
 //! or one JSON array.
 
 use super::filters::FilterArgs;
-use super::output::{Format, RecordWriter, stdout_failed};
+use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
 use super::progress::{Progress, Unit, thousands};
 use super::{CliError, DirArg, open::open_read_only};
 use std::fs::File;
@@ -18,6 +18,8 @@ pub struct ExportArgs {
     dir: DirArg,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    display: DisplayArgs,
     /// Output format. jsonl is the one `auditlog import` reads back.
     #[arg(long, value_enum, default_value = "jsonl", value_name = "FORMAT")]
     format: Format,
@@ -43,7 +45,9 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
         })?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut writer = RecordWriter::new(BufWriter::with_capacity(1 << 16, out), args.format);
+    let display = args.display.display(args.format)?;
+    let mut writer =
+        RecordWriter::new(BufWriter::with_capacity(1 << 16, out), args.format, display);
     let failed = |e: std::io::Error| match &args.output {
         Some(path) => CliError::Failed(auditlog::Error::Io {
             context: format!("writing {}", path.display()),

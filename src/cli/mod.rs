@@ -26,6 +26,7 @@ mod reindex;
 mod retention;
 mod seal;
 mod stats;
+mod table;
 mod tail;
 mod terminal;
 mod verify;

@@ -156,10 +156,10 @@ pub fn syscall_name(arch: Option<&str>, syscall: &str) -> String {
     let Ok(number) = syscall.parse::<u32>() else {
         return syscall.to_string();
     };
-    if arch.is_some_and(|a| a.eq_ignore_ascii_case("c000003e") || a == "x86_64") {
-        if let Some((_, name)) = X86_64.iter().find(|(n, _)| *n == number) {
-            return name.to_string();
-        }
+    if arch.is_some_and(|a| a.eq_ignore_ascii_case("c000003e") || a == "x86_64")
+        && let Some((_, name)) = X86_64.iter().find(|(n, _)| *n == number)
+    {
+        return name.to_string();
     }
     syscall.to_string()
 }
