@@ -63,7 +63,10 @@ fn may_be_encoded(record_kind: &str, key: &str) -> bool {
 /// `text` decoded from hex if it is even-length hex, NUL bytes as spaces (invalid UTF-8 is
 /// replaced, the raw text stays in the event's metadata).
 fn unhex(text: &str) -> Option<String> {
-    if text.is_empty() || !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if text.is_empty()
+        || !text.len().is_multiple_of(2)
+        || !text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return None;
     }
     let bytes: Vec<u8> = (0..text.len())
