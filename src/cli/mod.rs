@@ -67,7 +67,7 @@ enum Command {
     /// Verify a log directory or a segment file: every record, hash, footer and the chain.
     #[command(
         after_help = "Exit codes: 0 intact, 1 damage found (each problem is listed), 2 usage error, 3 failed.\n\
-                      Examples:\n  auditlog verify /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
+                      Examples:\n  auditlog verify /var/log/audit          # or: auditlog verify --dir /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
                       auditlog verify /var/log/audit --checkpoint cp.txt --public-key log.pub"
     )]
     Verify(verify::VerifyArgs),

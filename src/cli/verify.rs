@@ -10,8 +10,13 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A log directory or one segment file.
-    path: PathBuf,
+    /// A log directory or one segment file (or give it with --dir; without either, the
+    /// AUDITLOG_DIR environment variable).
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// The log directory, as the other commands take it (the same as PATH).
+    #[arg(long, value_name = "DIR", conflicts_with = "path")]
+    dir: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -36,6 +41,13 @@ pub struct VerifyArgs {
     /// one that differs is damage, since it could hide records, and is moved aside).
     #[arg(long)]
     no_index_check: bool,
+}
+
+impl VerifyArgs {
+    /// PATH or --dir (`run` fills `path` from them or AUDITLOG_DIR).
+    fn target(&self) -> &std::path::Path {
+        self.path.as_deref().unwrap_or(std::path::Path::new("."))
+    }
 }
 
 pub fn read_text(path: &PathBuf, what: &str) -> Result<String, CliError> {
@@ -67,11 +79,25 @@ pub fn open_signing(
     Ok(builder.open()?)
 }
 
-pub fn run(args: VerifyArgs) -> Result<(), CliError> {
-    if !args.path.exists() {
+pub fn run(mut args: VerifyArgs) -> Result<(), CliError> {
+    // `--dir` is not read from AUDITLOG_DIR by clap, so that the variable, set for the other
+    // commands, never conflicts with a PATH given here: it is the last resort.
+    args.path = args
+        .path
+        .take()
+        .or(args.dir.take())
+        .or_else(|| std::env::var_os("AUDITLOG_DIR").map(PathBuf::from));
+    if args.path.is_none() {
+        return Err(CliError::Usage(
+            "give the log directory (or a segment file): auditlog verify DIR, or --dir DIR, \
+             or set AUDITLOG_DIR"
+                .into(),
+        ));
+    }
+    if !args.target().exists() {
         return Err(CliError::Usage(format!(
             "{} does not exist",
-            args.path.display()
+            args.target().display()
         )));
     }
     let mut options = VerifyOptions {
@@ -123,7 +149,7 @@ fn verify_and_report(
             l.clear();
         }
     };
-    if auditlog::classes::is_classified_root(&args.path) {
+    if auditlog::classes::is_classified_root(args.target()) {
         let result = run_classified(args, options);
         return result;
     }
@@ -132,7 +158,7 @@ fn verify_and_report(
     } else {
         IndexCheck::CompareAndSetAside
     };
-    let report = verify_with(&args.path, options, indexes)?;
+    let report = verify_with(args.target(), options, indexes)?;
     clear();
     if args.json {
         println!("{:#}", report.to_json());
@@ -140,7 +166,7 @@ fn verify_and_report(
         print!("{report}");
     }
     if report.ok && !args.bundles.is_empty() {
-        let log = auditlog::ReadOnlyLog::open(&args.path)?;
+        let log = auditlog::ReadOnlyLog::open(args.target())?;
         match log.check_with_bundles(&args.bundles) {
             Ok(bundles) => {
                 for b in &bundles {
@@ -177,10 +203,10 @@ fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliE
         return Err(CliError::Usage(format!(
             "{} is a classified root: a checkpoint or bundle belongs to one class, so give \
              that class's sub-directory with --checkpoint or --bundle",
-            args.path.display()
+            args.target().display()
         )));
     }
-    let report = auditlog::classes::verify_classified(&args.path, options)?;
+    let report = auditlog::classes::verify_classified(args.target(), options)?;
     if args.json {
         println!("{:#}", report.to_json());
     } else {
