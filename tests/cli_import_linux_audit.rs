@@ -187,3 +187,46 @@ fn every_real_auoms_record_imports() {
         assert!(e.entity.is_some(), "{message}");
     }
 }
+
+/// The sample the README's tour imports when `../shared/data` is absent.
+#[test]
+fn the_shipped_sample_audit_log_imports() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/audit.log");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("log");
+    let out = import(&dir, &sample, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = records(&dir);
+    assert_eq!(got.len(), 11, "19 records, 11 events");
+    let actions: Vec<&str> = got.iter().map(|r| r.event.action.as_str()).collect();
+    assert!(
+        actions.contains(&"linux.CONFIG_CHANGE.remove_rule"),
+        "{actions:?}"
+    );
+    assert_eq!(
+        got.iter()
+            .filter(|r| r.event.severity >= Severity::High)
+            .count(),
+        2,
+        "the rule removal and the crash"
+    );
+    let sudo = got
+        .iter()
+        .find(|r| r.event.action == "linux.USER_CMD")
+        .expect("sudo");
+    let meta = sudo
+        .event
+        .metadata
+        .as_ref()
+        .expect("m")
+        .to_value()
+        .expect("json");
+    assert_eq!(
+        meta["original"]["records"][0]["cmd"],
+        "systemctl stop auditd"
+    );
+}

@@ -170,7 +170,11 @@ const QUERY_EXAMPLES: &str = "Examples:
   auditlog query --dir ./audit --text mimikatz --count
   auditlog query --dir ./audit --actor pgustavo --cursor 01000000000000006500a1b2c3d4e5f60718
 
-Times: RFC 3339, a date (UTC midnight), or a duration before now (30m, 24h, 7d, 2w).
+  auditlog query --dir ./audit --columns time,actor,action,outcome,ip --utc
+
+Times as journalctl reads them: today, yesterday, -1h, 1h30m, '5min ago', 2023-09-06 07:20:00
+(local time), RFC 3339, @1700000000. The table fits the terminal and shows local time unless
+--utc; jsonl, csv and json write UTC unless --local.
 When more records match than --limit, the cursor of the next page is printed on stderr.";
 
 const TAIL_EXAMPLES: &str = "Examples:

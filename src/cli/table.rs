@@ -93,7 +93,7 @@ const SPECS: &[Spec] = &[
         16,
         true,
     ),
-    spec(Column::Action, &["action"], "ACTION", 8, 22, true),
+    spec(Column::Action, &["action"], "ACTION", 8, 26, true),
     spec(Column::Outcome, &["outcome"], "OUTCOME", 7, 7, false),
     spec(Column::Severity, &["severity"], "SEVERITY", 8, 8, false),
     spec(Column::Entity, &["entity"], "ENTITY", 8, 40, true),
