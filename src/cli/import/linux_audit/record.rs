@@ -26,7 +26,8 @@ pub struct AuditRecord {
 
 /// Fields auditd may hex-encode (`audit_log_untrustedstring` in the kernel, `audit_encode_value`
 /// in user space). Others (`arch=c000003e`, a SYSCALL's `a0=7ffd...`, `saddr`) are numbers in
-/// hex and stay as written.
+/// hex, or plain numbers that happen to read as hex (`id=1000`, `dev=eth0`), and stay as
+/// written.
 const ENCODED: &[&str] = &[
     "proctitle",
     "name",
@@ -42,12 +43,6 @@ const ENCODED: &[&str] = &[
     "new-chardev",
     "root_dir",
     "vm",
-    "old_vmcpu",
-    "new_vmcpu",
-    "dev",
-    "id",
-    "grp",
-    "new_group",
 ];
 
 fn may_be_encoded(record_kind: &str, key: &str) -> bool {

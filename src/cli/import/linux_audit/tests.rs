@@ -135,6 +135,13 @@ fn unquoted_hex_is_decoded_where_auditd_encodes() {
     fields_of("SYSCALL", "a1=6162 comm=\"6162\"", &mut f);
     assert_eq!(f[0].1, "6162", "a syscall's argument is a number");
     assert_eq!(f[1].1, "6162", "quoted text is literal");
+    let mut f = Vec::new();
+    fields_of("USER_LOGIN", "id=1000 dev=beef", &mut f);
+    assert_eq!(
+        (f[0].1.as_str(), f[1].1.as_str()),
+        ("1000", "beef"),
+        "numbers, not text"
+    );
 }
 
 #[test]
