@@ -68,8 +68,9 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
             exported += 1;
         }
         if let Some(last) = page.records.last() {
-            let note = format!("{} written", thousands(exported));
-            progress.update(last.seq + 1 - first, &note);
+            progress.update(last.seq + 1 - first, || {
+                format!("{} written", thousands(exported))
+            });
         }
         if !page.has_more {
             break;

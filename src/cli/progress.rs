@@ -59,8 +59,9 @@ impl Progress {
         }
     }
 
-    /// `done` units so far, and a note (`3,000 events`); redrawn when it is time.
-    pub fn update(&mut self, done: u64, note: &str) {
+    /// `done` units so far, and a note (`3,000 events`, made only when the line is drawn,
+    /// so calling this once per input line costs a clock read); redrawn when it is time.
+    pub fn update(&mut self, done: u64, note: impl FnOnce() -> String) {
         if !self.enabled || self.last.is_some_and(|t| t.elapsed() < EVERY) {
             return;
         }
@@ -71,7 +72,7 @@ impl Progress {
             done,
             self.total,
             self.started.elapsed(),
-            note,
+            &note(),
         );
         let width = super::terminal::width(2).unwrap_or(80).saturating_sub(1);
         let mut err = std::io::stderr().lock();
@@ -116,7 +117,7 @@ pub fn while_running<T>(
             loop {
                 let (n, total) = probe();
                 line.total = total;
-                line.update(n, "");
+                line.update(n, String::new);
                 if done.load(std::sync::atomic::Ordering::Acquire) {
                     break;
                 }

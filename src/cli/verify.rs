@@ -125,10 +125,9 @@ pub fn run(mut args: VerifyArgs) -> Result<(), CliError> {
             let line = line.get_or_insert_with(|| {
                 ProgressLine::new("verify", progress::Unit::Bytes, Some(p.bytes_total))
             });
-            line.update(
-                p.bytes_done,
-                &format!("{} of {} segments", p.segments_done, p.segments_total),
-            );
+            line.update(p.bytes_done, || {
+                format!("{} of {} segments", p.segments_done, p.segments_total)
+            });
         }));
     }
     let result = verify_and_report(&args, &options, &line);

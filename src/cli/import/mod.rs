@@ -360,14 +360,13 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
                 })?;
             }
         }
-        progress.update(
-            reader.consumed(),
-            &format!(
+        progress.update(reader.consumed(), || {
+            format!(
                 "line {}, {} events",
                 thousands(totals.lines),
                 thousands(totals.imported + batch.len() as u64)
-            ),
-        );
+            )
+        });
     }
     let finished = submit(log.as_ref(), &mut batch, &mut written, &mut totals)
         .and_then(|()| written.acknowledge_all(&mut totals))
