@@ -1,6 +1,6 @@
 //! `auditlog archive`: move the oldest sealed segments into bundles in a local directory.
 
-use super::{CliError, DirArg};
+use super::{CliError, DirArg, progress};
 use auditlog::lifecycle::{ArchivePolicy, LocalDirDestination};
 use std::path::PathBuf;
 
@@ -30,7 +30,25 @@ pub fn run(args: ArchiveArgs) -> Result<(), CliError> {
         min_age: args.older_than_days.map(super::days),
         max_segments: args.max_segments,
     };
-    let report = log.archive(&destination, &policy)?;
+    // Progress: segments gone from the directory since the start, of the sealed ones then
+    // (all of them are candidates, the newest excepted, unless a flag narrows the choice).
+    let dir = args.dir.dir.clone();
+    let count = || {
+        let (hot, cold) = progress::segments_in(&dir);
+        (hot.len() + cold.len()) as u64
+    };
+    let before = count();
+    let candidates = match (args.older_than_days, args.max_segments) {
+        (None, None) => Some(before.saturating_sub(1)),
+        (None, Some(n)) => Some((n as u64).min(before.saturating_sub(1))),
+        _ => None,
+    };
+    let report = progress::while_running(
+        "archive",
+        progress::Unit::Count("segments"),
+        || (before.saturating_sub(count()), candidates),
+        || log.archive(&destination, &policy),
+    )?;
     for bundle in &report.bundles {
         println!("archived {}", destination.bundle_dir(bundle).display());
     }

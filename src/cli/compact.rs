@@ -1,6 +1,6 @@
 //! `auditlog compact`: compress sealed segments into cold (zstd) segments.
 
-use super::{CliError, DirArg};
+use super::{CliError, DirArg, progress};
 use auditlog::AuditLog;
 use auditlog::lifecycle::CompactOptions;
 use auditlog::lifecycle::cold::CompressOptions;
@@ -39,7 +39,20 @@ pub fn run(args: CompactArgs) -> Result<(), CliError> {
             ..CompressOptions::default()
         },
     };
-    let report = log.compact(&options)?;
+    // Progress: cold segments written since the start, of the sealed hot segments then
+    // (all of them are candidates unless --older-than-days narrows the choice).
+    let dir = args.dir.dir.clone();
+    let (hot, cold) = progress::segments_in(&dir);
+    let candidates = (args.older_than_days.is_none()).then(|| hot.len().saturating_sub(1) as u64);
+    let report = progress::while_running(
+        "compact",
+        progress::Unit::Count("segments"),
+        || {
+            let now = progress::segments_in(&dir).1.len();
+            (now.saturating_sub(cold.len()) as u64, candidates)
+        },
+        || log.compact(&options),
+    )?;
     for path in &report.compressed {
         println!("compressed {}", path.display());
     }

@@ -2,7 +2,8 @@
 //! or one JSON array.
 
 use super::filters::FilterArgs;
-use super::output::{Format, RecordWriter, stdout_failed};
+use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
+use super::progress::{Progress, Unit, thousands};
 use super::{CliError, DirArg, open::open_read_only};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -17,6 +18,8 @@ pub struct ExportArgs {
     dir: DirArg,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    display: DisplayArgs,
     /// Output format. jsonl is the one `auditlog import` reads back.
     #[arg(long, value_enum, default_value = "jsonl", value_name = "FORMAT")]
     format: Format,
@@ -42,7 +45,9 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
         })?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut writer = RecordWriter::new(BufWriter::with_capacity(1 << 16, out), args.format);
+    let display = args.display.display(args.format)?;
+    let mut writer =
+        RecordWriter::new(BufWriter::with_capacity(1 << 16, out), args.format, display);
     let failed = |e: std::io::Error| match &args.output {
         Some(path) => CliError::Failed(auditlog::Error::Io {
             context: format!("writing {}", path.display()),
@@ -53,15 +58,26 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     // A read-only handle is one snapshot (records appended meanwhile by a writer are left
     // for the next export), so the export is one consistent prefix of the log.
     let mut page = log.query(&query)?;
+    // Progress by position in the log: the records matched so far are a prefix of it.
+    let (first, end) = (log.first_seq(), log.end_seq());
+    let mut progress = Progress::new("export", Unit::Count("records"), Some(end - first));
+    let mut exported = 0u64;
     loop {
         for record in &page.records {
             writer.write(record).map_err(failed)?;
+            exported += 1;
+        }
+        if let Some(last) = page.records.last() {
+            progress.update(last.seq + 1 - first, || {
+                format!("{} written", thousands(exported))
+            });
         }
         if !page.has_more {
             break;
         }
         page = log.query(&query.clone().after(page.cursor))?;
     }
+    progress.clear();
     let written = writer.finish().map_err(failed)?;
     if let Some(path) = &args.output {
         eprintln!("exported {written} records to {}", path.display());

@@ -19,13 +19,16 @@ mod import;
 mod keygen;
 mod open;
 mod output;
+mod progress;
 mod prove;
 mod query;
 mod reindex;
 mod retention;
 mod seal;
 mod stats;
+mod table;
 mod tail;
+mod terminal;
 mod verify;
 mod verify_proof;
 mod when;
@@ -64,7 +67,7 @@ enum Command {
     /// Verify a log directory or a segment file: every record, hash, footer and the chain.
     #[command(
         after_help = "Exit codes: 0 intact, 1 damage found (each problem is listed), 2 usage error, 3 failed.\n\
-                      Examples:\n  auditlog verify /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
+                      Examples:\n  auditlog verify /var/log/audit          # or: auditlog verify --dir /var/log/audit\n  auditlog verify --json /var/log/audit\n  \
                       auditlog verify /var/log/audit --checkpoint cp.txt --public-key log.pub"
     )]
     Verify(verify::VerifyArgs),
@@ -149,6 +152,7 @@ const IMPORT_EXAMPLES: &str = "Examples:
   auditlog import --dir ./audit export.jsonl              # our own export: no mapping needed
   auditlog import --dir ./audit --preset windows-security windows-security-events.jsonl.zst
   auditlog import --dir ./audit --preset auditd linux-auditd-events.jsonl.zst
+  auditlog import --dir ./audit --preset linux-audit /var/log/audit/audit.log   # or ausearch --raw ... | ... -
   auditlog import --show-preset windows-security          # the preset's rules, to adapt
   cat app.jsonl | auditlog import --dir ./audit -  \\
       --map actor=user.id --map action=event --map 'occurred_at=/meta/time' \\
@@ -166,7 +170,11 @@ const QUERY_EXAMPLES: &str = "Examples:
   auditlog query --dir ./audit --text mimikatz --count
   auditlog query --dir ./audit --actor pgustavo --cursor 01000000000000006500a1b2c3d4e5f60718
 
-Times: RFC 3339, a date (UTC midnight), or a duration before now (30m, 24h, 7d, 2w).
+  auditlog query --dir ./audit --columns time,actor,action,outcome,ip --utc
+
+Times as journalctl reads them: today, yesterday, -1h, 1h30m, '5min ago', 2023-09-06 07:20:00
+(local time), RFC 3339, @1700000000. The table fits the terminal and shows local time unless
+--utc; jsonl, csv and json write UTC unless --local.
 When more records match than --limit, the cursor of the next page is printed on stderr.";
 
 const TAIL_EXAMPLES: &str = "Examples:

@@ -10,13 +10,15 @@
 //! or start or end with a space; rows end with CRLF as RFC 4180 says.
 
 use super::CliError;
-use auditlog::{Record, Timestamp};
+use super::table::{self, Shown, Table};
+use auditlog::Record;
 use std::io::{self, IsTerminal, Write};
 
 /// How records are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned columns for reading on a terminal (long values are cut).
+    /// Aligned columns for reading on a terminal, fitted to its width (long values are cut
+    /// with `…`, control characters escaped), times in local time unless --utc.
     Table,
     /// One record per line as JSON (the event JSON shape with `seq` and `recorded_at`).
     Jsonl,
@@ -36,6 +38,75 @@ impl Format {
                 Format::Jsonl
             }
         })
+    }
+}
+
+/// How records are shown: the zone of times, and the table's columns.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DisplayArgs {
+    /// Show times in UTC (the default of jsonl, csv and json; the table shows local time).
+    #[arg(long, conflicts_with = "local")]
+    utc: bool,
+    /// Show times in the local zone (TZ): the table's default; in jsonl, csv and json RFC
+    /// 3339 with the offset (`2023-11-14T23:13:20+01:00`).
+    #[arg(long)]
+    local: bool,
+    /// The table's columns, in order: seq, time (occurred, else recorded), recorded,
+    /// occurred, actor, actor_name, action, outcome, severity, entity, ip, source, session,
+    /// request, tenant, user_agent, labels, error. Default: seq, recorded, occurred, actor,
+    /// action, outcome, severity, entity (seq, time, ... on a narrow terminal).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMN[,...]")]
+    columns: Vec<String>,
+}
+
+/// The display choices made.
+#[derive(Debug, Clone)]
+pub struct Display {
+    shown: Shown,
+    table: Option<Table>,
+}
+
+impl Display {
+    /// UTC times, the default table (for tests).
+    #[cfg(test)]
+    pub fn utc(format: Format) -> Display {
+        Display {
+            shown: Shown::Utc,
+            table: (format == Format::Table).then(|| Table::new(table::DEFAULT, None, Shown::Utc)),
+        }
+    }
+}
+
+impl DisplayArgs {
+    /// The display for `format`: the table fitted to stdout's terminal (`COLUMNS` or its
+    /// window size).
+    pub fn display(&self, format: Format) -> Result<Display, CliError> {
+        let machine = format != Format::Table;
+        if machine && !self.columns.is_empty() {
+            return Err(CliError::Usage(
+                "--columns chooses the table's columns; give --format table (jsonl, csv and \
+                 json hold every field)"
+                    .into(),
+            ));
+        }
+        let shown = match (self.utc, self.local) {
+            (true, _) => Shown::Utc,
+            (_, true) => Shown::Local,
+            _ if machine => Shown::Utc,
+            _ => Shown::Local,
+        };
+        let table = match machine {
+            true => None,
+            false => {
+                let width = super::terminal::width(1);
+                let columns = match self.columns.is_empty() {
+                    true => table::default_for(width).to_vec(),
+                    false => table::parse(&self.columns).map_err(CliError::Usage)?,
+                };
+                Some(Table::new(&columns, width, shown))
+            }
+        };
+        Ok(Display { shown, table })
     }
 }
 
@@ -87,15 +158,17 @@ pub fn stdout_failed(e: io::Error) -> CliError {
 pub struct RecordWriter<W: Write> {
     out: W,
     format: Format,
+    display: Display,
     written: u64,
 }
 
 impl<W: Write> RecordWriter<W> {
     /// A writer; nothing is written until the first record (or [`finish`](Self::finish)).
-    pub fn new(out: W, format: Format) -> Self {
+    pub fn new(out: W, format: Format, display: Display) -> Self {
         RecordWriter {
             out,
             format,
+            display,
             written: 0,
         }
     }
@@ -106,16 +179,20 @@ impl<W: Write> RecordWriter<W> {
             self.start()?;
         }
         match self.format {
-            Format::Table => write_table_row(&mut self.out, record)?,
+            Format::Table => {
+                if let Some(t) = &self.display.table {
+                    writeln!(self.out, "{}", t.row(record))?;
+                }
+            }
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, record)?;
+                write_json(&mut self.out, record, self.display.shown)?;
                 self.out.write_all(b"\n")?;
             }
-            Format::Csv => write_csv_row(&mut self.out, record)?,
+            Format::Csv => write_csv_row(&mut self.out, record, self.display.shown)?,
             Format::Json => {
                 self.out
                     .write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, record)?;
+                write_json(&mut self.out, record, self.display.shown)?;
             }
         }
         self.written += 1;
@@ -142,11 +219,10 @@ impl<W: Write> RecordWriter<W> {
 
     fn start(&mut self) -> io::Result<()> {
         match self.format {
-            Format::Table => writeln!(
-                self.out,
-                "{:>8}  {:<19}  {:<19}  {:<20}  {:<22}  {:<7}  {:<8}  ENTITY",
-                "SEQ", "RECORDED (UTC)", "OCCURRED (UTC)", "ACTOR", "ACTION", "OUTCOME", "SEVERITY"
-            ),
+            Format::Table => match &self.display.table {
+                Some(t) => writeln!(self.out, "{}", t.header()),
+                None => Ok(()),
+            },
             Format::Csv => {
                 self.out.write_all(CSV_COLUMNS.join(",").as_bytes())?;
                 self.out.write_all(b"\r\n")
@@ -157,46 +233,22 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-/// `s` cut to at most `width` characters, ending in `…` when cut.
-fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
+/// A record as JSON; with local times, its two times carry the local offset. The record's
+/// own JSON is kept (its key order too): `seq` and `recorded_at` open it and `occurred_at`
+/// follows, before any text of the event, so the first occurrence of each is the field.
+fn write_json(out: &mut impl Write, r: &Record, shown: Shown) -> io::Result<()> {
+    if shown == Shown::Utc {
+        return serde_json::to_writer(out, r).map_err(io::Error::from);
     }
-    let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
-/// `2024-05-01 12:30:00`: a time for eyes, to the second (JSON and CSV keep every digit).
-fn to_the_second(t: Option<Timestamp>) -> String {
-    let Some(t) = t else {
-        return String::new();
-    };
-    let text = t.to_rfc3339();
-    text.get(..19).unwrap_or(&text).replacen('T', " ", 1)
-}
-
-fn write_table_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
-    let e = &r.event;
-    let entity = e
-        .entity
-        .as_ref()
-        .map_or(String::new(), |x| format!("{}:{}", x.kind, x.id));
-    // Table cells are for eyes: control characters (possible in entity ids from other
-    // systems) would break the row, so they are shown as spaces.
-    let clean = |s: String| s.replace(|c: char| c.is_control(), " ");
-    writeln!(
-        out,
-        "{:>8}  {:<19}  {:<19}  {:<20}  {:<22}  {:<7}  {:<8}  {}",
-        r.seq,
-        to_the_second(Some(r.recorded_at)),
-        to_the_second(e.occurred_at),
-        clean(fit(&e.actor.id, 20)),
-        clean(fit(&e.action, 22)),
-        e.outcome.as_str(),
-        e.severity.as_str(),
-        clean(fit(&entity, 60)),
-    )
+    let mut text = serde_json::to_string(r)?;
+    let mut times = vec![("recorded_at", r.recorded_at)];
+    times.extend(r.event.occurred_at.map(|t| ("occurred_at", t)));
+    for (key, t) in times {
+        let utc = format!("\"{key}\":\"{}\"", t.to_rfc3339());
+        let local = format!("\"{key}\":\"{}\"", shown.rfc3339(t));
+        text = text.replacen(&utc, &local, 1);
+    }
+    out.write_all(text.as_bytes())
 }
 
 /// Writes one CSV cell, quoted when needed.
@@ -211,7 +263,7 @@ pub fn write_csv_cell(out: &mut impl Write, cell: &str) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
-fn write_csv_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
+fn write_csv_row(out: &mut impl Write, r: &Record, shown: Shown) -> io::Result<()> {
     let e = &r.event;
     let json = |v: Option<String>| v.unwrap_or_default();
     let list = |items: &[String]| {
@@ -225,8 +277,8 @@ fn write_csv_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
     let entity = e.entity.as_ref();
     let cells: [String; 25] = [
         r.seq.to_string(),
-        r.recorded_at.to_rfc3339(),
-        e.occurred_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        shown.rfc3339(r.recorded_at),
+        e.occurred_at.map(|t| shown.rfc3339(t)).unwrap_or_default(),
         e.actor.id.clone(),
         opt(&e.actor.kind),
         opt(&e.actor.name),
@@ -262,7 +314,7 @@ fn write_csv_row(out: &mut impl Write, r: &Record) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auditlog::Event;
+    use auditlog::{Event, Timestamp};
 
     fn cell(s: &str) -> String {
         let mut out = Vec::new();
@@ -294,7 +346,7 @@ mod tests {
 
     fn render(format: Format, records: &[Record]) -> String {
         let mut buf = Vec::new();
-        let mut w = RecordWriter::new(&mut buf, format);
+        let mut w = RecordWriter::new(&mut buf, format, Display::utc(format));
         for r in records {
             w.write(r).expect("writes to a Vec");
         }

@@ -1,7 +1,7 @@
 //! `auditlog query`: one page of matching records, as a table, JSON Lines, CSV or JSON.
 
 use super::filters::FilterArgs;
-use super::output::{Format, RecordWriter, stdout_failed};
+use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
 use super::{CliError, DirArg, open::open_read_only};
 use auditlog::query::{Cursor, Order};
 use std::io::BufWriter;
@@ -12,6 +12,8 @@ pub struct QueryArgs {
     dir: DirArg,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    display: DisplayArgs,
     /// At most this many records (0: no limit).
     #[arg(long, default_value_t = 100, value_name = "N")]
     limit: usize,
@@ -55,7 +57,8 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         e => CliError::from(e),
     })?;
     let format = Format::or_default(args.format);
-    let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format);
+    let display = args.display.display(format)?;
+    let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
     for record in &page.records {
         writer.write(record).map_err(stdout_failed)?;
     }

@@ -1,7 +1,7 @@
 //! `auditlog tail`: the newest matching records; with `-f`, then every new one as it commits.
 
 use super::filters::FilterArgs;
-use super::output::{Format, RecordWriter, stdout_failed};
+use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
 use super::{CliError, DirArg, open::open_read_only};
 use auditlog::LogReader;
 use auditlog::query::{Order, Query};
@@ -17,6 +17,8 @@ pub struct TailArgs {
     dir: DirArg,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    display: DisplayArgs,
     /// How many of the newest matching records to print first.
     #[arg(short = 'n', long, default_value_t = 10, value_name = "N")]
     lines: usize,
@@ -46,7 +48,8 @@ pub fn run(args: TailArgs) -> Result<(), CliError> {
         newest = page.records;
         newest.retain(|r| r.seq < end);
     }
-    let mut writer = RecordWriter::new(std::io::stdout().lock(), format);
+    let display = args.display.display(format)?;
+    let mut writer = RecordWriter::new(std::io::stdout().lock(), format, display);
     for record in newest.iter().rev() {
         writer.write(record).map_err(stdout_failed)?;
     }

@@ -2,16 +2,21 @@
 //! signed checkpoint.
 
 use super::CliError;
+use super::progress::{self, Progress as ProgressLine};
 use auditlog::checkpoint::{Checkpoint, NoteVerifier};
 use auditlog::verify::{IndexCheck, Progress, VerifyOptions, verify_with};
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A log directory or one segment file.
-    path: PathBuf,
+    /// A log directory or one segment file (or give it with --dir; without either, the
+    /// AUDITLOG_DIR environment variable).
+    #[arg(value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// The log directory, as the other commands take it (the same as PATH).
+    #[arg(long, value_name = "DIR", conflicts_with = "path")]
+    dir: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -38,8 +43,12 @@ pub struct VerifyArgs {
     no_index_check: bool,
 }
 
-/// Logs smaller than this verify too fast for a progress line to help.
-const PROGRESS_MIN_BYTES: u64 = 256 * 1024 * 1024;
+impl VerifyArgs {
+    /// PATH or --dir (`run` fills `path` from them or AUDITLOG_DIR).
+    fn target(&self) -> &std::path::Path {
+        self.path.as_deref().unwrap_or(std::path::Path::new("."))
+    }
+}
 
 pub fn read_text(path: &PathBuf, what: &str) -> Result<String, CliError> {
     std::fs::read_to_string(path)
@@ -70,11 +79,25 @@ pub fn open_signing(
     Ok(builder.open()?)
 }
 
-pub fn run(args: VerifyArgs) -> Result<(), CliError> {
-    if !args.path.exists() {
+pub fn run(mut args: VerifyArgs) -> Result<(), CliError> {
+    // `--dir` is not read from AUDITLOG_DIR by clap, so that the variable, set for the other
+    // commands, never conflicts with a PATH given here: it is the last resort.
+    args.path = args
+        .path
+        .take()
+        .or(args.dir.take())
+        .or_else(|| std::env::var_os("AUDITLOG_DIR").map(PathBuf::from));
+    if args.path.is_none() {
+        return Err(CliError::Usage(
+            "give the log directory (or a segment file): auditlog verify DIR, or --dir DIR, \
+             or set AUDITLOG_DIR"
+                .into(),
+        ));
+    }
+    if !args.target().exists() {
         return Err(CliError::Usage(format!(
             "{} does not exist",
-            args.path.display()
+            args.target().display()
         )));
     }
     let mut options = VerifyOptions {
@@ -93,38 +116,56 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Damage(format!("{}: {e}", cp.display())))?;
         options.checkpoint = Some(checkpoint);
     }
-    if std::io::stderr().is_terminal() {
-        options.progress = Some(Arc::new(|p: Progress| {
-            if p.bytes_total >= PROGRESS_MIN_BYTES {
-                eprint!(
-                    "\rverifying: {}/{} segments, {} of {} MiB",
-                    p.segments_done,
-                    p.segments_total,
-                    p.bytes_done >> 20,
-                    p.bytes_total >> 20
-                );
-                if p.segments_done == p.segments_total {
-                    eprintln!();
-                }
-            }
+    // One line for the whole run, redrawn after each segment (from the verifier's threads).
+    let line = Arc::new(Mutex::new(None::<ProgressLine>));
+    if progress::enabled() {
+        let line = Arc::clone(&line);
+        options.progress = Some(Arc::new(move |p: Progress| {
+            let mut line = line.lock().unwrap_or_else(|e| e.into_inner());
+            let line = line.get_or_insert_with(|| {
+                ProgressLine::new("verify", progress::Unit::Bytes, Some(p.bytes_total))
+            });
+            line.update(p.bytes_done, || {
+                format!("{} of {} segments", p.segments_done, p.segments_total)
+            });
         }));
     }
-    if auditlog::classes::is_classified_root(&args.path) {
-        return run_classified(&args, &options);
+    let result = verify_and_report(&args, &options, &line);
+    // Erase the line before any message about the result.
+    if let Some(mut l) = line.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        l.clear();
+    }
+    result
+}
+
+fn verify_and_report(
+    args: &VerifyArgs,
+    options: &VerifyOptions,
+    line: &Mutex<Option<ProgressLine>>,
+) -> Result<(), CliError> {
+    let clear = || {
+        if let Some(l) = line.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            l.clear();
+        }
+    };
+    if auditlog::classes::is_classified_root(args.target()) {
+        let result = run_classified(args, options);
+        return result;
     }
     let indexes = if args.no_index_check {
         IndexCheck::Skip
     } else {
         IndexCheck::CompareAndSetAside
     };
-    let report = verify_with(&args.path, &options, indexes)?;
+    let report = verify_with(args.target(), options, indexes)?;
+    clear();
     if args.json {
         println!("{:#}", report.to_json());
     } else {
         print!("{report}");
     }
     if report.ok && !args.bundles.is_empty() {
-        let log = auditlog::ReadOnlyLog::open(&args.path)?;
+        let log = auditlog::ReadOnlyLog::open(args.target())?;
         match log.check_with_bundles(&args.bundles) {
             Ok(bundles) => {
                 for b in &bundles {
@@ -161,10 +202,10 @@ fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliE
         return Err(CliError::Usage(format!(
             "{} is a classified root: a checkpoint or bundle belongs to one class, so give \
              that class's sub-directory with --checkpoint or --bundle",
-            args.path.display()
+            args.target().display()
         )));
     }
-    let report = auditlog::classes::verify_classified(&args.path, options)?;
+    let report = auditlog::classes::verify_classified(args.target(), options)?;
     if args.json {
         println!("{:#}", report.to_json());
     } else {

@@ -2,9 +2,11 @@
 //! zstd frame magic, whatever the file is called), one reused buffer, lines of any length.
 
 use crate::cli::CliError;
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The first four bytes of a zstd frame (RFC 8878 §3.1.1), little-endian 0xFD2FB528.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
@@ -15,6 +17,24 @@ pub struct LineReader {
     inner: Box<dyn BufRead>,
     name: PathBuf,
     line: Vec<u8>,
+    /// Bytes read from the input as it is (compressed or not), for progress.
+    consumed: Rc<Cell<u64>>,
+    /// The input file's size; `None` for standard input.
+    size: Option<u64>,
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for LineReader {
@@ -35,6 +55,7 @@ fn read_failed(name: &Path, e: io::Error) -> CliError {
 impl LineReader {
     /// Opens `path` (`-` is standard input).
     pub fn open(path: &Path) -> Result<Self, CliError> {
+        let mut size = None;
         let raw: Box<dyn Read> = if path == Path::new("-") {
             Box::new(io::stdin())
         } else {
@@ -48,7 +69,13 @@ impl LineReader {
                     read_failed(path, e)
                 }
             })?;
+            size = file.metadata().ok().map(|m| m.len());
             Box::new(file)
+        };
+        let consumed = Rc::new(Cell::new(0));
+        let raw = Counted {
+            inner: raw,
+            count: Rc::clone(&consumed),
         };
         let mut buffered = BufReader::with_capacity(READ_BUFFER_BYTES, raw);
         let compressed = buffered
@@ -65,7 +92,19 @@ impl LineReader {
             inner,
             name: path.to_path_buf(),
             line: Vec::new(),
+            consumed,
+            size,
         })
+    }
+
+    /// The input file's size in bytes (`None` for standard input).
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// Bytes read from the input so far, as stored (compressed bytes of a zstd file).
+    pub fn consumed(&self) -> u64 {
+        self.consumed.get()
     }
 
     /// The next line without its `\n` (and `\r\n`), or `None` at the end.

@@ -22,6 +22,7 @@
 //! deep, a number beyond f64), `metadata.original` holds the line as one JSON string.
 
 mod input;
+pub mod linux_audit;
 pub mod mapping;
 pub mod presets;
 #[cfg(test)]
@@ -30,25 +31,24 @@ mod windows;
 mod written;
 
 use super::CliError;
+use super::progress::{Progress, Unit, thousands};
 use auditlog::JsonText;
 use auditlog::{AuditLog, BatchHandle, Event, EventLimits, Record};
 use auditlog_format::event::codec::encode_payload;
 use input::LineReader;
+use linux_audit::Grouper;
 use mapping::{Mapping, Rule};
 use presets::Preset;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use written::Written;
 
 /// Batches submitted but not yet acknowledged: enough to keep the writer busy while the next
 /// batch is parsed, bounded so memory stays small.
 const IN_FLIGHT_BATCHES: usize = 4;
-/// How often the progress line is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Bad lines reported one by one with --skip-bad before only counting them.
 const BAD_LINES_SHOWN: u64 = 20;
 
@@ -293,57 +293,80 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     };
     let limits = EventLimits::default();
     let batch_size = args.batch.max(1);
-    let show_progress = std::io::stderr().is_terminal();
+    let mut progress = Progress::new("import", Unit::Bytes, reader.size());
     let started = Instant::now();
-    let mut last_progress = started;
     let mut totals = Totals::default();
     let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
     let mut written = Written::new(log.as_ref().map_or(0, |log| log.end_seq()));
     let mut stopped_at: Option<(u64, String)> = None;
 
-    while let Some(line) = reader.next_line()? {
-        totals.lines += 1;
-        totals.bytes += line.len() as u64 + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let checked = parser.event(line, &limits).and_then(|event| {
+    // The linux-audit preset reads records, several of which may make one event.
+    let mut grouper = (args.preset == Some(Preset::LinuxAudit)).then(Grouper::default);
+    let mut ready: Vec<(u64, u64, Result<Event, String>)> = Vec::new();
+    let check = |bytes: &[u8]| {
+        parser.event(bytes, &limits).and_then(|event| {
             encode_payload(&event, &limits)
                 .map(|_| event)
                 .map_err(|e| e.to_string())
-        });
-        match checked {
-            Ok(event) => {
-                batch.push(event);
-                written.queue_line(totals.lines);
-            }
-            Err(reason) if args.skip_bad => {
-                totals.bad += 1;
-                if totals.bad <= BAD_LINES_SHOWN {
-                    clear_progress(show_progress);
-                    eprintln!("auditlog: line {}: skipped: {reason}", totals.lines);
+        })
+    };
+    let mut at_end = false;
+    'lines: while !at_end {
+        match reader.next_line()? {
+            Some(line) => {
+                totals.lines += 1;
+                totals.bytes += line.len() as u64 + 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match &mut grouper {
+                    Some(g) => ready.extend(
+                        g.push(totals.lines, line)
+                            .into_iter()
+                            .map(|(first, last, obj)| (first, last, obj.and_then(|o| check(&o)))),
+                    ),
+                    None => ready.push((totals.lines, totals.lines, check(line))),
                 }
             }
-            Err(reason) => {
-                stopped_at = Some((totals.lines, reason));
-                break;
+            None => {
+                at_end = true;
+                if let Some((first, last, obj)) = grouper.as_mut().and_then(Grouper::finish) {
+                    ready.push((first, last, obj.and_then(|o| check(&o))));
+                }
             }
         }
-        if batch.len() >= batch_size {
-            submit(log.as_ref(), &mut batch, &mut written, &mut totals)
-                .map_err(|e| written.stopped(log.take(), &input, e))?;
+        for (first, last, checked) in ready.drain(..) {
+            match checked {
+                Ok(event) => {
+                    batch.push(event);
+                    written.queue_line(last);
+                }
+                Err(reason) if args.skip_bad => {
+                    totals.bad += 1;
+                    if totals.bad <= BAD_LINES_SHOWN {
+                        progress.clear();
+                        eprintln!("auditlog: line {first}: skipped: {reason}");
+                    }
+                }
+                Err(reason) => {
+                    stopped_at = Some((first, reason));
+                    break 'lines;
+                }
+            }
+            if batch.len() >= batch_size {
+                submit(log.as_ref(), &mut batch, &mut written, &mut totals).map_err(|e| {
+                    progress.clear();
+                    written.stopped(log.take(), &input, e)
+                })?;
+            }
         }
-        if show_progress && last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\rline {}: {} events imported ({:.0} events/s)",
-                totals.lines,
-                totals.imported + batch.len() as u64,
-                (totals.imported as f64) / secs
-            );
-            let _ = std::io::stderr().flush();
-        }
+        progress.update(reader.consumed(), || {
+            format!(
+                "line {}, {} events",
+                thousands(totals.lines),
+                thousands(totals.imported + batch.len() as u64)
+            )
+        });
     }
     let finished = submit(log.as_ref(), &mut batch, &mut written, &mut totals)
         .and_then(|()| written.acknowledge_all(&mut totals))
@@ -351,8 +374,8 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
             log.as_ref()
                 .map_or(Ok(()), |l| l.sync().map_err(CliError::from))
         });
+    progress.clear();
     finished.map_err(|e| written.stopped(log.take(), &input, e))?;
-    clear_progress(show_progress);
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     let verb = if args.dry_run {
         "checked (dry run, nothing written)"
@@ -460,10 +483,4 @@ fn acknowledge(handle: BatchHandle, totals: &mut Totals) -> Result<(), CliError>
         totals.last_seq = Some(last.seq);
     }
     Ok(())
-}
-
-fn clear_progress(shown: bool) {
-    if shown {
-        eprint!("\r\x1b[2K");
-    }
 }

@@ -1,4 +1,5 @@
-//! Built-in mappings for the two real sources in `../shared/data` and for AWS CloudTrail, written in the same
+//! Built-in mappings for the two real sources in `../shared/data`, AWS CloudTrail and Linux
+//! audit records (whose records are first made into event objects, `linux_audit`), written in the same
 //! `TARGET=SOURCE` language as `--map` (see `mapping.rs`), so `--show-preset` prints rules an
 //! operator can copy and adjust.
 
@@ -17,6 +18,11 @@ pub enum Preset {
     /// Linux auditd records as shipped by OMS/auoms through syslog (JSON with `EventType`,
     /// `TimeGenerated`, `HostName` and the `key=value` text in `EventData`).
     Auditd,
+    /// Linux audit records: raw `/var/log/audit/audit.log` or `ausearch --raw` lines
+    /// (`type=SYSCALL msg=audit(1700000000.123:456): ...`), go-audit's JSON events, or raw
+    /// records in a JSON shipper's `SyslogMessage`/`message`; the records of one serial are
+    /// one event (README "Linux audit").
+    LinuxAudit,
 }
 
 /// Windows: the subject (who acted) first, then the target user, then the process owners of
@@ -99,6 +105,7 @@ impl Preset {
             Preset::WindowsSecurity => WINDOWS_SECURITY,
             Preset::Cloudtrail => CLOUDTRAIL,
             Preset::Auditd => AUDITD,
+            Preset::LinuxAudit => super::linux_audit::RULES,
         }
     }
 
@@ -130,7 +137,12 @@ mod tests {
 
     #[test]
     fn every_preset_rule_parses_and_fills_the_required_fields() {
-        for preset in [Preset::WindowsSecurity, Preset::Cloudtrail, Preset::Auditd] {
+        for preset in [
+            Preset::WindowsSecurity,
+            Preset::Cloudtrail,
+            Preset::Auditd,
+            Preset::LinuxAudit,
+        ] {
             for text in preset.rules() {
                 assert!(Rule::parse(text).is_ok(), "{text}");
             }
