@@ -82,7 +82,7 @@ class AuditContext:
             source=self.source,
         )
         values.update({k: v for k, v in overrides.items() if k != "actor"})
-        actor = overrides.get("actor") or self.actor_value()
+        actor = overrides["actor"] if overrides.get("actor") is not None else self.actor_value()
         return Event(actor, action, **values)
 
 

@@ -15,7 +15,12 @@ use std::time::Duration;
 type PyReceipt = (u64, String, u64, String);
 
 fn receipt(r: &Receipt) -> PyReceipt {
-    (r.seq, r.recorded_at.to_rfc3339(), r.tree_size, hex(&r.leaf_hash))
+    (
+        r.seq,
+        r.recorded_at.to_rfc3339(),
+        r.tree_size,
+        hex(&r.leaf_hash),
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -30,7 +35,9 @@ fn durability(name: &str, sync_interval_ms: Option<u64>) -> PyResult<Durability>
     match (name, sync_interval_ms) {
         ("immediate", None) => Ok(Durability::Immediate),
         ("os_buffered", None) => Ok(Durability::OsBuffered),
-        ("periodic", ms) => Ok(Durability::Periodic(Duration::from_millis(ms.unwrap_or(100)))),
+        ("periodic", ms) => Ok(Durability::Periodic(Duration::from_millis(
+            ms.unwrap_or(100),
+        ))),
         (_, Some(_)) => Err(raise(
             "InvalidOption",
             "invalid option `sync_interval_ms`: only durability=\"periodic\" takes an interval"
@@ -90,10 +97,8 @@ impl NativeLog {
         segment_max_bytes: Option<u64>,
         max_event_bytes: Option<usize>,
     ) -> PyResult<Self> {
-        let mut builder = AuditLog::builder(&path).durability(self::durability(
-            durability,
-            sync_interval_ms,
-        )?);
+        let mut builder =
+            AuditLog::builder(&path).durability(self::durability(durability, sync_interval_ms)?);
         if let Some(bytes) = segment_max_bytes {
             builder = builder.segment_max_bytes(bytes);
         }
@@ -124,7 +129,11 @@ impl NativeLog {
         let log = self.handle()?;
         py.detach(|| {
             let event = parse_event(&json)?;
-            log.append(&event).py_err()?.wait().py_err().map(|r| receipt(&r))
+            log.append(&event)
+                .py_err()?
+                .wait()
+                .py_err()
+                .map(|r| receipt(&r))
         })
     }
 

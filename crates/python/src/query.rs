@@ -65,14 +65,23 @@ impl Filters {
             if !KEYS.contains(&key.as_str()) {
                 return Err(raise(
                     "InvalidOption",
-                    format!("invalid option `{key}`: not a query filter (known: {})", KEYS.join(", ")),
+                    format!(
+                        "invalid option `{key}`: not a query filter (known: {})",
+                        KEYS.join(", ")
+                    ),
                 ));
             }
         }
-        fn item<T: for<'py> FromPyObjectOwned<'py>>(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<T>> {
+        fn item<T: for<'py> FromPyObjectOwned<'py>>(
+            d: &Bound<'_, PyDict>,
+            key: &str,
+        ) -> PyResult<Option<T>> {
             match d.get_item(key)? {
                 Some(v) if !v.is_none() => v.extract().map(Some).map_err(|_| {
-                    raise("InvalidOption", format!("invalid option `{key}`: wrong type"))
+                    raise(
+                        "InvalidOption",
+                        format!("invalid option `{key}`: wrong type"),
+                    )
                 }),
                 _ => Ok(None),
             }

@@ -36,6 +36,9 @@ impl NativeTail {
     /// The sequence number the tail reads next.
     #[getter]
     fn next_seq(&self) -> u64 {
-        self.sub.lock().unwrap_or_else(|e| e.into_inner()).next_seq()
+        self.sub
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_seq()
     }
 }
