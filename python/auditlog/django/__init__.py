@@ -22,5 +22,3 @@ from __future__ import annotations
 from .capture import AuditlogMiddleware, get_log, set_log, snapshot, track
 
 __all__ = ["AuditlogMiddleware", "get_log", "set_log", "snapshot", "track"]
-
-default_app_config = "auditlog.django.apps.AuditlogConfig"
