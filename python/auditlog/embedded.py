@@ -44,10 +44,12 @@ _encoder = json.JSONEncoder(
 
 
 def _as_dict(event: EventLike) -> Any:
+    if type(event) is dict:
+        return event
     if isinstance(event, Event):
         return event.to_dict()
     if isinstance(event, Mapping):
-        return event
+        return dict(event)
     raise InvalidEvent(
         f"invalid event: expected an auditlog.Event or a dict, not {type(event).__name__}"
     )
@@ -145,20 +147,23 @@ class AuditLog(AuditLogAPI):
 
     # Writing.
 
+    # Events go to the engine as dicts, converted in Rust without JSON text in between
+    # (crates/python/src/convert.rs); encode_event gives the same event as JSON text.
+
     def append(self, event: EventLike) -> Receipt:
-        return _receipt(self._native.append_json(encode_event(event)))
+        return _receipt(self._native.append_dict(_as_dict(event)))
 
     def append_many(self, events: Iterable[EventLike]) -> List[Receipt]:
-        return [_receipt(t) for t in self._native.append_many_json(encode_events(events))]
+        return [_receipt(t) for t in self._native.append_many_dicts([_as_dict(e) for e in events])]
 
     async def append_async(self, event: EventLike) -> Receipt:
-        text = encode_event(event)
+        d = _as_dict(event)
         loop = asyncio.get_running_loop()
         try:
-            pending = self._native.try_submit_json(text)
+            pending = self._native.try_submit_dict(d)
         except QueueFull:
             # The writer is behind: wait for room on a thread, never on the loop.
-            return await loop.run_in_executor(None, self.append, json.loads(text))
+            return await loop.run_in_executor(None, self.append, d)
         future = loop.create_future()
         self._async_waiter().put(pending, loop, future)
         return _receipt(await future)

@@ -1,12 +1,13 @@
 //! `auditlog._native`: the engine as a CPython extension module (abi3, Python 3.9 and later).
 //!
 //! This module is the narrow, private half of the Python package in `python/auditlog`: events
-//! cross into Rust as their documented JSON text (the engine's own serde shape, unknown keys
-//! refused) and records, proofs and reports come back as JSON text, which the pure-Python
+//! cross into Rust as dicts in their documented JSON shape, converted directly (`convert.rs`,
+//! unknown keys refused) or as that JSON text (the engine's own serde reader), and records, proofs and reports come back as JSON text, which the pure-Python
 //! half turns into `Event`, `Record` and `Page` objects. Every call that does I/O or waits
 //! releases the GIL (`py.detach`). Engine errors become the exception classes of
 //! `auditlog.errors`, carrying the engine's message.
 
+mod convert;
 mod errors;
 mod log;
 mod query;

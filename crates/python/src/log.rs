@@ -1,11 +1,12 @@
 //! `NativeLog`: an open [`AuditLog`] held by Python, and the module's free functions.
 
+use crate::convert;
 use crate::errors::{IntoPy, bad_json, raise};
 use crate::query::Filters;
 use crate::tail::NativeTail;
 use auditlog::{AuditLog, Durability, Event, Receipt, VerifyOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -134,6 +135,46 @@ impl NativeLog {
                 .wait()
                 .py_err()
                 .map(|r| receipt(&r))
+        })
+    }
+
+    /// Appends one event (a dict in the JSON shape) and waits until it is acknowledged.
+    fn append_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PyReceipt> {
+        let log = self.handle()?;
+        let event = convert::event(event)?;
+        py.detach(|| {
+            log.append(&event)
+                .py_err()?
+                .wait()
+                .py_err()
+                .map(|r| receipt(&r))
+        })
+    }
+
+    /// Appends a list of event dicts as one request (see `append_many_json`).
+    fn append_many_dicts(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyList>,
+    ) -> PyResult<Vec<PyReceipt>> {
+        let log = self.handle()?;
+        let events = events
+            .iter()
+            .map(|e| convert::event(&e))
+            .collect::<PyResult<Vec<Event>>>()?;
+        py.detach(|| {
+            let receipts = log.append_batch(&events).py_err()?.wait().py_err()?;
+            Ok(receipts.iter().map(receipt).collect())
+        })
+    }
+
+    /// `try_submit_json` for an event dict.
+    fn try_submit_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PendingAppend> {
+        let log = self.handle()?;
+        let event = convert::event(event)?;
+        let handle = py.detach(|| log.try_append(&event).py_err())?;
+        Ok(PendingAppend {
+            handle: std::sync::Mutex::new(Some(handle)),
         })
     }
 
