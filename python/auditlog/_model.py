@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 __all__ = [
     "Event",
@@ -236,10 +236,11 @@ def _entity(entity: EntityLike) -> Dict[str, str]:
     raise TypeError("entity must be (type, id), (type, id, name) or a dict")
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What an append returns: the record's sequence number, the time the log assigned (RFC
-    3339 text), the size of the tree it was committed in and its Merkle leaf hash (hex)."""
+    3339 text), the size of the tree it was committed in and its Merkle leaf hash (hex). A
+    named tuple: one is made per appended event, and a dataclass cost more to build than the
+    append."""
 
     seq: int
     recorded_at: str

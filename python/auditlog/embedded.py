@@ -71,8 +71,7 @@ def encode_events(events: Iterable[EventLike]) -> str:
         raise InvalidEvent(f"invalid event: {e}") from None
 
 
-def _receipt(t: Tuple[int, str, int, str]) -> Receipt:
-    return Receipt(seq=t[0], recorded_at=t[1], tree_size=t[2], leaf_hash=t[3])
+_receipt = Receipt._make
 
 
 def _filters(**filters: Any) -> Dict[str, Any]:
@@ -154,7 +153,7 @@ class AuditLog(AuditLogAPI):
         return _receipt(self._native.append_dict(_as_dict(event)))
 
     def append_many(self, events: Iterable[EventLike]) -> List[Receipt]:
-        return [_receipt(t) for t in self._native.append_many_dicts([_as_dict(e) for e in events])]
+        return list(map(_receipt, self._native.append_many_dicts([_as_dict(e) for e in events])))
 
     async def append_async(self, event: EventLike) -> Receipt:
         d = _as_dict(event)
