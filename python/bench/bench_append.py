@@ -1,4 +1,5 @@
-"""Append throughput from Python, embedded mode, and the FastAPI middleware's added latency.
+"""Append throughput from Python, embedded mode, the FastAPI middleware's added latency, and
+the same events written with SQLAlchemy into SQLite (what services do without the engine).
 
     python python/bench/bench_append.py [--dir DIR] [--quick]
 
@@ -167,6 +168,83 @@ def bench_middleware(base: str, n: int) -> None:
         )
 
 
+def bench_sqlalchemy_sqlite(base: str, single: int, batched: int, batch: int) -> None:
+    """What a service does without this engine: an SQLAlchemy model of the event, inserted
+    into SQLite (WAL, synchronous=FULL: a commit survives power loss, as `immediate` does) with
+    indexes on actor, action, entity and time, the same events."""
+    import json
+
+    from sqlalchemy import JSON, DateTime, Index, Integer, String, create_engine, event, func
+    from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class AuditEvent(Base):
+        __tablename__ = "audit_events"
+        id = mapped_column(Integer, primary_key=True)
+        created_at = mapped_column(DateTime, server_default=func.now())
+        actor_id = mapped_column(String(200))
+        action = mapped_column(String(200))
+        outcome = mapped_column(String(20))
+        severity = mapped_column(String(20))
+        entity_type = mapped_column(String(100))
+        entity_id = mapped_column(String(200))
+        tenant = mapped_column(String(100))
+        ip = mapped_column(String(64))
+        user_agent = mapped_column(String(500))
+        request_id = mapped_column(String(100))
+        before = mapped_column(JSON)
+        after = mapped_column(JSON)
+        changed_fields = mapped_column(JSON)
+        meta = mapped_column(JSON)
+        __table_args__ = (
+            Index("ix_actor_time", "actor_id", "created_at"),
+            Index("ix_action", "action"),
+            Index("ix_entity", "entity_type", "entity_id"),
+            Index("ix_time", "created_at"),
+        )
+
+    def row(e: dict) -> AuditEvent:
+        return AuditEvent(
+            actor_id=e["actor"]["id"], action=e["action"], outcome=e["outcome"], severity=e["severity"],
+            entity_type=e["entity"]["type"], entity_id=e["entity"]["id"], tenant=e["tenant"], ip=e["ip"],
+            user_agent=e["user_agent"], request_id=e["request_id"], before=e["before"], after=e["after"],
+            changed_fields=e["changed_fields"], meta=e["metadata"],
+        )
+
+    def engine(name: str):
+        path = os.path.join(base, name)
+        if os.path.exists(path):
+            os.remove(path)
+        eng = create_engine(f"sqlite:///{path}", json_serializer=json.dumps)
+
+        @event.listens_for(eng, "connect")
+        def pragmas(conn, _record):
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+
+        Base.metadata.create_all(eng)
+        return eng
+
+    eng = engine("single.sqlite")
+    events = [sample_event(i) for i in range(single)]
+    t = time.perf_counter()
+    with Session(eng) as s:
+        for e in events:
+            s.add(row(e))
+            s.commit()
+    report("SQLAlchemy ORM -> SQLite (WAL, FULL), 1 row per commit", single, time.perf_counter() - t)
+    eng = engine("batched.sqlite")
+    events = [sample_event(i) for i in range(batched)]
+    t = time.perf_counter()
+    with Session(eng) as s:
+        for i in range(0, batched, batch):
+            s.add_all([row(e) for e in events[i : i + batch]])
+            s.commit()
+    report(f"SQLAlchemy ORM -> SQLite (WAL, FULL), {batch} rows per commit", batched, time.perf_counter() - t)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", default=None)
@@ -182,6 +260,7 @@ def main() -> None:
     for batch in (100, 1_000, 10_000):
         bench_many(base, 200_000 // scale, batch)
     bench_middleware(base, 2_000 // scale)
+    bench_sqlalchemy_sqlite(base, 2_000 // scale, 50_000 // scale, 1_000)
     if args.dir is None:
         shutil.rmtree(base, ignore_errors=True)
 
