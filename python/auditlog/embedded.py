@@ -155,6 +155,15 @@ class AuditLog(AuditLogAPI):
     def append_many(self, events: Iterable[EventLike]) -> List[Receipt]:
         return list(map(_receipt, self._native.append_many_dicts([_as_dict(e) for e in events])))
 
+    def append_json(self, text: str) -> Receipt:
+        """Appends one event given as JSON text in the documented shape (for events that
+        arrive as JSON, from a queue or a file), read by the engine's own JSON reader."""
+        return _receipt(self._native.append_json(text))
+
+    def append_many_json(self, text: str) -> List[Receipt]:
+        """Appends a JSON array of events as one request (see :meth:`append_many`)."""
+        return list(map(_receipt, self._native.append_many_json(text)))
+
     async def append_async(self, event: EventLike) -> Receipt:
         d = _as_dict(event)
         loop = asyncio.get_running_loop()

@@ -102,6 +102,18 @@ def test_invalid_events_raise_and_write_nothing(log, bad, words):
     assert log.tree_head().size == 1
 
 
+def test_json_text_appends(log):
+    r = log.append_json('{"actor":{"id":"u"},"action":"from-json","metadata":{"n":1.50}}')
+    assert log.get(r.seq).metadata == {"n": 1.5}
+    rs = log.append_many_json('[{"actor":{"id":"u"},"action":"a"},{"actor":{"id":"u"},"action":"b"}]')
+    assert [x.seq for x in rs] == [1, 2]
+    with pytest.raises(auditlog.InvalidEvent, match="unknown field `oops`"):
+        log.append_many_json('[{"actor":{"id":"u"},"action":"a"},{"actor":{"id":"u"},"action":"b","oops":1}]')
+    with pytest.raises(auditlog.InvalidEvent):
+        log.append_json("not json")
+    assert log.tree_head().size == 3
+
+
 def test_append_many_gives_consecutive_receipts(log):
     receipts = log.append_many(Event("u", f"a{i}") for i in range(100))
     assert [r.seq for r in receipts] == list(range(100))
