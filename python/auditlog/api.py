@@ -54,9 +54,16 @@ class AuditLogAPI(abc.ABC):
         text: Optional[str] = None,
         limit: Optional[int] = 1000,
         cursor: Optional[str] = None,
-        **more: Any,
+        action_prefix: Optional[str] = None,
+        severity: Optional[str] = None,
+        outcome: Optional[str] = None,
+        entity_type: Optional[str] = None,
+        entity_id: Optional[str] = None,
+        label: Optional[str] = None,
+        newest_first: bool = False,
     ) -> Page:
-        """One page of matching records, oldest first (see :meth:`AuditLog.query`)."""
+        """One page of the records matching every given filter (see
+        :meth:`auditlog.AuditLog.query` for each filter's meaning)."""
 
     @abc.abstractmethod
     def tail(self, *, from_seq: Optional[int] = None, timeout: Optional[float] = None, **filters: Any) -> Iterator[Record]:
