@@ -297,8 +297,9 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Persists the index file of each segment this handle sealed since the last call, unless
-    /// a valid one exists (a query may have written it). Errors are dropped on purpose: the
+    /// Waits for the index files being written in the background since the segments sealed,
+    /// then persists each one of them that is still missing, unless a valid one exists (a
+    /// query may have written it). Errors are dropped on purpose: the
     /// index is derived data, a missing file costs a rebuild, and a segment that cannot be
     /// read is reported by the reads and by verify, not by the seal that succeeded.
     fn persist_sealed_indexes(&self) {
@@ -335,6 +336,9 @@ impl AuditLog {
         }
         if result.is_ok() {
             self.persist_sealed_indexes();
+        } else {
+            // No index file may be written once the lock is given up.
+            self.reader.shared.indexes.join_background();
         }
         result
     }

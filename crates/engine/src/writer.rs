@@ -68,7 +68,8 @@ pub(crate) struct Host {
     pub published: Arc<Published>,
     /// The queue's budget, waiting async producers and poison, shared with the handle.
     pub queue: Arc<Queue>,
-    /// Told of each segment sealed, whose index file the handle writes later (src/index).
+    /// Told of each segment sealed, whose index file is then written off this thread
+    /// (src/index).
     pub indexes: Arc<IndexSet>,
 }
 
@@ -572,19 +573,17 @@ impl Writer {
             .map_err(|e| io("syncing the footer of", e))?;
         self.durable_size = self.frontier.size();
         self.last_sync = Instant::now();
-        let sealed = Segment::sealed(path.clone(), self.header.clone(), footer)
-            .with_offsets(self.active.offsets_snapshot());
+        let sealed = Arc::new(
+            Segment::sealed(path.clone(), self.header.clone(), footer)
+                .with_offsets(self.active.offsets_snapshot()),
+        );
         self.host.published.update(|v| {
             let mut segments = (*v.segments).clone();
             if let Some(last) = segments.last_mut() {
-                *last = Arc::new(sealed);
+                *last = sealed.clone();
             }
             v.segments = Arc::new(segments);
         });
-        if self.host.options.index_on_seal {
-            // Built later on the caller's thread (seal, close): the writer stays untouched.
-            self.host.indexes.note_sealed(self.header.first_seq);
-        }
         if let Some(signer) = &self.host.options.signer {
             let segments = self.host.published.snapshot().segments;
             signer
@@ -621,6 +620,13 @@ impl Writer {
         self.reserved = reserved(&self.host.options, header.encoded_len() as u64);
         self.header = header;
         self.file = file;
+        if self.host.options.index_on_seal {
+            // Now that the seal is durable and the next segment ready: built and written on a
+            // thread of its own (index/), so neither this thread nor the appends wait for it,
+            // and its failure fails nothing. (If the roll failed before this point the log is
+            // poisoned; a later query or `reindex` builds the index.)
+            self.host.indexes.note_sealed(sealed);
+        }
         Ok(())
     }
 }

@@ -5,10 +5,15 @@
 //! damaged file is rebuilt from the segment, never trusted over it, and never stops the log
 //! from opening (open does not even look at index files). The active segment's index is
 //! built in memory on the reading side, extended on each query up to the committed end, so
-//! the writer's hot path is untouched. Once its segment is sealed, the complete index is
-//! encoded and persisted by the handle that sealed it, at its next `seal()` or `close()`
-//! (on the caller's thread), or earlier by the first query that needs it, or by
-//! [`LogReader::reindex`](crate::LogReader::reindex). A file is used only if it passes the
+//! the writer's hot path is untouched. Once its segment is sealed (and the seal durable), the
+//! complete index is encoded and persisted by the writable handle that sealed it, on a
+//! background thread started at the seal, so a fresh process (the CLI's read-only commands)
+//! maps the file instead of rebuilding it; `seal()` and `close()` wait for those threads and
+//! write whatever one could not. A query that needs the index first may write it earlier, and
+//! [`LogReader::reindex`](crate::LogReader::reindex) rewrites every file on request. Failing
+//! to write a file fails nothing: the index is derived data, kept in memory and rebuilt by
+//! the next process that needs it. A read-only handle never writes. A file is used only if
+//! it passes the
 //! checks of `file.rs`; verify compares it with the index rebuilt from the segment and moves
 //! a differing one aside.
 
@@ -33,6 +38,7 @@ use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
 
 /// The indexes of one log's segments, keyed by the segment's first sequence number.
 #[derive(Debug)]
@@ -44,6 +50,11 @@ pub(crate) struct IndexSet {
     slots: Mutex<HashMap<u64, Arc<Slot>>>,
     /// Segments the writer sealed whose index file this handle has yet to persist.
     sealed_unindexed: Mutex<Vec<u64>>,
+    /// The threads writing the index files of segments sealed since the last `persist_sealed`.
+    background: Mutex<Vec<JoinHandle<()>>>,
+    /// Held while this handle writes an index file (background thread, seal, close or
+    /// query), so that two writes of the same file never race for its temporary name.
+    persisting: Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +90,8 @@ impl IndexSet {
             files,
             slots: Mutex::default(),
             sealed_unindexed: Mutex::default(),
+            background: Mutex::default(),
+            persisting: Mutex::default(),
         }
     }
 
@@ -92,9 +105,45 @@ impl IndexSet {
         self.slots.lock().remove(&first_seq);
     }
 
-    /// Called by the writer when it seals the segment starting at `first_seq`.
-    pub(crate) fn note_sealed(&self, first_seq: u64) {
-        self.sealed_unindexed.lock().push(first_seq);
+    /// Called by the writer once the seal of `segment` is durable and published: starts a
+    /// thread that writes its index file, so the writer's own thread (and with it the
+    /// appends) never waits for the index to be built. If no thread can be started, the
+    /// next `seal()` or `close()` writes the file on the caller's thread.
+    pub(crate) fn note_sealed(self: &Arc<Self>, segment: Arc<Segment>) {
+        self.sealed_unindexed.lock().push(segment.first_seq());
+        if self.files.is_none() {
+            return;
+        }
+        let set = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("auditlog-index".into())
+            .spawn(move || set.persist_one(&segment));
+        if let Ok(handle) = spawned {
+            let mut background = self.background.lock();
+            // A handle that never seals or closes must not collect one per segment: the
+            // finished threads are let go (dropping their handles detaches them).
+            background.retain(|h| !h.is_finished());
+            background.push(handle);
+        }
+    }
+
+    /// Builds (or loads) the complete index of the sealed `segment`, writing its file if it
+    /// has none. Errors are dropped, as in `persist_sealed`.
+    fn persist_one(&self, segment: &Segment) {
+        let Some(footer) = segment.footer() else {
+            return;
+        };
+        let slot = self.slot(segment.first_seq());
+        let _ = slot.index(self, segment, footer.first_seq + footer.record_count);
+    }
+
+    /// Waits for the threads writing index files (a thread that panicked wrote nothing: its
+    /// segment is indexed again by `persist_sealed` or by the next query).
+    pub(crate) fn join_background(&self) {
+        let handles = std::mem::take(&mut *self.background.lock());
+        for handle in handles {
+            let _ = handle.join();
+        }
     }
 }
 
@@ -134,6 +183,7 @@ impl SlotRef {
                 // Failing to persist only costs a rebuild next time; once persisted, the
                 // mapped file replaces the built bytes so they leave the heap.
                 let persisted = set.files.as_ref().is_some_and(|fs| {
+                    let _one_at_a_time = set.persisting.lock();
                     file::persist(fs.as_ref(), &set.dir, segment.first_seq(), &index).is_ok()
                 });
                 match persisted {
@@ -162,7 +212,10 @@ impl IndexSet {
     /// a valid one exists (a query may have written it). Errors are dropped on purpose: the
     /// index is derived data, a missing file costs a rebuild, and a segment that cannot be
     /// read is reported by the reads and by verify, not by the seal that succeeded.
+    /// Waits for the background writes first; a segment one of them indexed costs nothing
+    /// more here.
     pub(crate) fn persist_sealed(&self, view: &View) {
+        self.join_background();
         let pending = std::mem::take(&mut *self.sealed_unindexed.lock());
         if pending.is_empty() || self.files.is_none() {
             return;
@@ -173,8 +226,7 @@ impl IndexSet {
                 .iter()
                 .find(|s| s.first_seq() == first_seq && s.footer().is_some());
             if let Some(segment) = segment {
-                let slot = self.slot(first_seq);
-                let _ = slot.index(self, segment, view.end_seq);
+                self.persist_one(segment);
             }
         }
     }
@@ -193,6 +245,7 @@ impl IndexSet {
                 continue;
             };
             if let Some(fs) = &self.files {
+                let _one_at_a_time = self.persisting.lock();
                 file::persist(fs.as_ref(), &self.dir, segment.first_seq(), &index).map_err(
                     |e| {
                         Error::io(
