@@ -31,7 +31,7 @@ use crate::queue::Queue;
 use crate::receipt::{AppendHandle, BatchHandle, Completion, Reply};
 use crate::recovery::Recovered;
 use crate::room::AppendFuture;
-use crate::writer::{self, Command, Encoded, Writer};
+use crate::writer::{self, Command, Encoded, Startup, Writer};
 use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
 use reader::Resume;
@@ -137,8 +137,14 @@ impl AuditLog {
             last_recorded_at,
         } = resume;
         let writer = match active {
-            Some((segment, scan)) => Writer::resume(host, segment, &scan, last_recorded_at)?,
-            None => Writer::start(host, meta.log_id, frontier, last_recorded_at)?,
+            Some((segment, scan)) => Startup::Running(Box::new(Writer::resume(
+                host,
+                segment,
+                &scan,
+                last_recorded_at,
+            )?)),
+            // On a full disk the writer may start deferred (writer/deferred.rs).
+            None => Startup::new(host, meta.log_id, frontier, last_recorded_at)?,
         };
         let (tx, rx) = crossbeam_channel::bounded(shared.options.queue_capacity);
         let handle = std::thread::Builder::new()
@@ -287,6 +293,25 @@ impl AuditLog {
     /// Makes every acknowledged record durable (fdatasync), whatever the durability mode.
     pub fn sync(&self) -> Result<()> {
         self.control(Command::Sync)
+    }
+
+    /// Why the log takes no appends yet, if it was opened on a full disk: creating the segment
+    /// that appends go to failed for want of space (see [`AppendError::StorageFull`]). Reads
+    /// and maintenance work meanwhile; the next append, or
+    /// [`start_writer`](Self::start_writer), tries again. `None` once writing has started.
+    pub fn writer_deferred(&self) -> Option<String> {
+        self.queue.deferred_cause()
+    }
+
+    /// Starts the writer of a log opened on a full disk (see
+    /// [`writer_deferred`](Self::writer_deferred)) now rather than at the next append, e.g.
+    /// right after freeing space. Does nothing if it runs already.
+    ///
+    /// # Errors
+    /// [`Error::StorageFull`] if there is still no room; [`Error::Poisoned`] if creating the
+    /// segment failed otherwise.
+    pub fn start_writer(&self) -> Result<()> {
+        self.control(Command::Start)
     }
 
     /// Seals the active segment (footer, fdatasync) and starts a new one. Does nothing if
