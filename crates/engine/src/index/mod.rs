@@ -13,10 +13,14 @@
 //! [`LogReader::reindex`](crate::LogReader::reindex) rewrites every file on request. Failing
 //! to write a file fails nothing: the index is derived data, kept in memory and rebuilt by
 //! the next process that needs it. A read-only handle never writes. A file is used only if
-//! it passes the
-//! checks of `file.rs`; verify compares it with the index rebuilt from the segment and moves
+//! it passes the checks of `file.rs`: a writable handle makes them all at load, a read-only
+//! one (a fresh CLI process) checks the header at load and each block of a version 2 file
+//! as a lookup reads it (`blocks.rs`), so its cost follows what the query reads, not the
+//! size of the log; a block that fails makes the query rebuild that segment's index from
+//! its records. Verify compares each file with the index rebuilt from the segment and moves
 //! a differing one aside.
 
+mod blocks;
 mod build;
 mod fields;
 mod file;
@@ -26,9 +30,9 @@ pub(crate) mod summary;
 
 pub(crate) use build::IndexBuilder;
 pub(crate) use fields::Fields;
-pub(crate) use file::{SegmentIndex, index_path};
+pub(crate) use file::{Check, INDEX_VERSION, SegmentIndex, index_path};
 pub(crate) use keys::{actor_key, entity_key};
-pub(crate) use lookup::{KeyIndex, Lookup, Posting};
+pub(crate) use lookup::{Damaged, KeyIndex, Lookup, Posting};
 
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -60,6 +64,9 @@ pub(crate) struct IndexSet {
 #[derive(Debug, Default)]
 struct Slot {
     sealed: OnceLock<Arc<SegmentIndex>>,
+    /// Built from the segment after the loaded file failed a check made as it was read;
+    /// served instead of `sealed` from then on.
+    rebuilt: OnceLock<Arc<SegmentIndex>>,
     /// The in-memory index of the segment while it is active.
     active: Mutex<IndexBuilder>,
 }
@@ -98,6 +105,17 @@ impl IndexSet {
     /// The index slot of a segment, for the query executor.
     pub(crate) fn slot(&self, first_seq: u64) -> SlotRef {
         SlotRef(self.slots.lock().entry(first_seq).or_default().clone())
+    }
+
+    /// How much of an index file is checked at load: all of it by a writable handle, which
+    /// rewrites a file that fails and is long-lived (a service pays once per segment);
+    /// only what each lookup reads by a read-only one, so that a fresh process (the CLI)
+    /// pays for what its query reads, not for the size of the log.
+    fn check(&self) -> Check {
+        match self.files {
+            Some(_) => Check::Whole,
+            None => Check::AsRead,
+        }
     }
 
     /// Forgets a segment's index (its file is left for `reindex` to overwrite).
@@ -156,6 +174,9 @@ impl SlotRef {
         end_seq: u64,
     ) -> Result<IndexGuard<'a>> {
         let slot = &self.0;
+        if let Some(index) = slot.rebuilt.get() {
+            return Ok(IndexGuard::Sealed(index.clone()));
+        }
         // Checked first: a snapshot taken before the segment was sealed may still see it
         // active, and the complete index serves it as well (the executor bounds the records).
         if let Some(index) = slot.sealed.get() {
@@ -166,7 +187,7 @@ impl SlotRef {
             builder.extend(segment, end_seq)?;
             return Ok(IndexGuard::Active(builder));
         }
-        let index = match SegmentIndex::load(&set.dir, segment) {
+        let index = match SegmentIndex::load(&set.dir, segment, set.check()) {
             Some(index) => index,
             None => {
                 // Reuse what was built while the segment was active; build the rest.
@@ -187,13 +208,39 @@ impl SlotRef {
                     file::persist(fs.as_ref(), &set.dir, segment.first_seq(), &index).is_ok()
                 });
                 match persisted {
-                    true => SegmentIndex::load(&set.dir, segment).unwrap_or(index),
+                    true => SegmentIndex::load(&set.dir, segment, set.check()).unwrap_or(index),
                     false => index,
                 }
             }
         };
         Ok(IndexGuard::Sealed(
             slot.sealed.get_or_init(|| Arc::new(index)).clone(),
+        ))
+    }
+}
+
+impl SlotRef {
+    /// The index of the sealed `segment` rebuilt from its records, after its file failed a
+    /// check made as it was read ([`Damaged`]): served from then on by this handle, and
+    /// written over the file by a writable one (as a file failing its checks at load is).
+    pub(crate) fn rebuild<'a>(
+        &'a self,
+        set: &IndexSet,
+        segment: &Segment,
+    ) -> Result<IndexGuard<'a>> {
+        let builder = IndexBuilder::of_sealed(segment)?;
+        let index = SegmentIndex::from_builder(segment, &builder).ok_or_else(|| {
+            Error::io(
+                format!("indexing {}", segment.path.display()),
+                std::io::Error::other("segment has no footer"),
+            )
+        })?;
+        if let Some(fs) = &set.files {
+            let _one_at_a_time = set.persisting.lock();
+            let _ = file::persist(fs.as_ref(), &set.dir, segment.first_seq(), &index);
+        }
+        Ok(IndexGuard::Sealed(
+            self.0.rebuilt.get_or_init(|| Arc::new(index)).clone(),
         ))
     }
 }
@@ -260,7 +307,7 @@ impl IndexSet {
                 + builder.entity.values().map(Vec::len).sum::<usize>() as u64;
             let index = match self.files {
                 None => index,
-                Some(_) => SegmentIndex::load(&self.dir, segment).unwrap_or(index),
+                Some(_) => SegmentIndex::load(&self.dir, segment, self.check()).unwrap_or(index),
             };
             let slot = self.slot(segment.first_seq());
             let _ = slot.0.sealed.set(Arc::new(index));
