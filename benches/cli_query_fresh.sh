@@ -11,7 +11,8 @@
 #   EVENTS  default 10000000;  RUNS  runs per state, default 10
 #   STATES  default "indexed sealed none" ("sealed" seals the log for good: run it after
 #           "indexed"; "none" moves the index files aside and back)
-# Uses hyperfine when installed, else a loop of /usr/bin/time. Prints `uptime` before and after.
+# Uses hyperfine when installed, else `perf stat -r RUNS` (mean wall clock with its spread, and
+# CPU time), else a loop of /usr/bin/time (10 ms resolution). Prints `uptime` before and after.
 set -euo pipefail
 bin=$1 dir=$2 events=${3:-10000000} runs=${4:-10} states=${5:-indexed sealed none}
 actor=${ACTOR:-user:614}
@@ -27,6 +28,9 @@ measure() {
     "$bin" query --dir "$dir" --actor "$actor" --count # warm the page cache, print the answer
     if command -v hyperfine >/dev/null; then
         hyperfine --runs "$runs" "$bin query --dir $dir --actor $actor --count"
+    elif command -v perf >/dev/null && perf stat -r 1 true 2>/dev/null; then
+        perf stat -r "$runs" "$bin" query --dir "$dir" --actor "$actor" --count 2>&1 >/dev/null |
+            grep -E 'task-clock|page-faults|elapsed'
     else
         for _ in $(seq "$runs"); do
             /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB max RSS" \
