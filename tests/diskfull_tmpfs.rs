@@ -7,7 +7,10 @@
 //!
 //! A second child fills the disk the same way, then fills what is left with another file
 //! but for a few pages (far less than one segment's preallocation): `auditlog retention` and
-//! `auditlog archive`, which free space, must still work there.
+//! `auditlog archive`, which free space, must still work there. Often nothing at all is left
+//! (the log's index files took the last blocks, and the roll could not create the next
+//! segment): the CLI's open then starts with the writer deferred (docs/DESIGN.md, "Opening on
+//! a full disk").
 //!
 //! Needs root and mount namespaces; elsewhere it prints why it skipped.
 

@@ -6,6 +6,9 @@
 //! later write is refused with `Error::Poisoned`; no record is acknowledged that the fault
 //! made non-durable (checked on a power-loss image that keeps only synced data, from the
 //! simulator under the fault layer); and reopening recovers every acknowledged record.
+//! The one exception: ENOSPC while the open creates the first segment opens the log with the
+//! writer deferred (writer/deferred.rs), which the open reports; nothing was written, so the
+//! first append (the fault gone) starts the writer and nothing fails or is poisoned.
 
 use auditlog::fs::faulty::{Call, Fault, FaultyFs};
 use auditlog::fs::sim::{CrashMode, SimFs};
@@ -39,6 +42,8 @@ struct Run {
     errors: Vec<(String, Error)>,
     /// Operations that succeeded after an error had been returned.
     succeeded_after_error: Vec<String>,
+    /// Why the open deferred the writer (a full disk creating the first segment), if it did.
+    deferred: Option<String>,
 }
 
 fn workload(config: Config, root: &Path, fs: Arc<FaultyFs>) -> Run {
@@ -60,6 +65,7 @@ fn workload(config: Config, root: &Path, fs: Arc<FaultyFs>) -> Run {
             return run;
         }
     };
+    run.deferred = log.writer_deferred();
     let step = |run: &mut Run, name: &str, result: Result<(), Error>| match result {
         Ok(()) if !run.errors.is_empty() => run.succeeded_after_error.push(name.into()),
         Ok(()) => {}
@@ -110,9 +116,9 @@ fn io_text(fault: Fault) -> &'static str {
     }
 }
 
-/// Runs the workload with `fault` at call `index`; returns false if the workload made fewer
-/// calls (nothing injected).
-fn run_with_fault(config: Config, index: usize, fault: Fault) -> bool {
+/// Runs the workload with `fault` at call `index`; returns `None` if the workload made fewer
+/// calls (nothing injected), else whether the open deferred the writer.
+fn run_with_fault(config: Config, index: usize, fault: Fault) -> Option<bool> {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("disk");
     std::fs::create_dir(&root).unwrap();
@@ -120,12 +126,41 @@ fn run_with_fault(config: Config, index: usize, fault: Fault) -> bool {
     let faulty = FaultyFs::new(Arc::new(sim.clone()));
     faulty.inject(index, fault);
     let run = workload(config, &root, Arc::new(faulty.clone()));
-    let Some((_, call, _)) = faulty.injected() else {
-        return false;
-    };
+    let (_, call, _) = faulty.injected()?;
     let what = format!("{config:?}, {fault:?} at call {index} ({call:?})");
 
-    // The failure surfaced, named the OS error, and every later operation was refused.
+    if let Some(cause) = &run.deferred {
+        // Deferred, not failed: only for a full disk, reported by the open, and the first
+        // append started the writer, so nothing failed.
+        assert!(
+            fault != Fault::Eio && cause.contains(io_text(fault)),
+            "{what}: the open deferred the writer for `{cause}`"
+        );
+        assert!(
+            run.errors.is_empty(),
+            "{what}: after a deferred start: {:?}",
+            run.errors
+        );
+    } else {
+        assert_reported_and_poisoned(&what, fault, &run);
+    }
+
+    // Power loss now: only synced data survives. Every promised record must be there.
+    let image = tmp.path().join("power-loss");
+    sim.crash_now(CrashMode::DropUnsynced, &image).unwrap();
+    check_image(&image, &tmp.path().join("check1"), &run.model)
+        .unwrap_or_else(|e| panic!("{what}: after power loss: {e}"));
+
+    // No power loss (the files as the OS holds them): every acknowledged record is there.
+    let mut all_acked = run.model.clone();
+    all_acked.durable = all_acked.next;
+    check_image(&root, &tmp.path().join("check2"), &all_acked)
+        .unwrap_or_else(|e| panic!("{what}: after reopening: {e}"));
+    Some(run.deferred.is_some())
+}
+
+/// The failure surfaced, named the OS error, and every later operation was refused.
+fn assert_reported_and_poisoned(what: &str, fault: Fault, run: &Run) {
     let Some((op, first)) = run.errors.first() else {
         panic!("{what}: the fault was swallowed (no operation failed)");
     };
@@ -144,19 +179,6 @@ fn run_with_fault(config: Config, index: usize, fault: Fault) -> bool {
             "{what}: {op} after the failure returned `{e}`, not Poisoned with its cause"
         );
     }
-
-    // Power loss now: only synced data survives. Every promised record must be there.
-    let image = tmp.path().join("power-loss");
-    sim.crash_now(CrashMode::DropUnsynced, &image).unwrap();
-    check_image(&image, &tmp.path().join("check1"), &run.model)
-        .unwrap_or_else(|e| panic!("{what}: after power loss: {e}"));
-
-    // No power loss (the files as the OS holds them): every acknowledged record is there.
-    let mut all_acked = run.model.clone();
-    all_acked.durable = all_acked.next;
-    check_image(&root, &tmp.path().join("check2"), &all_acked)
-        .unwrap_or_else(|e| panic!("{what}: after reopening: {e}"));
-    true
 }
 
 #[test]
@@ -175,16 +197,25 @@ fn every_fault_at_every_call_is_reported_and_loses_nothing_acknowledged() {
         );
         let calls = counter.calls();
         assert!(calls.contains(&Call::Rename) && calls.contains(&Call::SyncDir));
-        let mut injected = 0;
+        let (mut injected, mut deferred) = (0, 0);
         for (index, call) in calls.iter().enumerate() {
             for fault in Fault::ALL {
                 if fault == Fault::ShortWrite && *call != Call::Write {
                     continue;
                 }
-                injected += usize::from(run_with_fault(config, index, fault));
+                let outcome = run_with_fault(config, index, fault);
+                injected += usize::from(outcome.is_some());
+                deferred += usize::from(outcome == Some(true));
             }
         }
-        println!("{config:?}: {} calls, {injected} faulty runs", calls.len());
+        println!(
+            "{config:?}: {} calls, {injected} faulty runs, {deferred} opened deferred",
+            calls.len()
+        );
+        assert!(
+            deferred > 0,
+            "no ENOSPC reached the first segment's creation"
+        );
         assert!(
             injected >= calls.len() * 2,
             "faults did not reach the calls"

@@ -13,7 +13,7 @@ use auditlog::{ReadOnlyLog, Record, Severity};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const HEADER_LEN: usize = 120;
+const HEADER_LEN: usize = 128;
 const ENTRY_LEN: usize = 16;
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -24,11 +24,32 @@ fn set_u64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// Recomputes the trailing CRC, as a forger would (FORMAT.md §7: CRC-32 IEEE of the body).
-fn reseal(b: &mut [u8]) {
-    let body = b.len() - 4;
-    let crc = crc32fast::hash(&b[..body]);
-    b[body..].copy_from_slice(&crc.to_le_bytes());
+/// Recomputes the block tables and the CRC after the summary, as a forger would (FORMAT.md
+/// §7, version 2: a row per block of `u32 at 120` entries with its first word and the CRC-32
+/// of its entries, then the CRC-32 of the header, summary and tables).
+fn reseal(b: &mut Vec<u8>) {
+    assert_eq!(u16::from_le_bytes([b[8], b[9]]), 2, "a version 2 file");
+    let per_block = u32::from_le_bytes(b[120..124].try_into().unwrap()) as usize;
+    let summary = summary_at(b);
+    let summary_end = summary + u64_at(b, 112) as usize;
+    b.truncate(summary_end);
+    let mut at = HEADER_LEN;
+    let mut table = Vec::new();
+    for count_at in [88, 96, 104] {
+        let end = at + ENTRY_LEN * u64_at(b, count_at) as usize;
+        for block in b[at..end].chunks(per_block * ENTRY_LEN) {
+            table.extend_from_slice(&block[..8]);
+            table.extend_from_slice(&crc32fast::hash(block).to_le_bytes());
+            table.extend_from_slice(&[0; 4]);
+        }
+        at = end;
+    }
+    b.extend_from_slice(&table);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&b[..HEADER_LEN]);
+    crc.update(&b[summary..]);
+    let crc = crc.finalize();
+    b.extend_from_slice(&crc.to_le_bytes());
 }
 
 /// Start of the summary section (FORMAT.md §7 layout).

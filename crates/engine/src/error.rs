@@ -77,6 +77,18 @@ pub enum Error {
         cause: String,
     },
 
+    /// The log was opened on a full disk and its writer could not create the segment that
+    /// appends go to, so it waits (reads and maintenance that frees space work). Nothing was
+    /// written and the log is not poisoned. Remedy: free space (`apply_retention`,
+    /// `archive`, or outside the log), then append again or call `start_writer`.
+    #[error(
+        "the disk is full, so the log takes no appends yet ({cause}): free space (retention, archive), then append again"
+    )]
+    StorageFull {
+        /// The failure of the last attempt to start writing, as text.
+        cause: String,
+    },
+
     /// The log was closed (or its writer thread ended) before this operation.
     #[error("the log is closed")]
     Closed,
@@ -257,13 +269,15 @@ impl From<auditlog_format::Error> for Error {
     }
 }
 
-/// What an append can fail with: the five cases a producer acts on differently.
+/// What an append can fail with: the six cases a producer acts on differently.
 ///
 /// Returned by [`AuditLog::append`](crate::AuditLog::append), `try_append`, `append_batch`,
 /// `try_append_batch`, and by waiting on what they return ([`AppendHandle`](crate::AppendHandle),
 /// [`BatchHandle`](crate::BatchHandle), [`AppendFuture`](crate::AppendFuture)). Waiting fails
-/// only with [`Poisoned`](Self::Poisoned) or [`Closed`](Self::Closed): a write or fsync that
-/// fails poisons the log first, and the I/O error is its `cause`, so there is no `Io` case.
+/// only with [`Poisoned`](Self::Poisoned), [`StorageFull`](Self::StorageFull) (a log opened
+/// on a full disk that still cannot start its segment) or [`Closed`](Self::Closed): a write
+/// or fsync that fails poisons the log first, and the I/O error is its `cause`, so there is
+/// no `Io` case.
 ///
 /// Converts into [`Error`] variant for variant (`?` in a function returning
 /// [`Result`] keeps the same `Error::QueueFull`, ...). Not `#[non_exhaustive]`, unlike
@@ -306,6 +320,17 @@ pub enum AppendError {
         cause: String,
     },
 
+    /// The log was opened on a full disk and could not yet create the segment appends go
+    /// to. Nothing was written and the log is not poisoned: the next append tries again.
+    /// Remedy: free space (retention, archive), then retry. (See [`Error::StorageFull`].)
+    #[error(
+        "the disk is full, so the log takes no appends yet ({cause}): free space (retention, archive), then append again"
+    )]
+    StorageFull {
+        /// The failure of the last attempt to start writing, as text.
+        cause: String,
+    },
+
     /// The log was closed (or its writer thread ended) before the append was acknowledged.
     #[error("the log is closed")]
     Closed,
@@ -337,6 +362,7 @@ impl From<AppendError> for Error {
             AppendError::EventTooLarge { size, limit } => Error::EventTooLarge { size, limit },
             AppendError::QueueFull => Error::QueueFull,
             AppendError::Poisoned { cause } => Error::Poisoned { cause },
+            AppendError::StorageFull { cause } => Error::StorageFull { cause },
             AppendError::Closed => Error::Closed,
         }
     }
@@ -450,6 +476,7 @@ impl OpenError {
             other @ (Error::InvalidEvent { .. }
             | Error::EventTooLarge { .. }
             | Error::QueueFull
+            | Error::StorageFull { .. }
             | Error::Closed
             | Error::ReadOnly
             | Error::BadCheckpoint { .. }
@@ -501,6 +528,9 @@ mod tests {
             AppendError::Poisoned {
                 cause: "fdatasync: EIO".into(),
             },
+            AppendError::StorageFull {
+                cause: "creating segment 7: ENOSPC".into(),
+            },
             AppendError::Closed,
         ];
         for e in cases {
@@ -512,6 +542,7 @@ mod tests {
                 Error::EventTooLarge { size, limit } => size == 9 && limit == 8,
                 Error::QueueFull | Error::Closed => true,
                 Error::Poisoned { cause } => cause == "fdatasync: EIO",
+                Error::StorageFull { cause } => cause == "creating segment 7: ENOSPC",
                 other => panic!("converted into another variant: {other:?}"),
             };
             assert!(same, "{text}");

@@ -31,7 +31,7 @@ use crate::queue::Queue;
 use crate::receipt::{AppendHandle, BatchHandle, Completion, Reply};
 use crate::recovery::Recovered;
 use crate::room::AppendFuture;
-use crate::writer::{self, Command, Encoded, Writer};
+use crate::writer::{self, Command, Encoded, Startup, Writer};
 use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
 use reader::Resume;
@@ -137,8 +137,14 @@ impl AuditLog {
             last_recorded_at,
         } = resume;
         let writer = match active {
-            Some((segment, scan)) => Writer::resume(host, segment, &scan, last_recorded_at)?,
-            None => Writer::start(host, meta.log_id, frontier, last_recorded_at)?,
+            Some((segment, scan)) => Startup::Running(Box::new(Writer::resume(
+                host,
+                segment,
+                &scan,
+                last_recorded_at,
+            )?)),
+            // On a full disk the writer may start deferred (writer/deferred.rs).
+            None => Startup::new(host, meta.log_id, frontier, last_recorded_at)?,
         };
         let (tx, rx) = crossbeam_channel::bounded(shared.options.queue_capacity);
         let handle = std::thread::Builder::new()
@@ -289,6 +295,25 @@ impl AuditLog {
         self.control(Command::Sync)
     }
 
+    /// Why the log takes no appends yet, if it was opened on a full disk: creating the segment
+    /// that appends go to failed for want of space (see [`AppendError::StorageFull`]). Reads
+    /// and maintenance work meanwhile; the next append, or
+    /// [`start_writer`](Self::start_writer), tries again. `None` once writing has started.
+    pub fn writer_deferred(&self) -> Option<String> {
+        self.queue.deferred_cause()
+    }
+
+    /// Starts the writer of a log opened on a full disk (see
+    /// [`writer_deferred`](Self::writer_deferred)) now rather than at the next append, e.g.
+    /// right after freeing space. Does nothing if it runs already.
+    ///
+    /// # Errors
+    /// [`Error::StorageFull`] if there is still no room; [`Error::Poisoned`] if creating the
+    /// segment failed otherwise.
+    pub fn start_writer(&self) -> Result<()> {
+        self.control(Command::Start)
+    }
+
     /// Seals the active segment (footer, fdatasync) and starts a new one. Does nothing if
     /// the active segment is empty.
     pub fn seal(&self) -> Result<()> {
@@ -297,8 +322,9 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Persists the index file of each segment this handle sealed since the last call, unless
-    /// a valid one exists (a query may have written it). Errors are dropped on purpose: the
+    /// Waits for the index files being written in the background since the segments sealed,
+    /// then persists each one of them that is still missing, unless a valid one exists (a
+    /// query may have written it). Errors are dropped on purpose: the
     /// index is derived data, a missing file costs a rebuild, and a segment that cannot be
     /// read is reported by the reads and by verify, not by the seal that succeeded.
     fn persist_sealed_indexes(&self) {
@@ -335,6 +361,9 @@ impl AuditLog {
         }
         if result.is_ok() {
             self.persist_sealed_indexes();
+        } else {
+            // No index file may be written once the lock is given up.
+            self.reader.shared.indexes.join_background();
         }
         result
     }

@@ -16,6 +16,8 @@ pub(crate) struct Queue {
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
     poison: Mutex<Option<String>>,
+    /// Set while the writer waits for room to create its active segment.
+    deferred: Mutex<Option<String>>,
 }
 
 impl Queue {
@@ -24,7 +26,17 @@ impl Queue {
             budget: QueueBudget::new(max_bytes),
             room: RoomWaiters::default(),
             poison: Mutex::new(None),
+            deferred: Mutex::new(None),
         }
+    }
+
+    /// Why the writer is deferred (a log opened on a full disk, writer.rs), if it is.
+    pub(crate) fn deferred_cause(&self) -> Option<String> {
+        self.deferred.lock().clone()
+    }
+
+    pub(crate) fn set_deferred(&self, cause: Option<String>) {
+        *self.deferred.lock() = cause;
     }
 
     pub(crate) fn poison_cause(&self) -> Option<String> {

@@ -31,6 +31,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod deferred;
+
+pub(crate) use deferred::Startup;
+
 /// An event encoded and hashed by its producer.
 #[derive(Debug)]
 pub(crate) struct Encoded {
@@ -41,9 +45,15 @@ pub(crate) struct Encoded {
 /// What producers and the handle ask of the writer.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Append { events: Vec<Encoded>, done: Reply },
+    Append {
+        events: Vec<Encoded>,
+        done: Reply,
+    },
     Sync(Reply),
     Seal(Reply),
+    /// Start writing if the writer was deferred (a log opened on a full disk); a no-op
+    /// otherwise.
+    Start(Reply),
     Shutdown(Reply),
 }
 
@@ -68,7 +78,8 @@ pub(crate) struct Host {
     pub published: Arc<Published>,
     /// The queue's budget, waiting async producers and poison, shared with the handle.
     pub queue: Arc<Queue>,
-    /// Told of each segment sealed, whose index file the handle writes later (src/index).
+    /// Told of each segment sealed, whose index file is then written off this thread
+    /// (src/index).
     pub indexes: Arc<IndexSet>,
 }
 
@@ -112,45 +123,34 @@ pub(crate) struct Writer {
 const GROUP_WAIT: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// Why a group failed; the writer poisons the log with it.
-struct Failure(String);
+struct Failure {
+    cause: String,
+    /// The kind of the I/O error behind it, if one is.
+    kind: Option<io::ErrorKind>,
+}
 
 impl Failure {
     fn io(what: &str, path: &std::path::Path, e: io::Error) -> Self {
-        Failure(format!("{what} {}: {e}", path.display()))
+        Failure {
+            cause: format!("{what} {}: {e}", path.display()),
+            kind: Some(e.kind()),
+        }
+    }
+
+    fn msg(cause: String) -> Self {
+        Failure { cause, kind: None }
+    }
+
+    /// Whether the file system said it has no room (ENOSPC, or a quota).
+    fn is_storage_full(&self) -> bool {
+        matches!(
+            self.kind,
+            Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+        )
     }
 }
 
 impl Writer {
-    /// A writer for a new active segment created at the current tree end.
-    pub(crate) fn start(
-        host: Host,
-        log_id: [u8; 16],
-        frontier: Frontier,
-        last_recorded_at: i64,
-    ) -> Result<Self> {
-        let header = SegmentHeader {
-            log_id,
-            first_seq: frontier.size(),
-            created_at: host.options.clock.now().as_nanos(),
-            prev_recorded_at: last_recorded_at,
-            frontier,
-        };
-        let (file, active) =
-            create_segment(&host, &header).map_err(|f| Error::Poisoned { cause: f.0 })?;
-        publish_new_segment(&host.published, active.clone());
-        // A new segment holds only its header.
-        let len = header.encoded_len() as u64;
-        Ok(Writer::new(
-            host,
-            file,
-            header,
-            active,
-            None,
-            last_recorded_at,
-            len,
-        ))
-    }
-
     /// A writer continuing the active segment `segment` that recovery scanned (`scan`).
     pub(crate) fn resume(
         host: Host,
@@ -221,8 +221,9 @@ impl Writer {
     /// fail every request still queued or sent later, until every handle is gone. The requests
     /// the panic interrupted are still held (in `batch` and `self.pending`) and are failed
     /// only after the poison is set; a [`Reply`] dropped any other way fails its waiter too.
-    pub(crate) fn run(mut self, rx: Receiver<Command>) {
-        let mut batch = Vec::new();
+    /// `batch` holds requests already taken off the channel (the one that started a deferred
+    /// writer), served first.
+    pub(crate) fn run(mut self, rx: Receiver<Command>, mut batch: Vec<Command>) {
         let served = panic::catch_unwind(AssertUnwindSafe(|| self.serve(&rx, &mut batch)));
         let Err(payload) = served else {
             return;
@@ -241,25 +242,21 @@ impl Writer {
         queue.drained(std::mem::take(&mut self.unreleased_bytes));
         // Its state may be half-updated: drop it without another file-system call.
         drop(self);
-        while let Ok(cmd) = rx.recv() {
-            let bytes = cmd.bytes();
-            let shutdown = matches!(cmd, Command::Shutdown(_));
-            fail(cmd, &queue);
-            queue.drained(bytes);
-            if shutdown {
-                return;
-            }
-        }
+        fail_until_shutdown(&rx, &queue);
     }
 
     fn serve(&mut self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
         loop {
             let first = match self.sync_deadline() {
-                Some(deadline) => rx.recv_deadline(deadline),
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                _ if !batch.is_empty() => Ok(None),
+                Some(deadline) => rx.recv_deadline(deadline).map(Some),
+                None => rx
+                    .recv()
+                    .map(Some)
+                    .map_err(|_| RecvTimeoutError::Disconnected),
             };
             match first {
-                Ok(cmd) => batch.push(cmd),
+                Ok(cmd) => batch.extend(cmd),
                 Err(RecvTimeoutError::Timeout) => {
                     if let Err(f) = self.sync() {
                         self.poison(f);
@@ -273,7 +270,7 @@ impl Writer {
                     return;
                 }
             }
-            let mut bytes = batch[0].bytes();
+            let mut bytes: usize = batch.iter().map(Command::bytes).sum();
             while bytes < self.host.options.max_group_bytes {
                 match rx.try_recv() {
                     Ok(cmd) => {
@@ -370,6 +367,10 @@ impl Writer {
                     self.pending.push((done, Vec::new()));
                     self.commit().and_then(|()| self.roll())
                 }
+                Command::Start(done) => {
+                    self.pending.push((done, Vec::new()));
+                    Ok(())
+                }
                 Command::Shutdown(done) => {
                     shutdown = true;
                     self.pending.push((done, Vec::new()));
@@ -408,7 +409,7 @@ impl Writer {
 
     fn poison(&mut self, failure: Failure) {
         self.buf.clear();
-        self.host.queue.set_poison(failure.0);
+        self.host.queue.set_poison(failure.cause);
     }
 
     /// Frames one producer's events into the group buffer.
@@ -572,19 +573,17 @@ impl Writer {
             .map_err(|e| io("syncing the footer of", e))?;
         self.durable_size = self.frontier.size();
         self.last_sync = Instant::now();
-        let sealed = Segment::sealed(path.clone(), self.header.clone(), footer)
-            .with_offsets(self.active.offsets_snapshot());
+        let sealed = Arc::new(
+            Segment::sealed(path.clone(), self.header.clone(), footer)
+                .with_offsets(self.active.offsets_snapshot()),
+        );
         self.host.published.update(|v| {
             let mut segments = (*v.segments).clone();
             if let Some(last) = segments.last_mut() {
-                *last = Arc::new(sealed);
+                *last = sealed.clone();
             }
             v.segments = Arc::new(segments);
         });
-        if self.host.options.index_on_seal {
-            // Built later on the caller's thread (seal, close): the writer stays untouched.
-            self.host.indexes.note_sealed(self.header.first_seq);
-        }
         if let Some(signer) = &self.host.options.signer {
             let segments = self.host.published.snapshot().segments;
             signer
@@ -597,7 +596,7 @@ impl Writer {
                     self.frontier.tree_head(),
                 )
                 .map_err(|e| {
-                    Failure(format!(
+                    Failure::msg(format!(
                         "signing the checkpoint at the seal of {}: {e}",
                         path.display()
                     ))
@@ -621,12 +620,22 @@ impl Writer {
         self.reserved = reserved(&self.host.options, header.encoded_len() as u64);
         self.header = header;
         self.file = file;
+        if self.host.options.index_on_seal {
+            // Now that the seal is durable and the next segment ready: built and written on a
+            // thread of its own (index/), so neither this thread nor the appends wait for it,
+            // and its failure fails nothing. (If the roll failed before this point the log is
+            // poisoned; a later query or `reindex` builds the index.)
+            self.host.indexes.note_sealed(sealed);
+        }
         Ok(())
     }
 }
 
 /// Creates a segment durably: write the header to a temporary file, fdatasync, rename into
 /// place, fsync the directory. It is preallocated later, by its first write (`reserve`).
+/// A failure before the rename removes the temporary file (best effort): on a full disk its
+/// blocks are what the next attempt, or a cut record that frees space, needs; a leftover is
+/// removed by the next writable open.
 fn create_segment(
     host: &Host,
     header: &SegmentHeader,
@@ -637,15 +646,23 @@ fn create_segment(
     let io = |what, e| Failure::io(what, &path, e);
     let bytes = header.encode();
     let mut file = fs.create_new(&tmp).map_err(|e| io("creating", e))?;
-    file.write_all_at(&bytes, 0)
-        .map_err(|e| io("writing the header of", e))?;
-    file.sync_data().map_err(|e| io("syncing", e))?;
-    fs.rename(&tmp, &path)
-        .map_err(|e| io("renaming into place", e))?;
+    let written = file
+        .write_all_at(&bytes, 0)
+        .map_err(|e| io("writing the header of", e))
+        .and_then(|()| file.sync_data().map_err(|e| io("syncing", e)))
+        .and_then(|()| {
+            fs.rename(&tmp, &path)
+                .map_err(|e| io("renaming into place", e))
+        });
+    if let Err(f) = written {
+        drop(file);
+        let _ = fs.remove_file(&tmp);
+        return Err(f);
+    }
     fs.sync_dir(&host.dir)
         .map_err(|e| io("syncing the directory of", e))?;
     let segment = Segment::active(path.clone(), header.clone(), Vec::new())
-        .map_err(|e| Failure(e.to_string()))?;
+        .map_err(|e| Failure::msg(e.to_string()))?;
     Ok((file, Arc::new(segment)))
 }
 
@@ -683,11 +700,29 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 
 /// Completes a command the writer will not carry out because the log is poisoned.
 fn fail(cmd: Command, queue: &Queue) {
-    let done = match cmd {
+    reply(cmd).complete(Err(queue.poisoned_error()));
+}
+
+/// Where the answer to `cmd` goes.
+fn reply(cmd: Command) -> Reply {
+    match cmd {
         Command::Append { done, .. }
         | Command::Sync(done)
         | Command::Seal(done)
+        | Command::Start(done)
         | Command::Shutdown(done) => done,
-    };
-    done.complete(Err(queue.poisoned_error()));
+    }
+}
+
+/// Fails every request of a poisoned log until it is shut down or every handle is gone.
+fn fail_until_shutdown(rx: &Receiver<Command>, queue: &Queue) {
+    while let Ok(cmd) = rx.recv() {
+        let bytes = cmd.bytes();
+        let shutdown = matches!(cmd, Command::Shutdown(_));
+        fail(cmd, queue);
+        queue.drained(bytes);
+        if shutdown {
+            return;
+        }
+    }
 }

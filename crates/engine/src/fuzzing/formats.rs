@@ -210,9 +210,10 @@ fn patch(base: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Index files: an index file of any content never changes the answer to a query. Mode 0:
-/// the input is the index file; mode 1: the valid index with bytes overwritten (its CRC now
-/// fails); mode 2: the same with the CRC recomputed, which only a forger can produce: the
+/// Index files: an index file of any content never changes the answer to a query, whether a
+/// read-only handle checks it as it reads it or a writable one checks it whole. Mode 0: the
+/// input is the index file; mode 1: the valid index with bytes overwritten (a CRC now
+/// fails); mode 2: the same with the CRCs recomputed, which only a forger can produce: the
 /// answers may then miss records the forged postings leave out, but never hold a record that
 /// does not match, and `reindex` restores the exact answers.
 pub fn decode_index(input: &[u8]) {
@@ -225,14 +226,7 @@ pub fn decode_index(input: &[u8]) {
     let (index, forged) = match mode % 3 {
         0 => (data.to_vec(), false),
         1 => (patch(fixture.index(), data), false),
-        _ => {
-            let mut index = patch(fixture.index(), data);
-            let body = index.len().saturating_sub(4);
-            let crc = crc32fast::hash(&index[..body]).to_le_bytes();
-            index.truncate(body);
-            index.extend_from_slice(&crc);
-            (index, true)
-        }
+        _ => (reseal_index(patch(fixture.index(), data)), true),
     };
     let forged = forged && index != fixture.index();
     let Ok(scratch) = ScratchDir::new("auditlog-fuzz-index") else {
@@ -245,6 +239,27 @@ pub fn decode_index(input: &[u8]) {
     let Ok(fs) = crate::fs::sim::SimFs::new(scratch.path(), 0) else {
         return;
     };
+    let check = |got: Vec<u64>, want: &Vec<u64>, exact: bool| {
+        if exact {
+            assert_eq!(&got, want, "an index file changed an answer");
+        } else {
+            assert!(
+                got.iter().all(|s| want.contains(s)),
+                "a forged index added a record that does not match"
+            );
+        }
+    };
+    match crate::ReadOnlyLog::open(&dir) {
+        Ok(log) => {
+            for (query, want) in &fixture.queries {
+                match log.query(query) {
+                    Ok(page) => check(page.records.iter().map(|r| r.seq).collect(), want, !forged),
+                    Err(e) => panic!("read-only query failed with index {index:?}: {e}"),
+                }
+            }
+        }
+        Err(e) => panic!("an index file stopped a read-only open: {e}"),
+    }
     let log = AuditLog::builder(&dir)
         .file_system(std::sync::Arc::new(fs))
         .preallocate(false)
@@ -260,20 +275,58 @@ pub fn decode_index(input: &[u8]) {
                 Ok(page) => page.records.iter().map(|r| r.seq).collect(),
                 Err(e) => panic!("query failed with index {index:?}: {e}"),
             };
-            if exact {
-                assert_eq!(&got, want, "an index file changed an answer");
-            } else {
-                assert!(
-                    got.iter().all(|s| want.contains(s)),
-                    "a forged index added a record that does not match"
-                );
-            }
+            check(got, want, exact);
         }
     };
     answers(&log, !forged);
     let reindexed = log.reindex();
     assert!(reindexed.is_ok(), "reindex: {reindexed:?}");
     answers(&log, true);
+}
+
+/// Recomputes an index file's CRCs as a forger would (FORMAT.md §7): version 2's block
+/// tables and trailing CRC when its counts lay out, else a version 1 trailing CRC.
+fn reseal_index(mut index: Vec<u8>) -> Vec<u8> {
+    let word = |b: &[u8], at: usize| -> Option<usize> {
+        usize::try_from(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?)).ok()
+    };
+    let v2 = (|| {
+        let b = &index;
+        if b.get(8..10)? != [2, 0] {
+            return None;
+        }
+        let per_block =
+            usize::try_from(u32::from_le_bytes(b.get(120..124)?.try_into().ok()?)).ok()?;
+        let counts = [word(b, 88)?, word(b, 96)?, word(b, 104)?];
+        let mut at = 128usize;
+        let mut table = Vec::new();
+        for count in counts {
+            let end = at.checked_add(count.checked_mul(16)?)?;
+            for block in b.get(at..end)?.chunks(per_block.max(1) * 16) {
+                table.extend_from_slice(&block[..8]);
+                table.extend_from_slice(&crc32fast::hash(block).to_le_bytes());
+                table.extend_from_slice(&[0; 4]);
+            }
+            at = end;
+        }
+        let summary_end = at.checked_add(word(b, 112)?)?;
+        let mut out = b.get(..summary_end)?.to_vec();
+        out.extend_from_slice(&table);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&out[..128]);
+        crc.update(&out[at..]);
+        let crc = crc.finalize();
+        out.extend_from_slice(&crc.to_le_bytes());
+        Some(out)
+    })();
+    if let Some(out) = v2 {
+        return out;
+    }
+    let body = index.len().saturating_sub(4);
+    let crc = crc32fast::hash(&index[..body]).to_le_bytes();
+    index.truncate(body);
+    index.extend_from_slice(&crc);
+    index
 }
 
 /// Cold segments: arbitrary bytes as a `.zseg` never panic the checks; bytes they accept

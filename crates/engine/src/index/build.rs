@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::event::{EventView, RecordView};
 use crate::index::Fields;
 use crate::index::keys::{actor_key, entity_key};
-use crate::index::lookup::{KeyIndex, Lookup, Posting};
+use crate::index::lookup::{Damaged, KeyIndex, Lookup, Posting};
 use crate::index::summary::Summary;
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
@@ -113,24 +113,25 @@ impl Lookup for IndexBuilder {
         &self.summary
     }
 
-    fn postings(&self, index: KeyIndex, key: u64) -> Vec<Posting> {
+    fn postings(&self, index: KeyIndex, key: u64) -> Result<Vec<Posting>, Damaged> {
         let map = match index {
             KeyIndex::Actor => &self.actor,
             KeyIndex::Entity => &self.entity,
         };
-        map.get(&key).cloned().unwrap_or_default()
+        Ok(map.get(&key).cloned().unwrap_or_default())
     }
 
-    fn time_start(&self, since: i64) -> Option<Posting> {
+    fn time_start(&self, since: i64) -> Result<Option<Posting>, Damaged> {
         let after = self.time.partition_point(|s| s.recorded_at < since);
         let i = after.saturating_sub(1);
-        self.time.get(i).map(|s| s.at)
+        Ok(self.time.get(i).map(|s| s.at))
     }
 
-    fn time_end(&self, until: i64) -> u64 {
+    fn time_end(&self, until: i64) -> Result<u64, Damaged> {
         let i = self.time.partition_point(|s| s.recorded_at < until);
-        self.time
+        Ok(self
+            .time
             .get(i)
-            .map_or(self.summary.records, |s| u64::from(s.at.rel))
+            .map_or(self.summary.records, |s| u64::from(s.at.rel)))
     }
 }

@@ -93,10 +93,12 @@ impl AuditLogBuilder {
         self
     }
 
-    /// Whether the index file of each segment this handle seals is written by the next
-    /// [`seal`](AuditLog::seal) or [`close`](AuditLog::close) (on the caller's thread, never
-    /// the writer's), so later queries, in any process, map it instead of rebuilding it.
-    /// Failing to write it costs only a rebuild later and is not an error. Default true;
+    /// Whether the index file of each segment this handle seals is written as soon as the
+    /// seal is durable, on a background thread (never the writer's, so appends do not wait
+    /// for it; [`seal`](AuditLog::seal) and [`close`](AuditLog::close) wait for it and write
+    /// any file it could not), so later queries, in any process, map it instead of
+    /// rebuilding it. Failing to write it costs only a rebuild later and is not an error: it
+    /// neither fails nor poisons anything. Default true;
     /// turn it off for an ingest-only node whose segments are queried elsewhere.
     pub fn index_on_seal(mut self, yes: bool) -> Self {
         self.options.index_on_seal = yes;

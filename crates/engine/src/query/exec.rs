@@ -11,7 +11,7 @@
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::event::{EventView, PayloadError, Record, RecordView};
 use crate::index::IndexSet;
-use crate::index::{KeyIndex, Lookup, Posting, actor_key, entity_key};
+use crate::index::{Damaged, KeyIndex, Lookup, Posting, actor_key, entity_key};
 use crate::query::filter::{Order, Query};
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
@@ -147,11 +147,27 @@ pub(crate) fn for_each_match(
         let plan = {
             let slot = indexes.slot(first);
             let guard = slot.index(indexes, segment, view.end_seq)?;
-            let index = guard.lookup();
-            if !index.summary().may_match(query) {
+            if !guard.lookup().summary().may_match(query) {
                 continue;
             }
-            plan(index, query, seg_lo - first, seg_hi - first)
+            match plan(guard.lookup(), query, seg_lo - first, seg_hi - first) {
+                Ok(plan) => plan,
+                // The file failed a check as it was read: answer from the segment's records.
+                Err(Damaged) => {
+                    drop(guard);
+                    let guard = slot.rebuild(indexes, segment)?;
+                    let index = guard.lookup();
+                    if !index.summary().may_match(query) {
+                        continue;
+                    }
+                    plan(index, query, seg_lo - first, seg_hi - first).map_err(|Damaged| {
+                        Error::io(
+                            format!("indexing {}", segment.path.display()),
+                            std::io::Error::other("the rebuilt index failed its own checks"),
+                        )
+                    })?
+                }
+            }
         };
         if candidates_match {
             let records = match &plan {
@@ -207,22 +223,22 @@ pub(crate) fn for_each_match(
 }
 
 /// Chooses the records of one segment to examine, within record numbers `[from, to)`.
-fn plan(index: &dyn Lookup, query: &Query, from: u64, to: u64) -> Plan {
+fn plan(index: &dyn Lookup, query: &Query, from: u64, to: u64) -> Result<Plan, Damaged> {
     let (mut from, mut to) = (from, to.min(index.records()));
     if query.recorded.since != i64::MIN
-        && let Some(start) = index.time_start(query.recorded.since)
+        && let Some(start) = index.time_start(query.recorded.since)?
     {
         from = from.max(u64::from(start.rel));
     }
     if query.recorded.until != i64::MAX {
-        to = to.min(index.time_end(query.recorded.until));
+        to = to.min(index.time_end(query.recorded.until)?);
     }
-    let actor = query
-        .actor
-        .as_ref()
-        .map(|a| index.postings(KeyIndex::Actor, actor_key(a)));
+    let actor = match &query.actor {
+        Some(a) => Some(index.postings(KeyIndex::Actor, actor_key(a))?),
+        None => None,
+    };
     let entity = match (&query.entity_kind, &query.entity_id) {
-        (Some(kind), Some(id)) => Some(index.postings(KeyIndex::Entity, entity_key(kind, id))),
+        (Some(kind), Some(id)) => Some(index.postings(KeyIndex::Entity, entity_key(kind, id))?),
         _ => None,
     };
     let postings = match (actor, entity) {
@@ -230,7 +246,7 @@ fn plan(index: &dyn Lookup, query: &Query, from: u64, to: u64) -> Plan {
         (Some(p), None) | (None, Some(p)) => Some(p),
         (None, None) => None,
     };
-    match postings {
+    Ok(match postings {
         Some(mut p) => {
             p.retain(|p| (from..to).contains(&u64::from(p.rel)));
             Plan::Postings(p)
@@ -239,7 +255,7 @@ fn plan(index: &dyn Lookup, query: &Query, from: u64, to: u64) -> Plan {
             from,
             to: to.max(from),
         },
-    }
+    })
 }
 
 /// Postings in both sorted lists.

@@ -1,7 +1,8 @@
 //! Checking the derived index files against their segments.
 //!
 //! An index is a pure function of its sealed segment (FORMAT.md §7), so the check is exact:
-//! rebuild the index from the segment in memory and compare byte for byte. A missing file is
+//! rebuild the index from the segment in memory and compare byte for byte (with the rebuilt
+//! index encoded in the stored file's version, 1 or 2). A missing file is
 //! normal (the next query builds it). A file that differs is damage, whether bit rot or a
 //! forgery with its CRC recomputed: queries trust an index to rule records out, so a wrong one
 //! can hide records that verify just proved are in the log. It is reported naming the file and
@@ -10,7 +11,7 @@
 
 use crate::error::{Corruption, CorruptionKind};
 use crate::fs::{FileSystem, StdFileSystem};
-use crate::index::{IndexBuilder, SegmentIndex, index_path};
+use crate::index::{INDEX_VERSION, IndexBuilder, SegmentIndex, index_path};
 use crate::recovery::settle::open_cold;
 use crate::segment::Segment;
 use crate::segment::name::is_cold;
@@ -55,15 +56,21 @@ fn check_one(dir: &Path, check: &SegmentCheck, move_aside: bool) -> Option<Corru
         )
     };
     let builder = IndexBuilder::of_sealed(&segment).ok()?;
-    let rebuilt = SegmentIndex::from_builder(&segment, &builder)?;
-    if rebuilt.bytes() == stored.as_slice() {
+    // A file of an older version that readers still serve is compared with the rebuilt index
+    // encoded in that version: it is valid if it is exactly that (FORMAT.md §7).
+    let version = match stored.get(8..10) {
+        Some(&[lo, hi]) if u16::from_le_bytes([lo, hi]) == 1 => 1,
+        _ => INDEX_VERSION,
+    };
+    let rebuilt = SegmentIndex::encoded(&segment, &builder, version)?;
+    if rebuilt == stored {
         return None;
     }
     let offset = stored
         .iter()
-        .zip(rebuilt.bytes())
+        .zip(&rebuilt)
         .position(|(a, b)| a != b)
-        .unwrap_or(stored.len().min(rebuilt.bytes().len()));
+        .unwrap_or(stored.len().min(rebuilt.len()));
     let what = match SegmentIndex::decode_bytes(stored, &segment) {
         // Readers would have served this one: it is what can hide records.
         true => {
