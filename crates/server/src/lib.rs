@@ -35,7 +35,7 @@
 
 pub mod auth;
 pub mod error;
-
+mod filters;
 mod ingest;
 mod metrics;
 pub mod routes;

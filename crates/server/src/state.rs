@@ -176,6 +176,21 @@ impl AppState {
         filters: Value,
         count: u64,
     ) -> Result<(), Problem> {
+        let event = self.audit_event(caller, action, endpoint, filters, count);
+        let receipt = self.0.log.append_async(&event).await;
+        receipt.map(|_| ()).map_err(Problem::from)
+    }
+
+    /// The event recording a read: the token as actor (`token:<id>`, kind `token`, its name),
+    /// and in metadata the endpoint, the role, the filters and the number of records.
+    pub fn audit_event(
+        &self,
+        caller: &Caller,
+        action: &str,
+        endpoint: &str,
+        filters: Value,
+        count: u64,
+    ) -> Event {
         let mut event = Event::new(format!("token:{}", caller.id), action)
             .actor_kind("token")
             .metadata("endpoint", endpoint)
@@ -185,7 +200,6 @@ impl AppState {
         if let Some(name) = &caller.name {
             event = event.actor_name(name.clone());
         }
-        let receipt = self.0.log.append_async(&event).await;
-        receipt.map(|_| ()).map_err(Problem::from)
+        event
     }
 }

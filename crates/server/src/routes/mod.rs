@@ -1,9 +1,13 @@
 //! The router: [`router`] is the one place where routes are registered. Handlers live in one
 //! module per group of endpoints.
 
+mod events;
 mod ingest;
 pub mod openapi;
 mod ops;
+mod proofs;
+mod read;
+mod stream;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -23,7 +27,15 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
         // Ingest.
-        .route("/v1/events", post(ingest::post_events))
+        .route("/v1/events", post(ingest::post_events).get(events::list))
+        // Reads.
+        .route("/v1/events/{seq}", get(events::one))
+        .route("/v1/stats", get(read::stats))
+        .route("/v1/export", get(read::export))
+        .route("/v1/stream", get(stream::stream))
+        // Proofs.
+        .route("/v1/checkpoint", get(proofs::checkpoint))
+        .route("/v1/proofs/consistency", get(proofs::consistency))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), count_errors))

@@ -15,6 +15,13 @@ use utoipa::{Modify, OpenApi};
         super::ops::metrics,
         document,
         super::ingest::post_events,
+        super::events::list,
+        super::events::one,
+        super::read::stats,
+        super::read::export,
+        super::stream::stream,
+        super::proofs::checkpoint,
+        super::proofs::consistency,
     ),
     modifiers(&Bearer),
 )]
