@@ -37,7 +37,7 @@ pub mod auth;
 pub mod error;
 mod filters;
 mod ingest;
-mod metrics;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 mod socket;
