@@ -25,10 +25,12 @@ mod query;
 mod reindex;
 mod retention;
 mod seal;
+mod serve;
 mod stats;
 mod table;
 mod tail;
 mod terminal;
+mod token;
 mod verify;
 mod verify_proof;
 mod when;
@@ -141,6 +143,13 @@ enum Command {
         after_help = "Takes the log's lock. Use after `verify` reported an index, or after                       restoring files from a backup.\nExample:\n  auditlog reindex --dir /var/lib/audit"
     )]
     Reindex(reindex::ReindexArgs),
+    /// Run the audit service: HTTP (and a Unix socket) for appends, queries, exports, streams
+    /// and proofs, with bearer tokens (README.md, "Running the server").
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(serve::ServeArgs),
+    /// Manage the server's bearer tokens (stored as hashes in the log directory).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
@@ -197,6 +206,15 @@ const APPEND_EXAMPLES: &str = "Examples:
   auditlog append --dir ./audit --actor ci --action deploy --entity service:billing \\
       --severity medium --label SOX --meta version=1.4.2 --meta canary=true
   echo '{\"actor\":{\"id\":\"bob\"},\"action\":\"export\"}' | auditlog append --dir ./audit";
+
+const SERVE_EXAMPLES: &str = "Examples:
+  auditlog token add --dir /var/lib/audit --role writer --name web   # prints the secret once
+  auditlog serve --dir /var/lib/audit                                 # http://127.0.0.1:7600
+  auditlog serve --dir /var/lib/audit --listen 127.0.0.1:0 --socket /run/audit.sock
+  auditlog serve --dir /var/lib/audit --durability periodic:50ms --key ./audit-signer.key
+
+It logs one line on stderr when started (with the bound address) and one when stopped.
+SIGTERM or SIGINT: new writes get 503, requests in flight finish, the log is closed.";
 
 /// The log directory argument shared by every command.
 #[derive(Debug, Clone, clap::Args)]
@@ -272,6 +290,8 @@ pub fn run() -> ExitCode {
         Command::Stats(args) => stats::run(args),
         Command::Append(args) => append::run(args),
         Command::Reindex(args) => reindex::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(command) => token::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,8 @@
 //! Writing records to stdout: a readable table, JSON Lines, CSV or one JSON array, one record
 //! at a time (nothing is buffered beyond the output buffer, so exports run in constant memory).
 //!
-//! CSV columns, in this order (`CSV_COLUMNS`): `seq, recorded_at, occurred_at, actor_id,
-//! actor_kind, actor_name, actor_email, action, outcome, error_message, severity, entity_type,
-//! entity_id, entity_name, tenant, ip, user_agent, session_id, request_id, source, before,
-//! after, changed_fields, labels, metadata`. Absent values are empty cells; `before`, `after`
-//! and `metadata` hold compact JSON text, `changed_fields` and `labels` a JSON array of
-//! strings. Cells are quoted (RFC 4180: `"` doubled) when they hold a comma, a quote, CR, LF,
-//! or start or end with a space; rows end with CRLF as RFC 4180 says.
+//! CSV rows and their columns are the engine's (`auditlog::csv`), shared with the server's
+//! export; the CLI only chooses the zone of their times.
 
 use super::CliError;
 use super::table::{self, Shown, Table};
@@ -110,34 +105,7 @@ impl DisplayArgs {
     }
 }
 
-/// The CSV header, one name per column.
-pub const CSV_COLUMNS: [&str; 25] = [
-    "seq",
-    "recorded_at",
-    "occurred_at",
-    "actor_id",
-    "actor_kind",
-    "actor_name",
-    "actor_email",
-    "action",
-    "outcome",
-    "error_message",
-    "severity",
-    "entity_type",
-    "entity_id",
-    "entity_name",
-    "tenant",
-    "ip",
-    "user_agent",
-    "session_id",
-    "request_id",
-    "source",
-    "before",
-    "after",
-    "changed_fields",
-    "labels",
-    "metadata",
-];
+pub use auditlog::csv::CSV_COLUMNS;
 
 /// Turns a failed write to stdout into an error, except a closed pipe (`auditlog query |
 /// head`), after which there is nobody left to write to: the process ends successfully.
@@ -251,88 +219,15 @@ fn write_json(out: &mut impl Write, r: &Record, shown: Shown) -> io::Result<()> 
     out.write_all(text.as_bytes())
 }
 
-/// Writes one CSV cell, quoted when needed.
-pub fn write_csv_cell(out: &mut impl Write, cell: &str) -> io::Result<()> {
-    let needs_quotes =
-        cell.contains([',', '"', '\r', '\n']) || cell.starts_with(' ') || cell.ends_with(' ');
-    if !needs_quotes {
-        return out.write_all(cell.as_bytes());
-    }
-    out.write_all(b"\"")?;
-    out.write_all(cell.replace('"', "\"\"").as_bytes())?;
-    out.write_all(b"\"")
-}
-
+/// One record as a CSV row, its times in the zone chosen.
 fn write_csv_row(out: &mut impl Write, r: &Record, shown: Shown) -> io::Result<()> {
-    let e = &r.event;
-    let json = |v: Option<String>| v.unwrap_or_default();
-    let list = |items: &[String]| {
-        if items.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(items).unwrap_or_default()
-        }
-    };
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    let entity = e.entity.as_ref();
-    let cells: [String; 25] = [
-        r.seq.to_string(),
-        shown.rfc3339(r.recorded_at),
-        e.occurred_at.map(|t| shown.rfc3339(t)).unwrap_or_default(),
-        e.actor.id.clone(),
-        opt(&e.actor.kind),
-        opt(&e.actor.name),
-        opt(&e.actor.email),
-        e.action.clone(),
-        e.outcome.as_str().to_string(),
-        opt(&e.error_message),
-        e.severity.as_str().to_string(),
-        entity.map(|x| x.kind.clone()).unwrap_or_default(),
-        entity.map(|x| x.id.clone()).unwrap_or_default(),
-        entity.and_then(|x| x.name.clone()).unwrap_or_default(),
-        opt(&e.tenant),
-        opt(&e.ip),
-        opt(&e.user_agent),
-        opt(&e.session_id),
-        opt(&e.request_id),
-        opt(&e.source),
-        json(e.before.as_ref().map(|v| v.as_str().to_owned())),
-        json(e.after.as_ref().map(|v| v.as_str().to_owned())),
-        list(&e.changed_fields),
-        list(&e.labels),
-        json(e.metadata.as_ref().map(|m| m.as_str().to_owned())),
-    ];
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        write_csv_cell(out, cell)?;
-    }
-    out.write_all(b"\r\n")
+    auditlog::csv::write_csv_row_with(out, r, |t| shown.rfc3339(t))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use auditlog::{Event, Timestamp};
-
-    fn cell(s: &str) -> String {
-        let mut out = Vec::new();
-        write_csv_cell(&mut out, s).expect("writes to a Vec");
-        String::from_utf8(out).expect("utf-8 in, utf-8 out")
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_only_when_needed() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell(""), "");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(cell("cr\r"), "\"cr\r\"");
-        assert_eq!(cell(" padded"), "\" padded\"");
-        assert_eq!(cell("{\"a\":1}"), "\"{\"\"a\"\":1}\"");
-    }
 
     fn sample() -> Record {
         Record {

@@ -48,6 +48,7 @@ pub(crate) use auditlog_format::{event, meta, record, sys, timestamp};
 pub mod checkpoint;
 pub mod classes;
 mod clock;
+pub mod csv;
 mod error;
 mod follow;
 #[cfg(feature = "testing")]

@@ -1,0 +1,175 @@
+//! `GET /v1/events` (a filtered page) and `GET /v1/events/{seq}` (one record, optionally
+//! with its inclusion proof).
+
+use super::SeqPath;
+use crate::auth::Caller;
+use crate::error::Problem;
+use crate::filters::{Params, to_query};
+use crate::state::{AppState, read_event};
+use auditlog::query::{Cursor, Order};
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+/// One page of matching records.
+///
+/// Filters: see docs/SERVER.md. `order` is `oldest` (the default) or `newest`; `limit` is 1
+/// to the server's page limit (default 100); `cursor` continues after the page that
+/// returned it (same filters and order). Readers see only their tenants' records.
+#[utoipa::path(get, path = "/v1/events", tag = "read",
+    params(
+        ("since" = Option<String>, Query, description = "RFC 3339; records at or after"),
+        ("until" = Option<String>, Query, description = "RFC 3339; records before"),
+        ("time_field" = Option<String>, Query, description = "recorded (default) or occurred"),
+        ("actor" = Option<String>, Query, description = "Actor id"),
+        ("entity_type" = Option<String>, Query, description = "Entity type"),
+        ("entity_id" = Option<String>, Query, description = "Entity id (with entity_type)"),
+        ("action" = Option<String>, Query, description = "Exact action"),
+        ("action_prefix" = Option<String>, Query, description = "Action prefix"),
+        ("tenant" = Option<String>, Query, description = "Tenant"),
+        ("outcome" = Option<String>, Query, description = "success, failure, denied or error"),
+        ("severity" = Option<String>, Query, description = "Exact severity"),
+        ("min_severity" = Option<String>, Query, description = "At least this severity"),
+        ("label" = Option<String>, Query, description = "Label"),
+        ("text" = Option<String>, Query, description = "Text anywhere, case-insensitive"),
+        ("order" = Option<String>, Query, description = "oldest (default) or newest"),
+        ("limit" = Option<u32>, Query, description = "Records per page (default 100)"),
+        ("cursor" = Option<String>, Query, description = "From the previous page"),
+    ),
+    responses(
+        super::openapi::RequestProblems,
+        (status = 200, description = "{records, cursor, has_more}", body = Value),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Value>, Problem> {
+    caller.require_reader()?;
+    let mut query = to_query(&params, &["order", "limit", "cursor"], &caller)?;
+    if let Some(order) = params.parsed("order", |v| match v {
+        "oldest" | "asc" => Ok(Order::OldestFirst),
+        "newest" | "desc" => Ok(Order::NewestFirst),
+        _ => Err("give oldest or newest".to_string()),
+    })? {
+        query = query.order(order);
+    }
+    let max = state.limits().max_page;
+    let limit = params
+        .parsed("limit", |v| match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("give a number from 1 to {max}")),
+        })?
+        .unwrap_or(100.min(max));
+    query = query.limit(limit);
+    if let Some(cursor) = params.parsed("cursor", |v| {
+        v.parse::<Cursor>()
+            .map_err(|e| format!("{e} (pass back the cursor of the previous page unchanged)"))
+    })? {
+        query = query.after(cursor);
+    }
+    state.metrics().queries.inc();
+    let page = state.blocking(move |log| Ok(log.query(&query)?)).await?;
+    let records: Vec<Value> = page
+        .records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    state
+        .audit_read(read_event(
+            &caller,
+            "audit.read",
+            "GET /v1/events",
+            params.to_json(),
+            records.len() as u64,
+        ))
+        .await?;
+    Ok(Json(json!({
+        "records": records,
+        "cursor": page.cursor.to_string(),
+        "has_more": page.has_more,
+    })))
+}
+
+/// One record. With `?proof=inclusion` (auditors and admins), also its RFC 9162 inclusion
+/// proof against the newest signed checkpoint covering it (else the current tree).
+#[utoipa::path(get, path = "/v1/events/{seq}", tag = "read",
+    params(
+        ("seq" = u64, Path, description = "The record's sequence number"),
+        ("proof" = Option<String>, Query, description = "inclusion: add the inclusion proof"),
+    ),
+    responses(
+        super::openapi::RequestProblems,
+        (status = 200, description = "{record} or {record, proof}", body = Value),
+        super::openapi::NotFound,
+    ),
+    security(("bearer" = [])))]
+pub async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    SeqPath(seq): SeqPath,
+    params: Params,
+) -> Result<Json<Value>, Problem> {
+    caller.require_reader()?;
+    if let Some((k, _)) = params.0.iter().find(|(k, _)| k != "proof") {
+        return Err(Problem::bad_request(
+            "unknown-filter",
+            format!("unknown parameter `{k}`: this endpoint takes only proof=inclusion"),
+        )
+        .with("parameter", k.as_str()));
+    }
+    let proof = match params.get("proof")? {
+        None => false,
+        Some("inclusion") => true,
+        Some(other) => {
+            return Err(Problem::bad_request(
+                "bad-parameter",
+                format!("`proof={other}`: the only proof of a record is proof=inclusion"),
+            )
+            .with("parameter", "proof"));
+        }
+    };
+    if proof {
+        caller.require_auditor()?;
+    }
+    state.metrics().queries.inc();
+    // A caller limited to tenants gets one answer for a missing record and for another
+    // tenant's: it learns nothing of other tenants, not even which numbers exist.
+    let hidden = || {
+        Problem::not_found(format!(
+            "no record #{seq} among the tenants of token {}",
+            caller.id
+        ))
+    };
+    let scoped = caller.read_scope().is_some();
+    let record = match state.blocking(move |log| Ok(log.get(seq)?)).await {
+        Err(p) if scoped && p.status == axum::http::StatusCode::NOT_FOUND => Err(hidden()),
+        other => other,
+    }?;
+    if !caller.may_see(record.event.tenant.as_deref()) {
+        return Err(hidden());
+    }
+    let mut doc = json!({ "record": record });
+    if proof {
+        state.metrics().proofs.inc();
+        let value = state
+            .blocking(move |log| Ok(auditlog::proof::prove_inclusion(log.dir(), seq, None)?))
+            .await?;
+        doc["proof"] = value;
+    }
+    let endpoint = match proof {
+        true => "GET /v1/events/{seq}?proof=inclusion",
+        false => "GET /v1/events/{seq}",
+    };
+    state
+        .audit_read(read_event(
+            &caller,
+            "audit.read",
+            endpoint,
+            json!({ "seq": seq }),
+            1,
+        ))
+        .await?;
+    Ok(Json(doc))
+}
