@@ -62,6 +62,9 @@ pub struct TokenStore {
     pub generation: u64,
     /// Every token ever added, revoked ones included (so ids are never reused).
     pub tokens: Vec<TokenEntry>,
+    /// The console's one-time viewer links (hashes only), `console/links.rs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewer_links: Vec<crate::console::links::ViewerLink>,
 }
 
 /// A failure reading or changing the store.
@@ -197,7 +200,7 @@ impl TokenStore {
 }
 
 /// Runs `f` on the store under the store's lock and writes the result durably.
-fn change<T>(
+pub(crate) fn change<T>(
     dir: &Path,
     f: impl FnOnce(&mut TokenStore) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
@@ -223,11 +226,11 @@ fn change<T>(
 }
 
 /// Fills `buf` from the operating system's random source.
-fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     File::open("/dev/urandom")?.read_exact(buf)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
