@@ -37,11 +37,12 @@ function cleanSubmit() {
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(form)) {
       if (typeof v !== 'string' || v.trim() === '') continue;
-      if ((k === 'since' || k === 'until') && form.elements.range.value !== 'custom') continue;
+      if ((k === 'since' || k === 'until') && form.querySelector('#f-range').value !== 'custom') continue;
       params.append(k, v.trim());
     }
     const q = params.toString();
-    window.location.assign(form.action + (q ? `?${q}` : ''));
+    // getAttribute: `form.action` is the "action" filter's input, not the form's URL.
+    window.location.assign(form.getAttribute('action') + (q ? `?${q}` : ''));
   });
 }
 

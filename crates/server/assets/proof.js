@@ -147,6 +147,25 @@ function base64Bytes(b64) {
   return out;
 }
 
+/**
+ * The tree head of a signed checkpoint note ("origin\nsize\nbase64 root\n...\n\n— key sig"),
+ * with the names of its signers, or null if `note` is not one. The signature itself is
+ * checked by `auditlog verify-proof` (Ed25519 is not in this checker).
+ */
+export function noteHead(note) {
+  if (typeof note !== 'string') return null;
+  const lines = note.split('\n');
+  if (lines.length < 3 || !/^\d+$/.test(lines[1])) return null;
+  let root;
+  try {
+    root = Array.from(atob(lines[2]), (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  } catch {
+    return null;
+  }
+  const signers = lines.filter((l) => l.startsWith('\u2014 ')).map((l) => l.slice(2).split(' ')[0]);
+  return { origin: lines[0], size: BigInt(lines[1]), root, signers };
+}
+
 function asBig(v, name) {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
@@ -155,7 +174,7 @@ function asBig(v, name) {
 
 /**
  * Checks an inclusion proof document (its text, or the value `parseExact` made of it).
- * Returns {ok: true, size, root, leafHash} or {ok: false, reason}; never throws.
+ * Returns {ok: true, size, root, leafHash, checkpoint} or {ok: false, reason}; never throws.
  * The leaf hash is recomputed from the payload (the document's own `leaf_hash` is
  * informational and is only compared), so a changed payload, time, path or root fails.
  */
@@ -175,6 +194,16 @@ export function verifyInclusion(doc, expectedSeq) {
     const root = fromHex(p.tree_head.root);
     if (root.length !== 32) return { ok: false, reason: 'the root is not 32 bytes' };
     if (m >= n) return { ok: false, reason: `leaf ${m} is not below the tree size ${n}` };
+    // The size is bound through the signed tree head, not the path (FORMAT.md §4.3): a
+    // checkpoint that comes with the proof must name exactly this tree head.
+    let checkpoint = null;
+    if (p.checkpoint !== null && p.checkpoint !== undefined) {
+      checkpoint = noteHead(p.checkpoint);
+      if (!checkpoint) return { ok: false, reason: 'the checkpoint is not a signed note' };
+      if (checkpoint.size !== n || checkpoint.root !== toHex(root)) {
+        return { ok: false, reason: 'the signed checkpoint names another tree head' };
+      }
+    }
     if (!Array.isArray(p.path)) return { ok: false, reason: 'the path is not a list' };
     if (p.path.length !== pathLength(m, n)) {
       return {
@@ -212,7 +241,7 @@ export function verifyInclusion(doc, expectedSeq) {
     if (toHex(r) !== toHex(root)) {
       return { ok: false, reason: 'the path does not lead to the root of the tree head' };
     }
-    return { ok: true, size: n, root: toHex(root), leafHash: toHex(leaf) };
+    return { ok: true, size: n, root: toHex(root), leafHash: toHex(leaf), checkpoint };
   } catch (e) {
     return { ok: false, reason: e.message };
   }

@@ -46,9 +46,9 @@ fn row(h: &mut Html, label: &str, value: &str) {
     }
     h.raw("<tr><th scope=\"row\">")
         .text(label)
-        .raw("</th><td>")
+        .raw("</th><td><div class=\"v\">")
         .text(value)
-        .raw("</td></tr>");
+        .raw("</div></td></tr>");
 }
 
 fn fields_table(h: &mut Html, r: &Value) {
@@ -78,9 +78,9 @@ fn fields_table(h: &mut Html, r: &Value) {
     h.raw("</td></tr>");
     let (kind, id) = (field(r, "entity/type"), field(r, "entity/id"));
     if !kind.is_empty() {
-        h.raw("<tr><th scope=\"row\">Entity</th><td>")
+        h.raw("<tr><th scope=\"row\">Entity</th><td><div class=\"v\">")
             .link(&entity_href(kind, id), &format!("{kind} {id}"))
-            .raw(" <span class=\"muted\">(full history)</span></td></tr>");
+            .raw(" <span class=\"muted\">(full history)</span></div></td></tr>");
         row(h, "Entity name", field(r, "entity/name"));
     }
     for (label, key) in [
