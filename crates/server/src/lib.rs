@@ -39,7 +39,7 @@ pub mod console;
 pub mod error;
 pub(crate) mod filters;
 mod ingest;
-mod metrics;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 mod socket;
