@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const { BASE_URL, ADMIN_TOKEN, ACME_TOKEN, AUDITLOG_BIN, LOG_DIR, SEED_FILE, SCREENSHOTS } =
+const { BASE_URL, ADMIN_TOKEN, ACME_TOKEN, WRITER_TOKEN, AUDITLOG_BIN, LOG_DIR, SEED_FILE, SCREENSHOTS } =
   process.env;
 const seeded = JSON.parse(fs.readFileSync(SEED_FILE, 'utf8'));
 let browser;
@@ -334,6 +334,43 @@ test('the dashboard draws its charts; the pages work at phone width', async () =
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 400, `no sideways scrolling at phone width (${width}px)`);
   await shot(page, 'dashboard-phone');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+async function append(events) {
+  const r = await fetch(`${BASE_URL}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${WRITER_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  return JSON.parse(text).records.map((x) => x.seq);
+}
+
+test('the live feed shows a new record as it commits, pauses, and resumes without a gap', async () => {
+  const { ctx, errors } = await context();
+  const page = await signIn(ctx, ACME_TOKEN);
+  await page.goto(`${BASE_URL}/console/live`);
+  await page.waitForSelector('[data-testid=live-state][data-state=live]');
+  const [other] = await append([{ actor: { id: 'mallory' }, action: 'live.other_tenant', tenant: 'globex' }]);
+  const [seq] = await append([{ actor: { id: 'bob<script>window.__xss=11</script>' }, action: 'live.first', tenant: 'acme' }]);
+  await page.waitForSelector(`#live tbody tr:has-text("live.first")`);
+  assert.equal(await page.textContent('#live tbody tr td'), String(seq));
+  assert.ok((await page.textContent('#live')).includes('bob<script>window.__xss=11</script>'));
+  await page.click('[data-testid=live-toggle]');
+  await page.waitForSelector('[data-testid=live-state][data-state=paused]');
+  const [during] = await append([{ actor: { id: 'carol' }, action: 'live.during_pause', tenant: 'acme' }]);
+  await page.waitForTimeout(300);
+  assert.equal(await page.isVisible('#live tbody tr:has-text("live.during_pause")'), false, 'paused');
+  await page.click('[data-testid=live-toggle]');
+  await page.waitForSelector('#live tbody tr:has-text("live.during_pause")');
+  const seqs = await page.$$eval('#live tbody tr td:first-child', (t) => t.map((x) => x.textContent));
+  assert.deepEqual(seqs, [String(during), String(seq)]);
+  assert.ok(!seqs.includes(String(other)), 'another tenant never appears');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await shot(page, 'live');
   assert.deepEqual(errors, []);
   await ctx.close();
 });

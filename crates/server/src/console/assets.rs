@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// (name, media type, bytes) of every asset.
-const ASSETS: [(&str, &str, &[u8]); 6] = [
+const ASSETS: [(&str, &str, &[u8]); 7] = [
     (
         "console.css",
         "text/css; charset=utf-8",
@@ -31,6 +31,11 @@ const ASSETS: [(&str, &str, &[u8]); 6] = [
         "record.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/record.js"),
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/live.js"),
     ),
     (
         "favicon.svg",

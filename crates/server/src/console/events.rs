@@ -139,6 +139,16 @@ impl View {
     }
 }
 
+/// The filters of `view` without its time range (a live feed has no end).
+pub(super) fn live_params(view: &View) -> String {
+    query_string(
+        view.filters
+            .iter()
+            .filter(|(k, _)| k != "since" && k != "until")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+}
+
 fn view_range(params: &Params) -> &str {
     params
         .0
@@ -435,6 +445,11 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, params: Params)
                 .link(
                     &format!("/console/export?format=jsonl{sep}{export}"),
                     "JSONL",
+                )
+                .raw(" · ")
+                .link(
+                    &format!("/console/live?{}", live_params(&view)),
+                    "Live feed of this filter",
                 )
                 .raw("</span></div>");
             table(&mut b, &records);

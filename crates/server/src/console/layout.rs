@@ -47,6 +47,8 @@ pub enum Nav {
     Events,
     /// The dashboard.
     Dashboard,
+    /// The live feed.
+    Live,
     /// A record (under Events).
     Record,
     /// The sign-in page (no navigation).
@@ -91,6 +93,7 @@ pub fn render(
         for (target, href, label) in [
             (Nav::Events, "/console/events", "Events"),
             (Nav::Dashboard, "/console/dashboard", "Dashboard"),
+            (Nav::Live, "/console/live", "Live"),
         ] {
             h.raw("<li><a").attr("href", href);
             if nav == target || (nav == Nav::Record && target == Nav::Events) {

@@ -7,7 +7,7 @@ pub mod openapi;
 mod ops;
 mod proofs;
 pub(crate) mod read;
-mod stream;
+pub(crate) mod stream;
 
 use crate::error::Problem;
 use crate::state::AppState;
