@@ -135,16 +135,7 @@ impl TokenStore {
             return Err(StoreError::Usage(format!("tenant {t:?} is empty")));
         }
         change(dir, |store| {
-            let mut random = [0u8; 36];
-            fill_random(&mut random).map_err(|e| StoreError::Io(e.to_string()))?;
-            let id = loop {
-                let id = to_hex(&random[..4]);
-                if !store.tokens.iter().any(|t| t.id == id) {
-                    break id;
-                }
-                fill_random(&mut random[..4]).map_err(|e| StoreError::Io(e.to_string()))?;
-            };
-            let secret = format!("alt_{id}_{}", to_hex(&random[4..]));
+            let (id, secret) = new_secret("alt_", |id| store.tokens.iter().any(|t| t.id == id))?;
             let entry = TokenEntry {
                 id,
                 name: name.clone(),
@@ -223,6 +214,25 @@ pub(crate) fn change<T>(
     write_file_durably(&StdFileSystem as &dyn FileSystem, &path, text.as_bytes())
         .map_err(|e| io_error("writing", &path, e))?;
     Ok(out)
+}
+
+/// A fresh `<prefix><id>_<64 hex digits>` secret and its public id (8 hex digits), the id
+/// not one `taken` says is in use. Tokens (`alt_`) and viewer links (`alv_`) are made so.
+pub(crate) fn new_secret(
+    prefix: &str,
+    taken: impl Fn(&str) -> bool,
+) -> Result<(String, String), StoreError> {
+    let mut random = [0u8; 36];
+    fill_random(&mut random).map_err(|e| StoreError::Io(e.to_string()))?;
+    let id = loop {
+        let id = to_hex(&random[..4]);
+        if !taken(&id) {
+            break id;
+        }
+        fill_random(&mut random[..4]).map_err(|e| StoreError::Io(e.to_string()))?;
+    };
+    let secret = format!("{prefix}{id}_{}", to_hex(&random[4..]));
+    Ok((id, secret))
 }
 
 /// Fills `buf` from the operating system's random source.

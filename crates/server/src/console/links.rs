@@ -9,7 +9,7 @@
 //! reader session of its one tenant; it stops working when it is used or its TTL ends.
 //! Entries used or expired for more than a day are dropped at the next change.
 
-use crate::tokens::{StoreError, TokenStore, change, fill_random, to_hex};
+use crate::tokens::{StoreError, TokenStore, change, new_secret};
 use auditlog::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -134,16 +134,9 @@ pub fn mint(
     let expires = Timestamp::from_nanos(now.as_nanos().saturating_add(nanos(ttl)));
     change(dir, |store| {
         prune(store, now);
-        let mut random = [0u8; 36];
-        fill_random(&mut random).map_err(|e| StoreError::Io(e.to_string()))?;
-        let id = loop {
-            let id = to_hex(&random[..4]);
-            if !store.viewer_links.iter().any(|l| l.id == id) {
-                break id;
-            }
-            fill_random(&mut random[..4]).map_err(|e| StoreError::Io(e.to_string()))?;
-        };
-        let secret = format!("{LINK_PREFIX}{id}_{}", to_hex(&random[4..]));
+        let (id, secret) = new_secret(LINK_PREFIX, |id| {
+            store.viewer_links.iter().any(|l| l.id == id)
+        })?;
         let link = ViewerLink {
             id,
             tenant: tenant.to_string(),
