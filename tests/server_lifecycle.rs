@@ -35,11 +35,7 @@ fn seqs_in_log(dir: &Path) -> BTreeSet<u64> {
 }
 
 /// Producers posting batches until refused; returns the acknowledged seqs.
-fn producers(
-    server: &Server,
-    secret: &str,
-    threads: usize,
-) -> Vec<std::thread::JoinHandle<(Vec<u64>, Vec<u16>)>> {
+fn producers(server: &Server, secret: &str, threads: usize) -> Producers {
     (0..threads)
         .map(|t| {
             let addr = server.addr;
@@ -89,24 +85,48 @@ fn producers(
         .collect()
 }
 
-#[test]
-fn sigterm_with_appends_in_flight_loses_nothing_acknowledged() {
+type Producers = Vec<std::thread::JoinHandle<(Vec<u64>, Vec<u16>)>>;
+
+/// A server with four producers posting batches, once at least 200 records are in.
+fn server_under_load() -> (tempfile::TempDir, String, Server, Producers) {
     let dir = tempfile::tempdir().expect("tempdir");
     let writer = token(dir.path(), "writer", &[]);
     let server = Server::start(dir.path(), &[]);
     let threads = producers(&server, &writer, 4);
-    // Let them run until a good number of records is in.
     while server.tree_size() < 200 {
         std::thread::sleep(Duration::from_millis(20));
     }
+    (dir, writer, server, threads)
+}
+
+/// Every seq the producers got a 201 for.
+fn acknowledged(threads: Producers) -> BTreeSet<u64> {
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("producer").0)
+        .collect()
+}
+
+fn assert_verifies(dir: &Path) {
+    let verify = std::process::Command::new(server_support::BIN)
+        .arg("verify")
+        .arg(dir)
+        .output()
+        .expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn sigterm_with_appends_in_flight_loses_nothing_acknowledged() {
+    let (dir, _, server, threads) = server_under_load();
     let (log, ok) = server.stop();
     assert!(ok, "{log}");
     assert!(log.contains("stopped (SIGTERM)"), "{log}");
-    let mut acked = BTreeSet::new();
-    for t in threads {
-        let (seqs, _) = t.join().expect("producer");
-        acked.extend(seqs);
-    }
+    let acked = acknowledged(threads);
     let stored = seqs_in_log(dir.path());
     assert!(acked.len() >= 200, "{}", acked.len());
     assert!(
@@ -119,32 +139,14 @@ fn sigterm_with_appends_in_flight_loses_nothing_acknowledged() {
         stored.iter().copied().collect::<Vec<_>>(),
         (0..stored.len() as u64).collect::<Vec<_>>()
     );
-    let verify = std::process::Command::new(server_support::BIN)
-        .arg("verify")
-        .arg(dir.path())
-        .output()
-        .expect("verify");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verifies(dir.path());
 }
 
 #[test]
 fn kill_9_during_ingest_then_restart_keeps_every_acknowledged_record() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let writer = token(dir.path(), "writer", &[]);
-    let server = Server::start(dir.path(), &[]);
-    let threads = producers(&server, &writer, 4);
-    while server.tree_size() < 200 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (dir, writer, server, threads) = server_under_load();
     server.kill9();
-    let mut acked = BTreeSet::new();
-    for t in threads {
-        acked.extend(t.join().expect("producer").0);
-    }
+    let acked = acknowledged(threads);
     // The restart recovers the log (a torn tail is cut) and goes on from where it was.
     let server = Server::start(dir.path(), &[]);
     let size = server.tree_size();
@@ -163,16 +165,7 @@ fn kill_9_during_ingest_then_restart_keeps_every_acknowledged_record() {
     assert!(ok, "{log}");
     let stored = seqs_in_log(dir.path());
     assert!(acked.is_subset(&stored));
-    let verify = std::process::Command::new(server_support::BIN)
-        .arg("verify")
-        .arg(dir.path())
-        .output()
-        .expect("verify");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_verifies(dir.path());
 }
 
 /// Retries `f` until it returns true, for at most about two seconds (a token change must

@@ -166,40 +166,32 @@ impl AppState {
         Ok(receipts)
     }
 
-    /// Appends the `audit.read` (or `audit.export`) event of a read by `caller` and waits for
-    /// it to be durable, so no read goes unrecorded: the read's answer is sent only after.
-    pub async fn audit_read(
-        &self,
-        caller: &Caller,
-        action: &str,
-        endpoint: &str,
-        filters: Value,
-        count: u64,
-    ) -> Result<(), Problem> {
-        let event = self.audit_event(caller, action, endpoint, filters, count);
+    /// Appends the event of a read (see [`read_event`]) and waits for it to be durable, so
+    /// no read goes unrecorded: the read's answer is sent only after.
+    pub async fn audit_read(&self, event: Event) -> Result<(), Problem> {
         let receipt = self.0.log.append_async(&event).await;
         receipt.map(|_| ()).map_err(Problem::from)
     }
+}
 
-    /// The event recording a read: the token as actor (`token:<id>`, kind `token`, its name),
-    /// and in metadata the endpoint, the role, the filters and the number of records.
-    pub fn audit_event(
-        &self,
-        caller: &Caller,
-        action: &str,
-        endpoint: &str,
-        filters: Value,
-        count: u64,
-    ) -> Event {
-        let mut event = Event::new(format!("token:{}", caller.id), action)
-            .actor_kind("token")
-            .metadata("endpoint", endpoint)
-            .metadata("role", caller.role.as_str())
-            .metadata("filters", filters)
-            .metadata("count", count);
-        if let Some(name) = &caller.name {
-            event = event.actor_name(name.clone());
-        }
-        event
+/// The `audit.read` (or `audit.export`) event of a read by `caller`: the token as actor
+/// (`token:<id>`, kind `token`, its name), and in metadata the endpoint, the role, the
+/// filters and the number of records.
+pub fn read_event(
+    caller: &Caller,
+    action: &str,
+    endpoint: &str,
+    filters: Value,
+    count: u64,
+) -> Event {
+    let mut event = Event::new(format!("token:{}", caller.id), action)
+        .actor_kind("token")
+        .metadata("endpoint", endpoint)
+        .metadata("role", caller.role.as_str())
+        .metadata("filters", filters)
+        .metadata("count", count);
+    if let Some(name) = &caller.name {
+        event = event.actor_name(name.clone());
     }
+    event
 }

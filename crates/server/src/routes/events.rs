@@ -5,7 +5,7 @@ use super::SeqPath;
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::filters::{Params, to_query};
-use crate::state::AppState;
+use crate::state::{AppState, read_event};
 use auditlog::query::{Cursor, Order};
 use axum::Json;
 use axum::extract::State;
@@ -37,10 +37,8 @@ use serde_json::{Value, json};
         ("cursor" = Option<String>, Query, description = "From the previous page"),
     ),
     responses(
+        super::openapi::RequestProblems,
         (status = 200, description = "{records, cursor, has_more}", body = Value),
-        (status = 400, description = "Unknown filter, bad value or bad cursor", content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Not a reading role, or another tenant", content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list(
@@ -79,13 +77,13 @@ pub async fn list(
         .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
         .collect();
     state
-        .audit_read(
+        .audit_read(read_event(
             &caller,
             "audit.read",
             "GET /v1/events",
             params.to_json(),
             records.len() as u64,
-        )
+        ))
         .await?;
     Ok(Json(json!({
         "records": records,
@@ -102,11 +100,9 @@ pub async fn list(
         ("proof" = Option<String>, Query, description = "inclusion: add the inclusion proof"),
     ),
     responses(
+        super::openapi::RequestProblems,
         (status = 200, description = "{record} or {record, proof}", body = Value),
-        (status = 400, description = "Bad sequence number or parameter", content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Proofs need an auditor", content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not this reader's tenant)", content_type = "application/problem+json"),
+        super::openapi::NotFound,
     ),
     security(("bearer" = [])))]
 pub async fn one(
@@ -167,7 +163,13 @@ pub async fn one(
         false => "GET /v1/events/{seq}",
     };
     state
-        .audit_read(&caller, "audit.read", endpoint, json!({ "seq": seq }), 1)
+        .audit_read(read_event(
+            &caller,
+            "audit.read",
+            endpoint,
+            json!({ "seq": seq }),
+            1,
+        ))
         .await?;
     Ok(Json(doc))
 }

@@ -24,9 +24,63 @@ use utoipa::{Modify, OpenApi};
         super::proofs::consistency,
         crate::console::signin::mint_link,
     ),
+    components(schemas(ProblemDoc)),
     modifiers(&Bearer),
 )]
 struct ApiDoc;
+
+/// An RFC 9457 problem document, as every error is answered (docs/SERVER.md, "Errors").
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "described in the document, built as JSON by error.rs"
+)]
+pub struct ProblemDoc {
+    /// `urn:auditlog:problem:<kind>`.
+    r#type: String,
+    /// The status's reason phrase.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong, for a person.
+    detail: String,
+}
+
+/// The errors every endpoint with a token and parameters may answer.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code, reason = "only described")]
+pub enum RequestProblems {
+    #[response(
+        status = 400,
+        description = "A bad parameter value, an unknown filter or a bad cursor",
+        content_type = "application/problem+json"
+    )]
+    BadRequest(ProblemDoc),
+    #[response(
+        status = 401,
+        description = "No, unknown or revoked token",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(ProblemDoc),
+    #[response(
+        status = 403,
+        description = "The token's role or tenants do not allow this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(ProblemDoc),
+}
+
+/// No such record, tree size or checkpoint.
+#[derive(Debug, utoipa::IntoResponses)]
+#[allow(dead_code, reason = "only described")]
+pub enum NotFound {
+    #[response(
+        status = 404,
+        description = "No such record, tree size or checkpoint",
+        content_type = "application/problem+json"
+    )]
+    NotFound(ProblemDoc),
+}
 
 struct Bearer;
 

@@ -4,7 +4,7 @@
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::filters::Params;
-use crate::state::AppState;
+use crate::state::{AppState, read_event};
 use auditlog::checkpoint::store::read_notes;
 use axum::Json;
 use axum::extract::State;
@@ -16,10 +16,9 @@ use serde_json::{Value, json};
 /// the current tree if the tree has grown since the newest.
 #[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs",
     responses(
+        super::openapi::RequestProblems,
+        super::openapi::NotFound,
         (status = 200, description = "C2SP signed note", content_type = "text/plain"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Not an auditor or admin", content_type = "application/problem+json"),
-        (status = 404, description = "No checkpoint yet (start the server with --key)", content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn checkpoint(
@@ -62,7 +61,13 @@ pub async fn checkpoint(
         ));
     };
     state
-        .audit_read(&caller, "audit.read", "GET /v1/checkpoint", json!({}), 0)
+        .audit_read(read_event(
+            &caller,
+            "audit.read",
+            "GET /v1/checkpoint",
+            json!({}),
+            0,
+        ))
         .await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
 }
@@ -75,11 +80,9 @@ pub async fn checkpoint(
         ("to" = Option<u64>, Query, description = "The newer tree size (default: current)"),
     ),
     responses(
+        super::openapi::RequestProblems,
+        super::openapi::NotFound,
         (status = 200, description = "The proof, as `auditlog prove --consistency` prints it", body = Value),
-        (status = 400, description = "Missing or bad sizes", content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Not an auditor or admin", content_type = "application/problem+json"),
-        (status = 404, description = "A size beyond the tree", content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn consistency(
@@ -118,13 +121,13 @@ pub async fn consistency(
         .blocking(move |log| Ok(auditlog::proof::prove_consistency(log.dir(), from, to)?))
         .await?;
     state
-        .audit_read(
+        .audit_read(read_event(
             &caller,
             "audit.read",
             "GET /v1/proofs/consistency",
             json!({"from": from, "to": to}),
             0,
-        )
+        ))
         .await?;
     Ok(Json(proof))
 }

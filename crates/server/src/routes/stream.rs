@@ -9,7 +9,7 @@
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::filters::{Params, to_query};
-use crate::state::AppState;
+use crate::state::{AppState, read_event};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -26,10 +26,8 @@ use std::time::Duration;
         ("since" = Option<String>, Query, description = "And every filter of GET /v1/events"),
     ),
     responses(
+        super::openapi::RequestProblems,
         (status = 200, description = "text/event-stream: id = seq, event = record, data = the record", content_type = "text/event-stream"),
-        (status = 400, description = "Unknown filter or bad from_seq / Last-Event-ID", content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
-        (status = 403, description = "Not a reading role, or another tenant", content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn stream(
@@ -70,13 +68,13 @@ pub async fn stream(
     };
     state.metrics().streams.inc();
     state
-        .audit_read(
+        .audit_read(read_event(
             &caller,
             "audit.read",
             "GET /v1/stream",
             json!({"filters": params.to_json(), "from_seq": from}),
             0,
-        )
+        ))
         .await?;
     let mut records = log.stream(&query, from);
     let mut stopping = state.stopping();
