@@ -374,3 +374,21 @@ test('the live feed shows a new record as it commits, pauses, and resumes withou
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('the integrity page shows the tree head, and the signed checkpoints to auditors', async () => {
+  const { ctx, errors } = await context();
+  const page = await signIn(ctx, ADMIN_TOKEN);
+  await page.click('nav a:has-text("Integrity")');
+  assert.match(await page.textContent('[data-testid=tree-head]'), /Tree size\s*\d+ records/);
+  assert.match(await page.textContent('[data-testid=checkpoints]'), /console\.test\/audit/);
+  await shot(page, 'integrity');
+  const reader = await context();
+  const page2 = await signIn(reader.ctx, ACME_TOKEN);
+  await page2.goto(`${BASE_URL}/console/integrity`);
+  assert.match(await page2.textContent('main'), /shown to auditors and admins/);
+  assert.equal(await page2.isVisible('[data-testid=checkpoints]'), false);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(reader.errors, []);
+  await ctx.close();
+  await reader.ctx.close();
+});

@@ -49,6 +49,8 @@ pub enum Nav {
     Dashboard,
     /// The live feed.
     Live,
+    /// The integrity page.
+    Integrity,
     /// A record (under Events).
     Record,
     /// The sign-in page (no navigation).
@@ -94,6 +96,7 @@ pub fn render(
             (Nav::Events, "/console/events", "Events"),
             (Nav::Dashboard, "/console/dashboard", "Dashboard"),
             (Nav::Live, "/console/live", "Live"),
+            (Nav::Integrity, "/console/integrity", "Integrity"),
         ] {
             h.raw("<li><a").attr("href", href);
             if nav == target || (nav == Nav::Record && target == Nav::Events) {

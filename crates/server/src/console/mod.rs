@@ -10,6 +10,7 @@
 //! - [`record`]: one record, its before/after diff, and its inclusion proof, checked in the
 //!   browser by `assets/proof.js`;
 //! - [`dashboard`]: counts over time and by severity, outcome, action and actor as SVG;
+//! - [`integrity`]: the tree head and the newest signed checkpoints;
 //! - [`live`]: new records as they commit (the API's SSE stream), with pause and resume;
 //! - [`session`]: cookies, sessions, the CSRF origin check; [`links`]: the viewer links;
 //!   [`html`]: escaping; [`layout`]: the page shell and the security headers.
@@ -22,6 +23,7 @@ mod assets;
 mod dashboard;
 mod events;
 pub mod html;
+mod integrity;
 mod layout;
 pub mod links;
 mod live;
@@ -50,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/events/{seq}", get(record::page))
         .route("/console/events/{seq}/proof.json", get(record::proof))
         .route("/console/dashboard", get(dashboard::page))
+        .route("/console/integrity", get(integrity::page))
         .route("/console/live", get(live::page))
         .route("/console/stream", get(live::stream))
         .route("/console/assets/{name}", get(assets::asset))
