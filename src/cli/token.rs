@@ -5,6 +5,7 @@
 use super::{CliError, DirArg};
 use auditlog::{AuditLog, Timestamp};
 use auditlog_server::Role;
+use auditlog_server::console::links;
 use auditlog_server::tokens::{StoreError, TokenStore};
 use std::path::Path;
 
@@ -21,6 +22,29 @@ pub enum TokenCommand {
     List(ListArgs),
     /// Revoke a token by id or name; the server refuses it within a second.
     Revoke(RevokeArgs),
+    /// Mint a one-time console link to one tenant's records; prints the URL.
+    #[command(
+        after_help = "The link opens a reader session of the tenant in the web console \
+                      (README, \"The web console\") once, until its TTL ends. Works while the \
+                      server runs.\n\nExample:\n  auditlog token viewer --dir /var/lib/audit \
+                      --tenant acme --ttl 15m --base-url https://audit.example.com"
+    )]
+    Viewer(ViewerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ViewerArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The one tenant the link's session may read.
+    #[arg(long, value_name = "TENANT")]
+    tenant: String,
+    /// How long the link stays usable: 90s, 15m, 2h (at most 24h).
+    #[arg(long, default_value = "15m", value_parser = links::parse_ttl)]
+    ttl: std::time::Duration,
+    /// Where the server is reached from the viewer's browser.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:7600")]
+    base_url: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +148,22 @@ pub fn run(command: TokenCommand) -> Result<(), CliError> {
             let entry =
                 TokenStore::revoke(&args.dir.dir, &args.token, &now).map_err(store_error)?;
             println!("token {} revoked", entry.id);
+        }
+        TokenCommand::Viewer(args) => {
+            ensure_log(&args.dir.dir)?;
+            let minted = links::mint(
+                &args.dir.dir,
+                &args.tenant,
+                args.ttl,
+                &args.base_url,
+                Timestamp::now(),
+            )
+            .map_err(store_error)?;
+            println!("{}", minted.url);
+            eprintln!(
+                "viewer link {} for tenant {} (one use, until {})",
+                minted.link.id, minted.link.tenant, minted.link.expires_at
+            );
         }
     }
     Ok(())

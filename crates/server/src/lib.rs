@@ -17,6 +17,7 @@
 //! - [`auth`]: roles and the [`Caller`] extractor (the bearer token checked against the store);
 //! - [`tokens`]: the crash-safe token store in the log directory (`auditlog token ...`);
 //! - [`routes`]: the router and one module per group of endpoints;
+//! - [`console`]: the web console (server-rendered pages, embedded scripts, sessions);
 //! - `ingest` (parsing JSON / arrays / NDJSON), `filters` (query parameters into an engine
 //!   [`auditlog::query::Query`]), `socket` (the Unix socket), `metrics`.
 //!
@@ -34,8 +35,9 @@
 //! 5. Test it against the real process in the root package's `tests/server_*.rs`.
 
 pub mod auth;
+pub mod console;
 pub mod error;
-mod filters;
+pub(crate) mod filters;
 mod ingest;
 pub mod metrics;
 pub mod routes;

@@ -62,6 +62,9 @@ pub struct TokenStore {
     pub generation: u64,
     /// Every token ever added, revoked ones included (so ids are never reused).
     pub tokens: Vec<TokenEntry>,
+    /// The console's one-time viewer links (hashes only), `console/links.rs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewer_links: Vec<crate::console::links::ViewerLink>,
 }
 
 /// A failure reading or changing the store.
@@ -132,16 +135,7 @@ impl TokenStore {
             return Err(StoreError::Usage(format!("tenant {t:?} is empty")));
         }
         change(dir, |store| {
-            let mut random = [0u8; 36];
-            fill_random(&mut random).map_err(|e| StoreError::Io(e.to_string()))?;
-            let id = loop {
-                let id = to_hex(&random[..4]);
-                if !store.tokens.iter().any(|t| t.id == id) {
-                    break id;
-                }
-                fill_random(&mut random[..4]).map_err(|e| StoreError::Io(e.to_string()))?;
-            };
-            let secret = format!("alt_{id}_{}", to_hex(&random[4..]));
+            let (id, secret) = new_secret("alt_", |id| store.tokens.iter().any(|t| t.id == id))?;
             let entry = TokenEntry {
                 id,
                 name: name.clone(),
@@ -197,7 +191,7 @@ impl TokenStore {
 }
 
 /// Runs `f` on the store under the store's lock and writes the result durably.
-fn change<T>(
+pub(crate) fn change<T>(
     dir: &Path,
     f: impl FnOnce(&mut TokenStore) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
@@ -222,12 +216,31 @@ fn change<T>(
     Ok(out)
 }
 
+/// A fresh `<prefix><id>_<64 hex digits>` secret and its public id (8 hex digits), the id
+/// not one `taken` says is in use. Tokens (`alt_`) and viewer links (`alv_`) are made so.
+pub(crate) fn new_secret(
+    prefix: &str,
+    taken: impl Fn(&str) -> bool,
+) -> Result<(String, String), StoreError> {
+    let mut random = [0u8; 36];
+    fill_random(&mut random).map_err(|e| StoreError::Io(e.to_string()))?;
+    let id = loop {
+        let id = to_hex(&random[..4]);
+        if !taken(&id) {
+            break id;
+        }
+        fill_random(&mut random[..4]).map_err(|e| StoreError::Io(e.to_string()))?;
+    };
+    let secret = format!("{prefix}{id}_{}", to_hex(&random[4..]));
+    Ok((id, secret))
+}
+
 /// Fills `buf` from the operating system's random source.
-fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     File::open("/dev/urandom")?.read_exact(buf)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

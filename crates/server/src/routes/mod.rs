@@ -1,13 +1,13 @@
 //! The router: [`router`] is the one place where routes are registered. Handlers live in one
 //! module per group of endpoints.
 
-mod events;
+pub(crate) mod events;
 mod ingest;
 pub mod openapi;
 mod ops;
 mod proofs;
-mod read;
-mod stream;
+pub(crate) mod read;
+pub(crate) mod stream;
 
 use crate::error::Problem;
 use crate::state::AppState;
@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         // Proofs.
         .route("/v1/checkpoint", get(proofs::checkpoint))
         .route("/v1/proofs/consistency", get(proofs::consistency))
+        // The web console (its pages, assets and POST /v1/viewer-links).
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), count_errors))

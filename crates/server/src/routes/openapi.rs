@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::stream::stream,
         super::proofs::checkpoint,
         super::proofs::consistency,
+        crate::console::signin::mint_link,
     ),
     components(schemas(ProblemDoc)),
     modifiers(&Bearer),
