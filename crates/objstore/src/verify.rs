@@ -1,0 +1,427 @@
+//! Verifying an archive in a bucket: every log under the prefix, every bundle of each, with
+//! the auditor's own checks. Bundles are fetched into a scratch directory and checked by
+//! `auditlog_verify` exactly as local bundles are ([`auditlog_verify::check_with_bundles`]:
+//! each bundle alone, then one unbroken chain of tree heads); this module adds only what a
+//! bucket has and a directory has not: listing, the head object, and uploads that an
+//! interrupted run left without a manifest (which are not bundles).
+
+use crate::error::{Error, Result};
+use crate::head::{ArchiveHead, HEAD_NAME, parse_log_id, read_head, tree_head};
+use crate::store::S3Store;
+use auditlog::checkpoint::{Checkpoint, NoteVerifier, origin_of};
+use auditlog::lifecycle::BundleSummary;
+use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Objects fetched at once.
+const PARALLEL_GETS: usize = 8;
+
+/// What is in one log's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogListing {
+    /// Bundles with a manifest, by name (so by first sequence number).
+    pub bundles: Vec<String>,
+    /// Bundle folders without a manifest: an upload that was interrupted (a rerun of
+    /// `archive` completes it). Never checked as bundles.
+    pub incomplete: Vec<String>,
+}
+
+/// The logs archived under the store's prefix: folders named by a 32-hex-digit log id.
+pub fn list_logs(store: &S3Store) -> Result<Vec<String>> {
+    Ok(store
+        .list_folders("")?
+        .into_iter()
+        .filter(|f| parse_log_id(f).is_some())
+        .collect())
+}
+
+/// The bundles of log `log_id`.
+pub fn list_bundles(store: &S3Store, log_id: &str) -> Result<LogListing> {
+    let mut folders: BTreeMap<String, bool> = BTreeMap::new();
+    for (key, _) in store.list(log_id)? {
+        let mut parts = key.split('/');
+        let (Some(_), Some(bundle), Some(file), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if !bundle.starts_with(&format!("{log_id}-")) {
+            continue;
+        }
+        *folders.entry(bundle.to_string()).or_default() |= file == MANIFEST_NAME;
+    }
+    let mut listing = LogListing::default();
+    for (bundle, complete) in folders {
+        if complete {
+            listing.bundles.push(bundle);
+        } else {
+            listing.incomplete.push(bundle);
+        }
+    }
+    Ok(listing)
+}
+
+/// Downloads bundle `bundle` of `log_id` into `into/<bundle>/`: its manifest as stored, and
+/// every file the manifest lists whose name is a plain file name (the checks refuse the
+/// others). Returns the bundle's directory and the bytes fetched.
+pub fn fetch_bundle(
+    store: &S3Store,
+    log_id: &str,
+    bundle: &str,
+    into: &Path,
+) -> Result<(PathBuf, u64)> {
+    let dir = into.join(bundle);
+    let io = |context: String| move |source| Error::Io { context, source };
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let base = format!("{log_id}/{bundle}");
+    let manifest_bytes = store
+        .get(&format!("{base}/{MANIFEST_NAME}"))?
+        .unwrap_or_default();
+    let mut fetched = manifest_bytes.len() as u64;
+    std::fs::write(dir.join(MANIFEST_NAME), &manifest_bytes)
+        .map_err(io(format!("writing {}", dir.display())))?;
+    let names: Vec<String> = serde_json::from_slice::<Manifest>(&manifest_bytes)
+        .map(|m| m.files.into_iter().map(|f| f.name).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| is_plain_name(n))
+        .collect();
+    let keys: Vec<String> = names.iter().map(|n| format!("{base}/{n}")).collect();
+    for (name, bytes) in names.iter().zip(store.get_many(&keys, PARALLEL_GETS)?) {
+        // A missing object stays missing here, and the bundle check reports it.
+        if let Some(bytes) = bytes {
+            fetched += bytes.len() as u64;
+            std::fs::write(dir.join(name), &bytes)
+                .map_err(io(format!("writing {}", dir.join(name).display())))?;
+        }
+    }
+    Ok((dir, fetched))
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && name != MANIFEST_NAME
+}
+
+/// Downloads every bundle of `log_id` into `into`, in name order.
+pub fn fetch_log(
+    store: &S3Store,
+    log_id: &str,
+    into: &Path,
+) -> Result<(Vec<PathBuf>, LogListing, u64)> {
+    let listing = list_bundles(store, log_id)?;
+    let mut dirs = Vec::new();
+    let mut bytes = 0;
+    for bundle in &listing.bundles {
+        let (dir, n) = fetch_bundle(store, log_id, bundle, into)?;
+        dirs.push(dir);
+        bytes += n;
+    }
+    Ok((dirs, listing, bytes))
+}
+
+/// What checking one log's archive found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LogVerdict {
+    /// The log id (32 hex digits).
+    pub log_id: String,
+    /// Where its folder is.
+    pub url: String,
+    /// The bundles proved, oldest first (empty when `problems` is not).
+    pub bundles: Vec<BundleSummary>,
+    /// Damage: a bundle that fails its checks, a broken chain, a head that names what is
+    /// not there or whose signature fails.
+    pub problems: Vec<String>,
+    /// Things worth knowing that are not damage (interrupted uploads, an unsigned head).
+    pub warnings: Vec<String>,
+    /// Bytes fetched.
+    pub bytes: u64,
+}
+
+impl LogVerdict {
+    /// Whether the log's archive verified.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What [`verify_archive`] found, per log.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ArchiveVerdict {
+    /// The bucket and prefix.
+    pub url: String,
+    /// One verdict per log, by log id.
+    pub logs: Vec<LogVerdict>,
+}
+
+impl ArchiveVerdict {
+    /// Whether every log verified (and there was at least one).
+    pub fn ok(&self) -> bool {
+        !self.logs.is_empty() && self.logs.iter().all(LogVerdict::ok)
+    }
+}
+
+/// How [`verify_archive`] runs.
+#[derive(Default)]
+pub struct ArchiveVerifyOptions<'a> {
+    /// The logs' public key: the head objects' checkpoints must be signed with it.
+    pub public_key: Option<&'a NoteVerifier>,
+    /// Logs checked at once (0: two).
+    pub threads: usize,
+    /// Scratch space for fetched bundles (default: the system's temporary directory). One
+    /// log's bundles are there at a time per thread.
+    pub scratch: Option<PathBuf>,
+    /// Called as each log finishes.
+    pub progress: Option<&'a (dyn Fn(&LogVerdict, usize, usize) + Sync)>,
+}
+
+impl fmt::Debug for ArchiveVerifyOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArchiveVerifyOptions")
+            .field("public_key", &self.public_key.is_some())
+            .field("threads", &self.threads)
+            .field("scratch", &self.scratch)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies every log archived under the store's prefix.
+pub fn verify_archive(
+    store: &S3Store,
+    options: &ArchiveVerifyOptions<'_>,
+) -> Result<ArchiveVerdict> {
+    let logs = list_logs(store)?;
+    let threads = if options.threads == 0 {
+        2
+    } else {
+        options.threads
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results = parking_lot::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(logs.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(log_id) = logs.get(i) else { break };
+                    let verdict = verify_log(store, log_id, options);
+                    if let (Ok(v), Some(progress)) = (&verdict, options.progress) {
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        progress(v, n, logs.len());
+                    }
+                    results.lock().push(verdict);
+                }
+            });
+        }
+    });
+    let mut verdicts = results
+        .into_inner()
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    verdicts.sort_by(|a, b| a.log_id.cmp(&b.log_id));
+    Ok(ArchiveVerdict {
+        url: store.url().to_string(),
+        logs: verdicts,
+    })
+}
+
+/// Verifies one log's archive: fetches its bundles, checks them with
+/// [`auditlog_verify::check_with_bundles`] (no live log: an empty directory with no cut
+/// log and no segment), then checks the head object against what they proved.
+pub fn verify_log(
+    store: &S3Store,
+    log_id: &str,
+    options: &ArchiveVerifyOptions<'_>,
+) -> Result<LogVerdict> {
+    let scratch = match &options.scratch {
+        Some(dir) => tempfile::Builder::new()
+            .prefix("auditlog-verify-")
+            .tempdir_in(dir),
+        None => tempfile::Builder::new()
+            .prefix("auditlog-verify-")
+            .tempdir(),
+    }
+    .map_err(|source| Error::Io {
+        context: "creating a scratch directory for fetched bundles".into(),
+        source,
+    })?;
+    let bundles_dir = scratch.path().join("bundles");
+    let live_dir = scratch.path().join("live");
+    for d in [&bundles_dir, &live_dir] {
+        std::fs::create_dir_all(d).map_err(|source| Error::Io {
+            context: format!("creating {}", d.display()),
+            source,
+        })?;
+    }
+    let url = store.describe_key(&format!("{log_id}/"));
+    let (dirs, listing, bytes) = fetch_log(store, log_id, &bundles_dir)?;
+    let mut verdict = LogVerdict {
+        log_id: log_id.to_string(),
+        url: url.clone(),
+        bundles: Vec::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        bytes,
+    };
+    for bundle in &listing.incomplete {
+        verdict.warnings.push(format!(
+            "{bundle}: objects without a manifest (an interrupted upload, not a bundle; \
+             rerunning archive completes it)"
+        ));
+    }
+    let id = parse_log_id(log_id).unwrap_or_default();
+    if dirs.is_empty() {
+        verdict.problems.push("no bundle with a manifest".into());
+        return Ok(verdict);
+    }
+    let live = auditlog_verify::bundle::LiveLog {
+        dir: &live_dir,
+        log_id: id,
+        first_segment: None,
+    };
+    let local = bundles_dir.display().to_string();
+    match auditlog_verify::check_with_bundles(&live, &dirs) {
+        Ok(summaries) => verdict.bundles = summaries,
+        Err(c) => verdict
+            .problems
+            .push(c.to_string().replace(&local, url.trim_end_matches('/'))),
+    }
+    if verdict.problems.is_empty() {
+        let head = read_head(store, log_id);
+        check_head(&mut verdict, head, &id, options.public_key);
+    }
+    Ok(verdict)
+}
+
+/// Compares the head object with the bundles proved.
+fn check_head(
+    verdict: &mut LogVerdict,
+    head: Result<Option<ArchiveHead>>,
+    log_id: &[u8; 16],
+    key: Option<&NoteVerifier>,
+) {
+    let head = match head {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            verdict
+                .warnings
+                .push(format!("no {HEAD_NAME} (the bundles were listed instead)"));
+            return;
+        }
+        Err(e) => {
+            verdict
+                .problems
+                .push(format!("{HEAD_NAME} is unreadable: {e}"));
+            return;
+        }
+    };
+    let ends: Vec<_> = verdict.bundles.iter().map(|b| b.end).collect();
+    let last = *ends.last().expect("at least one bundle was proved");
+    for b in &head.bundles {
+        if !verdict
+            .bundles
+            .iter()
+            .any(|s| s.start.size == b.first_seq && s.end.size == b.end_seq)
+        {
+            verdict.problems.push(format!(
+                "{HEAD_NAME} lists bundle {} (records {}..{}) that is not in the archive",
+                b.name, b.first_seq, b.end_seq
+            ));
+        }
+    }
+    match tree_head(&head.end) {
+        Some(end) if end == last => {}
+        Some(end) if ends.contains(&end) => verdict.warnings.push(format!(
+            "{HEAD_NAME} ends at {end}, before the newest bundle (an archive run stopped \
+             before updating it)"
+        )),
+        _ => verdict.problems.push(format!(
+            "{HEAD_NAME} ends at tree size {}, which no bundle ends at",
+            head.end.size
+        )),
+    }
+    match (&head.checkpoint, key) {
+        (Some(note), Some(key)) => match Checkpoint::open(note, key) {
+            Ok(cp) if cp.origin != origin_of(log_id) => verdict.problems.push(format!(
+                "{HEAD_NAME}'s checkpoint is of another log ({})",
+                cp.origin
+            )),
+            Ok(cp) if !ends.contains(&cp.tree_head) => verdict.problems.push(format!(
+                "{HEAD_NAME}'s checkpoint vouches for {}, which no bundle ends at",
+                cp.tree_head
+            )),
+            Ok(cp) if cp.tree_head != last => verdict.warnings.push(format!(
+                "{HEAD_NAME}'s signed checkpoint is of {}, before the newest bundle",
+                cp.tree_head
+            )),
+            Ok(_) => {}
+            Err(e) => verdict
+                .problems
+                .push(format!("{HEAD_NAME}'s checkpoint does not verify: {e}")),
+        },
+        (None, Some(_)) => verdict.problems.push(format!(
+            "{HEAD_NAME} is not signed, so nothing proves the archive was not cut short"
+        )),
+        (Some(_), None) => verdict.warnings.push(format!(
+            "{HEAD_NAME} is signed; give the public key to check it"
+        )),
+        (None, None) => verdict.warnings.push(format!(
+            "{HEAD_NAME} is not signed: nothing here proves no newer bundle was removed \
+             (archive with --key, verify with --public-key)"
+        )),
+    }
+}
+
+impl fmt::Display for LogVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ok() {
+            let (first, last) = (self.bundles.first(), self.bundles.last());
+            writeln!(
+                f,
+                "log {}: OK, {} bundle(s), records {}..{}, ends at {}",
+                self.log_id,
+                self.bundles.len(),
+                first.map_or(0, |b| b.start.size),
+                last.map_or(0, |b| b.end.size),
+                last.map_or_else(String::new, |b| b.end.to_string()),
+            )?;
+        } else {
+            writeln!(f, "log {}: FAILED ({})", self.log_id, self.url)?;
+        }
+        for p in &self.problems {
+            writeln!(f, "  problem: {p}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "  warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ArchiveVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for log in &self.logs {
+            write!(f, "{log}")?;
+        }
+        let bad = self.logs.iter().filter(|l| !l.ok()).count();
+        if self.logs.is_empty() {
+            writeln!(f, "{}: no archived log found", self.url)
+        } else if bad == 0 {
+            writeln!(f, "{}: {} log(s) verified", self.url, self.logs.len())
+        } else {
+            writeln!(
+                f,
+                "{}: {bad} of {} log(s) FAILED",
+                self.url,
+                self.logs.len()
+            )
+        }
+    }
+}
