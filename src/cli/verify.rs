@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A log directory or one segment file.
+    /// A log directory, one segment file, an archive bundle, or s3://BUCKET/PREFIX (every
+    /// log archived there).
     path: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
@@ -32,6 +33,13 @@ pub struct VerifyArgs {
     /// bundles and the live log form one unbroken chain of tree heads.
     #[arg(long = "bundle", value_name = "DIR")]
     bundles: Vec<PathBuf>,
+    /// The log's archive in object storage (s3://BUCKET/PREFIX, as given to `archive --to`):
+    /// after the log itself, prove that every bundle archived there and the live log form
+    /// one unbroken chain of tree heads.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    archive: Option<String>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
     /// Skip comparing index files with the indexes rebuilt from their segments (by default
     /// one that differs is damage, since it could hide records, and is moved aside).
     #[arg(long)]
@@ -71,6 +79,20 @@ pub fn open_signing(
 }
 
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
+    if let Some(text) = args.path.to_str() {
+        if let auditlog_objstore::Location::S3(url) = super::s3::location(text)? {
+            let request = super::verify_s3::Request {
+                s3: &args.s3,
+                public_key: args.public_key.as_ref(),
+                json: args.json,
+                threads: args.threads,
+                conflicting: args.checkpoint.is_some()
+                    || !args.bundles.is_empty()
+                    || args.archive.is_some(),
+            };
+            return super::verify_s3::run(&request, &url);
+        }
+    }
     if !args.path.exists() {
         return Err(CliError::Usage(format!(
             "{} does not exist",
@@ -123,9 +145,27 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     } else {
         print!("{report}");
     }
-    if report.ok && !args.bundles.is_empty() {
+    // Bundles fetched from --archive live here until the check is done.
+    let mut fetched = None;
+    let mut bundles = args.bundles.clone();
+    if report.ok {
+        if let Some(text) = &args.archive {
+            let url = super::s3::s3_url(text, "--archive")?;
+            let log = auditlog::ReadOnlyLog::open(&args.path)?;
+            let (scratch, dirs) = super::verify_s3::fetch_log(&args.s3, &url, &log.log_id())?;
+            if dirs.is_empty() {
+                return Err(CliError::Damage(format!(
+                    "{url} holds no bundle of log {}",
+                    auditlog_objstore::head::log_id_hex(&log.log_id())
+                )));
+            }
+            bundles.extend(dirs);
+            fetched = Some(scratch);
+        }
+    }
+    if report.ok && !bundles.is_empty() {
         let log = auditlog::ReadOnlyLog::open(&args.path)?;
-        match log.check_with_bundles(&args.bundles) {
+        match log.check_with_bundles(&bundles) {
             Ok(bundles) => {
                 for b in &bundles {
                     println!(
@@ -135,9 +175,22 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
                 }
                 println!("the bundles and the live log form one chain of tree heads");
             }
-            Err(c) => return Err(CliError::Damage(c.to_string())),
+            Err(c) => {
+                let mut text = c.to_string();
+                if let (Some(scratch), Some(url)) = (&fetched, &args.archive) {
+                    let log_id = auditlog::ReadOnlyLog::open(&args.path)?.log_id();
+                    let folder = format!(
+                        "{}/{}",
+                        url.trim_end_matches('/'),
+                        auditlog_objstore::head::log_id_hex(&log_id)
+                    );
+                    text = super::verify_s3::local_to_url(&text, scratch.path(), &folder);
+                }
+                return Err(CliError::Damage(text));
+            }
         }
     }
+    drop(fetched);
     if !report.ok {
         return Err(CliError::Damage(format!(
             "{} problem(s) found",
@@ -157,7 +210,7 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
 
 /// A classified root: the manifest and every class, reported per class.
 fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliError> {
-    if options.checkpoint.is_some() || !args.bundles.is_empty() {
+    if options.checkpoint.is_some() || !args.bundles.is_empty() || args.archive.is_some() {
         return Err(CliError::Usage(format!(
             "{} is a classified root: a checkpoint or bundle belongs to one class, so give \
              that class's sub-directory with --checkpoint or --bundle",
