@@ -252,6 +252,14 @@ impl S3Store {
         }
     }
 
+    /// Deletes object `key` (tests and tools; archiving never deletes).
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key);
+        self.runtime
+            .block_on(self.store.delete(&path))
+            .map_err(|e| self.failed("deleting", key, e))
+    }
+
     /// Whether object `key` exists (one HEAD request).
     pub fn exists(&self, key: &str) -> Result<bool> {
         let path = self.path(key);
