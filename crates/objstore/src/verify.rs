@@ -309,6 +309,12 @@ fn check_head(
 ) {
     let head = match head {
         Ok(Some(h)) => h,
+        Ok(None) if key.is_some() => {
+            verdict.problems.push(format!(
+                "no {HEAD_NAME}: nothing signed shows how far the archive reaches"
+            ));
+            return;
+        }
         Ok(None) => {
             verdict
                 .warnings
