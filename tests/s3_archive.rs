@@ -133,6 +133,60 @@ fn archive_round_trip_verifies_from_the_bucket_and_with_the_live_log() {
     let keys = store.list(&log_id).unwrap();
     assert!(keys.iter().any(|(k, _)| k.ends_with(".zseg")), "{keys:?}");
     assert!(!keys.iter().any(|(k, _)| k.ends_with(".seg")), "{keys:?}");
+
+    let seq = (ro.first_seq() / 2).to_string();
+    let out = auditlog(
+        &["get", "--dir", d, "--archive", &url, &seq, "--compact"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["seq"].to_string(), seq);
+    let out = auditlog(&["get", "--archive", &url, &seq], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn archived_records_are_read_by_range_reads_of_one_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = auditlog::AuditLog::builder(&dir)
+        .segment_max_bytes(1 << 20)
+        .open()
+        .unwrap();
+    append_range(&log, 0, 20_000);
+    log.seal().unwrap();
+    append_range(&log, 20_000, 20_010);
+    log.close().unwrap();
+    let url = fresh_prefix("ranges");
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let store = connect(&url);
+    let id = log_id(&dir);
+    let keys = store
+        .list(&auditlog_objstore::head::log_id_hex(&id))
+        .unwrap();
+    let smallest = keys
+        .iter()
+        .filter(|(k, _)| k.ends_with(".zseg"))
+        .map(|(_, size)| *size)
+        .min()
+        .expect("cold segments");
+    let reader = auditlog_objstore::ArchiveReader::open(&store, &id).unwrap();
+    for seq in [0, 1, 777, 9_999, 19_999] {
+        let (record, stats) = reader.get(seq).unwrap().expect("an archived record");
+        assert_eq!(record.seq, seq);
+        assert_eq!(record.event, event(seq));
+        assert!(
+            stats.segment_bytes * 4 < smallest,
+            "{stats:?}: a quarter of the smallest segment ({smallest} bytes) at most"
+        );
+    }
+    assert!(reader.get(20_000).unwrap().is_none(), "live, not archived");
 }
 
 fn fresh_url(text: &str) -> S3Url {

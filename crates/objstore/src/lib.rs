@@ -16,6 +16,7 @@
 mod destination;
 mod error;
 pub mod head;
+mod read;
 mod store;
 mod url;
 mod verify;
@@ -23,6 +24,7 @@ mod verify;
 pub use destination::S3Destination;
 pub use error::{Error, Result};
 pub use object_store::{BackoffConfig, RetryConfig};
+pub use read::{ArchiveReader, ReadStats};
 pub use store::{PutOutcome, S3Options, S3Store, default_retry};
 pub use url::{Location, S3Url, parse_location};
 pub use verify::{
