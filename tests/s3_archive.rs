@@ -187,6 +187,69 @@ fn archived_records_are_read_by_range_reads_of_one_frame() {
         );
     }
     assert!(reader.get(20_000).unwrap().is_none(), "live, not archived");
+
+    // export and query --archive: the archived records, then the live ones, in order.
+    let out = auditlog(
+        &["export", "--dir", d, "--archive", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let seqs: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (0..20_010).collect::<Vec<_>>());
+    let out = auditlog(
+        &[
+            "query",
+            "--dir",
+            d,
+            "--archive",
+            &url.to_string(),
+            "--actor",
+            "user:5",
+            "--count",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let expected = (0..20_010u64).filter(|i| i % 97 == 5).count();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        expected.to_string()
+    );
+    let out = auditlog(
+        &[
+            "query",
+            "--dir",
+            d,
+            "--archive",
+            &url.to_string(),
+            "--actor",
+            "user:5",
+            "--limit",
+            "3",
+            "--format",
+            "jsonl",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let firsts: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(firsts, vec![5, 102, 199]);
 }
 
 fn fresh_url(text: &str) -> S3Url {

@@ -68,6 +68,17 @@ pub fn s3_url(text: &str, flag: &str) -> Result<S3Url, CliError> {
     }
 }
 
+/// The archive of log `log_id` at `url` (an `--archive` flag), for reading records.
+pub fn archive_reader(
+    s3: &S3Args,
+    url: &str,
+    log_id: &[u8; 16],
+) -> Result<auditlog_objstore::ArchiveReader, CliError> {
+    let url = s3_url(url, "--archive")?;
+    let store = s3.connect(&url)?;
+    auditlog_objstore::ArchiveReader::open(&store, log_id).map_err(store_failed)
+}
+
 /// An object store failure: a bad URL is a usage error, the rest failed (exit 3).
 pub fn store_failed(e: auditlog_objstore::Error) -> CliError {
     match e {

@@ -1,6 +1,8 @@
-//! Reading one archived record straight from the bucket: the bundle that holds it, then,
-//! for a cold segment, the layout (prefix, header, tail and frame table: four range reads)
-//! and the one zstd frame that holds the record, never the whole segment.
+//! Reading archived records straight from the bucket. One record: the bundle that holds it,
+//! then, for a cold segment, the layout (prefix, header, tail and frame table: four range
+//! reads) and the one zstd frame that holds the record, never the whole segment. Every
+//! record (for export and query): the frames in order, by range reads of a few MiB of
+//! consecutive frames at a time.
 //!
 //! A record read this way has its frame CRC checked (the CRC is keyed by the segment's salt,
 //! so a frame copied from elsewhere fails too); it is not proved against the tree. Verify the
@@ -12,12 +14,16 @@ use crate::store::S3Store;
 use crate::verify::list_bundles;
 use auditlog::Record;
 use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
-use auditlog_format::cold::read::decode_layout;
+use auditlog_format::cold::format::FrameEntry;
+use auditlog_format::cold::read::{ColdLayout, decode_layout};
 use auditlog_format::event::decode_payload;
 use auditlog_format::record::{Frame, FrameCrc, decode_frame, salt};
 use auditlog_format::segment::SegmentHeader;
 use auditlog_format::timestamp::Timestamp;
 use std::path::Path;
+
+/// Bytes of consecutive frames fetched in one range read by [`ArchiveReader::scan`].
+const SCAN_READ_BYTES: u64 = 4 << 20;
 
 /// One log's archive, for reading records.
 #[derive(Debug, Clone)]
@@ -39,11 +45,33 @@ pub struct ReadStats {
     pub segment_bytes: u64,
 }
 
+impl ReadStats {
+    fn note(&mut self, bytes: usize, of_segment: bool) {
+        self.requests += 1;
+        self.bytes += bytes as u64;
+        if of_segment {
+            self.segment_bytes += bytes as u64;
+        }
+    }
+}
+
 fn bad(what: String) -> Error {
     Error::Io {
         context: "reading the archive".into(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, what),
     }
+}
+
+/// A bundle's segment, ready to read records from.
+enum Opened {
+    Cold {
+        key: String,
+        layout: ColdLayout,
+        dict: Vec<u8>,
+        crc: FrameCrc,
+    },
+    /// A hot segment (no frame table): its records' bytes, fetched whole.
+    Hot { records: Vec<u8>, crc: FrameCrc },
 }
 
 impl ArchiveReader {
@@ -75,107 +103,59 @@ impl ArchiveReader {
         &self.log_id
     }
 
-    /// Record `seq`, or `None` if no bundle holds it.
-    pub fn get(&self, seq: u64) -> Result<Option<(Record, ReadStats)>> {
-        let Some((_, bundle)) = self.bundles.iter().rev().find(|(first, _)| *first <= seq) else {
+    fn manifest(&self, bundle: &str, stats: &mut ReadStats) -> Result<Option<Manifest>> {
+        let key = format!("{}/{bundle}/{MANIFEST_NAME}", self.log_id);
+        let Some(text) = self.store.get(&key)? else {
             return Ok(None);
         };
-        let mut stats = ReadStats::default();
+        stats.note(text.len(), false);
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| bad(format!("{key} is not valid JSON: {e}")))
+    }
+
+    /// Opens the segment of `bundle`: for a cold one its layout and dictionary only.
+    fn open_segment(
+        &self,
+        bundle: &str,
+        manifest: &Manifest,
+        stats: &mut ReadStats,
+    ) -> Result<Opened> {
         let base = format!("{}/{bundle}", self.log_id);
-        let Some(text) = self.store.get(&format!("{base}/{MANIFEST_NAME}"))? else {
-            return Ok(None);
-        };
-        stats.requests += 1;
-        stats.bytes += text.len() as u64;
-        let manifest: Manifest = serde_json::from_slice(&text)
-            .map_err(|e| bad(format!("{base}/{MANIFEST_NAME} is not valid JSON: {e}")))?;
-        if seq >= manifest.end_seq {
-            return Ok(None);
-        }
         let segment = manifest
             .files
             .iter()
             .find(|f| f.role == "segment")
             .ok_or_else(|| bad(format!("{base}: the manifest lists no segment")))?;
         let key = format!("{base}/{}", segment.name);
-        let path = Path::new(&segment.name);
-        let (bytes, crc) = if segment.name.ends_with(".zseg") {
-            self.cold_frame(&base, &key, path, segment.size, seq, &manifest, &mut stats)?
-        } else {
-            // A hot segment has no frame table: fetch it whole.
+        if !segment.name.ends_with(".zseg") {
             let bytes = self
                 .store
                 .get(&key)?
                 .ok_or_else(|| bad(format!("{key} is missing")))?;
-            stats.requests += 1;
-            stats.bytes += bytes.len() as u64;
-            stats.segment_bytes += bytes.len() as u64;
+            stats.note(bytes.len(), true);
             let header = SegmentHeader::decode(&bytes)
                 .map_err(|e| bad(format!("{key}: bad header: {e:?}")))?;
             let crc = FrameCrc::new(&salt(&header.log_id, header.first_seq));
-            let records = bytes[header.encoded_len()..].to_vec();
-            (records, crc)
-        };
-        let mut at = 0;
-        while at < bytes.len() {
-            match decode_frame(&bytes[at..], &crc) {
-                Frame::Record(r) if r.seq == seq => {
-                    let event = decode_payload(r.payload)
-                        .map_err(|e| bad(format!("{key}: record #{seq}: {e}")))?;
-                    let record = Record {
-                        seq,
-                        recorded_at: Timestamp::from_nanos(r.recorded_at),
-                        event,
-                    };
-                    return Ok(Some((record, stats)));
-                }
-                Frame::Record(r) => at += r.frame_len(),
-                other => return Err(bad(format!("{key}: record #{seq}: {other:?}"))),
-            }
+            let records = bytes
+                .get(header.encoded_len()..)
+                .unwrap_or_default()
+                .to_vec();
+            return Ok(Opened::Hot { records, crc });
         }
-        Err(bad(format!(
-            "{key}: record #{seq} is not where the frame table says"
-        )))
-    }
-
-    /// The decompressed zstd frame of cold segment `key` that holds `seq`, by range reads.
-    #[expect(clippy::too_many_arguments, reason = "one private step of get")]
-    fn cold_frame(
-        &self,
-        base: &str,
-        key: &str,
-        path: &Path,
-        len: u64,
-        seq: u64,
-        manifest: &Manifest,
-        stats: &mut ReadStats,
-    ) -> Result<(Vec<u8>, FrameCrc)> {
-        let requests = std::cell::Cell::new(0u32);
-        let fetched = std::cell::Cell::new(0u64);
+        let reads = std::cell::RefCell::new(ReadStats::default());
         let read_at = |offset: u64, n: usize| {
-            requests.set(requests.get() + 1);
-            fetched.set(fetched.get() + n as u64);
+            reads.borrow_mut().note(n, true);
             self.store
-                .get_range(key, offset..offset + n as u64)
+                .get_range(&key, offset..offset + n as u64)
                 .map_err(std::io::Error::other)
         };
-        let layout = decode_layout(path, len, &read_at).map_err(|c| bad(format!("{key}: {c}")))?;
-        stats.requests += requests.get();
-        stats.bytes += fetched.get();
-        stats.segment_bytes += fetched.get();
-        let idx = layout
-            .entries
-            .partition_point(|e| e.first_seq <= seq)
-            .checked_sub(1)
-            .ok_or_else(|| bad(format!("{key}: no frame holds record #{seq}")))?;
-        let entry = &layout.entries[idx];
-        let compressed = self.store.get_range(
-            key,
-            entry.cold_offset..entry.cold_offset + entry.compressed_len as u64,
-        )?;
-        stats.requests += 1;
-        stats.bytes += compressed.len() as u64;
-        stats.segment_bytes += compressed.len() as u64;
+        let layout = decode_layout(Path::new(&segment.name), segment.size, &read_at)
+            .map_err(|c| bad(format!("{key}: {c}")))?;
+        let r = reads.into_inner();
+        stats.requests += r.requests;
+        stats.bytes += r.bytes;
+        stats.segment_bytes += r.segment_bytes;
         let dict = if layout.prefix.dict_id == 0 {
             Vec::new()
         } else {
@@ -188,18 +168,191 @@ impl ArchiveReader {
                 .store
                 .get(&format!("{base}/{}", name.name))?
                 .ok_or_else(|| bad(format!("{base}/{} is missing", name.name)))?;
-            stats.requests += 1;
-            stats.bytes += d.len() as u64;
+            stats.note(d.len(), false);
             d
         };
-        let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
-        zstd::bulk::Decompressor::with_dictionary(&dict)
-            .and_then(|mut d| d.decompress_to_buffer(&compressed, &mut out))
-            .map_err(|e| bad(format!("{key}: frame {idx} does not decompress: {e}")))?;
-        if out.len() != entry.uncompressed_len as usize {
-            return Err(bad(format!("{key}: frame {idx} has the wrong length")));
-        }
         let crc = FrameCrc::new(&salt(&layout.header.log_id, layout.header.first_seq));
-        Ok((out, crc))
+        Ok(Opened::Cold {
+            key,
+            layout,
+            dict,
+            crc,
+        })
     }
+
+    /// Record `seq`, or `None` if no bundle holds it.
+    pub fn get(&self, seq: u64) -> Result<Option<(Record, ReadStats)>> {
+        let Some((_, bundle)) = self.bundles.iter().rev().find(|(first, _)| *first <= seq) else {
+            return Ok(None);
+        };
+        let mut stats = ReadStats::default();
+        let Some(manifest) = self.manifest(bundle, &mut stats)? else {
+            return Ok(None);
+        };
+        if seq >= manifest.end_seq {
+            return Ok(None);
+        }
+        let mut found = None;
+        let mut take = |r: Record| {
+            if r.seq == seq {
+                found = Some(r);
+                Ok(false)
+            } else {
+                Ok(true)
+            }
+        };
+        match self.open_segment(bundle, &manifest, &mut stats)? {
+            Opened::Hot { records, crc } => {
+                records_in(&records, &crc, "hot segment", &mut take)?;
+            }
+            Opened::Cold {
+                key,
+                layout,
+                dict,
+                crc,
+            } => {
+                let idx = layout
+                    .entries
+                    .partition_point(|e| e.first_seq <= seq)
+                    .checked_sub(1)
+                    .ok_or_else(|| bad(format!("{key}: no frame holds record #{seq}")))?;
+                let entry = &layout.entries[idx];
+                let compressed = self.store.get_range(
+                    &key,
+                    entry.cold_offset..entry.cold_offset + entry.compressed_len as u64,
+                )?;
+                stats.note(compressed.len(), true);
+                let frame = decompress(&key, entry, &compressed, &dict)?;
+                records_in(&frame, &crc, &key, &mut take)?;
+            }
+        }
+        match found {
+            Some(r) => Ok(Some((r, stats))),
+            None => Err(bad(format!(
+                "{}/{bundle}: record #{seq} is not where the frame table says",
+                self.log_id
+            ))),
+        }
+    }
+
+    /// Calls `f` with every archived record below `end_seq`, oldest first, until it returns
+    /// `false`.
+    pub fn scan(&self, end_seq: u64, f: &mut dyn FnMut(Record) -> Result<bool>) -> Result<()> {
+        let mut stats = ReadStats::default();
+        let go_on = std::cell::Cell::new(true);
+        let mut take = |r: Record| {
+            if r.seq >= end_seq {
+                go_on.set(false);
+                return Ok(false);
+            }
+            go_on.set(f(r)?);
+            Ok(go_on.get())
+        };
+        for (first, bundle) in &self.bundles {
+            if *first >= end_seq {
+                break;
+            }
+            let Some(manifest) = self.manifest(bundle, &mut stats)? else {
+                continue;
+            };
+            match self.open_segment(bundle, &manifest, &mut stats)? {
+                Opened::Hot { records, crc } => {
+                    records_in(&records, &crc, "hot segment", &mut take)?;
+                }
+                Opened::Cold {
+                    key,
+                    layout,
+                    dict,
+                    crc,
+                } => {
+                    // Runs of consecutive frames, a few MiB per range read.
+                    let mut i = 0;
+                    while i < layout.entries.len() && go_on.get() {
+                        let start = layout.entries[i].cold_offset;
+                        let mut j = i;
+                        while j < layout.entries.len()
+                            && (j == i
+                                || layout.entries[j].cold_offset
+                                    + layout.entries[j].compressed_len as u64
+                                    - start
+                                    <= SCAN_READ_BYTES)
+                        {
+                            j += 1;
+                        }
+                        let last = &layout.entries[j - 1];
+                        let end = last.cold_offset + last.compressed_len as u64;
+                        let run = self.store.get_range(&key, start..end)?;
+                        stats.note(run.len(), true);
+                        for entry in &layout.entries[i..j] {
+                            let at = (entry.cold_offset - start) as usize;
+                            let compressed = run
+                                .get(at..at + entry.compressed_len as usize)
+                                .ok_or_else(|| bad(format!("{key}: a short range read")))?;
+                            let frame = decompress(&key, entry, compressed, &dict)?;
+                            records_in(&frame, &crc, &key, &mut take)?;
+                            if !go_on.get() {
+                                break;
+                            }
+                        }
+                        i = j;
+                    }
+                }
+            }
+            if !go_on.get() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decompresses one zstd frame of cold segment `key`.
+fn decompress(key: &str, entry: &FrameEntry, compressed: &[u8], dict: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
+    zstd::bulk::Decompressor::with_dictionary(dict)
+        .and_then(|mut d| d.decompress_to_buffer(compressed, &mut out))
+        .map_err(|e| {
+            bad(format!(
+                "{key}: the frame at byte {} does not decompress: {e}",
+                entry.cold_offset
+            ))
+        })?;
+    if out.len() != entry.uncompressed_len as usize {
+        return Err(bad(format!(
+            "{key}: the frame at byte {} has the wrong length",
+            entry.cold_offset
+        )));
+    }
+    Ok(out)
+}
+
+/// Decodes the record frames of `bytes` (checking each CRC) and hands each record to `take`
+/// until it returns `false`; stops at the footer.
+fn records_in(
+    bytes: &[u8],
+    crc: &FrameCrc,
+    what: &str,
+    take: &mut dyn FnMut(Record) -> Result<bool>,
+) -> Result<()> {
+    let mut at = 0;
+    while at < bytes.len() {
+        match decode_frame(&bytes[at..], crc) {
+            Frame::Record(r) => {
+                let event = decode_payload(r.payload)
+                    .map_err(|e| bad(format!("{what}: record #{}: {e}", r.seq)))?;
+                at += r.frame_len();
+                let record = Record {
+                    seq: r.seq,
+                    recorded_at: Timestamp::from_nanos(r.recorded_at),
+                    event,
+                };
+                if !take(record)? {
+                    return Ok(());
+                }
+            }
+            Frame::Footer => return Ok(()),
+            other => return Err(bad(format!("{what}: at byte {at}: {other:?}"))),
+        }
+    }
+    Ok(())
 }
