@@ -390,36 +390,35 @@ fn serve(
     counter: &AtomicUsize,
     fail: &(dyn Fn(usize) -> bool + Send + Sync),
 ) {
-    while let Some(request) = read_request(&mut client) {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        if fail(n) {
-            let body = "<Error><Code>ServiceUnavailable</Code></Error>";
-            let _ = write!(
-                client,
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            return;
-        }
-        let Ok(mut up) = TcpStream::connect(upstream) else {
-            return;
-        };
-        // Close after this request, so each connection carries one and the response ends at EOF.
-        let text = String::from_utf8_lossy(&request);
-        let head_end = text.find("\r\n\r\n").unwrap();
-        let head: String = text[..head_end]
-            .lines()
-            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-            .map(|l| format!("{l}\r\n"))
-            .collect();
-        let _ = up.write_all(head.as_bytes());
-        let _ = up.write_all(b"Connection: close\r\n\r\n");
-        let _ = up.write_all(&request[head_end + 4..]);
-        let mut response = Vec::new();
-        let _ = up.read_to_end(&mut response);
-        let _ = client.write_all(&response);
+    let Some(request) = read_request(&mut client) else {
+        return;
+    };
+    let n = counter.fetch_add(1, Ordering::SeqCst);
+    if fail(n) {
+        let body = "<Error><Code>ServiceUnavailable</Code></Error>";
+        let _ = write!(
+            client,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
         return;
     }
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    // Close after this request, so each connection carries one and the response ends at EOF.
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head: String = String::from_utf8_lossy(&request[..head_end])
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let _ = up.write_all(head.as_bytes());
+    let _ = up.write_all(b"Connection: close\r\n\r\n");
+    let _ = up.write_all(&request[head_end + 4..]);
+    let mut response = Vec::new();
+    let _ = up.read_to_end(&mut response);
+    let _ = client.write_all(&response);
 }
 
 fn store_via(proxy: &Proxy, url: &S3Url, retries: usize) -> S3Store {

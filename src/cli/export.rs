@@ -66,11 +66,11 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
         let mut write_error = None;
         reader
             .scan(log.first_seq(), &mut |record| {
-                if query.matches(&record) {
-                    if let Err(e) = writer.write(&record) {
-                        write_error = Some(e);
-                        return Ok(false);
-                    }
+                if query.matches(&record)
+                    && let Err(e) = writer.write(&record)
+                {
+                    write_error = Some(e);
+                    return Ok(false);
                 }
                 Ok(true)
             })

@@ -61,7 +61,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
             })
             .map_err(super::s3::store_failed)?;
         if args.count {
-            println!("{}", matched + log.count(&query)? as u64);
+            println!("{}", matched + log.count(&query)?);
             return Ok(());
         }
     }

@@ -79,20 +79,25 @@ pub fn open_signing(
 }
 
 pub fn run(args: VerifyArgs) -> Result<(), CliError> {
-    if let Some(text) = args.path.to_str() {
-        if let auditlog_objstore::Location::S3(url) = super::s3::location(text)? {
-            let request = super::verify_s3::Request {
-                s3: &args.s3,
-                public_key: args.public_key.as_ref(),
-                json: args.json,
-                threads: args.threads,
-                conflicting: args.checkpoint.is_some()
-                    || !args.bundles.is_empty()
-                    || args.archive.is_some(),
-            };
-            return super::verify_s3::run(&request, &url);
-        }
+    if let Some(text) = args.path.to_str()
+        && let auditlog_objstore::Location::S3(url) = super::s3::location(text)?
+    {
+        let request = super::verify_s3::Request {
+            s3: &args.s3,
+            public_key: args.public_key.as_ref(),
+            json: args.json,
+            threads: args.threads,
+            conflicting: args.checkpoint.is_some()
+                || !args.bundles.is_empty()
+                || args.archive.is_some(),
+        };
+        return super::verify_s3::run(&request, &url);
     }
+    // A bad --archive is a usage error before any work.
+    let archive_url = match &args.archive {
+        Some(text) => Some(super::s3::s3_url(text, "--archive")?),
+        None => None,
+    };
     if !args.path.exists() {
         return Err(CliError::Usage(format!(
             "{} does not exist",
@@ -148,20 +153,19 @@ pub fn run(args: VerifyArgs) -> Result<(), CliError> {
     // Bundles fetched from --archive live here until the check is done.
     let mut fetched = None;
     let mut bundles = args.bundles.clone();
-    if report.ok {
-        if let Some(text) = &args.archive {
-            let url = super::s3::s3_url(text, "--archive")?;
-            let log = auditlog::ReadOnlyLog::open(&args.path)?;
-            let (scratch, dirs) = super::verify_s3::fetch_log(&args.s3, &url, &log.log_id())?;
-            if dirs.is_empty() {
-                return Err(CliError::Damage(format!(
-                    "{url} holds no bundle of log {}",
-                    auditlog_objstore::head::log_id_hex(&log.log_id())
-                )));
-            }
-            bundles.extend(dirs);
-            fetched = Some(scratch);
+    if report.ok
+        && let Some(url) = &archive_url
+    {
+        let log = auditlog::ReadOnlyLog::open(&args.path)?;
+        let (scratch, dirs) = super::verify_s3::fetch_log(&args.s3, url, &log.log_id())?;
+        if dirs.is_empty() {
+            return Err(CliError::Damage(format!(
+                "{url} holds no bundle of log {}",
+                auditlog_objstore::head::log_id_hex(&log.log_id())
+            )));
         }
+        bundles.extend(dirs);
+        fetched = Some(scratch);
     }
     if report.ok && !bundles.is_empty() {
         let log = auditlog::ReadOnlyLog::open(&args.path)?;

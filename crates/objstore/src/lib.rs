@@ -28,6 +28,6 @@ pub use read::{ArchiveReader, ReadStats};
 pub use store::{PutOutcome, S3Options, S3Store, default_retry};
 pub use url::{Location, S3Url, parse_location};
 pub use verify::{
-    ArchiveVerdict, ArchiveVerifyOptions, LogListing, LogVerdict, fetch_bundle, fetch_log,
-    list_bundles, list_logs, verify_archive, verify_log,
+    ArchiveVerdict, ArchiveVerifyOptions, LogListing, LogVerdict, Progress, fetch_bundle,
+    fetch_log, list_bundles, list_logs, verify_archive, verify_log,
 };

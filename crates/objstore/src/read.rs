@@ -66,7 +66,7 @@ fn bad(what: String) -> Error {
 enum Opened {
     Cold {
         key: String,
-        layout: ColdLayout,
+        layout: Box<ColdLayout>,
         dict: Vec<u8>,
         crc: FrameCrc,
     },
@@ -174,7 +174,7 @@ impl ArchiveReader {
         let crc = FrameCrc::new(&salt(&layout.header.log_id, layout.header.first_seq));
         Ok(Opened::Cold {
             key,
-            layout,
+            layout: Box::new(layout),
             dict,
             crc,
         })

@@ -167,6 +167,9 @@ impl ArchiveVerdict {
     }
 }
 
+/// Called with each log's verdict, the number of logs done and the number of logs.
+pub type Progress = dyn Fn(&LogVerdict, usize, usize) + Sync;
+
 /// How [`verify_archive`] runs.
 #[derive(Default)]
 pub struct ArchiveVerifyOptions<'a> {
@@ -178,7 +181,7 @@ pub struct ArchiveVerifyOptions<'a> {
     /// log's bundles are there at a time per thread.
     pub scratch: Option<PathBuf>,
     /// Called as each log finishes.
-    pub progress: Option<&'a (dyn Fn(&LogVerdict, usize, usize) + Sync)>,
+    pub progress: Option<&'a Progress>,
 }
 
 impl fmt::Debug for ArchiveVerifyOptions<'_> {
