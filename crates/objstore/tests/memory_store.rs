@@ -150,3 +150,24 @@ fn changed_objects_missing_bundles_and_partial_uploads_are_told_apart() {
         "{verdict}"
     );
 }
+
+#[test]
+fn the_maintenance_policy_archives_to_the_bucket() {
+    use auditlog::lifecycle::MaintenancePolicy;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = log(&tmp.path().join("log"));
+    let store = store();
+    let policy = MaintenancePolicy {
+        archive: Some((
+            Arc::new(S3Destination::new(store.clone())),
+            ArchivePolicy::default(),
+        )),
+        ..MaintenancePolicy::default()
+    };
+    let report = log.maintain_with(&policy).unwrap();
+    let archived = report.archive.expect("archiving ran").bundles;
+    assert!(archived.len() >= 3);
+    let verdict = verify_archive(&store, &ArchiveVerifyOptions::default()).unwrap();
+    assert!(verdict.ok(), "{verdict}");
+    assert_eq!(verdict.logs[0].bundles.len(), archived.len());
+}
