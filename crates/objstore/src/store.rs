@@ -279,33 +279,46 @@ impl S3Store {
             .map_err(|e| self.failed("reading", key, e))
     }
 
-    /// Several objects at once (up to `parallel` requests in flight), each whole or `None`.
-    pub fn get_many(&self, keys: &[String], parallel: usize) -> Result<Vec<Option<Vec<u8>>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(parallel.max(1)) {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|key| {
-                    let store = Arc::clone(&self.store);
-                    let path = self.path(key);
-                    self.runtime.spawn(async move {
-                        match store.get(&path).await {
-                            Ok(got) => got.bytes().await.map(|b| Some(b.to_vec())),
-                            Err(object_store::Error::NotFound { .. }) => Ok(None),
-                            Err(e) => Err(e),
-                        }
-                    })
-                })
-                .collect();
-            for (key, handle) in chunk.iter().zip(handles) {
-                let joined = self.runtime.block_on(handle).map_err(|e| Error::Io {
-                    context: format!("reading {}", self.describe_key(key)),
-                    source: std::io::Error::other(e),
-                })?;
-                out.push(joined.map_err(|e| self.failed("reading", key, e))?);
+    /// Fetches `keys` with up to `parallel` requests in flight and hands each object (whole,
+    /// or `None` if missing) to `f` in key order, as soon as it and those before it are in:
+    /// memory holds at most `parallel` objects.
+    pub fn get_each(
+        &self,
+        keys: &[String],
+        parallel: usize,
+        f: &mut dyn FnMut(usize, Option<Vec<u8>>) -> Result<()>,
+    ) -> Result<()> {
+        use futures_util::StreamExt;
+        let fetches = keys.iter().map(|key| {
+            let store = Arc::clone(&self.store);
+            let path = self.path(key);
+            async move {
+                match store.get(&path).await {
+                    Ok(got) => got.bytes().await.map(|b| Some(b.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
             }
-        }
-        Ok(out)
+        });
+        self.runtime.block_on(async {
+            let mut stream = futures_util::stream::iter(fetches).buffered(parallel.max(1));
+            let mut i = 0;
+            while let Some(got) = stream.next().await {
+                let got = got.map_err(|e| self.failed("reading", &keys[i], e))?;
+                f(i, got)?;
+                i += 1;
+            }
+            Ok(())
+        })
+    }
+
+    /// Several ranges of object `key`, fetched concurrently.
+    pub fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Vec<u8>>> {
+        let path = self.path(key);
+        self.runtime
+            .block_on(self.store.get_ranges(&path, ranges))
+            .map(|parts| parts.into_iter().map(|b| b.to_vec()).collect())
+            .map_err(|e| self.failed("reading", key, e))
     }
 
     /// Every object under `key_prefix` (a folder, relative to the prefix): its key relative to

@@ -72,32 +72,59 @@ pub fn fetch_bundle(
     bundle: &str,
     into: &Path,
 ) -> Result<(PathBuf, u64)> {
-    let dir = into.join(bundle);
-    let io = |context: String| move |source| Error::Io { context, source };
-    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
-    let base = format!("{log_id}/{bundle}");
-    let manifest_bytes = store
-        .get(&format!("{base}/{MANIFEST_NAME}"))?
-        .unwrap_or_default();
-    let mut fetched = manifest_bytes.len() as u64;
-    std::fs::write(dir.join(MANIFEST_NAME), &manifest_bytes)
-        .map_err(io(format!("writing {}", dir.display())))?;
-    let names: Vec<String> = serde_json::from_slice::<Manifest>(&manifest_bytes)
-        .map(|m| m.files.into_iter().map(|f| f.name).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| is_plain_name(n))
+    let (dirs, bytes) = fetch_bundles(store, log_id, &[bundle.to_string()], into)?;
+    Ok((dirs.into_iter().next().unwrap_or_default(), bytes))
+}
+
+fn io_error(context: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |source| Error::Io { context, source }
+}
+
+/// Downloads several bundles of `log_id` into `into/<bundle>/`, all objects with up to
+/// [`PARALLEL_GETS`] requests in flight. Returns the bundles' directories and the bytes.
+fn fetch_bundles(
+    store: &S3Store,
+    log_id: &str,
+    bundles: &[String],
+    into: &Path,
+) -> Result<(Vec<PathBuf>, u64)> {
+    let dirs: Vec<PathBuf> = bundles.iter().map(|b| into.join(b)).collect();
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
+    }
+    let manifest_keys: Vec<String> = bundles
+        .iter()
+        .map(|b| format!("{log_id}/{b}/{MANIFEST_NAME}"))
         .collect();
-    let keys: Vec<String> = names.iter().map(|n| format!("{base}/{n}")).collect();
-    for (name, bytes) in names.iter().zip(store.get_many(&keys, PARALLEL_GETS)?) {
+    let mut fetched = 0u64;
+    // (key, file to write)
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    store.get_each(&manifest_keys, PARALLEL_GETS, &mut |i, bytes| {
+        let bytes = bytes.unwrap_or_default();
+        fetched += bytes.len() as u64;
+        let dir = &dirs[i];
+        std::fs::write(dir.join(MANIFEST_NAME), &bytes)
+            .map_err(io_error(format!("writing {}", dir.display())))?;
+        let names: Vec<String> = serde_json::from_slice::<Manifest>(&bytes)
+            .map(|m| m.files.into_iter().map(|f| f.name).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for name in names.into_iter().filter(|n| is_plain_name(n)) {
+            files.push((format!("{log_id}/{}/{name}", bundles[i]), dir.join(name)));
+        }
+        Ok(())
+    })?;
+    let keys: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+    store.get_each(&keys, PARALLEL_GETS, &mut |i, bytes| {
         // A missing object stays missing here, and the bundle check reports it.
         if let Some(bytes) = bytes {
             fetched += bytes.len() as u64;
-            std::fs::write(dir.join(name), &bytes)
-                .map_err(io(format!("writing {}", dir.join(name).display())))?;
+            let path = &files[i].1;
+            std::fs::write(path, &bytes)
+                .map_err(io_error(format!("writing {}", path.display())))?;
         }
-    }
-    Ok((dir, fetched))
+        Ok(())
+    })?;
+    Ok((dirs, fetched))
 }
 
 fn is_plain_name(name: &str) -> bool {
@@ -114,13 +141,7 @@ pub fn fetch_log(
     into: &Path,
 ) -> Result<(Vec<PathBuf>, LogListing, u64)> {
     let listing = list_bundles(store, log_id)?;
-    let mut dirs = Vec::new();
-    let mut bytes = 0;
-    for bundle in &listing.bundles {
-        let (dir, n) = fetch_bundle(store, log_id, bundle, into)?;
-        dirs.push(dir);
-        bytes += n;
-    }
+    let (dirs, bytes) = fetch_bundles(store, log_id, &listing.bundles, into)?;
     Ok((dirs, listing, bytes))
 }
 
