@@ -92,6 +92,22 @@ fn main() {
         fetched as f64 / 1e6 / verify_s
     );
 
+    // Where verify's time goes: fetching (to a scratch directory) and checking, apart.
+    let scratch = tempfile::tempdir().expect("scratch");
+    let t = Instant::now();
+    let (dirs, _, bytes) =
+        auditlog_objstore::fetch_log(&store, &id, scratch.path()).expect("fetch");
+    let fetch_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    log.check_with_bundles(&dirs).expect("check");
+    let check_s = t.elapsed().as_secs_f64();
+    println!(
+        "  of which: fetch {:.0} MB/s ({fetch_s:.2} s), check on one thread {:.0} MB/s ({check_s:.2} s)",
+        bytes as f64 / 1e6 / fetch_s,
+        bytes as f64 / 1e6 / check_s
+    );
+    drop(scratch);
+
     // One record per fresh reader (what `auditlog get --archive` does: manifest, both ends
     // of the segment, one frame), then from one long-lived reader (its layouts kept).
     let end = log.first_seq();
