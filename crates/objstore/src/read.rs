@@ -49,7 +49,7 @@ pub struct ArchiveReader {
     log_id: String,
     /// (first_seq, bundle name), by first_seq.
     bundles: Vec<(u64, String)>,
-    cache: Arc<Mutex<HashMap<String, Arc<(Manifest, Opened)>>>>,
+    cache: Arc<Mutex<HashMap<String, Arc<OpenedBundle>>>>,
 }
 
 impl std::fmt::Debug for ArchiveReader {
@@ -89,6 +89,9 @@ fn bad(what: String) -> Error {
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, what),
     }
 }
+
+/// A bundle's manifest and segment, as a reader keeps them.
+type OpenedBundle = (Manifest, Opened);
 
 /// A bundle's segment, ready to read records from.
 enum Opened {
