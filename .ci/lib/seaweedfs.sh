@@ -35,6 +35,11 @@ stop_seaweedfs() {
     wait "$SEAWEED_PID" 2>/dev/null || true
   fi
   if [ -n "${SEAWEED_DIR:-}" ]; then rm -rf "$SEAWEED_DIR" "$SEAWEED_DIR.log"; fi
+  # weed puts the unix sockets of its gRPC services in /tmp, named by port.
+  local port
+  for port in ${SEAWEED_PORTS:-}; do
+    rm -f /tmp/seaweedfs-*-"$port".sock
+  done
 }
 
 start_seaweedfs() {
@@ -47,8 +52,12 @@ start_seaweedfs() {
   export AWS_ALLOW_HTTP=true
   SEAWEED_DIR="$(mktemp -d "${TMPDIR:-/tmp}/auditlog-weed.XXXXXX")"
   local p
-  read -r -a p <<<"$(free_ports 16)"
-  "$SEAWEED_VENV/bin/weed" mini -dir="$SEAWEED_DIR" \
+  SEAWEED_PORTS="$(free_ports 16)"
+  read -r -a p <<<"$SEAWEED_PORTS"
+  mkdir -p "$SEAWEED_DIR/logs" "$SEAWEED_DIR/data"
+  # -logdir: weed's own logs go with its data (by default it leaves files in /tmp).
+  "$SEAWEED_VENV/bin/weed" -logdir="$SEAWEED_DIR/logs" mini -dir="$SEAWEED_DIR/data" \
+    -filer.localSocket="$SEAWEED_DIR/filer.sock" -s3.localSocket="$SEAWEED_DIR/s3.sock" \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false -webdav=false -bucket="$bucket" \
     -master.port="${p[0]}" -master.port.grpc="${p[1]}" \
     -volume.port="${p[2]}" -volume.port.grpc="${p[3]}" \
