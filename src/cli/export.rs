@@ -26,6 +26,12 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// The log's archive (s3://BUCKET/PREFIX, as given to `archive --to`): export the
+    /// matching archived records first, then the live log's.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    archive: Option<String>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
 }
 
 pub fn run(args: ExportArgs) -> Result<(), CliError> {
@@ -36,6 +42,10 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     }
     let query = args.filters.to_query()?.limit(PAGE_RECORDS);
     let log = open_read_only(&args.dir.dir)?;
+    let archive = match &args.archive {
+        Some(url) => Some(super::s3::archive_reader(&args.s3, url, &log.log_id())?),
+        None => None,
+    };
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(File::create(path).map_err(|e| {
             CliError::Failed(auditlog::Error::Io {
@@ -57,6 +67,23 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     };
     // A read-only handle is one snapshot (records appended meanwhile by a writer are left
     // for the next export), so the export is one consistent prefix of the log.
+    if let Some(reader) = &archive {
+        let mut write_error = None;
+        reader
+            .scan(log.first_seq(), &mut |record| {
+                if query.matches(&record)
+                    && let Err(e) = writer.write(&record)
+                {
+                    write_error = Some(e);
+                    return Ok(false);
+                }
+                Ok(true)
+            })
+            .map_err(super::s3::store_failed)?;
+        if let Some(e) = write_error {
+            return Err(failed(e));
+        }
+    }
     let mut page = log.query(&query)?;
     // Progress by position in the log: the records matched so far are a prefix of it.
     let (first, end) = (log.first_seq(), log.end_seq());

@@ -24,6 +24,7 @@ mod prove;
 mod query;
 mod reindex;
 mod retention;
+mod s3;
 mod seal;
 mod serve;
 mod stats;
@@ -33,6 +34,7 @@ mod terminal;
 mod token;
 mod verify;
 mod verify_proof;
+mod verify_s3;
 mod when;
 
 use clap::{Parser, Subcommand};
@@ -103,9 +105,10 @@ enum Command {
     /// Compress sealed segments into cold (zstd) segments.
     #[command(after_help = "Example:\n  auditlog compact --dir /var/lib/audit --older-than-days 7")]
     Compact(compact::CompactArgs),
-    /// Move the oldest sealed segments into verifiable bundles in an archive directory.
+    /// Move the oldest sealed segments into verifiable bundles in an archive directory or
+    /// S3-compatible object storage.
     #[command(
-        after_help = "Example:\n  auditlog archive --dir /var/lib/audit --to /mnt/archive --older-than-days 90"
+        after_help = "Examples:\n  auditlog archive --dir /var/lib/audit --to /mnt/archive --older-than-days 90\n  AWS_ENDPOINT_URL=http://127.0.0.1:8333 auditlog archive --dir /var/lib/audit --to s3://audit/fleet"
     )]
     Archive(archive::ArchiveArgs),
     /// Delete the oldest sealed segments by age or size, recording the cut first.

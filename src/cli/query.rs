@@ -29,11 +29,44 @@ pub struct QueryArgs {
     /// Print only the number of matching records.
     #[arg(long, conflicts_with_all = ["limit", "cursor", "format", "reverse"])]
     count: bool,
+    /// The log's archive (s3://BUCKET/PREFIX, as given to `archive --to`): matching archived
+    /// records come first, then the live log's (oldest first only; no --cursor).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", conflicts_with_all = ["cursor", "reverse"])]
+    archive: Option<String>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
 }
 
 pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let mut query = args.filters.to_query()?;
     let log = open_read_only(&args.dir.dir)?;
+    // Archived matches (up to the limit), before the live log's.
+    let mut archived = Vec::new();
+    let mut archived_more = false;
+    if let Some(url) = &args.archive {
+        let reader = super::s3::archive_reader(&args.s3, url, &log.log_id())?;
+        let keep = if args.count { 0 } else { args.limit };
+        let mut matched = 0u64;
+        reader
+            .scan(log.first_seq(), &mut |record| {
+                if query.matches(&record) {
+                    matched += 1;
+                    if keep > 0 && archived.len() == keep {
+                        archived_more = true;
+                        return Ok(false);
+                    }
+                    if !args.count {
+                        archived.push(record);
+                    }
+                }
+                Ok(true)
+            })
+            .map_err(super::s3::store_failed)?;
+        if args.count {
+            println!("{}", matched + log.count(&query)?);
+            return Ok(());
+        }
+    }
     if args.count {
         println!("{}", log.count(&query)?);
         return Ok(());
@@ -42,7 +75,8 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         query = query.order(Order::NewestFirst);
     }
     if args.limit > 0 {
-        query = query.limit(args.limit);
+        // At least one, so that the page says whether more records match.
+        query = query.limit(args.limit.saturating_sub(archived.len()).max(1));
     }
     if let Some(text) = &args.cursor {
         let cursor: Cursor = text
@@ -50,23 +84,32 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(format!("--cursor: {e}")))?;
         query = query.after(cursor);
     }
-    let page = log.query(&query).map_err(|e| match e {
+    let mut page = log.query(&query).map_err(|e| match e {
         auditlog::Error::InvalidCursor { .. } => CliError::Usage(format!(
             "--cursor: {e} (give the same filters and order as the query that printed it)"
         )),
         e => CliError::from(e),
     })?;
+    if args.limit > 0 && archived.len() >= args.limit {
+        archived_more |= !page.records.is_empty();
+        page.records.clear();
+        page.has_more = false;
+    }
     let format = Format::or_default(args.format);
     let display = args.display.display(format)?;
     let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
-    for record in &page.records {
+    for record in archived.iter().chain(&page.records) {
         writer.write(record).map_err(stdout_failed)?;
     }
     let written = writer.finish().map_err(stdout_failed)?;
     if format == Format::Table && written == 0 {
         eprintln!("no matching records");
     }
-    if page.has_more {
+    if archived_more {
+        eprintln!(
+            "more records may match: raise --limit, or use `auditlog export --archive` for all"
+        );
+    } else if page.has_more {
         eprintln!(
             "more records may match: next page with --cursor {}",
             page.cursor

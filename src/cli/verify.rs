@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A log directory or one segment file (or give it with --dir; without either, the
-    /// AUDITLOG_DIR environment variable).
+    /// A log directory, one segment file, an archive bundle, or s3://BUCKET/PREFIX (every
+    /// log archived there); or give it with --dir; without either, the AUDITLOG_DIR
+    /// environment variable.
     #[arg(value_name = "PATH")]
     path: Option<PathBuf>,
     /// The log directory, as the other commands take it (the same as PATH).
@@ -37,6 +38,13 @@ pub struct VerifyArgs {
     /// bundles and the live log form one unbroken chain of tree heads.
     #[arg(long = "bundle", value_name = "DIR")]
     bundles: Vec<PathBuf>,
+    /// The log's archive in object storage (s3://BUCKET/PREFIX, as given to `archive --to`):
+    /// after the log itself, prove that every bundle archived there and the live log form
+    /// one unbroken chain of tree heads.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    archive: Option<String>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
     /// Skip comparing index files with the indexes rebuilt from their segments (by default
     /// one that differs is damage, since it could hide records, and is moved aside).
     #[arg(long)]
@@ -94,6 +102,25 @@ pub fn run(mut args: VerifyArgs) -> Result<(), CliError> {
                 .into(),
         ));
     }
+    if let Some(text) = args.target().to_str()
+        && let auditlog_objstore::Location::S3(url) = super::s3::location(text)?
+    {
+        let request = super::verify_s3::Request {
+            s3: &args.s3,
+            public_key: args.public_key.as_ref(),
+            json: args.json,
+            threads: args.threads,
+            conflicting: args.checkpoint.is_some()
+                || !args.bundles.is_empty()
+                || args.archive.is_some(),
+        };
+        return super::verify_s3::run(&request, &url);
+    }
+    // A bad --archive is a usage error before any work.
+    let archive_url = match &args.archive {
+        Some(text) => Some(super::s3::s3_url(text, "--archive")?),
+        None => None,
+    };
     if !args.target().exists() {
         return Err(CliError::Usage(format!(
             "{} does not exist",
@@ -130,7 +157,7 @@ pub fn run(mut args: VerifyArgs) -> Result<(), CliError> {
             });
         }));
     }
-    let result = verify_and_report(&args, &options, &line);
+    let result = verify_and_report(&args, &options, &line, archive_url.as_ref());
     // Erase the line before any message about the result.
     if let Some(mut l) = line.lock().unwrap_or_else(|e| e.into_inner()).take() {
         l.clear();
@@ -142,6 +169,7 @@ fn verify_and_report(
     args: &VerifyArgs,
     options: &VerifyOptions,
     line: &Mutex<Option<ProgressLine>>,
+    archive_url: Option<&auditlog_objstore::S3Url>,
 ) -> Result<(), CliError> {
     let clear = || {
         if let Some(l) = line.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
@@ -164,9 +192,26 @@ fn verify_and_report(
     } else {
         print!("{report}");
     }
-    if report.ok && !args.bundles.is_empty() {
+    // Bundles fetched from --archive live here until the check is done.
+    let mut fetched = None;
+    let mut bundles = args.bundles.clone();
+    if report.ok
+        && let Some(url) = archive_url
+    {
         let log = auditlog::ReadOnlyLog::open(args.target())?;
-        match log.check_with_bundles(&args.bundles) {
+        let (scratch, dirs) = super::verify_s3::fetch_log(&args.s3, url, &log.log_id())?;
+        if dirs.is_empty() {
+            return Err(CliError::Damage(format!(
+                "{url} holds no bundle of log {}",
+                auditlog_objstore::head::log_id_hex(&log.log_id())
+            )));
+        }
+        bundles.extend(dirs);
+        fetched = Some(scratch);
+    }
+    if report.ok && !bundles.is_empty() {
+        let log = auditlog::ReadOnlyLog::open(args.target())?;
+        match log.check_with_bundles(&bundles) {
             Ok(bundles) => {
                 for b in &bundles {
                     println!(
@@ -176,9 +221,22 @@ fn verify_and_report(
                 }
                 println!("the bundles and the live log form one chain of tree heads");
             }
-            Err(c) => return Err(CliError::Damage(c.to_string())),
+            Err(c) => {
+                let mut text = c.to_string();
+                if let (Some(scratch), Some(url)) = (&fetched, &args.archive) {
+                    let log_id = auditlog::ReadOnlyLog::open(args.target())?.log_id();
+                    let folder = format!(
+                        "{}/{}",
+                        url.trim_end_matches('/'),
+                        auditlog_objstore::head::log_id_hex(&log_id)
+                    );
+                    text = super::verify_s3::local_to_url(&text, scratch.path(), &folder);
+                }
+                return Err(CliError::Damage(text));
+            }
         }
     }
+    drop(fetched);
     if !report.ok {
         return Err(CliError::Damage(format!(
             "{} problem(s) found",
@@ -198,7 +256,7 @@ fn verify_and_report(
 
 /// A classified root: the manifest and every class, reported per class.
 fn run_classified(args: &VerifyArgs, options: &VerifyOptions) -> Result<(), CliError> {
-    if options.checkpoint.is_some() || !args.bundles.is_empty() {
+    if options.checkpoint.is_some() || !args.bundles.is_empty() || args.archive.is_some() {
         return Err(CliError::Usage(format!(
             "{} is a classified root: a checkpoint or bundle belongs to one class, so give \
              that class's sub-directory with --checkpoint or --bundle",

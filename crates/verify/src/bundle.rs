@@ -275,10 +275,21 @@ pub fn check_with_bundles(
     live: &LiveLog<'_>,
     bundle_dirs: &[PathBuf],
 ) -> Result<Vec<BundleSummary>, Corruption> {
-    let mut summaries = bundle_dirs
+    let summaries = bundle_dirs
         .iter()
         .map(|d| check_bundle(d))
         .collect::<Result<Vec<_>, _>>()?;
+    check_chain_of_bundles(live, bundle_dirs, summaries)
+}
+
+/// The second half of [`check_with_bundles`], for a caller that ran [`check_bundle`] on each
+/// of `bundle_dirs` itself (in parallel, say) and got `summaries`: the chain between the
+/// bundles, the archive cuts and the live log's first segment.
+pub fn check_chain_of_bundles(
+    live: &LiveLog<'_>,
+    bundle_dirs: &[PathBuf],
+    mut summaries: Vec<BundleSummary>,
+) -> Result<Vec<BundleSummary>, Corruption> {
     summaries.sort_by_key(|s| s.start.size);
     let first = live
         .first_segment

@@ -6,7 +6,9 @@
 //! `manifest.json` (docs/FORMAT.md §10) with the tree heads at both ends, the frontier at the
 //! start and the BLAKE3 and size of every file. The manifest is written last, so a bundle
 //! with a manifest is complete. Objects are written once and never renamed, so an object
-//! store fits the same trait.
+//! store fits the same trait (`auditlog-objstore` implements it for S3). Every object of the
+//! bundle is read back and checked against the manifest before the segment leaves the live
+//! log.
 
 use super::LiveLog;
 use super::cold;
@@ -42,6 +44,9 @@ pub trait ArchiveDestination: Send + Sync + fmt::Debug {
     fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
     /// Whether an object exists.
     fn exists(&self, name: &str) -> io::Result<bool>;
+    /// Reads an object back whole. Archiving reads every object of a bundle back and checks
+    /// it against the manifest before it removes the segment from the live log.
+    fn get(&self, name: &str) -> io::Result<Vec<u8>>;
 }
 
 /// An archive destination in a local directory: each object is a file written to a temp
@@ -96,6 +101,10 @@ impl ArchiveDestination for LocalDirDestination {
 
     fn exists(&self, name: &str) -> io::Result<bool> {
         Ok(self.root.join(name).exists())
+    }
+
+    fn get(&self, name: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.root.join(name))
     }
 }
 
@@ -173,6 +182,7 @@ pub(crate) fn archive(
         }
         let bundle = bundle_name(&live.log_id, segment.first_seq());
         write_bundle(live, destination, &bundle, &segment.header, &footer, now)?;
+        confirm_bundle(destination, &bundle, &footer)?;
         let note = match policy.min_age {
             Some(age) => format!(
                 "archived to {} as {bundle} (older than {})",
@@ -267,6 +277,48 @@ fn write_bundle(
     destination
         .put(&manifest_name, &json)
         .map_err(|e| Error::io(format!("archiving the manifest of {bundle}"), e))
+}
+
+/// Reads bundle `bundle` back from `destination` and checks it before its segment leaves the
+/// live log: the manifest describes the segment (its first record and the tree head at its
+/// end), and every file it lists reads back with the size and BLAKE3 the manifest gives,
+/// which are those of the local files (or, for a bundle an interrupted run completed, of
+/// files checked the same way then).
+fn confirm_bundle(
+    destination: &dyn ArchiveDestination,
+    bundle: &str,
+    footer: &SegmentFooter,
+) -> Result<()> {
+    let where_ = destination.describe();
+    let read = |name: &str| {
+        destination
+            .get(&format!("{bundle}/{name}"))
+            .map_err(|e| Error::io(format!("reading {bundle}/{name} back from {where_}"), e))
+    };
+    let differs = |what: String| {
+        Error::io(
+            format!("checking {bundle} in {where_}"),
+            io::Error::new(io::ErrorKind::InvalidData, what),
+        )
+    };
+    let manifest: Manifest = serde_json::from_slice(&read(MANIFEST_NAME)?)
+        .map_err(|e| differs(format!("its manifest reads back as invalid JSON: {e}")))?;
+    if manifest.end_seq != footer.tree_head.size || manifest.end != HeadJson::from(footer.tree_head)
+    {
+        return Err(differs(
+            "its manifest reads back with another tree head than the segment's".into(),
+        ));
+    }
+    for f in &manifest.files {
+        let bytes = read(&f.name)?;
+        if bytes.len() as u64 != f.size || blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
+            return Err(differs(format!(
+                "{} reads back with another size or BLAKE3 than the manifest's",
+                f.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks the live log `log_id` in `dir`, whose committed state is `view`, together with

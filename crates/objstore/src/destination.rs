@@ -1,0 +1,112 @@
+//! [`S3Destination`]: the engine's archive destination in an S3 bucket.
+
+use crate::error::Error;
+use crate::store::{PutOutcome, S3Store};
+use auditlog::checkpoint::NoteSigner;
+use auditlog::lifecycle::ArchiveDestination;
+use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
+use std::io;
+
+/// Archives bundles to `PREFIX/<log id>/<bundle>/<file>` (docs/FORMAT.md §10, "Object
+/// layout"). Every object is written with a create-only put: a rerun after an interrupted
+/// run finds the objects it already wrote with the same bytes and goes on; an object with
+/// other bytes under the same name is an error. The engine puts the manifest last and reads
+/// the whole bundle back before it removes the segment.
+///
+/// After each manifest it updates the log's head object ([`crate::head`]), signed with the
+/// key given to [`with_signer`](Self::with_signer).
+#[derive(Debug, Clone)]
+pub struct S3Destination {
+    store: S3Store,
+    signer: Option<NoteSigner>,
+}
+
+impl S3Destination {
+    /// A destination in `store`'s bucket and prefix, with an unsigned head object.
+    pub fn new(store: S3Store) -> Self {
+        S3Destination {
+            store,
+            signer: None,
+        }
+    }
+
+    /// The same, signing the head object's checkpoint with the log's key (the one that signs
+    /// its cuts), so that an auditor can tell a truncated archive from a complete one.
+    pub fn with_signer(store: S3Store, signer: Option<NoteSigner>) -> Self {
+        S3Destination { store, signer }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S3Store {
+        &self.store
+    }
+
+    /// The object key (relative to the prefix) of `name` = `bundle/file`, where a bundle is
+    /// named `<log id hex>-<first seq>`: `<log id hex>/<bundle>/<file>`.
+    pub fn key_of(name: &str) -> io::Result<String> {
+        let (bundle, file) = name.split_once('/').unwrap_or((name, ""));
+        let log_id = bundle.split_once('-').map(|(id, _)| id).unwrap_or_default();
+        let is_hex = log_id.len() == 32 && log_id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_hex || file.is_empty() || file.contains('/') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{name:?} is not <log id>-<seq>/<file>"),
+            ));
+        }
+        Ok(format!("{log_id}/{bundle}/{file}"))
+    }
+
+    /// The URL of bundle `bundle`'s folder.
+    pub fn bundle_url(&self, bundle: &str) -> String {
+        let log_id = bundle.split_once('-').map(|(id, _)| id).unwrap_or_default();
+        self.store.describe_key(&format!("{log_id}/{bundle}/"))
+    }
+}
+
+fn to_io(e: Error) -> io::Error {
+    let kind = match &e {
+        Error::AccessDenied { .. } => io::ErrorKind::PermissionDenied,
+        Error::NoSuchBucket { .. } => io::ErrorKind::NotFound,
+        Error::Store {
+            source: object_store::Error::AlreadyExists { .. },
+            ..
+        } => io::ErrorKind::AlreadyExists,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}
+
+impl ArchiveDestination for S3Destination {
+    fn describe(&self) -> String {
+        self.store.url().to_string()
+    }
+
+    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let key = Self::key_of(name)?;
+        match self.store.put_create(&key, bytes).map_err(to_io)? {
+            PutOutcome::Created | PutOutcome::AlreadyThere => {}
+        }
+        if name.ends_with(&format!("/{MANIFEST_NAME}")) {
+            let manifest: Manifest = serde_json::from_slice(bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            crate::head::record_bundle(&self.store, &manifest, self.signer.as_ref())
+                .map_err(to_io)?;
+        }
+        Ok(())
+    }
+
+    fn exists(&self, name: &str) -> io::Result<bool> {
+        let key = Self::key_of(name)?;
+        self.store.exists(&key).map_err(to_io)
+    }
+
+    fn get(&self, name: &str) -> io::Result<Vec<u8>> {
+        let key = Self::key_of(name)?;
+        self.store.get(&key).map_err(to_io)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} is not there", self.store.describe_key(&key)),
+            )
+        })
+    }
+}

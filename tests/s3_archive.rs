@@ -1,0 +1,701 @@
+//! Archiving to a real S3-compatible server (SeaweedFS, started by `.ci/test.d/30-s3`, which
+//! exports AWS_ENDPOINT_URL, the credentials and AUDITLOG_S3_BUCKET): a round trip that
+//! verifies from the bucket and together with the live log, a fleet of logs under one
+//! prefix, an upload cut off part-way and rerun, a duplicate upload, wrong credentials and a
+//! missing bucket (an error, nothing local removed), a URL that is never a local path, an
+//! object tampered with after upload, and a server answering 503 for a while (retried).
+//! Each test works under a prefix of its own. Without the server every test fails.
+
+mod common;
+use auditlog::lifecycle::ArchivePolicy;
+use auditlog_objstore::{
+    BackoffConfig, RetryConfig, S3Destination, S3Options, S3Store, S3Url, list_bundles,
+};
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The bucket the suite's server created; panics (fails the test) when no server is set up.
+fn bucket() -> String {
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        assert!(
+            std::env::var(var).is_ok(),
+            "{var} is not set: these tests need the S3 server that .ci/test.d/30-s3 starts"
+        );
+    }
+    std::env::var("AUDITLOG_S3_BUCKET")
+        .expect("AUDITLOG_S3_BUCKET is not set: run these tests through .ci/test.d/30-s3")
+}
+
+/// A prefix no other test (or earlier run) uses.
+fn fresh_prefix(name: &str) -> S3Url {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    S3Url {
+        bucket: bucket(),
+        prefix: format!(
+            "t/{name}-{}-{nanos}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ),
+    }
+}
+
+fn auditlog(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A log with several sealed segments and an active one, `n` records.
+fn log_with_segments(dir: &Path, n: u64) {
+    let log = small_segments(dir).open().unwrap();
+    append_range(&log, 0, n);
+    log.seal().unwrap();
+    append_range(&log, n, n + 10);
+    log.close().unwrap();
+}
+
+/// Every file in `dir`, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "LOCK"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn connect(url: &S3Url) -> S3Store {
+    S3Store::connect(url, &S3Options::default()).unwrap()
+}
+
+#[test]
+fn archive_round_trip_verifies_from_the_bucket_and_with_the_live_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 2000);
+    let url = fresh_prefix("roundtrip").to_string();
+    let d = dir.to_str().unwrap();
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("archived s3://"), "{}", text(&out));
+
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 log(s) verified"), "{}", text(&out));
+
+    let out = auditlog(&["verify", d, "--archive", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("form one chain"), "{}", text(&out));
+
+    // Every record archived is still there: the live log starts where the archive ends.
+    let ro = auditlog::ReadOnlyLog::open(&dir).unwrap();
+    let store = connect(&fresh_url(&url));
+    let log_id = auditlog_objstore::head::log_id_hex(&ro.log_id());
+    let listing = list_bundles(&store, &log_id).unwrap();
+    assert!(listing.bundles.len() >= 3, "{listing:?}");
+    assert!(listing.incomplete.is_empty());
+    let head = auditlog_objstore::head::read_head(&store, &log_id)
+        .unwrap()
+        .expect("a head object");
+    assert_eq!(head.end.size, ro.first_seq());
+    assert_eq!(head.bundles.len(), listing.bundles.len());
+    // Archived segments went in cold form.
+    let keys = store.list(&log_id).unwrap();
+    assert!(keys.iter().any(|(k, _)| k.ends_with(".zseg")), "{keys:?}");
+    assert!(!keys.iter().any(|(k, _)| k.ends_with(".seg")), "{keys:?}");
+
+    let seq = (ro.first_seq() / 2).to_string();
+    let out = auditlog(
+        &["get", "--dir", d, "--archive", &url, &seq, "--compact"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["seq"].to_string(), seq);
+    let out = auditlog(&["get", "--archive", &url, &seq], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn archived_records_are_read_by_range_reads_of_one_frame() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = auditlog::AuditLog::builder(&dir)
+        .segment_max_bytes(1 << 20)
+        .open()
+        .unwrap();
+    append_range(&log, 0, 20_000);
+    log.seal().unwrap();
+    append_range(&log, 20_000, 20_010);
+    log.close().unwrap();
+    let url = fresh_prefix("ranges");
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let store = connect(&url);
+    let id = log_id(&dir);
+    let keys = store
+        .list(&auditlog_objstore::head::log_id_hex(&id))
+        .unwrap();
+    let smallest = keys
+        .iter()
+        .filter(|(k, _)| k.ends_with(".zseg"))
+        .map(|(_, size)| *size)
+        .min()
+        .expect("cold segments");
+    for seq in [0, 1, 777, 9_999, 19_998] {
+        // A fresh reader: the manifest, both ends of the segment (layout) and one frame.
+        let reader = auditlog_objstore::ArchiveReader::open(&store, &id).unwrap();
+        let (record, stats) = reader.get(seq).unwrap().expect("an archived record");
+        assert_eq!(record.seq, seq);
+        assert_eq!(record.event, event(seq));
+        assert!(
+            stats.segment_bytes * 2 < smallest,
+            "{stats:?}: half of the smallest segment ({smallest} bytes) at most"
+        );
+        // The same bundle again: its layout is kept, so one range read of one frame.
+        let (record, again) = reader.get(seq + 1).unwrap().expect("an archived record");
+        assert_eq!(record.event, event(seq + 1));
+        assert_eq!(again.requests, 1, "{again:?}");
+        assert!(again.segment_bytes * 4 < smallest, "{again:?}");
+    }
+    let reader = auditlog_objstore::ArchiveReader::open(&store, &id).unwrap();
+    assert!(reader.get(20_000).unwrap().is_none(), "live, not archived");
+
+    // export and query --archive: the archived records, then the live ones, in order.
+    let out = auditlog(
+        &["export", "--dir", d, "--archive", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let seqs: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (0..20_010).collect::<Vec<_>>());
+    let out = auditlog(
+        &[
+            "query",
+            "--dir",
+            d,
+            "--archive",
+            &url.to_string(),
+            "--actor",
+            "user:5",
+            "--count",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let expected = (0..20_010u64).filter(|i| i % 97 == 5).count();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        expected.to_string()
+    );
+    let out = auditlog(
+        &[
+            "query",
+            "--dir",
+            d,
+            "--archive",
+            &url.to_string(),
+            "--actor",
+            "user:5",
+            "--limit",
+            "3",
+            "--format",
+            "jsonl",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let firsts: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(firsts, vec![5, 102, 199]);
+}
+
+fn fresh_url(text: &str) -> S3Url {
+    match auditlog_objstore::parse_location(text).unwrap() {
+        auditlog_objstore::Location::S3(u) => u,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_signed_head_is_checked_with_the_public_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let key = tmp.path().join("log.key");
+    let out = auditlog(
+        &[
+            "keygen",
+            "--name",
+            "test-log",
+            "--out",
+            tmp.path().join("log").with_extension("").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let public = tmp.path().join("log.pub");
+    let url = fresh_prefix("signed").to_string();
+    let d = dir.to_str().unwrap();
+    let k = key.to_str().unwrap();
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", &url, "--key", k],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let p = public.to_str().unwrap();
+    let out = auditlog(&["verify", &url, "--public-key", p], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("not signed"), "{}", text(&out));
+
+    // Unsigned head (archived without --key) is a failure when the key is demanded.
+    let dir2 = tmp.path().join("log2");
+    log_with_segments(&dir2, 3000);
+    let url2 = fresh_prefix("unsigned").to_string();
+    let out = auditlog(
+        &["archive", "--dir", dir2.to_str().unwrap(), "--to", &url2],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = auditlog(&["verify", &url2, "--public-key", p], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("not signed"), "{}", text(&out));
+}
+
+#[test]
+fn a_fleet_of_three_logs_verifies_under_one_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = fresh_prefix("fleet").to_string();
+    for i in 0..3 {
+        let dir = tmp.path().join(format!("log{i}"));
+        log_with_segments(&dir, 1000 + 300 * i);
+        let out = auditlog(
+            &["archive", "--dir", dir.to_str().unwrap(), "--to", &url],
+            tmp.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = auditlog(&["verify", &url, "--json"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["logs"].as_array().unwrap().len(), 3, "{report:#}");
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the S3 server. Each request is forwarded unless
+/// `fail(n)` (n counts requests from 0) says to answer it with a 503 instead.
+struct Proxy {
+    addr: String,
+    requests: Arc<AtomicUsize>,
+}
+
+fn proxy(fail: impl Fn(usize) -> bool + Send + Sync + 'static) -> Proxy {
+    let upstream = std::env::var("AWS_ENDPOINT_URL")
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&requests);
+    let fail = Arc::new(fail);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let (upstream, counter, fail) =
+                (upstream.clone(), Arc::clone(&counter), Arc::clone(&fail));
+            std::thread::spawn(move || serve(client, &upstream, &counter, fail.as_ref()));
+        }
+    });
+    Proxy { addr, requests }
+}
+
+/// Reads one HTTP/1.1 request (head and Content-Length body) from `s`.
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut byte).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&byte[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = s.read(&mut byte).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&byte[..n]);
+    }
+    Some(buf)
+}
+
+/// One request per connection: forwarded with `Connection: close`, or refused with a 503.
+fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    counter: &AtomicUsize,
+    fail: &(dyn Fn(usize) -> bool + Send + Sync),
+) {
+    let Some(request) = read_request(&mut client) else {
+        return;
+    };
+    let n = counter.fetch_add(1, Ordering::SeqCst);
+    if fail(n) {
+        let body = "<Error><Code>ServiceUnavailable</Code></Error>";
+        let _ = write!(
+            client,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return;
+    }
+    let Ok(mut up) = TcpStream::connect(upstream) else {
+        return;
+    };
+    // Close after this request, so each connection carries one and the response ends at EOF.
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head: String = String::from_utf8_lossy(&request[..head_end])
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let _ = up.write_all(head.as_bytes());
+    let _ = up.write_all(b"Connection: close\r\n\r\n");
+    let _ = up.write_all(&request[head_end + 4..]);
+    let mut response = Vec::new();
+    let _ = up.read_to_end(&mut response);
+    let _ = client.write_all(&response);
+}
+
+fn store_via(proxy: &Proxy, url: &S3Url, retries: usize) -> S3Store {
+    let options = S3Options {
+        endpoint: Some(proxy.addr.clone()),
+        retry: Some(RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(50),
+                base: 2.0,
+            },
+            max_retries: retries,
+            retry_timeout: Duration::from_secs(30),
+        }),
+        ..S3Options::default()
+    };
+    S3Store::connect(url, &options).unwrap()
+}
+
+#[test]
+fn transient_503s_are_retried_and_the_archive_completes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let url = fresh_prefix("retry");
+    // The first request (the preflight listing) passes; then every third fails once.
+    let p = proxy(|n| n > 0 && n % 3 == 1);
+    let store = store_via(&p, &url, 5);
+    let log = small_segments(&dir).open().unwrap();
+    let report = log
+        .archive(&S3Destination::new(store), &ArchivePolicy::default())
+        .unwrap();
+    assert!(report.bundles.len() >= 3);
+    assert!(
+        p.requests.load(Ordering::SeqCst) > 6,
+        "the proxy saw the requests"
+    );
+    drop(log);
+    let out = auditlog(&["verify", &url.to_string()], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let out = auditlog(
+        &[
+            "verify",
+            dir.to_str().unwrap(),
+            "--archive",
+            &url.to_string(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn an_interrupted_upload_is_no_bundle_and_a_rerun_completes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let url = fresh_prefix("interrupted");
+    let before = snapshot(&dir);
+    // The server "goes away" after the preflight listing, the look for a manifest and one
+    // put: every later request fails,
+    // and no retries are allowed.
+    let p = proxy(|n| n >= 3);
+    let log = small_segments(&dir).open().unwrap();
+    let err = log
+        .archive(
+            &S3Destination::new(store_via(&p, &url, 0)),
+            &ArchivePolicy::default(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("archiving"), "{err}");
+    let first = log.first_seq();
+    drop(log);
+    assert_eq!(first, 0, "nothing left the live log");
+    assert_eq!(
+        snapshot(&dir)
+            .iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "seg" || e == "zseg"))
+            .count(),
+        before
+            .iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "seg" || e == "zseg"))
+            .count()
+    );
+    // What was uploaded is not taken for a bundle.
+    let store = connect(&url);
+    let id = auditlog_objstore::head::log_id_hex(&log_id(&dir));
+    let listing = list_bundles(&store, &id).unwrap();
+    assert!(listing.bundles.is_empty(), "{listing:?}");
+    assert_eq!(listing.incomplete.len(), 1, "{listing:?}");
+    let out = auditlog(&["verify", &url.to_string()], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("no bundle with a manifest"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("interrupted upload"), "{}", text(&out));
+
+    // The rerun finds the object already there with the same bytes and completes.
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = auditlog(&["verify", &url.to_string()], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("interrupted upload"), "{}", text(&out));
+    let out = auditlog(&["verify", d, "--archive", &url.to_string()], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn a_duplicate_upload_is_harmless() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let (_copy_tmp, copy) = copy_log(&dir);
+    let url = fresh_prefix("duplicate").to_string();
+    for d in [&dir, &copy] {
+        let out = auditlog(
+            &["archive", "--dir", d.to_str().unwrap(), "--to", &url],
+            tmp.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    for d in [&dir, &copy] {
+        let out = auditlog(
+            &["verify", d.to_str().unwrap(), "--archive", &url],
+            tmp.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // Putting an object again with the same bytes succeeds; with other bytes it fails.
+    let store = connect(&fresh_url(&url));
+    store.put_create("x/probe", b"one").unwrap();
+    assert_eq!(
+        store.put_create("x/probe", b"one").unwrap(),
+        auditlog_objstore::PutOutcome::AlreadyThere
+    );
+    assert!(store.put_create("x/probe", b"two").is_err());
+    assert_eq!(store.get("x/probe").unwrap().unwrap(), b"one");
+}
+
+#[test]
+fn wrong_credentials_or_a_missing_bucket_fail_and_remove_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let before = snapshot(&dir);
+    let url = fresh_prefix("denied").to_string();
+    let d = dir.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(["archive", "--dir", d, "--to", &url])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("refused access"), "{}", text(&out));
+    assert_eq!(snapshot(&dir), before);
+
+    let missing = format!("s3://no-such-bucket-{}/p", std::process::id());
+    let out = auditlog(&["archive", "--dir", d, "--to", &missing], tmp.path());
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("does not exist"), "{}", text(&out));
+    assert_eq!(snapshot(&dir), before);
+
+    let out = auditlog(&["verify", &missing], tmp.path());
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+#[test]
+fn an_s3_url_is_never_a_local_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let before = snapshot(&dir);
+    let d = dir.to_str().unwrap();
+    for to in ["gs://bucket/p", "https://example.com/x", "file:///tmp/x"] {
+        let out = auditlog(&["archive", "--dir", d, "--to", to], tmp.path());
+        assert_eq!(out.status.code(), Some(2), "{to}: {}", text(&out));
+        assert!(text(&out).contains("unsupported scheme"), "{}", text(&out));
+    }
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", "s3://Bad_Bucket/p"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(snapshot(&dir), before);
+    // A good URL goes to the server; the working directory gets no `s3:` folder either way.
+    let url = fresh_prefix("nolocal").to_string();
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["log".to_string()],
+        "only the log is in the working directory"
+    );
+    // verify and --archive refuse other schemes the same way.
+    let out = auditlog(&["verify", "gs://bucket/p"], tmp.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = auditlog(&["verify", d, "--archive", "archive-dir"], tmp.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn an_object_tampered_with_after_upload_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let url = fresh_prefix("tamper");
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &["archive", "--dir", d, "--to", &url.to_string()],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let store = connect(&url);
+    let id = auditlog_objstore::head::log_id_hex(&log_id(&dir));
+    let keys = store.list(&id).unwrap();
+    let (segment, _) = keys
+        .iter()
+        .find(|(k, _)| k.ends_with(".zseg"))
+        .expect("a cold segment")
+        .clone();
+    let mut bytes = store.get(&segment).unwrap().unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    store.put_overwrite(&segment, &bytes).unwrap();
+    let out = auditlog(&["verify", &url.to_string()], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let name = segment.rsplit('/').next().unwrap();
+    assert!(
+        text(&out).contains(name),
+        "names the object: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("FAILED"), "{}", text(&out));
+    let out = auditlog(&["verify", d, "--archive", &url.to_string()], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    // A bundle removed from the middle breaks the chain.
+    let url2 = fresh_prefix("gap");
+    let dir2 = tmp.path().join("log2");
+    log_with_segments(&dir2, 3000);
+    let out = auditlog(
+        &[
+            "archive",
+            "--dir",
+            dir2.to_str().unwrap(),
+            "--to",
+            &url2.to_string(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let store2 = connect(&url2);
+    let id2 = auditlog_objstore::head::log_id_hex(&log_id(&dir2));
+    let listing = list_bundles(&store2, &id2).unwrap();
+    assert!(listing.bundles.len() >= 3);
+    let victim = format!("{id2}/{}/manifest.json", listing.bundles[1]);
+    store2.delete(&victim).unwrap();
+    let out = auditlog(&["verify", &url2.to_string()], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
