@@ -1,0 +1,27 @@
+//! `auditlog._native`: the engine as a CPython extension module (abi3, Python 3.9 and later).
+//!
+//! This module is the narrow, private half of the Python package in `python/auditlog`: events
+//! cross into Rust as dicts in their documented JSON shape, converted directly (`convert.rs`,
+//! unknown keys refused) or as that JSON text (the engine's own serde reader), and records, proofs and reports come back as JSON text, which the pure-Python
+//! half turns into `Event`, `Record` and `Page` objects. Every call that does I/O or waits
+//! releases the GIL (`py.detach`). Engine errors become the exception classes of
+//! `auditlog.errors`, carrying the engine's message.
+
+mod convert;
+mod errors;
+mod log;
+mod query;
+mod tail;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<log::NativeLog>()?;
+    m.add_class::<log::PendingAppend>()?;
+    m.add_class::<tail::NativeTail>()?;
+    m.add_function(wrap_pyfunction!(log::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(log::validate_event, m)?)?;
+    m.add("ENGINE_VERSION", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
