@@ -8,15 +8,18 @@
 decorators work with it unchanged.
 
 **Writes.** ``append`` and ``append_many`` hand their events to one sender thread per process,
-which gathers what arrives within ``linger`` seconds (default 0.002) into one request (at most
-``max_batch`` events), so that many threads' small appends share one round trip and one
-``fdatasync`` on the server. Each call still returns only when the server has acknowledged
+which sends what has queued up as one request (at most ``max_batch`` events), so that many
+threads' small appends share one round trip and one ``fdatasync`` on the server. Whatever
+arrives while a request is in flight goes in the next one; ``linger`` (seconds, default 0)
+makes the sender also wait that long for more before sending. The default is 0 because
+waiting measured slower on this server (docs/BENCHMARKS.md, "Python client mode"): the
+in-flight request is already a linger as long as one fdatasync. Each call still returns only when the server has acknowledged
 its own records, with their receipts (durable under the server's ``--durability``). An
 ``append_many`` is never split: its events get consecutive numbers, all or none. The server
 takes a request whole or refuses it whole; when a gathered request is refused (an invalid
 event, a tenant a writer may not use), the sender sends each call's events again on its own,
 which is safe because nothing of the refused request was written, so that one bad event
-fails only its own call. ``linger=0`` sends each call as soon as the sender is free.
+fails only its own call.
 
 **Back-pressure.** A 503 (``queue-full``, ``shutting-down``) wrote nothing: it is retried after
 ``Retry-After`` (over HTTP) or an exponential back-off from ``backoff`` seconds, at most
@@ -115,7 +118,7 @@ def connect(
     url: str,
     token: str,
     *,
-    linger: float = 0.002,
+    linger: float = 0.0,
     max_batch: int = 1000,
     timeout: float = 30.0,
     retries: int = 6,
@@ -286,7 +289,7 @@ class Client(AuditLogAPI):
         url: str,
         token: str,
         *,
-        linger: float = 0.002,
+        linger: float = 0.0,
         max_batch: int = 1000,
         timeout: float = 30.0,
         retries: int = 6,
@@ -455,7 +458,12 @@ class Client(AuditLogAPI):
                         size += len(nxt.events)
                 if self._pid != os.getpid():
                     return  # a forked copy of a sender never runs, but be sure
-                self._send_units(conn, units)
+                try:
+                    self._send_units(conn, units)
+                except BaseException as e:  # never leave a caller waiting
+                    for unit in units:
+                        if not unit.done.is_set():
+                            unit.settle(None, e)
         finally:
             conn.close()
 
