@@ -212,13 +212,14 @@ def test_503_is_retried_with_backoff_then_queue_full(fail, ok):
 def test_fork_child_appends_on_its_own_connection(server, admin):
     tag = uuid.uuid4().hex
     # The parent's client is in use (a connection, a sender thread), and one of the parent's
-    # appends is still waiting in its buffer (a long linger) when the process forks.
+    # appends is being gathered by its sender (a long linger) when the process forks. (An
+    # append waiting in the buffer itself: test_fork_drops_the_parents_buffer_in_the_child.)
     log = auditlog.connect(server.unix_url, token=server.tokens["writer"], linger=0.5)
     log.append(ev(tag, 0))
     pending = {}
     t = threading.Thread(target=lambda: pending.setdefault("r", log.append(ev(tag, 1))))
     t.start()
-    time.sleep(0.05)  # let the append reach the buffer (if not, the test is only weaker)
+    time.sleep(0.05)  # let the append reach the sender (if not, the test is only weaker)
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -375,3 +376,112 @@ def _metric(server, name):
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} is not in /metrics")
+
+
+def test_append_async_and_reads_of_a_unix_client(server, admin):
+    import asyncio
+
+    tag = uuid.uuid4().hex
+    # A unix:// client writes on the socket and reads over http= (here with an admin token).
+    log = auditlog.connect(server.unix_url, token=server.tokens["admin"], http=server.http_url)
+
+    async def main():
+        return await asyncio.gather(*(log.append_async(ev(tag, i)) for i in range(20)))
+
+    receipts = asyncio.run(main())
+    assert len({r.seq for r in receipts}) == 20
+    got = {r.seq: r.metadata["i"] for r in log.query(text=tag, action="client.test", limit=None)}
+    assert {r.seq: i for i, r in enumerate(receipts)} == got
+    log.close()
+
+
+class _FakeSocketServer:
+    """A stand-in for the server's Unix socket that holds its answer to the first batch until
+    released, so that a test can fork while the client's sender is busy and another append
+    waits in the buffer. It records every event it receives."""
+
+    def __init__(self, path):
+        import struct
+
+        self.struct = struct
+        self.received = []
+        self.lock = threading.Lock()
+        self.first_arrived = threading.Event()
+        self.release = threading.Event()
+        self.frames = 0
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(path))
+        self.listener.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        head = conn.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            return None
+        (n,) = self.struct.unpack(">I", head)
+        return json.loads(conn.recv(n, socket.MSG_WAITALL))
+
+    def _write(self, conn, doc):
+        data = json.dumps(doc).encode()
+        conn.sendall(self.struct.pack(">I", len(data)) + data)
+
+    def _serve(self, conn):
+        self._read(conn)
+        self._write(conn, {"status": 200, "token": "t", "role": "writer"})
+        while True:
+            doc = self._read(conn)
+            if doc is None:
+                return
+            events = doc if isinstance(doc, list) else [doc]
+            with self.lock:
+                self.frames += 1
+                first = self.frames == 1
+                seq0 = len(self.received)
+                self.received.extend(e["metadata"]["i"] for e in events)
+            if first:
+                self.first_arrived.set()
+                self.release.wait(30)
+            self._write(conn, {"status": 201, "count": len(events), "records": [
+                {"seq": seq0 + k, "recorded_at": "2026-12-02T00:00:00Z", "leaf_hash": "00" * 32,
+                 "tree_size": seq0 + k + 1} for k in range(len(events))]})
+
+
+def test_fork_drops_the_parents_buffer_in_the_child(tmp_path):
+    fake = _FakeSocketServer(tmp_path / "fake.sock")
+    log = auditlog.connect(f"unix://{tmp_path / 'fake.sock'}", token="t")
+    results = {}
+    a = threading.Thread(target=lambda: results.setdefault("a", log.append(ev("f", 1))))
+    a.start()
+    assert fake.first_arrived.wait(30)  # the sender is busy with event 1 ...
+    b = threading.Thread(target=lambda: results.setdefault("b", log.append(ev("f", 2))))
+    b.start()
+    deadline = time.monotonic() + 30
+    while not log._queue and time.monotonic() < deadline:  # ... and event 2 waits in the buffer
+        time.sleep(0.001)
+    assert log._queue
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            log.append(ev("f", 3))
+            log.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    fake.release.set()
+    a.join()
+    b.join()
+    log.close()
+    # The child sent only its own event; the parent sent both of its own.
+    assert sorted(fake.received) == [1, 2, 3]
+    assert isinstance(results["a"], auditlog.Receipt) and isinstance(results["b"], auditlog.Receipt)
