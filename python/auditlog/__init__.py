@@ -5,7 +5,9 @@
 >>> log.append(auditlog.Event("user:42", "login", ip="203.0.113.9"))  # doctest: +SKIP
 Receipt(seq=0, ...)
 
-Embedded mode (:class:`AuditLog`) runs the engine in this process. Capture for web
+Embedded mode (:class:`AuditLog`) runs the engine in this process; client mode
+(:func:`connect`, a :class:`Client`) talks to a running ``auditlog serve``, for programs of
+many worker processes. Both implement :class:`AuditLogAPI`. Capture for web
 frameworks and ORMs lives in ``auditlog.fastapi``, ``auditlog.django`` and
 ``auditlog.sqlalchemy``; :func:`audited` and :mod:`auditlog.context` work anywhere.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 from . import context
 from ._model import Event, Page, Receipt, Record, TreeHead, VerifyReport
 from .api import AuditLogAPI, EventLike
+from .client import Client, connect
 from .context import set_default_log
 from .decorators import audited
 from .embedded import AuditLog, verify
@@ -22,6 +25,7 @@ from .errors import (
     AuditLogError,
     Closed,
     Damaged,
+    Forbidden,
     InvalidCursor,
     InvalidEvent,
     InvalidOption,
@@ -31,6 +35,8 @@ from .errors import (
     NotFound,
     Poisoned,
     QueueFull,
+    ServerError,
+    Unauthorized,
 )
 from .logging_handler import AuditLogHandler
 
@@ -38,6 +44,7 @@ __all__ = [
     "AuditLog",
     "AuditLogAPI",
     "AuditLogHandler",
+    "Client",
     "Event",
     "EventLike",
     "Page",
@@ -46,6 +53,7 @@ __all__ = [
     "TreeHead",
     "VerifyReport",
     "audited",
+    "connect",
     "context",
     "set_default_log",
     "verify",
@@ -61,4 +69,7 @@ __all__ = [
     "NotFound",
     "Poisoned",
     "QueueFull",
+    "ServerError",
+    "Unauthorized",
+    "Forbidden",
 ]

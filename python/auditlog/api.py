@@ -1,4 +1,4 @@
-"""The interface every auditlog handle offers, embedded or (later) client mode.
+"""The interface every auditlog handle offers, embedded or client mode.
 
 :class:`AuditLogAPI` is what framework capture (``auditlog.fastapi``, ``auditlog.django``,
 ``auditlog.sqlalchemy``, the decorators and the logging handler) is written against, so the

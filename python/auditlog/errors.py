@@ -20,6 +20,9 @@ __all__ = [
     "Poisoned",
     "Closed",
     "IoError",
+    "Unauthorized",
+    "Forbidden",
+    "ServerError",
 ]
 
 
@@ -59,7 +62,8 @@ class Locked(AuditLogError):
 
 
 class QueueFull(AuditLogError):
-    """The writer's queue is full (only from calls that must not block)."""
+    """The writer's queue is full (only from calls that must not block). In client mode: the
+    server answered 503 (``queue-full`` or ``shutting-down``) to every retry."""
 
 
 class Poisoned(AuditLogError):
@@ -72,3 +76,21 @@ class Closed(AuditLogError):
 
 class IoError(AuditLogError, OSError):
     """The operating system refused a call; the message names the file."""
+
+
+# Client mode (auditlog.connect): answers of ``auditlog serve`` that the engine has no
+# counterpart for. Every exception a client raises for a server's answer carries ``status``
+# (the HTTP status) and ``problem`` (the problem+json document) attributes.
+
+
+class Unauthorized(AuditLogError, PermissionError):
+    """401: the token is missing, malformed, unknown or revoked."""
+
+
+class Forbidden(AuditLogError, PermissionError):
+    """403: the token's role or tenants do not allow the request (a reader appending, a
+    writer querying, a writer's event of another tenant)."""
+
+
+class ServerError(AuditLogError):
+    """The server failed (500, with the engine's message) or answered something unexpected."""

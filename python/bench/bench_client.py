@@ -1,0 +1,94 @@
+"""Client-mode append throughput (docs/BENCHMARKS.md): HTTP against the Unix socket, batched
+against not, through a real `auditlog serve` (AUDITLOG_BIN, in a temporary directory).
+
+    cargo build --release --bin auditlog
+    AUDITLOG_BIN=target/release/auditlog target/py-venv/bin/python python/bench/bench_client.py
+
+Modes, each on a fresh log:
+- ``1 thread``: one thread, ``append`` after ``append``, ``linger=0`` (one request per event);
+- ``16 threads, max_batch=1``: 16 threads appending, every event its own request;
+- ``16 threads, linger=0``: the same threads; what queues while a request is in flight goes
+  in the next request;
+- ``16 threads, linger=2ms``: the same, and the sender also waits 2 ms for more;
+- ``append_many(1000)``: one thread, batches of 1,000 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import auditlog  # noqa: E402
+import serverproc  # noqa: E402
+
+
+def event(i: int) -> dict:
+    return {"actor": {"id": f"user:{i % 977}"}, "action": "order.update", "tenant": "acme",
+            "ip": "203.0.113.9", "metadata": {"order": i, "status": "paid"}}
+
+
+def run(url: str, token: str, mode: str, n: int) -> float:
+    if mode == "1 thread":
+        log = auditlog.connect(url, token=token, linger=0)
+        start = time.perf_counter()
+        for i in range(n):
+            log.append(event(i))
+    elif mode.startswith("16 threads"):
+        options = {"max_batch": 1, "linger": 0} if "max_batch=1" in mode else {
+            "linger": 0.002 if "2ms" in mode else 0}
+        log = auditlog.connect(url, token=token, **options)
+        per = n // 16
+
+        def work(t: int) -> None:
+            for i in range(per):
+                log.append(event(t * per + i))
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(16)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        n = per * 16
+    else:
+        log = auditlog.connect(url, token=token)
+        start = time.perf_counter()
+        for i in range(0, n, 1000):
+            log.append_many([event(j) for j in range(i, i + 1000)])
+    log.flush()
+    elapsed = time.perf_counter() - start
+    log.close()
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=3200, help="events per single-append run")
+    parser.add_argument("--bulk-events", type=int, default=100_000, help="events per append_many run")
+    parser.add_argument("--durability", default="immediate")
+    args = parser.parse_args()
+    print(f"auditlog serve --durability {args.durability}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
+    print(f"{'transport':<10} {'mode':<26} {'events/s':>10}")
+    modes = ("1 thread", "16 threads, max_batch=1", "16 threads, linger=0", "16 threads, linger=2ms", "append_many(1000)")
+    for mode in modes:
+        for transport in ("http", "unix"):
+            with tempfile.TemporaryDirectory() as tmp:
+                srv = serverproc.Server(Path(tmp), "--durability", args.durability)
+                try:
+                    url = srv.http_url if transport == "http" else srv.unix_url
+                    n = args.bulk_events if mode.startswith("append_many") else args.events
+                    rate = run(url, srv.tokens["writer"], mode, n)
+                finally:
+                    srv.stop()
+            print(f"{transport:<10} {mode:<26} {rate:>10,.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
