@@ -186,7 +186,7 @@ impl AuditLogBuilder {
                 privacy::check_policy(&dir, policy)?;
             }
         }
-        let vault = Vault::load(options.fs.clone(), &dir, meta.log_id, master_key)?;
+        let vault = Vault::load(options.fs.clone(), &dir, meta.log_id, master_key, true)?;
         let recovered = recover(&dir, meta, &options, Access::Write)?;
         let mut log = AuditLog::start(dir, meta, options, lock, created, recovered)?;
         log.privacy = vault.map(Arc::new);

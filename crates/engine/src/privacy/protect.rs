@@ -103,7 +103,7 @@ impl Vault {
         let meta = crate::meta::LogMeta::read(dir)
             .map_err(|e| PrivacyError::Io(format!("reading the log's identity: {e}")))?;
         let fs: Arc<dyn FileSystem> = Arc::new(crate::fs::StdFileSystem);
-        Self::load(fs, dir, meta.log_id, master)
+        Self::load(fs, dir, meta.log_id, master, false)
     }
 
     pub(crate) fn load(
@@ -111,10 +111,20 @@ impl Vault {
         dir: &Path,
         log_id: [u8; 16],
         master: Option<MasterKey>,
+        writable: bool,
     ) -> Result<Option<Self>, PrivacyError> {
         let Some(policy) = read_policy(dir)? else {
             return Ok(None);
         };
+        if writable {
+            // An unfinished store write (it may hold any version of the keys).
+            let tmp = dir.join(format!("{}.tmp", super::KEYS_FILE));
+            if tmp.exists() {
+                fs.remove_file(&tmp)
+                    .and_then(|()| fs.sync_dir(dir))
+                    .map_err(|e| PrivacyError::Io(format!("removing {}: {e}", tmp.display())))?;
+            }
+        }
         let store = KeyStore::read(dir)?;
         let keys = match (&store, &master) {
             (Some(store), Some(master)) => store.unwrap_all(master)?,
