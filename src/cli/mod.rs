@@ -19,6 +19,7 @@ mod import;
 mod keygen;
 mod open;
 mod output;
+mod privacy;
 mod prove;
 mod query;
 mod reindex;
@@ -138,6 +139,19 @@ enum Command {
         after_help = "Takes the log's lock. Use after `verify` reported an index, or after                       restoring files from a backup.\nExample:\n  auditlog reindex --dir /var/lib/audit"
     )]
     Reindex(reindex::ReindexArgs),
+    /// Create a log whose personal-data fields are encrypted per data subject.
+    #[command(
+        after_help = "Examples:\n  auditlog keygen --master --out /etc/audit/master.key\n  \
+                      auditlog init --dir ./audit --protect actor.email,actor.name,ip,after.email=entity.id\n  \
+                      auditlog append --dir ./audit --master-key-file /etc/audit/master.key --actor u1 --action login --ip 192.0.2.7"
+    )]
+    Init(privacy::InitArgs),
+    /// Erase a data subject: destroy its key, so its protected values read [erased]. Every
+    /// record, root and proof is unchanged.
+    #[command(
+        after_help = "Takes the log's lock; needs no master key.\nExample:\n  auditlog erase --dir ./audit --subject user:42"
+    )]
+    Erase(privacy::EraseArgs),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
@@ -237,6 +251,14 @@ impl From<auditlog::Error> for CliError {
             auditlog::Error::InvalidEvent { .. } | auditlog::Error::EventTooLarge { .. } => {
                 CliError::Usage(e.to_string())
             }
+            auditlog::Error::Privacy(auditlog::privacy::PrivacyError::DamagedKeyStore(_)) => {
+                CliError::Damage(e.to_string())
+            }
+            auditlog::Error::Privacy(
+                auditlog::privacy::PrivacyError::Io(_) | auditlog::privacy::PrivacyError::Random(_),
+            ) => CliError::Failed(e),
+            // A wrong or missing master key, a bad policy, an unknown subject: bad input.
+            auditlog::Error::Privacy(_) => CliError::Usage(e.to_string()),
             e => CliError::Failed(e),
         }
     }
@@ -264,6 +286,8 @@ pub fn run() -> ExitCode {
         Command::Stats(args) => stats::run(args),
         Command::Append(args) => append::run(args),
         Command::Reindex(args) => reindex::run(args),
+        Command::Init(args) => privacy::init(args),
+        Command::Erase(args) => privacy::erase(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
