@@ -10,7 +10,7 @@
 //! and proof stays byte for byte what it was, and the subject's values read as `[erased]`.
 
 mod erase;
-mod keystore;
+pub(crate) mod keystore;
 mod mask;
 mod policy;
 mod protect;
