@@ -88,15 +88,28 @@ fn init_append_erase_verify() {
     );
     ok(&["verify", s(&dir)]);
 
-    let master = MasterKey::read_file(&key).unwrap();
+    // Rotation: the old key stops working, the new one reads every live key.
+    ok(&[
+        "rotate-master-key",
+        "--dir",
+        s(&dir),
+        "--master-key-file",
+        s(&key),
+        "--new-master-key-file",
+        s(&other),
+    ]);
+    assert_eq!(append(Some(&key), "user:2").status.code(), Some(2));
+    assert!(append(Some(&other), "user:3").status.success());
+    let master = MasterKey::read_file(&other).unwrap();
     let vault = Vault::open(&dir, Some(master)).unwrap().unwrap();
     let ro = auditlog::ReadOnlyLog::open(&dir).unwrap();
     let records: Vec<_> = ro.iter(..).collect::<Result<_, _>>().unwrap();
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), 4);
     let ips: Vec<_> = records
         .iter()
         .map(|r| vault.reveal(r, Reveal::Plaintext).event.ip)
         .collect();
     assert_eq!(ips[0].as_deref(), Some("[erased]"));
     assert_eq!(ips[1].as_deref(), Some("192.0.2.44"));
+    assert_eq!(ips[3].as_deref(), Some("192.0.2.44"));
 }

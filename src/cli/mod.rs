@@ -152,6 +152,10 @@ enum Command {
         after_help = "Takes the log's lock; needs no master key.\nExample:\n  auditlog erase --dir ./audit --subject user:42"
     )]
     Erase(privacy::EraseArgs),
+    /// Re-wrap every subject key of a log with a new master key, in one crash-safe rewrite.
+    #[command(after_help = "Example:\n  auditlog keygen --master --out new.key\n  \
+                      auditlog rotate-master-key --dir ./audit --master-key-file old.key --new-master-key-file new.key")]
+    RotateMasterKey(privacy::RotateArgs),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
@@ -288,6 +292,7 @@ pub fn run() -> ExitCode {
         Command::Reindex(args) => reindex::run(args),
         Command::Init(args) => privacy::init(args),
         Command::Erase(args) => privacy::erase(args),
+        Command::RotateMasterKey(args) => privacy::rotate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -92,3 +92,34 @@ pub fn erase(args: EraseArgs) -> Result<(), CliError> {
     );
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    #[command(flatten)]
+    master_key: MasterKeyArg,
+    /// The new master key file (`auditlog keygen --master`). Keep the old one until this
+    /// command has succeeded.
+    #[arg(long, value_name = "PATH")]
+    new_master_key_file: PathBuf,
+}
+
+pub fn rotate(args: RotateArgs) -> Result<(), CliError> {
+    let old = args
+        .master_key
+        .load()?
+        .ok_or_else(|| CliError::Usage("give the current key with --master-key-file".into()))?;
+    let new = MasterKey::read_file(&args.new_master_key_file)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let log = AuditLog::builder(&args.dir.dir).master_key(old).open()?;
+    let vault = log.vault().ok_or_else(|| {
+        CliError::Usage("this log has no privacy policy, so no master key".into())
+    })?;
+    let count = vault
+        .rotate_master_key(new)
+        .map_err(|e| CliError::from(auditlog::Error::from(e)))?;
+    log.close()?;
+    println!("{}", json!({ "rewrapped_keys": count }));
+    Ok(())
+}
