@@ -251,11 +251,15 @@ fn erasure_keeps_every_root_and_proof_and_leaves_no_trace() {
     log.seal().unwrap();
     log.compact(&CompactOptions::default()).unwrap();
     drop(log);
-    assert!(
-        all_bytes(&dir)
-            .iter()
-            .any(|(p, _)| p.extension().is_some_and(|x| x == "zseg"))
-    );
+    // The scan covers cold segments, index files and the key store.
+    for kind in ["zseg", "idx", "keys"] {
+        assert!(
+            all_bytes(&dir)
+                .iter()
+                .any(|(p, _)| p.extension().is_some_and(|x| x == kind)),
+            "no .{kind} file scanned"
+        );
+    }
     assert_present(&dir, b"Oxford");
     assert_absent(&dir, &wrapped, "the erased key (wrapped)");
     for needle in [ALICE_EMAIL, ALICE_NAME, ALICE_IP, ALICE_STREET] {
