@@ -366,3 +366,47 @@ fn a_wrong_master_key_or_another_policy_is_a_typed_error() {
         alice(0)
     );
 }
+
+#[test]
+fn a_path_whose_subject_is_the_entity_is_erased_with_the_entity_not_the_actor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let log = AuditLog::builder(&dir)
+        .privacy_policy(
+            PrivacyPolicy::parse_spec("actor.email,after.email=entity.id", None).unwrap(),
+        )
+        .master_key(master())
+        .open()
+        .unwrap();
+    let mut edit = Event::new("clerk:9", "customer.update")
+        .actor_email("clerk@shop.example")
+        .entity("customer", "cust-7");
+    edit.after = Some(JsonText::try_from(r#"{"email":"carol@home.example","tier":2}"#).unwrap());
+    log.append(&edit).unwrap().wait().unwrap();
+    let stored = records(&log).remove(0);
+    let vault = log.vault().unwrap();
+    assert_eq!(vault.reveal(&stored, Reveal::Plaintext).event, edit);
+    assert_eq!(vault.subjects(), ["clerk:9", "cust-7"]);
+
+    // Associated data binds the field: a value moved to another field does not open.
+    let mut moved = stored.clone();
+    moved.event.actor.email = moved.event.after.as_ref().map(|a| {
+        let v: serde_json::Value = a.to_value().unwrap();
+        v["email"].as_str().unwrap().to_owned()
+    });
+    let shown = vault.reveal(&moved, Reveal::Plaintext).event;
+    assert_eq!(shown.actor.email.as_deref(), Some("[protected]"));
+    // And the subject: the same record under another actor id does not open either.
+    let mut other = stored.clone();
+    other.event.actor.id = "clerk:10".into();
+    let shown = vault.reveal(&other, Reveal::Plaintext).event;
+    assert_eq!(shown.actor.email.as_deref(), Some("[protected]"));
+
+    log.erase("cust-7").unwrap();
+    let shown = vault.reveal(&stored, Reveal::Plaintext).event;
+    assert_eq!(
+        shown.after.as_ref().unwrap().as_str(),
+        r#"{"email":"[erased]","tier":2}"#
+    );
+    assert_eq!(shown.actor.email.as_deref(), Some("clerk@shop.example"));
+}
