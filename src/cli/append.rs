@@ -53,6 +53,8 @@ pub struct AppendArgs {
     /// text.
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     meta: Vec<String>,
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
 }
 
 pub fn run(args: AppendArgs) -> Result<(), CliError> {
@@ -60,7 +62,11 @@ pub fn run(args: AppendArgs) -> Result<(), CliError> {
         (Some(actor), Some(action)) => event_from_flags(&args, actor, action)?,
         _ => event_from_stdin()?,
     };
-    let log = AuditLog::open(&args.dir.dir)?;
+    let mut builder = AuditLog::builder(&args.dir.dir);
+    if let Some(key) = args.master_key.load()? {
+        builder = builder.master_key(key);
+    }
+    let log = builder.open()?;
     let receipt = log.append(&event)?.wait()?;
     log.close()?;
     println!(

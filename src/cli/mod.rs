@@ -19,6 +19,7 @@ mod import;
 mod keygen;
 mod open;
 mod output;
+mod privacy;
 mod progress;
 mod prove;
 mod query;
@@ -153,6 +154,23 @@ enum Command {
     /// Manage the server's bearer tokens (stored as hashes in the log directory).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Create a log whose personal-data fields are encrypted per data subject.
+    #[command(
+        after_help = "Examples:\n  auditlog keygen --master --out /etc/audit/master.key\n  \
+                      auditlog init --dir ./audit --protect actor.email,actor.name,ip,after.email=entity.id\n  \
+                      auditlog append --dir ./audit --master-key-file /etc/audit/master.key --actor u1 --action login --ip 192.0.2.7"
+    )]
+    Init(privacy::InitArgs),
+    /// Erase a data subject: destroy its key, so its protected values read [erased]. Every
+    /// record, root and proof is unchanged.
+    #[command(
+        after_help = "Takes the log's lock; needs no master key.\nExample:\n  auditlog erase --dir ./audit --subject user:42"
+    )]
+    Erase(privacy::EraseArgs),
+    /// Re-wrap every subject key of a log with a new master key, in one crash-safe rewrite.
+    #[command(after_help = "Example:\n  auditlog keygen --master --out new.key\n  \
+                      auditlog rotate-master-key --dir ./audit --master-key-file old.key --new-master-key-file new.key")]
+    RotateMasterKey(privacy::RotateArgs),
 }
 
 /// Days as a duration, for the lifecycle commands' `--…-days` flags.
@@ -266,6 +284,14 @@ impl From<auditlog::Error> for CliError {
             auditlog::Error::InvalidEvent { .. } | auditlog::Error::EventTooLarge { .. } => {
                 CliError::Usage(e.to_string())
             }
+            auditlog::Error::Privacy(auditlog::privacy::PrivacyError::DamagedKeyStore(_)) => {
+                CliError::Damage(e.to_string())
+            }
+            auditlog::Error::Privacy(
+                auditlog::privacy::PrivacyError::Io(_) | auditlog::privacy::PrivacyError::Random(_),
+            ) => CliError::Failed(e),
+            // A wrong or missing master key, a bad policy, an unknown subject: bad input.
+            auditlog::Error::Privacy(_) => CliError::Usage(e.to_string()),
             e => CliError::Failed(e),
         }
     }
@@ -295,6 +321,9 @@ pub fn run() -> ExitCode {
         Command::Reindex(args) => reindex::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(command) => token::run(command),
+        Command::Init(args) => privacy::init(args),
+        Command::Erase(args) => privacy::erase(args),
+        Command::RotateMasterKey(args) => privacy::rotate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

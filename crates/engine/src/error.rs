@@ -7,6 +7,7 @@
 //! structured ([`Corruption`]) so that tools can report the file, byte offset and sequence number
 //! of the damage and act on its [`CorruptionKind`] without parsing strings.
 
+use crate::privacy::PrivacyError;
 use std::io;
 use std::path::PathBuf;
 
@@ -192,6 +193,11 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
+
+    /// A privacy operation failed: wrong or missing master key, a damaged key store, a bad
+    /// policy, an unknown subject. The [`PrivacyError`] variant says the remedy.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
 }
 
 impl Error {
@@ -334,6 +340,11 @@ pub enum AppendError {
     /// The log was closed (or its writer thread ended) before the append was acknowledged.
     #[error("the log is closed")]
     Closed,
+
+    /// The event has protected fields the log cannot encrypt (no master key), or the key
+    /// store could not be written. Nothing was written.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
 }
 
 impl AppendError {
@@ -364,6 +375,7 @@ impl From<AppendError> for Error {
             AppendError::Poisoned { cause } => Error::Poisoned { cause },
             AppendError::StorageFull { cause } => Error::StorageFull { cause },
             AppendError::Closed => Error::Closed,
+            AppendError::Privacy(e) => Error::Privacy(e),
         }
     }
 }
@@ -438,6 +450,11 @@ pub enum OpenError {
         /// What is wrong with the value.
         reason: String,
     },
+
+    /// The privacy side of the log cannot be opened: a wrong master key, a damaged key store
+    /// or policy, or a policy that differs from the log's. The variant says the remedy.
+    #[error(transparent)]
+    Privacy(PrivacyError),
 }
 
 impl OpenError {
@@ -469,6 +486,7 @@ impl OpenError {
             Error::Corrupt(c) => OpenError::Corrupt(c),
             Error::Io { context, source } => OpenError::Io { context, source },
             Error::InvalidOption { option, reason } => OpenError::InvalidOption { option, reason },
+            Error::Privacy(e) => OpenError::Privacy(e),
             Error::Poisoned { cause } => OpenError::Io {
                 context: "starting the writer".into(),
                 source: io::Error::other(cause),
@@ -508,6 +526,7 @@ impl From<OpenError> for Error {
             OpenError::Corrupt(c) => Error::Corrupt(c),
             OpenError::Io { context, source } => Error::Io { context, source },
             OpenError::InvalidOption { option, reason } => Error::InvalidOption { option, reason },
+            OpenError::Privacy(e) => Error::Privacy(e),
         }
     }
 }
@@ -532,6 +551,7 @@ mod tests {
                 cause: "creating segment 7: ENOSPC".into(),
             },
             AppendError::Closed,
+            AppendError::Privacy(PrivacyError::WrongMasterKey),
         ];
         for e in cases {
             let text = e.to_string();
@@ -543,6 +563,7 @@ mod tests {
                 Error::QueueFull | Error::Closed => true,
                 Error::Poisoned { cause } => cause == "fdatasync: EIO",
                 Error::StorageFull { cause } => cause == "creating segment 7: ENOSPC",
+                Error::Privacy(e) => e == PrivacyError::WrongMasterKey,
                 other => panic!("converted into another variant: {other:?}"),
             };
             assert!(same, "{text}");

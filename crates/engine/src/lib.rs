@@ -60,6 +60,7 @@ mod lock;
 mod log;
 pub mod merkle;
 mod options;
+pub mod privacy;
 pub mod proof;
 pub mod query;
 mod queue;

@@ -88,6 +88,8 @@ pub struct AuditLog {
     lifecycle: Arc<LifecycleState>,
     tx: Option<Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Policy and subject keys, for a log created with a privacy policy (src/privacy).
+    pub(crate) privacy: Option<Arc<crate::privacy::Vault>>,
     _lock: File,
 }
 
@@ -157,6 +159,7 @@ impl AuditLog {
             lifecycle: Arc::default(),
             tx: Some(tx),
             writer: Mutex::new(Some(handle)),
+            privacy: None,
             _lock: lock,
         };
         log.start_maintenance()?;
@@ -192,6 +195,15 @@ impl AuditLog {
     }
 
     fn encode(&self, event: &Event) -> Result<Encoded, AppendError> {
+        // Protected values are encrypted here, before the event is encoded and hashed.
+        let protected;
+        let event = match &self.privacy {
+            Some(vault) => {
+                protected = vault.protect(event)?;
+                &*protected
+            }
+            None => event,
+        };
         let mut payload = Vec::new();
         encode_payload_into(event, &self.options().event_limits, &mut payload)
             .map_err(AppendError::rejected)?;

@@ -158,6 +158,9 @@ impl From<AppendError> for Problem {
                 Problem::unavailable("storage-full", e.to_string(), 30)
             }
             e @ AppendError::Poisoned { .. } => Problem::internal(e.to_string()),
+            // The log protects personal data and the server cannot encrypt it (no master key,
+            // or a damaged key store): an operator's problem, named in the message.
+            e @ AppendError::Privacy(_) => Problem::internal(e.to_string()),
         }
     }
 }

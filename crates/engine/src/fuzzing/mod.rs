@@ -8,10 +8,12 @@
 
 pub mod formats;
 pub mod model;
+pub mod privacy;
 
 pub use formats::{
     decode_cold_segment, decode_cut_log, decode_index, parse_checkpoint, parse_proof,
 };
+pub use privacy::{decode_key_store, decode_protected_value};
 
 use crate::event::{EventLimits, decode_payload, encode_payload};
 use crate::merkle::Frontier;
@@ -275,7 +277,7 @@ pub fn model_ops(input: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, as `cargo fuzz` and the corpus replay know them.
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("decode_frame", decode_frame),
     ("decode_header", decode_header),
     ("decode_footer", decode_footer),
@@ -287,6 +289,8 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("decode_cut_log", formats::decode_cut_log),
     ("parse_checkpoint", formats::parse_checkpoint),
     ("parse_proof", formats::parse_proof),
+    ("decode_protected_value", privacy::decode_protected_value),
+    ("decode_key_store", privacy::decode_key_store),
 ];
 
 /// Valid inputs for `target`, built with the crate's encoders: the seed corpus under
@@ -389,6 +393,7 @@ pub fn seed_inputs(target: &str) -> Vec<Vec<u8>> {
                 0,
             ],
         ],
+        "decode_protected_value" | "decode_key_store" => privacy::seed_inputs(target),
         other => formats::seed_inputs(other),
     }
 }

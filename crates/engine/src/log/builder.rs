@@ -7,6 +7,7 @@ use crate::event::EventLimits;
 use crate::fs::FileSystem;
 use crate::meta::{self, LogMeta};
 use crate::options::{Access, Durability, OpenCheck, Options};
+use crate::privacy::{self, MasterKey, PrivacyPolicy, Vault};
 use crate::recovery::recover;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,10 @@ use std::time::Duration;
 pub struct AuditLogBuilder {
     dir: PathBuf,
     options: Options,
+    /// The privacy policy of a new log (src/privacy); checked against an existing one's.
+    privacy_policy: Option<PrivacyPolicy>,
+    /// The key wrapping the subject keys (src/privacy).
+    master_key: Option<MasterKey>,
 }
 
 impl AuditLogBuilder {
@@ -25,6 +30,8 @@ impl AuditLogBuilder {
         AuditLogBuilder {
             dir: dir.to_path_buf(),
             options: Options::default(),
+            privacy_policy: None,
+            master_key: None,
         }
     }
 }
@@ -141,6 +148,22 @@ impl AuditLogBuilder {
         self
     }
 
+    /// The privacy policy of a new log: which fields are personal data, encrypted per subject
+    /// (docs/PRIVACY.md). Default: none. A policy is fixed when the log is created; opening an
+    /// existing log with another policy (or one created without) fails with
+    /// [`PrivacyError::BadPolicy`](crate::privacy::PrivacyError::BadPolicy).
+    pub fn privacy_policy(mut self, policy: PrivacyPolicy) -> Self {
+        self.privacy_policy = Some(policy);
+        self
+    }
+
+    /// The master key wrapping the subject keys. Default: none, so protected values read
+    /// `[protected]` and appending an event with protected fields fails.
+    pub fn master_key(mut self, key: MasterKey) -> Self {
+        self.master_key = Some(key);
+        self
+    }
+
     /// Opens the log for writing, creating it if the directory is missing or empty.
     ///
     /// Fails with an [`OpenError`]: locked, not a log, another version, damage, I/O or an
@@ -150,11 +173,27 @@ impl AuditLogBuilder {
     }
 
     fn open_writer(self) -> Result<AuditLog> {
-        let AuditLogBuilder { dir, options } = self;
+        let AuditLogBuilder {
+            dir,
+            options,
+            privacy_policy,
+            master_key,
+        } = self;
         options.validate()?;
         let (meta, lock, created) = create_or_lock(&dir, &options)?;
+        if let Some(policy) = &privacy_policy {
+            if created {
+                privacy::write_policy(options.fs.as_ref(), &dir, policy)?;
+            } else {
+                privacy::check_policy(&dir, policy)?;
+            }
+        }
+        let vault = Vault::load(options.fs.clone(), &dir, meta.log_id, master_key, true)?;
         let recovered = recover(&dir, meta, &options, Access::Write)?;
-        AuditLog::start(dir, meta, options, lock, created, recovered)
+        let mut log = AuditLog::start(dir, meta, options, lock, created, recovered)?;
+        log.privacy = vault.map(Arc::new);
+        log.finish_erasures()?;
+        Ok(log)
     }
 
     /// Opens the log read-only: no lock is taken (a writer may run beside it), nothing is
@@ -166,7 +205,7 @@ impl AuditLogBuilder {
     }
 
     fn open_reader(self) -> Result<ReadOnlyLog> {
-        let AuditLogBuilder { dir, options } = self;
+        let AuditLogBuilder { dir, options, .. } = self;
         options.validate()?;
         let meta = LogMeta::read(&dir)?;
         let recovered = recover(&dir, meta, &options, Access::ReadOnly)?;

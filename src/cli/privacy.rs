@@ -1,0 +1,125 @@
+//! `auditlog init --protect ...` (a log with a privacy policy), `auditlog erase --subject ID`
+//! (crypto-shredding), and the `--master-key-file` argument of the commands that encrypt.
+//! docs/PRIVACY.md explains the model.
+
+use super::{CliError, DirArg};
+use auditlog::AuditLog;
+use auditlog::privacy::{MasterKey, PrivacyPolicy};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// The master key argument: the file holding the 32-byte key that wraps subject keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterKeyArg {
+    /// The 32-byte master key file (`auditlog keygen --master`); keep it outside the log
+    /// directory. Needed to append protected values, not to read other fields or to erase.
+    #[arg(long, env = "AUDITLOG_MASTER_KEY_FILE", value_name = "PATH")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl MasterKeyArg {
+    /// The key, if a file was named.
+    pub fn load(&self) -> Result<Option<MasterKey>, CliError> {
+        self.master_key_file
+            .as_deref()
+            .map(MasterKey::read_file)
+            .transpose()
+            .map_err(|e| CliError::Usage(e.to_string()))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The fields holding personal data, comma-separated: actor.email, actor.name,
+    /// entity.name, ip, user_agent, session_id, error_message, or JSON paths such as
+    /// after.email; PATH=entity.id names another subject field for one path.
+    #[arg(long, value_name = "FIELDS")]
+    protect: String,
+    /// The field naming the data subject of the protected values: actor.id or entity.id.
+    #[arg(long, value_name = "FIELD", default_value = "actor.id")]
+    subject: String,
+}
+
+pub fn init(args: InitArgs) -> Result<(), CliError> {
+    let policy = PrivacyPolicy::parse_spec(&args.protect, Some(&args.subject))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let dir = &args.dir.dir;
+    if dir.join("auditlog.meta").exists() {
+        return Err(CliError::Usage(format!(
+            "{} already holds a log: a privacy policy is set when a log is created",
+            dir.display()
+        )));
+    }
+    let log = AuditLog::builder(dir)
+        .privacy_policy(policy.clone())
+        .open()?;
+    log.close()?;
+    let fields: Vec<String> = policy
+        .fields()
+        .iter()
+        .map(|f| format!("{} (subject {})", f.path, f.subject))
+        .collect();
+    println!(
+        "{}",
+        json!({ "dir": dir.display().to_string(), "protected": fields })
+    );
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The data subject to erase (an actor id, or an entity id for paths whose subject is
+    /// entity.id).
+    #[arg(long, value_name = "ID")]
+    subject: String,
+}
+
+pub fn erase(args: EraseArgs) -> Result<(), CliError> {
+    let log = AuditLog::open(&args.dir.dir)?;
+    let report = log.erase(&args.subject)?;
+    log.close()?;
+    println!(
+        "{}",
+        json!({
+            "subject": report.subject,
+            "key_ids": report.key_ids,
+            "erasure_event_seq": report.event_seq,
+        })
+    );
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    #[command(flatten)]
+    master_key: MasterKeyArg,
+    /// The new master key file (`auditlog keygen --master`). Keep the old one until this
+    /// command has succeeded.
+    #[arg(long, value_name = "PATH")]
+    new_master_key_file: PathBuf,
+}
+
+pub fn rotate(args: RotateArgs) -> Result<(), CliError> {
+    let old = args
+        .master_key
+        .load()?
+        .ok_or_else(|| CliError::Usage("give the current key with --master-key-file".into()))?;
+    let new = MasterKey::read_file(&args.new_master_key_file)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let log = AuditLog::builder(&args.dir.dir).master_key(old).open()?;
+    let vault = log.vault().ok_or_else(|| {
+        CliError::Usage("this log has no privacy policy, so no master key".into())
+    })?;
+    let count = vault
+        .rotate_master_key(new)
+        .map_err(|e| CliError::from(auditlog::Error::from(e)))?;
+    log.close()?;
+    println!("{}", json!({ "rewrapped_keys": count }));
+    Ok(())
+}
