@@ -17,7 +17,12 @@ fn auditlog(args: &[&str]) -> Output {
 fn import_and_count_index_files(tmp: &Path, n: usize) -> usize {
     let input = tmp.join("input.jsonl");
     let lines: String = (0..n)
-        .map(|i| format!("{{\"actor\":\"user:{}\",\"action\":\"LOGIN\"}}\n", i % 7))
+        .map(|i| {
+            format!(
+                "{{\"actor\":{{\"id\":\"user:{}\"}},\"action\":\"LOGIN\"}}\n",
+                i % 7
+            )
+        })
         .collect();
     std::fs::write(&input, lines).expect("writes");
     let dir = tmp.join("log");

@@ -38,6 +38,8 @@ pub struct ServeArgs {
     /// Most bytes of one encoded event.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_event_bytes: usize,
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
     /// Seconds a stop waits for requests in flight.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     drain_timeout: u64,
@@ -83,6 +85,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         socket: args.socket,
         durability: args.durability,
         signing_key,
+        master_key: args.master_key.load()?,
         limits,
         drain_timeout: Duration::from_secs(args.drain_timeout),
     };

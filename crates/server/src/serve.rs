@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub durability: Durability,
     /// Signs checkpoints (at each seal, and for `GET /v1/checkpoint`).
     pub signing_key: Option<NoteSigner>,
+    /// Wraps the subject keys of a log with a privacy policy (docs/PRIVACY.md): without it,
+    /// appends of events with protected fields are refused (500 naming the cause).
+    pub master_key: Option<auditlog::privacy::MasterKey>,
     /// Request limits.
     pub limits: Limits,
     /// How long a stop waits for requests in flight before closing anyway.
@@ -85,6 +88,9 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .event_limits(config.limits.event.clone());
     if let Some(key) = &config.signing_key {
         builder = builder.signing_key(key.clone());
+    }
+    if let Some(key) = &config.master_key {
+        builder = builder.master_key(key.clone());
     }
     let log = builder.open().map_err(|e| match e {
         e @ auditlog::OpenError::NotALog { .. } => ServeError::Usage(e.to_string()),
