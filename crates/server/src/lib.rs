@@ -19,7 +19,8 @@
 //! - [`routes`]: the router and one module per group of endpoints;
 //! - [`console`]: the web console (server-rendered pages, embedded scripts, sessions);
 //! - `ingest` (parsing JSON / arrays / NDJSON), `filters` (query parameters into an engine
-//!   [`auditlog::query::Query`]), `socket` (the Unix socket), `metrics`.
+//!   [`auditlog::query::Query`]), `socket` (the Unix socket), `metrics`;
+//! - [`verify_job`]: the one background verification of `/v1/admin/verify`.
 //!
 //! # Adding a route
 //! 1. Write the handler in a module under `routes/` (a new one for a new group). Take
@@ -45,6 +46,7 @@ pub mod serve;
 mod socket;
 pub mod state;
 pub mod tokens;
+pub mod verify_job;
 
 pub use auth::{Caller, Role};
 pub use error::Problem;

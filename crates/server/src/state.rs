@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::Problem;
 use crate::metrics::Metrics;
 use crate::tokens::TokenCache;
+use crate::verify_job::VerifyJob;
 use auditlog::checkpoint::CheckpointSigner;
 use auditlog::{AuditLog, Event, EventLimits, Receipt};
 use serde_json::Value;
@@ -52,6 +53,8 @@ struct Shared {
     /// Becomes `true` at the same moment, for streams to end.
     stopping: watch::Sender<bool>,
     started: Instant,
+    /// The background verification (`/v1/admin/verify`).
+    verify: VerifyJob,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             stopping: watch::channel(false).0,
             started: Instant::now(),
+            verify: VerifyJob::default(),
         }))
     }
 
@@ -97,6 +101,11 @@ impl AppState {
     /// The checkpoint signer given with `--key`, if any.
     pub fn signer(&self) -> Option<&Arc<CheckpointSigner>> {
         self.0.signer.as_ref()
+    }
+
+    /// The background verification.
+    pub fn verify_job(&self) -> &VerifyJob {
+        &self.0.verify
     }
 
     /// How long the server has run.

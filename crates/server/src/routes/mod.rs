@@ -1,6 +1,7 @@
 //! The router: [`router`] is the one place where routes are registered. Handlers live in one
 //! module per group of endpoints.
 
+mod admin;
 pub(crate) mod events;
 mod ingest;
 pub mod openapi;
@@ -36,6 +37,11 @@ pub fn router(state: AppState) -> Router {
         // Proofs.
         .route("/v1/checkpoint", get(proofs::checkpoint))
         .route("/v1/proofs/consistency", get(proofs::consistency))
+        // Administration.
+        .route(
+            "/v1/admin/verify",
+            post(admin::start_verify).get(admin::verify_status),
+        )
         // The web console (its pages, assets and POST /v1/viewer-links).
         .merge(crate::console::router())
         .fallback(not_found)

@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         super::stream::stream,
         super::proofs::checkpoint,
         super::proofs::consistency,
+        super::admin::start_verify,
+        super::admin::verify_status,
         crate::console::signin::mint_link,
     ),
     components(schemas(ProblemDoc)),

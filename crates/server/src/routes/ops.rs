@@ -53,8 +53,20 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         log_bytes,
         segment_files,
     };
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics().render(&gauges),
-    )
+    let mut text = state.metrics().render(&gauges);
+    // The last finished verification (`POST /v1/admin/verify`): 0 and 0 before the first.
+    let last = state.verify_job().last();
+    let finished = last
+        .as_ref()
+        .map_or(0, |l| l.finished_at.as_nanos().div_euclid(1_000_000_000));
+    let ok = u8::from(last.as_ref().is_some_and(|l| l.ok));
+    text.push_str(&format!(
+        "# HELP auditlog_last_verify_timestamp_seconds When the last verification finished (Unix time; 0: none yet).\n\
+         # TYPE auditlog_last_verify_timestamp_seconds gauge\n\
+         auditlog_last_verify_timestamp_seconds {finished}\n\
+         # HELP auditlog_last_verify_ok 1 if the last verification found no problem, else 0.\n\
+         # TYPE auditlog_last_verify_ok gauge\n\
+         auditlog_last_verify_ok {ok}\n"
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
