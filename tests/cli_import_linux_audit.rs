@@ -23,6 +23,17 @@ fn records(dir: &Path) -> Vec<Record> {
     log.iter(..).map(|r| r.expect("readable")).collect()
 }
 
+/// Imports `input` into a new log at `dir`, which must succeed, and returns its records.
+fn imported(dir: &Path, input: &Path) -> Vec<Record> {
+    let out = import(dir, input, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    records(dir)
+}
+
 const AUDIT_LOG: &str = "\
 type=SYSCALL msg=audit(1700000000.123:456): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7ffd2b3c items=1 ppid=1200 pid=1234 auid=1000 uid=1000 ses=3 comm=\"cat\" exe=\"/usr/bin/cat\" key=\"shadow\"
 type=CWD msg=audit(1700000000.123:456): cwd=\"/home/alice\"
@@ -38,13 +49,7 @@ fn raw_audit_log_events_keep_actor_outcome_severity_and_every_field() {
     let input = tmp.path().join("audit.log");
     std::fs::write(&input, AUDIT_LOG).expect("writes");
     let dir = tmp.path().join("log");
-    let out = import(&dir, &input, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = records(&dir);
+    let got = imported(&dir, &input);
     assert_eq!(got.len(), 3, "six records, three events");
     let open = &got[0].event;
     assert_eq!(open.action, "linux.SYSCALL.openat");
@@ -117,14 +122,7 @@ fn go_audit_json_lines_import() {
     let input = tmp.path().join("go-audit.jsonl");
     let line = r#"{"sequence":10,"timestamp":"1459447820.317","messages":[{"type":1300,"data":"arch=c000003e syscall=59 success=yes exit=0 auid=1000 uid=1000 ses=4 exe=\"/bin/ls\""},{"type":1302,"data":"item=0 name=\"/bin/ls\" nametype=NORMAL"}],"uid_map":{"1000":"zach"}}"#;
     std::fs::write(&input, format!("{line}\n{line}\n")).expect("writes");
-    let dir = tmp.path().join("log");
-    let out = import(&dir, &input, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = records(&dir);
+    let got = imported(&tmp.path().join("log"), &input);
     assert_eq!(
         got.len(),
         2,
@@ -153,14 +151,7 @@ fn every_real_auoms_record_imports() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("log");
-    let out = import(&dir, &data, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = records(&dir);
+    let got = imported(&tmp.path().join("log"), &data);
     assert_eq!(got.len(), 50, "every record kept");
     for r in &got {
         let e = &r.event;
@@ -193,14 +184,7 @@ fn every_real_auoms_record_imports() {
 fn the_shipped_sample_audit_log_imports() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/audit.log");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("log");
-    let out = import(&dir, &sample, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = records(&dir);
+    let got = imported(&tmp.path().join("log"), &sample);
     assert_eq!(got.len(), 11, "19 records, 11 events");
     let actions: Vec<&str> = got.iter().map(|r| r.event.action.as_str()).collect();
     assert!(

@@ -61,6 +61,19 @@ fn auditlog(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
+/// The `seq` of each JSON line a command printed, after checking that it succeeded.
+fn seqs_of(out: &Output) -> Vec<u64> {
+    assert!(out.status.success(), "{}", text(out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -201,15 +214,7 @@ fn archived_records_are_read_by_range_reads_of_one_frame() {
         tmp.path(),
     );
     assert!(out.status.success(), "{}", text(&out));
-    let seqs: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let seqs = seqs_of(&out);
     assert_eq!(seqs, (0..20_010).collect::<Vec<_>>());
     let out = auditlog(
         &[
@@ -247,15 +252,7 @@ fn archived_records_are_read_by_range_reads_of_one_frame() {
         tmp.path(),
     );
     assert!(out.status.success(), "{}", text(&out));
-    let firsts: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let firsts = seqs_of(&out);
     assert_eq!(firsts, vec![5, 102, 199]);
 }
 
