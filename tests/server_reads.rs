@@ -239,6 +239,18 @@ fn stats_exports_and_proofs() {
     assert_eq!(stats["groups"]["day"][0]["count"], 30);
     s.get("/v1/stats?by=weekday", &f.auditor)
         .problem(400, "bad-parameter");
+    // `top` beyond what /openapi.json declares is refused, not clamped (schemathesis found it).
+    s.get("/v1/stats?top=2147483648", &f.auditor)
+        .problem(400, "bad-parameter");
+    let doc = s.get("/openapi.json", &f.auditor).json();
+    let top = doc["paths"]["/v1/stats"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "top")
+        .cloned()
+        .unwrap();
+    assert_eq!(top["schema"]["maximum"], 100_000, "{top}");
     // Exports: JSON Lines (re-importable records) and CSV with the CLI's columns.
     let jsonl = s.get("/v1/export?actor=u0", &f.auditor);
     assert_eq!(jsonl.header("content-type"), Some("application/x-ndjson"));

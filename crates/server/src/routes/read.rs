@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 
 /// The groupings `by` takes, and the default set.
 const GROUPINGS: [&str; 6] = ["action", "actor", "severity", "outcome", "hour", "day"];
+/// The largest `top` accepted (and declared in /openapi.json).
+const MAX_TOP: usize = 100_000;
 const DEFAULT_BY: &str = "action,actor,severity,outcome";
 
 /// Counts of matching records, grouped (`by`: a comma-separated list of action, actor,
@@ -23,7 +25,7 @@ const DEFAULT_BY: &str = "action,actor,severity,outcome";
 #[utoipa::path(get, path = "/v1/stats", tag = "read",
     params(
         ("by" = Option<String>, Query, description = "Comma-separated: action, actor, severity, outcome, hour, day"),
-        ("top" = Option<u32>, Query, description = "Largest groups kept per grouping (default 20; 0: all)"),
+        ("top" = Option<u32>, Query, minimum = 0, maximum = 100000, description = "Largest groups kept per grouping (default 20; 0: all; at most 100000)"),
         ("since" = Option<String>, Query, description = "And every filter of GET /v1/events"),
     ),
     responses(
@@ -62,8 +64,11 @@ pub async fn stats(
         groupings.push((name.trim().to_string(), by));
     }
     let top = params
-        .parsed("top", |v| {
-            v.parse::<usize>().map_err(|_| "give a number".to_string())
+        .parsed("top", |v| match v.parse::<usize>() {
+            // The bound is the one /openapi.json declares: a client that reads the document
+            // and sends more learns it here rather than having it clamped.
+            Ok(n) if n <= MAX_TOP => Ok(n),
+            _ => Err(format!("give a number from 0 to {MAX_TOP}")),
         })?
         .unwrap_or(20);
     state.metrics().queries.inc();
