@@ -3,8 +3,9 @@
 //! only records 30 days old (written through a clock set back) and whose later segments are
 //! recent. The run at start deletes exactly the expired whole segments (their records then
 //! read as 404) and compresses the recent sealed ones, logs one line, and reports in
-//! `/metrics`; the server takes writes meanwhile, and after the stop the log still verifies
-//! (the cut is recorded, so the missing prefix is proven removed, not lost).
+//! `/metrics`; the server takes writes meanwhile, and the log still verifies, both with the
+//! server's background verification and with the CLI after the stop (the cut is recorded,
+//! so the missing prefix is proven removed, not lost).
 
 mod common;
 mod server_support;
@@ -132,9 +133,22 @@ fn the_schedule_drops_expired_segments_compacts_the_rest_and_the_log_verifies() 
         &serde_json::to_vec(&event("u", "after.retention", None)).unwrap(),
     );
     assert_eq!(r.status, 201, "{}", r.text());
+    // It verifies while served (the background verification, beside the writer)...
+    let r = server.post("/v1/admin/verify", &auditor, "application/json", b"");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let report = loop {
+        let doc = server.get("/v1/admin/verify", &auditor).json();
+        if doc["state"] != "running" {
+            break doc;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["last"]["ok"], true, "{report}");
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
 
+    // ... and with the CLI after the stop.
     let out = std::process::Command::new(BIN)
         .args(["verify", "--dir"])
         .arg(dir.path())
