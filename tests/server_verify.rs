@@ -1,9 +1,10 @@
 //! `POST /v1/admin/verify` and `GET /v1/admin/verify` against the real `auditlog serve`: a
 //! background verification of the log while the server holds it, polled to its report, the
-//! `/metrics` gauges of the last run, and who may start one.
+//! `/metrics` gauges of the last run, and who may start one; each start is an `audit.verify`
+//! event naming the token, and the last report survives a restart of the server.
 //!
-//! Not asserted: the 409 of a second start while one runs. A run over a test-sized log can
-//! end before the second request arrives, and nothing but timing could hold it open.
+//! The 409 of a second start while one runs is in tests/server_verify_hold.rs, where a test
+//! hook holds the run open (here nothing but timing could).
 
 mod server_support;
 
@@ -101,4 +102,64 @@ fn a_background_verification_reports_ok_and_updates_metrics() {
     assert!(doc["last"]["records"].as_u64().unwrap() >= 400, "{doc}");
     let (_, clean) = server.stop();
     assert!(clean);
+
+    // The last report survives the restart: same report, and the gauges say so at once.
+    let server = Server::start(dir.path(), &[]);
+    let again = server.get("/v1/admin/verify", &auditor).json();
+    assert_eq!(again["state"], "done", "{again}");
+    assert_eq!(again["last"], doc["last"], "{again}");
+    let metrics = server.get("/metrics", "").text();
+    assert_eq!(metric(&metrics, "auditlog_last_verify_ok"), "1");
+    assert_eq!(
+        metric(&metrics, "auditlog_last_verify_timestamp_seconds"),
+        at_secs(&doc["last"]["finished_at"]).to_string()
+    );
+    let (_, clean) = server.stop();
+    assert!(clean);
+
+    // Each start is in the log, naming the token that asked; the refused ones are not.
+    let starts = audit_verify_events(dir.path());
+    let roles: Vec<&str> = starts
+        .iter()
+        .map(|e| e["metadata"]["role"].as_str().expect("role"))
+        .collect();
+    assert_eq!(roles, ["auditor", "admin"], "{starts:?}");
+    let auditor_id = auditor.split('_').nth(1).expect("the token id");
+    assert_eq!(starts[0]["actor"]["id"], format!("token:{auditor_id}"));
+    assert_eq!(starts[0]["metadata"]["endpoint"], "POST /v1/admin/verify");
+}
+
+/// Unix seconds of an RFC 3339 time.
+fn at_secs(text: &Value) -> i64 {
+    auditlog::Timestamp::parse_rfc3339(text.as_str().expect("a time"))
+        .expect("RFC 3339")
+        .as_nanos()
+        .div_euclid(1_000_000_000)
+}
+
+/// The `audit.verify` events of the log at `dir`, read with the CLI.
+fn audit_verify_events(dir: &std::path::Path) -> Vec<Value> {
+    let out = std::process::Command::new(server_support::BIN)
+        .args([
+            "query",
+            "--format",
+            "jsonl",
+            "--limit",
+            "0",
+            "--action",
+            "audit.verify",
+            "--dir",
+        ])
+        .arg(dir)
+        .output()
+        .expect("runs query");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
 }

@@ -3,6 +3,9 @@
 use super::{CliError, DirArg};
 use auditlog::Durability;
 use auditlog::checkpoint::NoteSigner;
+use auditlog::lifecycle::{CompactOptions, MaintenancePolicy, RetentionPolicy};
+use auditlog_server::alerts::rules::Rules;
+use auditlog_server::maintenance::Schedule;
 use auditlog_server::serve::ServeError;
 use auditlog_server::state::Limits;
 use auditlog_server::{ServerConfig, run as run_server};
@@ -43,6 +46,24 @@ pub struct ServeArgs {
     /// Seconds a stop waits for requests in flight.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     drain_timeout: u64,
+    /// Alert rules (JSON, docs/SERVER.md "Alerts"), checked at start: each firing appends an
+    /// `alert.triggered` event and notifies the rule's webhook.
+    #[arg(long, value_name = "FILE")]
+    alerts: Option<PathBuf>,
+    /// Retention: delete sealed segments whose newest record is older than this many days
+    /// (run at start and then every --maintenance-every).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    retention_max_age_days: Option<u64>,
+    /// Retention: delete the oldest sealed segments while the log's files exceed this many bytes.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    retention_max_bytes: Option<u64>,
+    /// Compaction: compress sealed segments whose newest record is older than this many days
+    /// into cold (zstd) segments (0: every sealed segment).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    compact_older_than_days: Option<u64>,
+    /// Seconds between maintenance runs (retention, then compaction); the first runs at start.
+    #[arg(long, default_value_t = 3600, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    maintenance_every: u64,
 }
 
 fn parse_durability(text: &str) -> Result<Durability, String> {
@@ -79,6 +100,27 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         ..Limits::default()
     };
     limits.event.max_event_bytes = args.max_event_bytes;
+    let alerts = match &args.alerts {
+        Some(path) => Some(Rules::load(path).map_err(CliError::Usage)?),
+        None => None,
+    };
+    let retention = (args.retention_max_age_days.is_some() || args.retention_max_bytes.is_some())
+        .then(|| RetentionPolicy {
+            max_age: args.retention_max_age_days.map(super::days),
+            max_total_bytes: args.retention_max_bytes,
+        });
+    let compact = args.compact_older_than_days.map(|d| CompactOptions {
+        min_age: (d > 0).then(|| super::days(d)),
+        ..CompactOptions::default()
+    });
+    let maintenance = (retention.is_some() || compact.is_some()).then(|| Schedule {
+        policy: MaintenancePolicy {
+            retention,
+            compact,
+            ..MaintenancePolicy::default()
+        },
+        every: Duration::from_secs(args.maintenance_every),
+    });
     let config = ServerConfig {
         dir: args.dir.dir,
         listen: args.listen,
@@ -88,6 +130,8 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         master_key: args.master_key.load()?,
         limits,
         drain_timeout: Duration::from_secs(args.drain_timeout),
+        alerts,
+        maintenance,
     };
     run_server(config).map_err(|e| match e {
         ServeError::Usage(m) => CliError::Usage(m),

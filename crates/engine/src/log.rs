@@ -315,6 +315,13 @@ impl AuditLog {
         self.queue.deferred_cause()
     }
 
+    /// Why the log refuses every append, if a write failed (an I/O error on the write path
+    /// poisons the log: see [`AppendError::Poisoned`]). `None` while it takes appends. For
+    /// health checks, which must not append to find out.
+    pub fn poisoned(&self) -> Option<String> {
+        self.queue.poison_cause()
+    }
+
     /// Starts the writer of a log opened on a full disk (see
     /// [`writer_deferred`](Self::writer_deferred)) now rather than at the next append, e.g.
     /// right after freeing space. Does nothing if it runs already.

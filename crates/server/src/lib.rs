@@ -20,7 +20,10 @@
 //! - [`console`]: the web console (server-rendered pages, embedded scripts, sessions);
 //! - `ingest` (parsing JSON / arrays / NDJSON), `filters` (query parameters into an engine
 //!   [`auditlog::query::Query`]), `socket` (the Unix socket), `metrics`;
-//! - [`verify_job`]: the one background verification of `/v1/admin/verify`.
+//! - [`verify_job`]: the one background verification of `/v1/admin/verify`;
+//! - [`alerts`]: the rules evaluated over committed records, `alert.triggered` events and
+//!   their webhooks;
+//! - [`maintenance`]: retention and compaction on the server's schedule.
 //!
 //! # Adding a route
 //! 1. Write the handler in a module under `routes/` (a new one for a new group). Take
@@ -35,11 +38,13 @@
 //! 4. If it reads records, append its `audit.read` event with [`AppState::audit_read`].
 //! 5. Test it against the real process in the root package's `tests/server_*.rs`.
 
+pub mod alerts;
 pub mod auth;
 pub mod console;
 pub mod error;
 pub(crate) mod filters;
 mod ingest;
+pub mod maintenance;
 pub mod metrics;
 pub mod routes;
 pub mod serve;

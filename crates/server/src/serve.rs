@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long a stop waits for requests in flight before closing anyway.
     pub drain_timeout: Duration,
+    /// Alert rules (`--alerts FILE`, already checked), if any.
+    pub alerts: Option<crate::alerts::rules::Rules>,
+    /// Retention and compaction on a schedule, if any.
+    pub maintenance: Option<crate::maintenance::Schedule>,
 }
 
 /// Why the server could not start or stop cleanly.
@@ -118,8 +122,15 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let mut int = signal(SignalKind::interrupt())
         .map_err(|e| ServeError::Failed(format!("installing the SIGINT handler: {e}")))?;
     let head = log.tree_head();
+    // Before the start line: a client that saw it finds every later record evaluated.
+    if let Some(rules) = config.alerts.clone() {
+        state.start_alerts(rules);
+    }
+    if let Some(schedule) = config.maintenance.clone() {
+        state.start_maintenance(schedule);
+    }
     eprintln!(
-        "auditlog serve: started pid={} listen=http://{addr} socket={} dir={} durability={} records={}",
+        "auditlog serve: started pid={} listen=http://{addr} socket={} dir={} durability={} records={} alert_rules={} maintenance={}",
         std::process::id(),
         config
             .socket
@@ -128,16 +139,13 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         config.dir.display(),
         durability_name(config.durability),
         head.size,
+        config.alerts.as_ref().map_or(0, |r| r.rules.len()),
+        config
+            .maintenance
+            .as_ref()
+            .map_or("-".into(), |m| format!("every:{}s", m.every.as_secs())),
     );
-    let mut stopping = state.stopping();
-    let app = router(state.clone());
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let server = tokio::spawn(serve_http(listener, state.clone()));
     let why = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
@@ -180,6 +188,19 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         clean && closed.is_ok(),
     );
     closed.map(|_| ()).map_err(|e| ServeError::Failed(e.detail))
+}
+
+/// Serves `state`'s router on `listener` until the state starts stopping
+/// ([`AppState::begin_drain`]), then lets requests in flight finish. [`run`] uses it; tests
+/// and embedders that build their own [`AppState`] (a log on an injected file system, say)
+/// call it directly.
+pub async fn serve_http(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let mut stopping = state.stopping();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })
+        .await
 }
 
 /// Closes the log once no request holds it any more (syncing everything queued); if some

@@ -1,15 +1,17 @@
 //! [`AppState`]: what every handler shares.
 
+use crate::alerts::AlertMetrics;
 use crate::auth::Caller;
 use crate::error::Problem;
+use crate::maintenance::MaintenanceMetrics;
 use crate::metrics::Metrics;
 use crate::tokens::TokenCache;
 use crate::verify_job::VerifyJob;
 use auditlog::checkpoint::CheckpointSigner;
 use auditlog::{AuditLog, Event, EventLimits, Receipt};
 use serde_json::Value;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::watch;
 
@@ -55,6 +57,10 @@ struct Shared {
     started: Instant,
     /// The background verification (`/v1/admin/verify`).
     verify: VerifyJob,
+    /// The alert counters, once alerts run (`--alerts`).
+    alerts: OnceLock<Arc<AlertMetrics>>,
+    /// The maintenance counters, once the schedule runs.
+    maintenance: OnceLock<Arc<MaintenanceMetrics>>,
 }
 
 impl AppState {
@@ -66,7 +72,6 @@ impl AppState {
         signer: Option<Arc<CheckpointSigner>>,
     ) -> Self {
         AppState(Arc::new(Shared {
-            log,
             tokens,
             limits,
             metrics: Metrics::default(),
@@ -74,8 +79,37 @@ impl AppState {
             draining: AtomicBool::new(false),
             stopping: watch::channel(false).0,
             started: Instant::now(),
-            verify: VerifyJob::default(),
+            verify: VerifyJob::open(log.dir(), Arc::new(auditlog::fs::StdFileSystem)),
+            log,
+            alerts: OnceLock::new(),
+            maintenance: OnceLock::new(),
         }))
+    }
+
+    /// Starts evaluating alert rules over every record committed from now on (see
+    /// [`crate::alerts`]). Once per server: a second call is ignored.
+    pub fn start_alerts(&self, rules: crate::alerts::rules::Rules) {
+        self.0
+            .alerts
+            .get_or_init(|| crate::alerts::start(self, rules));
+    }
+
+    /// The alert counters, if alerts run.
+    pub fn alerts(&self) -> Option<&Arc<AlertMetrics>> {
+        self.0.alerts.get()
+    }
+
+    /// Starts retention and compaction on `schedule` (see [`crate::maintenance`]). Once per
+    /// server: a second call is ignored.
+    pub fn start_maintenance(&self, schedule: crate::maintenance::Schedule) {
+        self.0
+            .maintenance
+            .get_or_init(|| crate::maintenance::start(self, schedule));
+    }
+
+    /// The maintenance counters, if the schedule runs.
+    pub fn maintenance(&self) -> Option<&Arc<MaintenanceMetrics>> {
+        self.0.maintenance.get()
     }
 
     /// The log.

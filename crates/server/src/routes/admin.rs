@@ -4,13 +4,15 @@
 use crate::auth::Caller;
 use crate::error::Problem;
 use crate::state::AppState;
+use auditlog::Event;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
 /// Starts verifying the log in the background (read-only, beside the writer). 202 with the
-/// job's state; 409 if a verification is running already.
+/// job's state; 409 if a verification is running already. The start is audited: an
+/// `audit.verify` event naming the token is durable before the run starts.
 #[utoipa::path(post, path = "/v1/admin/verify", tag = "admin",
     responses(
         super::openapi::RequestProblems,
@@ -24,13 +26,27 @@ pub async fn start_verify(
 ) -> Result<(StatusCode, Json<Value>), Problem> {
     caller.require_auditor()?;
     let job = state.verify_job();
-    if !job.start(state.log().dir().to_path_buf()) {
+    let Some(claim) = job.claim() else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "verify-running",
             "a verification is running already: follow it with GET /v1/admin/verify",
         ));
+    };
+    let mut event = Event::new(format!("token:{}", caller.id), "audit.verify")
+        .actor_kind("token")
+        .metadata("endpoint", "POST /v1/admin/verify")
+        .metadata("role", caller.role.as_str())
+        .metadata("tree_size", state.log().tree_head().size);
+    if let Some(name) = &caller.name {
+        event = event.actor_name(name.clone());
     }
+    if let Err(problem) = state.audit_read(event).await {
+        // Not recorded, so not run.
+        job.release(claim);
+        return Err(problem);
+    }
+    job.run(claim, state.log().dir().to_path_buf());
     Ok((StatusCode::ACCEPTED, Json(job.to_json())))
 }
 

@@ -1,10 +1,11 @@
 //! `/healthz`, `/readyz` and `/metrics`: no token needed.
 
+use crate::error::Problem;
 use crate::metrics::LogGauges;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
@@ -15,20 +16,48 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// The server accepts writes: the log is open and not poisoned, and it is not stopping.
+/// The server accepts writes: it is not stopping, the log is not poisoned (a write failed)
+/// and its writer is not waiting for disk space (a log opened on a full disk). Otherwise 503
+/// problem+json: `shutting-down`, `writer-poisoned` or `storage-full`, the detail naming
+/// the cause. A deferred writer is given one try to start first, so freeing space makes the
+/// server ready again without a write.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready for writes"),
-              (status = 503, description = "Stopping, or the log refuses writes")))]
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let head = state.log().tree_head();
-    let (status, why) = match state.draining() {
-        true => (StatusCode::SERVICE_UNAVAILABLE, "stopping"),
-        false => (StatusCode::OK, "ready"),
-    };
-    (
-        status,
-        Json(json!({"status": why, "tree_size": head.size, "uptime_secs": state.uptime_secs()})),
-    )
+              (status = 503, description = "Stopping, poisoned by a failed write, or waiting for disk space", content_type = "application/problem+json")))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+    state.refuse_if_draining()?;
+    let log = state.log();
+    if let Some(cause) = log.poisoned() {
+        return Err(Problem::unavailable(
+            "writer-poisoned",
+            format!(
+                "a write failed and the log takes no more appends until the server is                  restarted: {cause}"
+            ),
+            30,
+        ));
+    }
+    if log.writer_deferred().is_some() {
+        let cause = state
+            .blocking(|log| {
+                let _ = log.start_writer();
+                Ok(log.writer_deferred())
+            })
+            .await?;
+        if let Some(cause) = cause {
+            return Err(Problem::unavailable(
+                "storage-full",
+                format!(
+                    "the disk is full: the log cannot create the segment appends go to                      (free space, e.g. with retention): {cause}"
+                ),
+                30,
+            ));
+        }
+    }
+    Ok(Json(json!({
+        "status": "ready",
+        "tree_size": log.tree_head().size,
+        "uptime_secs": state.uptime_secs(),
+    })))
 }
 
 /// Counters and gauges in the Prometheus text format.
@@ -68,5 +97,21 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          # TYPE auditlog_last_verify_ok gauge\n\
          auditlog_last_verify_ok {ok}\n"
     ));
+    let ready = u8::from(!state.draining() && log.poisoned().is_none());
+    let deferred = u8::from(log.writer_deferred().is_some());
+    text.push_str(&format!(
+        "# HELP auditlog_writer_ok 1 unless the log is poisoned by a failed write or the server is stopping.\n\
+         # TYPE auditlog_writer_ok gauge\n\
+         auditlog_writer_ok {ready}\n\
+         # HELP auditlog_writer_storage_full 1 while the writer waits for disk space to start.\n\
+         # TYPE auditlog_writer_storage_full gauge\n\
+         auditlog_writer_storage_full {deferred}\n"
+    ));
+    if let Some(alerts) = state.alerts() {
+        text.push_str(&alerts.render());
+    }
+    if let Some(maintenance) = state.maintenance() {
+        text.push_str(&maintenance.render());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

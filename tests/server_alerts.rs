@@ -1,0 +1,320 @@
+//! Alerts against the real `auditlog serve --alerts FILE`, with a webhook receiver the test
+//! runs on 127.0.0.1: a burst of failed logins by one actor fires once (other actors and
+//! other actions do not count), any critical event fires; each firing is an
+//! `alert.triggered` event in the log naming the records that caused it, with an inclusion
+//! proof like any record; the notification is retried after a 500 with the same body and a
+//! valid HMAC-SHA256 signature; `/metrics` counts it all. A receiver that never answers
+//! fills the bounded queue, and the server drops notifications rather than ingest waiting.
+//! A bad rules file stops the start with exit code 2 naming the rule.
+
+mod server_support;
+
+use auditlog_server::alerts::webhook::hmac_sha256;
+use serde_json::{Value, json};
+use server_support::{BIN, Server, event, token};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// One request the receiver got.
+#[derive(Debug)]
+struct Hook {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Hook {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: answers each request with the next status of `statuses`
+/// (then 200), or holds the connection open forever if `hold`. Requests go to the channel.
+fn receiver(statuses: Vec<u16>, hold: bool) -> (String, mpsc::Receiver<Hook>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!(
+        "http://{}/hooks/audit",
+        listener.local_addr().expect("addr")
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut statuses = statuses.into_iter();
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().expect("clones"));
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("request line");
+            assert!(line.starts_with("POST /hooks/audit HTTP/1.1"), "{line}");
+            let mut headers = Vec::new();
+            loop {
+                line.clear();
+                reader.read_line(&mut line).expect("header");
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                let (k, v) = l.split_once(':').expect("a header");
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .map(|(_, v)| v.parse().expect("a length"))
+                .expect("content-length");
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).expect("body");
+            if tx.send(Hook { headers, body }).is_err() {
+                return;
+            }
+            if hold {
+                held.push(stream);
+                continue;
+            }
+            let status = statuses.next().unwrap_or(200);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, rx)
+}
+
+fn next_hook(rx: &mpsc::Receiver<Hook>) -> Hook {
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("a webhook request")
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+        .parse()
+        .expect("a number")
+}
+
+/// Polls /metrics until `name` reaches `at_least`.
+fn wait_metric(server: &Server, name: &str, at_least: u64) -> String {
+    for _ in 0..6000 {
+        let text = server.get("/metrics", "").text();
+        if metric(&text, name) >= at_least {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{name} never reached {at_least}");
+}
+
+fn write_rules(dir: &Path, rules: Value) -> std::path::PathBuf {
+    let path = dir.join("alerts.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&rules).unwrap()).unwrap();
+    path
+}
+
+fn post_one(server: &Server, writer: &str, e: &Value) -> u64 {
+    let r = server.post(
+        "/v1/events",
+        writer,
+        "application/json",
+        &serde_json::to_vec(e).unwrap(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["records"][0]["seq"].as_u64().expect("seq")
+}
+
+#[test]
+fn bursts_and_critical_events_fire_alerts_that_are_logged_and_delivered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = tempfile::tempdir().expect("tempdir");
+    let writer = token(dir.path(), "writer", &[]);
+    let auditor = token(dir.path(), "auditor", &[]);
+    // The first delivery is refused with a 500: the server must retry it.
+    let (url, hooks) = receiver(vec![500], false);
+    let secret = "a-shared-secret-of-some-length";
+    std::fs::write(conf.path().join("hook.secret"), format!("{secret}\n")).unwrap();
+    let rules = write_rules(
+        conf.path(),
+        json!({
+            "delivery": {"attempts": 3, "first_backoff_ms": 1, "max_backoff_ms": 10},
+            "rules": [
+                {"name": "failed-logins", "action": "LOGIN_FAILED", "per": "actor",
+                 "at_least": 3, "within_secs": 300,
+                 "webhook": {"url": url, "secret_file": "hook.secret"}},
+                {"name": "critical", "severity_at_least": "critical", "severity": "critical",
+                 "webhook": {"url": url, "secret_file": "hook.secret"}},
+            ]
+        }),
+    );
+    let server = Server::start(dir.path(), &["--alerts", rules.to_str().unwrap()]);
+    assert!(
+        server.log.lock().unwrap().contains("alert_rules=2"),
+        "the start line names the rules"
+    );
+
+    let failed = |actor: &str| event(actor, "LOGIN_FAILED", Some("acme"));
+    let a0 = post_one(&server, &writer, &failed("alice"));
+    post_one(&server, &writer, &failed("bob"));
+    post_one(&server, &writer, &event("alice", "LOGIN_OK", Some("acme")));
+    let a1 = post_one(&server, &writer, &failed("alice"));
+    post_one(&server, &writer, &failed("bob"));
+    let a2 = post_one(&server, &writer, &failed("alice"));
+
+    // Attempt 1 is refused, attempt 2 is the same body, signed the same way.
+    let first = next_hook(&hooks);
+    let second = next_hook(&hooks);
+    assert_eq!(first.header("X-Auditlog-Delivery-Attempt"), Some("1"));
+    assert_eq!(second.header("X-Auditlog-Delivery-Attempt"), Some("2"));
+    assert_eq!(first.body, second.body);
+    let hex: String = hmac_sha256(secret.as_bytes(), &second.body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        second.header("X-Auditlog-Signature"),
+        Some(format!("sha256={hex}").as_str())
+    );
+    let note = second.json();
+    assert_eq!(note["alert"]["rule"], "failed-logins", "{note}");
+    assert_eq!(note["alert"]["per"], "actor");
+    assert_eq!(note["alert"]["key"], "alice");
+    assert_eq!(note["alert"]["records"], json!([a0, a1, a2]), "{note}");
+    assert_eq!(note["tenant"], "acme");
+    let alert_seq = note["event"]["seq"].as_u64().expect("the alert's seq");
+    assert!(alert_seq > a2, "{note}");
+    assert_eq!(
+        second.header("X-Auditlog-Alert"),
+        Some(alert_seq.to_string().as_str())
+    );
+
+    // A critical event fires the other rule; the failed-logins window for alice restarted.
+    let crit = post_one(
+        &server,
+        &writer,
+        &json!({"actor": {"id": "ops"}, "action": "db.drop", "severity": "critical"}),
+    );
+    let third = next_hook(&hooks);
+    assert_eq!(third.header("X-Auditlog-Delivery-Attempt"), Some("1"));
+    let note = third.json();
+    assert_eq!(note["alert"]["rule"], "critical", "{note}");
+    assert_eq!(note["alert"]["records"], json!([crit]));
+    assert!(note["alert"]["key"].is_null());
+
+    // Both alerts are records of the log, provable like any other.
+    let page = server
+        .get("/v1/events?action=alert.triggered", &auditor)
+        .json();
+    let alerts = page["records"].as_array().expect("records");
+    assert_eq!(alerts.len(), 2, "{page}");
+    let logged = &alerts[0];
+    assert_eq!(logged["seq"], alert_seq);
+    assert_eq!(logged["actor"]["id"], "auditlog-serve:alerts", "{logged}");
+    assert_eq!(logged["metadata"]["rule"], "failed-logins");
+    assert_eq!(logged["metadata"]["records"], json!([a0, a1, a2]));
+    assert_eq!(logged["severity"], "high");
+    assert_eq!(alerts[1]["severity"], "critical");
+    let proof = server.get(&format!("/v1/events/{alert_seq}?proof=inclusion"), &auditor);
+    assert_eq!(proof.status, 200, "{}", proof.text());
+
+    let text = wait_metric(&server, "auditlog_alert_webhook_delivered_total", 2);
+    assert_eq!(metric(&text, "auditlog_alert_rules"), 2);
+    assert_eq!(
+        metric(&text, "auditlog_alerts_fired_total{rule=\"failed-logins\"}"),
+        1
+    );
+    assert_eq!(
+        metric(&text, "auditlog_alerts_fired_total{rule=\"critical\"}"),
+        1
+    );
+    assert_eq!(
+        metric(&text, "auditlog_alert_webhook_failed_attempts_total"),
+        1
+    );
+    assert_eq!(metric(&text, "auditlog_alert_webhook_dropped_total"), 0);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    assert!(log.contains("alert rule=failed-logins"), "{log}");
+}
+
+#[test]
+fn a_webhook_that_never_answers_never_holds_up_ingest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = tempfile::tempdir().expect("tempdir");
+    let writer = token(dir.path(), "writer", &[]);
+    let (url, hooks) = receiver(vec![], true);
+    let rules = write_rules(
+        conf.path(),
+        json!({
+            "delivery": {"queue": 1, "timeout_ms": 600000},
+            "rules": [{"name": "every-delete", "action": "*.delete", "webhook": {"url": url}}]
+        }),
+    );
+    let server = Server::start(dir.path(), &["--alerts", rules.to_str().unwrap()]);
+    post_one(&server, &writer, &event("u", "doc.delete", None));
+    // The receiver holds the first delivery open from here on.
+    let held = next_hook(&hooks);
+    assert_eq!(held.json()["alert"]["rule"], "every-delete");
+    // Five more alerts: one waits in the one-place queue, the rest are dropped; every
+    // event is acknowledged all the same.
+    for i in 0..5 {
+        post_one(
+            &server,
+            &writer,
+            &event(&format!("u{i}"), "doc.delete", None),
+        );
+    }
+    let text = wait_metric(
+        &server,
+        "auditlog_alerts_fired_total{rule=\"every-delete\"}",
+        6,
+    );
+    let text = match metric(&text, "auditlog_alert_webhook_dropped_total") {
+        4 => text,
+        _ => wait_metric(&server, "auditlog_alert_webhook_dropped_total", 4),
+    };
+    assert_eq!(metric(&text, "auditlog_alert_webhook_dropped_total"), 4);
+    assert_eq!(metric(&text, "auditlog_alert_webhook_queue"), 1);
+    assert_eq!(metric(&text, "auditlog_alert_webhook_delivered_total"), 0);
+    // 6 deletes and their 6 alerts.
+    assert_eq!(server.tree_size(), 12);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+}
+
+#[test]
+fn a_bad_rules_file_stops_the_start_naming_the_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = write_rules(
+        dir.path(),
+        json!({"rules": [
+            {"name": "ok", "action": "LOGIN_FAILED"},
+            {"name": "burst", "action": "LOGIN_FAILED", "at_least": 5},
+        ]}),
+    );
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--alerts"])
+        .arg(&rules)
+        .arg("--dir")
+        .arg(dir.path().join("log"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rule 2 (\"burst\"): at_least is 5 but within_secs is missing"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("log").exists(),
+        "nothing was created: {stderr}"
+    );
+}
