@@ -1,11 +1,12 @@
 //! Object-storage measurements against a real S3-compatible server: archive upload (puts
-//! plus the read-back check) in MB/s, verify-from-the-bucket in MB/s, and one-record `get`
-//! latency from the archive (range reads of one cold frame).
+//! plus the read-back check) in MB/s, verify-from-the-bucket in MB/s, restore in MB/s, and
+//! one-record `get` latency from the archive (range reads of one cold frame).
 //!
 //! `benches/s3/run.sh` starts a local SeaweedFS and runs this (results: docs/BENCHMARKS.md,
 //! "Object storage"). By hand: `cargo run --release --example s3_bench` with AWS_ENDPOINT_URL,
 //! credentials and AUDITLOG_S3_BUCKET set. Environment: `BENCH_EVENTS` (synthetic events,
-//! default 2000000), `BENCH_GETS` (default 500).
+//! default 2000000), `BENCH_GETS` (default 500), `BENCH_PARALLEL` (bundles uploaded at once,
+//! default 4).
 
 use auditlog::lifecycle::{ArchivePolicy, CompactOptions};
 use auditlog::{AuditLog, Durability};
@@ -63,10 +64,14 @@ fn main() {
         prefix: format!("bench-{}", std::process::id()),
     };
     let store = S3Store::connect(&url, &S3Options::default()).expect("connect");
+    let parallel = env_u64(
+        "BENCH_PARALLEL",
+        auditlog_objstore::DEFAULT_PARALLEL_BUNDLES as u64,
+    );
     let t = Instant::now();
     let report = log
         .archive(
-            &S3Destination::new(store.clone()),
+            &S3Destination::new(store.clone()).with_parallel_bundles(parallel as usize),
             &ArchivePolicy::default(),
         )
         .expect("archive");
@@ -74,8 +79,8 @@ fn main() {
     let id = head::log_id_hex(&log.log_id());
     let stored: u64 = store.list(&id).expect("list").iter().map(|(_, n)| n).sum();
     println!(
-        "archive: {} bundles, {:.1} MB stored in {archive_s:.2} s: {:.0} MB/s (upload, then \
-         every object read back and checked)",
+        "archive ({parallel} bundles at once): {} bundles, {:.1} MB stored in {archive_s:.2} s: \
+         {:.0} MB/s (upload, then every object read back and checked)",
         report.bundles.len(),
         stored as f64 / 1e6,
         stored as f64 / 1e6 / archive_s
@@ -107,6 +112,25 @@ fn main() {
         bytes as f64 / 1e6 / check_s
     );
     drop(scratch);
+
+    // Restore: fetch, check every bundle and the chain, move the files into a new log.
+    let restored = tempfile::tempdir().expect("restore dir");
+    let t = Instant::now();
+    let r = auditlog_objstore::restore_log(
+        &store,
+        &id,
+        &restored.path().join("log"),
+        &auditlog::fs::StdFileSystem,
+        &auditlog_objstore::RestoreOptions::default(),
+    )
+    .expect("restore");
+    let restore_s = t.elapsed().as_secs_f64();
+    println!(
+        "restore: {:.1} MB fetched, checked and written (synced) in {restore_s:.2} s: {:.0} MB/s",
+        r.bytes_fetched as f64 / 1e6,
+        r.bytes_fetched as f64 / 1e6 / restore_s
+    );
+    drop(restored);
 
     // One record per fresh reader (what `auditlog get --archive` does: manifest, both ends
     // of the segment, one frame), then from one long-lived reader (its layouts kept).
@@ -162,6 +186,23 @@ fn main() {
         "raw store: 8 x 16 MB puts {:.0} MB/s, gets {:.0} MB/s (one request at a time)",
         128.0 / put_s,
         128.0 / get_s
+    );
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for i in 0..4 {
+            let (store, blob) = (&store, &blob);
+            scope.spawn(move || {
+                for j in 0..2 {
+                    store
+                        .put_create(&format!("raw-par/{i}-{j}"), blob)
+                        .expect("put");
+                }
+            });
+        }
+    });
+    println!(
+        "raw store: 8 x 16 MB puts, 4 at a time: {:.0} MB/s",
+        128.0 / t.elapsed().as_secs_f64()
     );
     log.close().expect("close");
 }

@@ -3,7 +3,8 @@
 //! verifies from the bucket and together with the live log, a fleet of logs under one
 //! prefix, an upload cut off part-way and rerun, a duplicate upload, wrong credentials and a
 //! missing bucket (an error, nothing local removed), a URL that is never a local path, an
-//! object tampered with after upload, and a server answering 503 for a while (retried).
+//! object tampered with after upload, a server answering 503 for a while (retried), and
+//! parallel uploads cut off at several points (nothing lost, a rerun completes them).
 //! Each test works under a prefix of its own. Without the server every test fails.
 
 mod common;
@@ -484,12 +485,12 @@ fn an_interrupted_upload_is_no_bundle_and_a_rerun_completes_it() {
     let before = snapshot(&dir);
     // The server "goes away" after the preflight listing, the look for a manifest and one
     // put: every later request fails,
-    // and no retries are allowed.
+    // and no retries are allowed. One bundle at a time, so that the count means that.
     let p = proxy(|n| n >= 3);
     let log = small_segments(&dir).open().unwrap();
     let err = log
         .archive(
-            &S3Destination::new(store_via(&p, &url, 0)),
+            &S3Destination::new(store_via(&p, &url, 0)).with_parallel_bundles(1),
             &ArchivePolicy::default(),
         )
         .unwrap_err();
@@ -534,6 +535,54 @@ fn an_interrupted_upload_is_no_bundle_and_a_rerun_completes_it() {
     assert!(!text(&out).contains("interrupted upload"), "{}", text(&out));
     let out = auditlog(&["verify", d, "--archive", &url.to_string()], tmp.path());
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn parallel_uploads_cut_off_anywhere_lose_nothing_and_a_rerun_completes_them() {
+    for cut_after in [2, 5, 9, 14, 22] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        log_with_segments(&dir, 4000);
+        let url = fresh_prefix("parallel-cut");
+        let all = auditlog::ReadOnlyLog::open(&dir).unwrap().end_seq();
+        let p = proxy(move |n| n >= cut_after);
+        let log = small_segments(&dir).open().unwrap();
+        let destination = S3Destination::new(store_via(&p, &url, 0)).with_parallel_bundles(4);
+        assert!(
+            log.archive(&destination, &ArchivePolicy::default())
+                .is_err()
+        );
+        drop(log);
+        // Every record is in the live log or in a bundle that verifies with it.
+        let d = dir.to_str().unwrap();
+        let u = url.to_string();
+        let out = auditlog(&["archive", "--dir", d, "--to", &u], tmp.path());
+        assert!(
+            out.status.success(),
+            "cut after {cut_after}: {}",
+            text(&out)
+        );
+        let out = auditlog(&["verify", &u], tmp.path());
+        assert!(
+            out.status.success(),
+            "cut after {cut_after}: {}",
+            text(&out)
+        );
+        assert!(!text(&out).contains("interrupted upload"), "{}", text(&out));
+        assert!(!text(&out).contains("does not list"), "{}", text(&out));
+        let out = auditlog(&["verify", d, "--archive", &u], tmp.path());
+        assert!(
+            out.status.success(),
+            "cut after {cut_after}: {}",
+            text(&out)
+        );
+        let out = auditlog(&["export", "--dir", d, "--archive", &u], tmp.path());
+        assert_eq!(
+            seqs_of(&out),
+            (0..all).collect::<Vec<_>>(),
+            "cut after {cut_after}"
+        );
+    }
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod progress;
 mod prove;
 mod query;
 mod reindex;
+mod restore;
 mod retention;
 mod s3;
 mod seal;
@@ -112,6 +113,13 @@ enum Command {
         after_help = "Examples:\n  auditlog archive --dir /var/lib/audit --to /mnt/archive --older-than-days 90\n  AWS_ENDPOINT_URL=http://127.0.0.1:8333 auditlog archive --dir /var/lib/audit --to s3://audit/fleet"
     )]
     Archive(archive::ArchiveArgs),
+    /// Rebuild a local log directory from its archive in object storage, every bundle
+    /// checked before anything is written.
+    #[command(
+        after_help = "Exit codes: 0 restored, 1 the archive does not verify (nothing written), 2 usage error (DIR not empty, say), 3 failed.\n\
+                      Example:\n  auditlog restore --from s3://audit/fleet --log-id 0123...cdef --to /var/lib/audit-restored"
+    )]
+    Restore(restore::RestoreArgs),
     /// Delete the oldest sealed segments by age or size, recording the cut first.
     #[command(
         after_help = "Examples:\n  auditlog retention --dir /var/lib/audit --max-age-days 365 --dry-run\n  auditlog retention --dir /var/lib/audit --max-bytes 10000000000"
@@ -310,6 +318,7 @@ pub fn run() -> ExitCode {
         Command::Seal(args) => seal::run(args),
         Command::Compact(args) => compact::run(args),
         Command::Archive(args) => archive::run(args),
+        Command::Restore(args) => restore::run(args),
         Command::Retention(args) => retention::run(args),
         Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),

@@ -3,7 +3,8 @@
 use super::filters::FilterArgs;
 use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
 use super::{CliError, DirArg, open::open_read_only};
-use auditlog::query::{Cursor, Order};
+use auditlog::Record;
+use auditlog::query::{Cursor, Order, Query};
 use std::io::BufWriter;
 
 #[derive(Debug, clap::Args)]
@@ -29,9 +30,10 @@ pub struct QueryArgs {
     /// Print only the number of matching records.
     #[arg(long, conflicts_with_all = ["limit", "cursor", "format", "reverse"])]
     count: bool,
-    /// The log's archive (s3://BUCKET/PREFIX, as given to `archive --to`): matching archived
-    /// records come first, then the live log's (oldest first only; no --cursor).
-    #[arg(long, value_name = "s3://BUCKET/PREFIX", conflicts_with_all = ["cursor", "reverse"])]
+    /// The log's archive (s3://BUCKET/PREFIX, as given to `archive --to`): the archived
+    /// records and the live log's are one sequence (oldest first: the archive's, then the
+    /// live log's; --reverse: the other way round), paged with one --cursor.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
     archive: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
@@ -39,81 +41,149 @@ pub struct QueryArgs {
 
 pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let mut query = args.filters.to_query()?;
-    let log = open_read_only(&args.dir.dir)?;
-    // Archived matches (up to the limit), before the live log's.
-    let mut archived = Vec::new();
-    let mut archived_more = false;
-    if let Some(url) = &args.archive {
-        let reader = super::s3::archive_reader(&args.s3, url, &log.log_id())?;
-        let keep = if args.count { 0 } else { args.limit };
-        let mut matched = 0u64;
-        reader
-            .scan(log.first_seq(), &mut |record| {
-                if query.matches(&record) {
-                    matched += 1;
-                    if keep > 0 && archived.len() == keep {
-                        archived_more = true;
-                        return Ok(false);
-                    }
-                    if !args.count {
-                        archived.push(record);
-                    }
-                }
-                Ok(true)
-            })
-            .map_err(super::s3::store_failed)?;
-        if args.count {
-            println!("{}", matched + log.count(&query)?);
-            return Ok(());
-        }
-    }
-    if args.count {
-        println!("{}", log.count(&query)?);
-        return Ok(());
-    }
     if args.reverse {
         query = query.order(Order::NewestFirst);
     }
-    if args.limit > 0 {
-        // At least one, so that the page says whether more records match.
-        query = query.limit(args.limit.saturating_sub(archived.len()).max(1));
+    let cursor: Option<Cursor> = match &args.cursor {
+        Some(text) => {
+            let cursor: Cursor = text
+                .parse()
+                .map_err(|e| CliError::Usage(format!("--cursor: {e}")))?;
+            if !cursor.belongs_to(&query) {
+                return Err(CliError::Usage(
+                    "--cursor: it belongs to a query with other filters or another order \
+                     (give the same filters and order as the query that printed it)"
+                        .into(),
+                ));
+            }
+            Some(cursor)
+        }
+        None => None,
+    };
+    let log = open_read_only(&args.dir.dir)?;
+    let reader = match &args.archive {
+        Some(url) => Some(super::s3::archive_reader(&args.s3, url, &log.log_id())?),
+        None => None,
+    };
+    if args.count {
+        let mut matched = log.count(&query)?;
+        if let Some(reader) = &reader {
+            reader
+                .scan(log.first_seq(), &mut |record| {
+                    matched += u64::from(query.matches(&record));
+                    Ok(true)
+                })
+                .map_err(super::s3::store_failed)?;
+        }
+        println!("{matched}");
+        return Ok(());
     }
-    if let Some(text) = &args.cursor {
-        let cursor: Cursor = text
-            .parse()
-            .map_err(|e| CliError::Usage(format!("--cursor: {e}")))?;
-        query = query.after(cursor);
-    }
-    let mut page = log.query(&query).map_err(|e| match e {
-        auditlog::Error::InvalidCursor { .. } => CliError::Usage(format!(
-            "--cursor: {e} (give the same filters and order as the query that printed it)"
-        )),
-        e => CliError::from(e),
-    })?;
-    if args.limit > 0 && archived.len() >= args.limit {
-        archived_more |= !page.records.is_empty();
-        page.records.clear();
-        page.has_more = false;
-    }
+    let (records, next) = match &reader {
+        None => live_page(&log, &query, args.limit, cursor)?,
+        Some(reader) => with_archive(&log, reader, &query, args.limit, cursor)?,
+    };
     let format = Format::or_default(args.format);
     let display = args.display.display(format)?;
     let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
-    for record in archived.iter().chain(&page.records) {
+    for record in &records {
         writer.write(record).map_err(stdout_failed)?;
     }
     let written = writer.finish().map_err(stdout_failed)?;
     if format == Format::Table && written == 0 {
         eprintln!("no matching records");
     }
-    if archived_more {
-        eprintln!(
-            "more records may match: raise --limit, or use `auditlog export --archive` for all"
-        );
-    } else if page.has_more {
-        eprintln!(
-            "more records may match: next page with --cursor {}",
-            page.cursor
-        );
+    if let Some(next) = next {
+        eprintln!("more records may match: next page with --cursor {next}");
     }
     Ok(())
+}
+
+/// One page of the live log: its records and, when more may match, the next page's cursor.
+fn live_page(
+    log: &auditlog::ReadOnlyLog,
+    query: &Query,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Record>, Option<Cursor>), CliError> {
+    let mut q = query.clone();
+    if limit > 0 {
+        q = q.limit(limit);
+    }
+    if let Some(c) = cursor {
+        q = q.after(c);
+    }
+    let page = log.query(&q).map_err(|e| match e {
+        auditlog::Error::InvalidCursor { .. } => CliError::Usage(format!(
+            "--cursor: {e} (give the same filters and order as the query that printed it)"
+        )),
+        e => CliError::from(e),
+    })?;
+    let next = page.has_more.then_some(page.cursor);
+    Ok((page.records, next))
+}
+
+/// One page of the archive and the live log as one sequence: archived records are those
+/// below the live log's first. A cursor is a position in that sequence, so it carries over
+/// from one part to the other.
+fn with_archive(
+    log: &auditlog::ReadOnlyLog,
+    reader: &auditlog_objstore::ArchiveReader,
+    query: &Query,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Record>, Option<Cursor>), CliError> {
+    let first = log.first_seq();
+    let newest_first = query.get_order() == Order::NewestFirst;
+    let mut records = Vec::new();
+    let mut next = None;
+    // Archived matches into `records` until the page is full; the next match becomes the
+    // next page's cursor.
+    let scan = |range: std::ops::Range<u64>,
+                records: &mut Vec<Record>,
+                next: &mut Option<Cursor>|
+     -> Result<(), CliError> {
+        reader
+            .scan_range(range, newest_first, &mut |r| {
+                if !query.matches(&r) {
+                    return Ok(true);
+                }
+                if limit > 0 && records.len() == limit {
+                    let at = if newest_first { r.seq + 1 } else { r.seq };
+                    *next = Some(query.cursor_at(at));
+                    return Ok(false);
+                }
+                records.push(r);
+                Ok(true)
+            })
+            .map_err(super::s3::store_failed)
+    };
+    if newest_first {
+        let from = cursor.map_or(u64::MAX, |c| c.position());
+        if from > first {
+            let (live, more) = live_page(log, query, limit, cursor)?;
+            records = live;
+            next = more;
+        }
+        if next.is_none() {
+            scan(0..from.min(first), &mut records, &mut next)?;
+        }
+    } else {
+        let from = cursor.map_or(0, |c| c.position());
+        if from < first {
+            scan(from..first, &mut records, &mut next)?;
+        }
+        if next.is_none() {
+            let at = query.cursor_at(from.max(first));
+            if limit > 0 && records.len() == limit {
+                // The page is full of archived records; the live log's come next.
+                next = Some(at);
+            } else {
+                let (live, more) =
+                    live_page(log, query, limit.saturating_sub(records.len()), Some(at))?;
+                records.extend(live);
+                next = more;
+            }
+        }
+    }
+    Ok((records, next))
 }

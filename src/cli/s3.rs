@@ -79,11 +79,14 @@ pub fn archive_reader(
     auditlog_objstore::ArchiveReader::open(&store, log_id).map_err(store_failed)
 }
 
-/// An object store failure: a bad URL is a usage error, the rest failed (exit 3).
+/// An object store failure: a bad URL or a refused request is a usage error (exit 2), an
+/// archive that fails its checks damage (exit 1), the rest failed (exit 3).
 pub fn store_failed(e: auditlog_objstore::Error) -> CliError {
     match e {
         auditlog_objstore::Error::UnsupportedScheme { .. }
-        | auditlog_objstore::Error::BadUrl { .. } => CliError::Usage(e.to_string()),
+        | auditlog_objstore::Error::BadUrl { .. }
+        | auditlog_objstore::Error::Refused { .. } => CliError::Usage(e.to_string()),
+        auditlog_objstore::Error::ArchiveDamaged { .. } => CliError::Damage(e.to_string()),
         e => CliError::Failed(auditlog::Error::Io {
             context: "object storage".into(),
             source: std::io::Error::other(e),

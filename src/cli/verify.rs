@@ -199,6 +199,20 @@ fn verify_and_report(
         && let Some(url) = archive_url
     {
         let log = auditlog::ReadOnlyLog::open(args.target())?;
+        // Retention ran in the bucket: the archive is checked alone (its own cut log
+        // explains the bundles it deleted), then the live log must continue it.
+        let alone = options.checkpoint.is_none() && args.bundles.is_empty();
+        if alone
+            && let Some(message) = super::verify_s3::check_live_after_retention(
+                &args.s3,
+                url,
+                &log,
+                args.public_key.as_ref(),
+            )?
+        {
+            println!("{message}");
+            return Ok(());
+        }
         let (scratch, dirs) = super::verify_s3::fetch_log(&args.s3, url, &log.log_id())?;
         if dirs.is_empty() {
             return Err(CliError::Damage(format!(

@@ -119,3 +119,67 @@ pub fn fetch_log(
 pub fn local_to_url(text: &str, scratch: &Path, url: &str) -> String {
     text.replace(&scratch.display().to_string(), url.trim_end_matches('/'))
 }
+
+/// `verify DIR --archive URL` when retention ran in the bucket (it has a cut log): the
+/// archive alone must verify (bundles, chain, its cut log against its first bundle, the
+/// head), every archive cut of the live log above the bucket's newest cut must be the end
+/// of a bundle there, and the live log must start at a bundle's end. `None` when the bucket
+/// has no cut log (the caller checks the bundles with the live log as usual).
+pub fn check_live_after_retention(
+    s3: &S3Args,
+    url: &S3Url,
+    log: &auditlog::ReadOnlyLog,
+    public_key: Option<&PathBuf>,
+) -> Result<Option<String>, CliError> {
+    let store = s3.connect(url)?;
+    let hex = head::log_id_hex(&log.log_id());
+    let Some((_, _, bucket_cuts)) =
+        auditlog_objstore::read_cut_log(&store, &hex).map_err(store_failed)?
+    else {
+        return Ok(None);
+    };
+    let verifier = match public_key {
+        Some(path) => Some(super::verify::read_verifier(path)?),
+        None => None,
+    };
+    let options = ArchiveVerifyOptions {
+        public_key: verifier.as_ref(),
+        ..ArchiveVerifyOptions::default()
+    };
+    let verdict = auditlog_objstore::verify_log(&store, &hex, &options).map_err(store_failed)?;
+    print!("{verdict}");
+    if !verdict.ok() {
+        return Err(CliError::Damage(format!(
+            "the archive of log {hex} at {url} does not verify"
+        )));
+    }
+    let live_cuts = auditlog_format::cuts::read(log.dir(), &log.log_id())?;
+    let cut_seq = bucket_cuts.latest().map_or(0, |c| c.cut_seq);
+    let ends: Vec<auditlog::TreeHead> = verdict.bundles.iter().map(|b| b.end).collect();
+    for cut in &live_cuts.cuts {
+        let archived = cut.kind == auditlog_format::cuts::CutKind::Archive;
+        if archived && cut.cut_seq > cut_seq && !ends.contains(&cut.tree_head()) {
+            return Err(CliError::Damage(format!(
+                "the live log archived records {}..{} to a bundle that is not in {url}",
+                cut.removed_from, cut.cut_seq
+            )));
+        }
+    }
+    let start = live_cuts.latest().map(|c| c.tree_head());
+    let last = ends.last().copied().unwrap_or(auditlog::TreeHead::empty());
+    if let Some(start) = start
+        && last.size >= start.size
+        && !ends.contains(&start)
+        && !verdict.bundles.iter().any(|b| b.start == start)
+    {
+        return Err(CliError::Damage(format!(
+            "the live log (from record {}) does not continue the archived bundles",
+            start.size
+        )));
+    }
+    Ok(Some(format!(
+        "the archive (records {cut_seq}..{}, after retention in the bucket) and the live log \
+         form one chain of tree heads",
+        last.size
+    )))
+}

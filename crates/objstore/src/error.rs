@@ -64,6 +64,22 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    /// The archive failed its checks, so nothing was taken from it (a restore wrote nothing).
+    /// `auditlog verify s3://...` lists every problem.
+    #[error("the archive {url} does not verify: {problem}")]
+    ArchiveDamaged {
+        /// The log's folder (or the bucket and prefix).
+        url: String,
+        /// What failed.
+        problem: String,
+    },
+    /// The request cannot be carried out as given (a restore into a directory that is not
+    /// empty, a log id that is not one); nothing was changed.
+    #[error("{why}")]
+    Refused {
+        /// Why, and what to do instead.
+        why: String,
+    },
     /// A local file could not be written or read (bundles fetched for checking).
     #[error("{context}: {source}")]
     Io {

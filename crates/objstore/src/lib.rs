@@ -7,6 +7,7 @@
 //!   head, signed as a checkpoint when the log has a key.
 //! - [`verify_archive`] checks every log of a bucket with the auditor's own checks
 //!   (`auditlog-verify`) on the fetched bytes.
+//! - [`restore_log`] rebuilds a log directory from its archive, every byte checked first.
 //!
 //! The object layout is part of the on-disk contract: docs/FORMAT.md §10.
 //!
@@ -17,14 +18,21 @@ mod destination;
 mod error;
 pub mod head;
 mod read;
+mod restore;
+mod retention;
 mod store;
 mod url;
 mod verify;
 
-pub use destination::S3Destination;
+pub use destination::{DEFAULT_PARALLEL_BUNDLES, S3Destination};
 pub use error::{Error, Result};
 pub use object_store::{BackoffConfig, RetryConfig};
 pub use read::{ArchiveReader, ReadStats};
+pub use restore::{RestoreOptions, RestoreReport, STAGING_DIR, only_log, restore_log};
+pub use retention::{
+    ArchiveRetainedOut, ArchiveRetentionPolicy, ArchiveRetentionReport, CUTS_FOLDER,
+    apply_archive_retention, cuts_key, plan_archive_retention, read_cut_log,
+};
 pub use store::{PutOutcome, S3Options, S3Store, default_retry};
 pub use url::{Location, S3Url, parse_location};
 pub use verify::{

@@ -302,26 +302,58 @@ impl ArchiveReader {
     /// Calls `f` with every archived record below `end_seq`, oldest first, until it returns
     /// `false`.
     pub fn scan(&self, end_seq: u64, f: &mut dyn FnMut(Record) -> Result<bool>) -> Result<()> {
+        self.scan_range(0..end_seq, false, f)
+    }
+
+    /// Calls `f` with every archived record whose sequence number is in `range`, oldest
+    /// first (or newest first when `newest_first`), until it returns `false`. Only the
+    /// bundles and, in a cold segment, the frames that hold such records are fetched, by
+    /// range reads of a few MiB of consecutive frames.
+    pub fn scan_range(
+        &self,
+        range: std::ops::Range<u64>,
+        newest_first: bool,
+        f: &mut dyn FnMut(Record) -> Result<bool>,
+    ) -> Result<()> {
         let mut stats = ReadStats::default();
         let go_on = std::cell::Cell::new(true);
         let mut take = |r: Record| {
-            if r.seq >= end_seq {
-                go_on.set(false);
-                return Ok(false);
+            if !range.contains(&r.seq) {
+                return Ok(true);
             }
             go_on.set(f(r)?);
             Ok(go_on.get())
         };
-        for (first, bundle) in &self.bundles {
-            if *first >= end_seq {
-                break;
+        // Bundles that may hold records of the range: each ends where the next begins.
+        let mut chosen: Vec<&String> = Vec::new();
+        for (i, (first, bundle)) in self.bundles.iter().enumerate() {
+            let next = self.bundles.get(i + 1).map_or(u64::MAX, |(n, _)| *n);
+            if *first < range.end && next > range.start {
+                chosen.push(bundle);
             }
+        }
+        if newest_first {
+            chosen.reverse();
+        }
+        for bundle in chosen {
             let Some(manifest) = self.manifest(bundle, &mut stats)? else {
                 continue;
             };
             match self.open_segment(bundle, &manifest, &mut stats)? {
                 Opened::Hot { records, crc } => {
-                    records_in(&records, &crc, "hot segment", &mut take)?;
+                    let mut all = Vec::new();
+                    records_in(&records, &crc, "hot segment", &mut |r| {
+                        all.push(r);
+                        Ok(true)
+                    })?;
+                    if newest_first {
+                        all.reverse();
+                    }
+                    for r in all {
+                        if !take(r)? {
+                            break;
+                        }
+                    }
                 }
                 Opened::Cold {
                     key,
@@ -329,36 +361,54 @@ impl ArchiveReader {
                     dict,
                     crc,
                 } => {
-                    // Runs of consecutive frames, a few MiB per range read.
-                    let mut i = 0;
-                    while i < layout.entries.len() && go_on.get() {
-                        let start = layout.entries[i].cold_offset;
-                        let mut j = i;
-                        while j < layout.entries.len()
-                            && (j == i
-                                || layout.entries[j].cold_offset
-                                    + layout.entries[j].compressed_len as u64
-                                    - start
-                                    <= SCAN_READ_BYTES)
-                        {
-                            j += 1;
+                    let entries = &layout.entries;
+                    // The frames holding records of the range.
+                    let lo = entries
+                        .partition_point(|e| e.first_seq <= range.start)
+                        .saturating_sub(1);
+                    let hi = entries.partition_point(|e| e.first_seq < range.end);
+                    let mut runs = frame_runs(entries, lo..hi);
+                    if newest_first {
+                        runs.reverse();
+                    }
+                    for run in runs {
+                        let (first, last) = (&entries[run.start], &entries[run.end - 1]);
+                        let (start, end) = (
+                            first.cold_offset,
+                            last.cold_offset + last.compressed_len as u64,
+                        );
+                        let bytes = self.store.get_range(&key, start..end)?;
+                        stats.note(bytes.len(), true);
+                        let mut frames: Vec<&FrameEntry> = entries[run].iter().collect();
+                        if newest_first {
+                            frames.reverse();
                         }
-                        let last = &layout.entries[j - 1];
-                        let end = last.cold_offset + last.compressed_len as u64;
-                        let run = self.store.get_range(&key, start..end)?;
-                        stats.note(run.len(), true);
-                        for entry in &layout.entries[i..j] {
+                        for entry in frames {
                             let at = (entry.cold_offset - start) as usize;
-                            let compressed = run
+                            let compressed = bytes
                                 .get(at..at + entry.compressed_len as usize)
                                 .ok_or_else(|| bad(format!("{key}: a short range read")))?;
                             let frame = decompress(&key, entry, compressed, &dict)?;
-                            records_in(&frame, &crc, &key, &mut take)?;
+                            let mut records = Vec::new();
+                            records_in(&frame, &crc, &key, &mut |r| {
+                                records.push(r);
+                                Ok(true)
+                            })?;
+                            if newest_first {
+                                records.reverse();
+                            }
+                            for r in records {
+                                if !take(r)? {
+                                    break;
+                                }
+                            }
                             if !go_on.get() {
                                 break;
                             }
                         }
-                        i = j;
+                        if !go_on.get() {
+                            break;
+                        }
                     }
                 }
             }
@@ -368,6 +418,28 @@ impl ArchiveReader {
         }
         Ok(())
     }
+}
+
+/// The frames `frames` of a frame table cut into runs of consecutive frames of at most
+/// [`SCAN_READ_BYTES`] (at least one frame each), oldest first.
+fn frame_runs(
+    entries: &[FrameEntry],
+    frames: std::ops::Range<usize>,
+) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = frames.start;
+    while i < frames.end {
+        let start = entries[i].cold_offset;
+        let mut j = i + 1;
+        while j < frames.end
+            && entries[j].cold_offset + entries[j].compressed_len as u64 - start <= SCAN_READ_BYTES
+        {
+            j += 1;
+        }
+        runs.push(i..j);
+        i = j;
+    }
+    runs
 }
 
 /// Decompresses one zstd frame of cold segment `key`.

@@ -7,8 +7,10 @@
 
 use crate::error::{Error, Result};
 use crate::head::{ArchiveHead, HEAD_NAME, parse_log_id, read_head, tree_head};
+use crate::retention::read_cut_log;
 use crate::store::S3Store;
 use auditlog::checkpoint::{Checkpoint, NoteVerifier, origin_of};
+use auditlog::fs::FileSystem;
 use auditlog::lifecycle::BundleSummary;
 use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
 use std::collections::BTreeMap;
@@ -72,7 +74,14 @@ pub fn fetch_bundle(
     bundle: &str,
     into: &Path,
 ) -> Result<(PathBuf, u64)> {
-    let (dirs, bytes) = fetch_bundles(store, log_id, &[bundle.to_string()], into)?;
+    let (dirs, bytes) = fetch_bundles(
+        store,
+        log_id,
+        &[bundle.to_string()],
+        into,
+        None,
+        &mut |_| {},
+    )?;
     Ok((dirs.into_iter().next().unwrap_or_default(), bytes))
 }
 
@@ -80,50 +89,89 @@ fn io_error(context: String) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Io { context, source }
 }
 
+/// Writes `bytes` to the new file `path`: through `fs`, synced, when given (a restore, whose
+/// files become a log); else plainly (scratch space of a verification).
+pub(crate) fn write_new(fs: Option<&dyn FileSystem>, path: &Path, bytes: &[u8]) -> Result<()> {
+    let failed = |source| Error::Io {
+        context: format!("writing {}", path.display()),
+        source,
+    };
+    match fs {
+        None => std::fs::write(path, bytes).map_err(failed),
+        Some(fs) => fs
+            .create_new(path)
+            .and_then(|mut file| {
+                file.write_all_at(bytes, 0)?;
+                file.sync_data()
+            })
+            .map_err(failed),
+    }
+}
+
 /// Downloads several bundles of `log_id` into `into/<bundle>/`, all objects with up to
-/// [`PARALLEL_GETS`] requests in flight. Returns the bundles' directories and the bytes.
-fn fetch_bundles(
+/// [`PARALLEL_GETS`] requests in flight, and calls `done(i)` as soon as every object of
+/// bundle `i` is written (so that checking it overlaps the download of the next ones).
+/// Returns the bundles' directories and the bytes.
+pub(crate) fn fetch_bundles(
     store: &S3Store,
     log_id: &str,
     bundles: &[String],
     into: &Path,
+    fs: Option<&dyn FileSystem>,
+    done: &mut dyn FnMut(usize),
 ) -> Result<(Vec<PathBuf>, u64)> {
     let dirs: Vec<PathBuf> = bundles.iter().map(|b| into.join(b)).collect();
     for dir in &dirs {
-        std::fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
+        match fs {
+            None => std::fs::create_dir_all(dir),
+            Some(fs) => fs.create_dir_all(dir),
+        }
+        .map_err(io_error(format!("creating {}", dir.display())))?;
     }
     let manifest_keys: Vec<String> = bundles
         .iter()
         .map(|b| format!("{log_id}/{b}/{MANIFEST_NAME}"))
         .collect();
     let mut fetched = 0u64;
-    // (key, file to write)
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    // (key, file to write, bundle)
+    let mut files: Vec<(String, PathBuf, usize)> = Vec::new();
     store.get_each(&manifest_keys, PARALLEL_GETS, &mut |i, bytes| {
         let bytes = bytes.unwrap_or_default();
         fetched += bytes.len() as u64;
         let dir = &dirs[i];
-        std::fs::write(dir.join(MANIFEST_NAME), &bytes)
-            .map_err(io_error(format!("writing {}", dir.display())))?;
+        write_new(fs, &dir.join(MANIFEST_NAME), &bytes)?;
         let names: Vec<String> = serde_json::from_slice::<Manifest>(&bytes)
             .map(|m| m.files.into_iter().map(|f| f.name).collect::<Vec<_>>())
             .unwrap_or_default();
         for name in names.into_iter().filter(|n| is_plain_name(n)) {
-            files.push((format!("{log_id}/{}/{name}", bundles[i]), dir.join(name)));
+            files.push((format!("{log_id}/{}/{name}", bundles[i]), dir.join(name), i));
         }
         Ok(())
     })?;
-    let keys: Vec<String> = files.iter().map(|(k, _)| k.clone()).collect();
+    // A bundle is complete when its last object is in (keys are grouped by bundle).
+    let mut last_of: Vec<Option<usize>> = vec![None; bundles.len()];
+    for (k, (_, _, b)) in files.iter().enumerate() {
+        last_of[*b] = Some(k);
+    }
+    let mut next_done = 0;
+    let mut finish_until = |upto: usize, done: &mut dyn FnMut(usize)| {
+        while next_done < bundles.len() && last_of[next_done].is_none_or(|k| k < upto) {
+            done(next_done);
+            next_done += 1;
+        }
+    };
+    finish_until(0, done);
+    let keys: Vec<String> = files.iter().map(|(k, _, _)| k.clone()).collect();
     store.get_each(&keys, PARALLEL_GETS, &mut |i, bytes| {
         // A missing object stays missing here, and the bundle check reports it.
         if let Some(bytes) = bytes {
             fetched += bytes.len() as u64;
-            let path = &files[i].1;
-            std::fs::write(path, &bytes)
-                .map_err(io_error(format!("writing {}", path.display())))?;
+            write_new(fs, &files[i].1, &bytes)?;
         }
+        finish_until(i + 1, done);
         Ok(())
     })?;
+    finish_until(usize::MAX, done);
     Ok((dirs, fetched))
 }
 
@@ -141,7 +189,7 @@ pub fn fetch_log(
     into: &Path,
 ) -> Result<(Vec<PathBuf>, LogListing, u64)> {
     let listing = list_bundles(store, log_id)?;
-    let (dirs, bytes) = fetch_bundles(store, log_id, &listing.bundles, into)?;
+    let (dirs, bytes) = fetch_bundles(store, log_id, &listing.bundles, into, None, &mut |_| {})?;
     Ok((dirs, listing, bytes))
 }
 
@@ -279,8 +327,32 @@ pub fn verify_log(
         context: "creating a scratch directory for fetched bundles".into(),
         source,
     })?;
-    let bundles_dir = scratch.path().join("bundles");
-    let live_dir = scratch.path().join("live");
+    Ok(fetch_and_check(store, log_id, options, scratch.path(), None)?.verdict)
+}
+
+/// What [`fetch_and_check`] fetched and found.
+pub(crate) struct Checked {
+    pub verdict: LogVerdict,
+    /// The directories of the bundles checked, oldest first.
+    pub dirs: Vec<PathBuf>,
+    /// The archive's cut log (docs/FORMAT.md §9 bytes), when retention ran in the bucket.
+    pub cut_log: Option<Vec<u8>>,
+}
+
+/// Fetches the bundles of `log_id` into `scratch/bundles/<bundle>/` (through `fs` when given)
+/// and checks them: each bundle alone as soon as its objects are in (on
+/// `options.check_threads` threads, while the next bundles download), then the chain, then
+/// the head object. Bundles below the archive's newest cut (retention in the bucket cut
+/// short) are left out; the first bundle must start at that cut.
+pub(crate) fn fetch_and_check(
+    store: &S3Store,
+    log_id: &str,
+    options: &ArchiveVerifyOptions<'_>,
+    scratch: &Path,
+    fs: Option<&dyn FileSystem>,
+) -> Result<Checked> {
+    let bundles_dir = scratch.join("bundles");
+    let live_dir = scratch.join("live");
     for d in [&bundles_dir, &live_dir] {
         std::fs::create_dir_all(d).map_err(|source| Error::Io {
             context: format!("creating {}", d.display()),
@@ -288,14 +360,14 @@ pub fn verify_log(
         })?;
     }
     let url = store.describe_key(&format!("{log_id}/"));
-    let (dirs, listing, bytes) = fetch_log(store, log_id, &bundles_dir)?;
+    let mut listing = list_bundles(store, log_id)?;
     let mut verdict = LogVerdict {
         log_id: log_id.to_string(),
         url: url.clone(),
         bundles: Vec::new(),
         problems: Vec::new(),
         warnings: Vec::new(),
-        bytes,
+        bytes: 0,
     };
     for bundle in &listing.incomplete {
         verdict.warnings.push(format!(
@@ -304,21 +376,104 @@ pub fn verify_log(
         ));
     }
     let id = parse_log_id(log_id).unwrap_or_default();
-    if dirs.is_empty() {
-        verdict.problems.push("no bundle with a manifest".into());
-        return Ok(verdict);
+    let cut_log = match read_cut_log(store, log_id) {
+        Ok(c) => c,
+        Err(Error::ArchiveDamaged { problem, .. }) => {
+            verdict.problems.push(problem);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let newest_cut = cut_log
+        .as_ref()
+        .and_then(|(_, _, log)| log.latest().cloned());
+    if let Some(cut) = &newest_cut {
+        let first_of = |b: &String| b.rsplit('-').next().and_then(|n| n.parse::<u64>().ok());
+        let (below, kept): (Vec<String>, Vec<String>) = listing
+            .bundles
+            .drain(..)
+            .partition(|b| first_of(b).is_some_and(|f| f < cut.cut_seq));
+        for bundle in &below {
+            verdict.warnings.push(format!(
+                "{bundle}: below the archive's cut at {} (left by a retention run cut short; \
+                 the next run deletes it); not checked",
+                cut.cut_seq
+            ));
+        }
+        listing.bundles = kept;
     }
+    if let Some((key, bytes, _)) = &cut_log {
+        std::fs::write(live_dir.join(auditlog_format::cuts::CUTS_FILE), bytes).map_err(
+            |source| Error::Io {
+                context: format!("staging {}", store.describe_key(key)),
+                source,
+            },
+        )?;
+    }
+    if listing.bundles.is_empty() {
+        verdict.problems.push("no bundle with a manifest".into());
+        return Ok(Checked {
+            verdict,
+            dirs: Vec::new(),
+            cut_log: None,
+        });
+    }
+    let dirs: Vec<PathBuf> = listing
+        .bundles
+        .iter()
+        .map(|b| bundles_dir.join(b))
+        .collect();
+    let threads = match options.check_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(dirs.len());
+    // Each bundle alone, on every core (the checks are CPU-bound) and while the next
+    // bundles download, then the chain: the same two halves as check_with_bundles.
+    let (send, receive) = std::sync::mpsc::channel::<usize>();
+    let receive = parking_lot::Mutex::new(receive);
+    let results = parking_lot::Mutex::new(Vec::with_capacity(dirs.len()));
+    let fetched = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let next = receive.lock().recv();
+                    let Ok(i) = next else { break };
+                    let checked = auditlog_verify::check_bundle(&dirs[i]);
+                    results.lock().push((i, checked));
+                }
+            });
+        }
+        let fetched = fetch_bundles(
+            store,
+            log_id,
+            &listing.bundles,
+            &bundles_dir,
+            fs,
+            &mut |i| {
+                let _ = send.send(i);
+            },
+        );
+        drop(send);
+        fetched
+    });
+    let (_, bytes) = fetched?;
+    verdict.bytes = bytes;
+    let mut results = results.into_inner();
+    results.sort_by_key(|(i, _)| *i);
     let live = auditlog_verify::bundle::LiveLog {
         dir: &live_dir,
         log_id: id,
         first_segment: None,
     };
     let local = bundles_dir.display().to_string();
-    // Each bundle alone, on every core (the checks are CPU-bound), then the chain; the
-    // same two halves as check_with_bundles.
-    let checked = check_each(&dirs, options.check_threads).and_then(|summaries| {
-        auditlog_verify::bundle::check_chain_of_bundles(&live, &dirs, summaries)
-    });
+    let checked = results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|summaries| {
+            auditlog_verify::bundle::check_chain_of_bundles(&live, &dirs, summaries)
+        });
     match checked {
         Ok(summaries) => verdict.bundles = summaries,
         Err(c) => verdict
@@ -326,40 +481,90 @@ pub fn verify_log(
             .push(c.to_string().replace(&local, url.trim_end_matches('/'))),
     }
     if verdict.problems.is_empty() {
+        match &cut_log {
+            Some((key, _, log)) => check_cuts(&mut verdict, key, log, &id, options.public_key),
+            None => {
+                let start = verdict.bundles.first().map_or(0, |b| b.start.size);
+                if start > 0 {
+                    verdict.warnings.push(format!(
+                        "the archive starts at record {start}, and no cut in it records the \
+                         removal of records 0..{start} (they may have been removed from the \
+                         live log before archiving: its cut log says)"
+                    ));
+                }
+            }
+        }
+    }
+    if verdict.problems.is_empty() {
         let head = read_head(store, log_id);
         check_head(&mut verdict, head, &id, options.public_key);
     }
-    Ok(verdict)
+    Ok(Checked {
+        verdict,
+        dirs,
+        cut_log: cut_log.map(|(_, bytes, _)| bytes),
+    })
 }
 
-/// [`auditlog_verify::check_bundle`] on each of `dirs`, on up to `threads` threads (0: one per
-/// core); the first damage found, in bundle order.
-fn check_each(
-    dirs: &[PathBuf],
-    threads: usize,
-) -> Result<Vec<BundleSummary>, auditlog::Corruption> {
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+/// The archive's cut log against the bundles proved: the first bundle starts exactly at the
+/// newest cut (tree head, frontier and the time of the record before), the cuts are in order,
+/// and with the public key every cut is signed by it (docs/FORMAT.md §9, "Authentication").
+fn check_cuts(
+    verdict: &mut LogVerdict,
+    key_name: &str,
+    log: &auditlog_format::cuts::CutLog,
+    log_id: &[u8; 16],
+    key: Option<&NoteVerifier>,
+) {
+    let object = key_name.rsplit('/').next().unwrap_or(key_name).to_string();
+    if let Some((offset, why)) = &log.damaged {
+        verdict.problems.push(format!(
+            "cuts/{object}: a damaged cut record at byte {offset}: {why}"
+        ));
     }
-    .min(dirs.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = parking_lot::Mutex::new(Vec::with_capacity(dirs.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(dir) = dirs.get(i) else { break };
-                    let checked = auditlog_verify::check_bundle(dir);
-                    results.lock().push((i, checked));
-                }
-            });
+    for (i, why) in auditlog_format::cuts::note::order_problems(log) {
+        let c = &log.cuts[i];
+        verdict.problems.push(format!(
+            "cuts/{object}: the cut of records {}..{}: {why}",
+            c.removed_from, c.cut_seq
+        ));
+    }
+    let Some(newest) = log.latest() else { return };
+    let first = &verdict.bundles[0].manifest;
+    let frontier: Vec<String> = newest
+        .frontier
+        .nodes()
+        .iter()
+        .map(auditlog::merkle::to_hex)
+        .collect();
+    if first.first_seq != newest.cut_seq
+        || first.start_frontier != frontier
+        || first.prev_recorded_at != newest.prev_recorded_at
+    {
+        verdict.problems.push(format!(
+            "the first bundle (records {}..{}) does not start at the archive's newest cut \
+             ({}): records between them are missing",
+            first.first_seq, first.end_seq, newest.cut_seq
+        ));
+    }
+    for cut in &log.cuts {
+        verdict.warnings.push(cut.to_string());
+        if let Some(key) = key
+            && let Err(why) = cut.check_signature(key, log_id)
+        {
+            verdict.problems.push(format!(
+                "the cut of records {}..{}: {why}; nothing proves retention removed them \
+                 rather than a deletion",
+                cut.removed_from, cut.cut_seq
+            ));
         }
-    });
-    let mut results = results.into_inner();
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    }
+    if key.is_none() {
+        verdict.warnings.push(format!(
+            "the removal of records 0..{} is unauthenticated without --public-key",
+            newest.cut_seq
+        ));
+    }
 }
 
 /// Compares the head object with the bundles proved.
@@ -390,6 +595,15 @@ fn check_head(
             return;
         }
     };
+    for b in &verdict.bundles {
+        if !head.bundles.iter().any(|h| h.first_seq == b.start.size) {
+            verdict.warnings.push(format!(
+                "{HEAD_NAME} does not list the bundle of records {}..{} (an archive run stopped \
+                 before updating it; the next run adds it): readers that go by the head miss it",
+                b.start.size, b.end.size
+            ));
+        }
+    }
     let ends: Vec<_> = verdict.bundles.iter().map(|b| b.end).collect();
     let last = *ends.last().expect("at least one bundle was proved");
     for b in &head.bundles {

@@ -47,6 +47,12 @@ pub trait ArchiveDestination: Send + Sync + fmt::Debug {
     /// Reads an object back whole. Archiving reads every object of a bundle back and checks
     /// it against the manifest before it removes the segment from the live log.
     fn get(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// How many bundles archiving uploads at once (their objects but the manifests from as
+    /// many threads; manifests still one by one, in order). Default 1: one bundle after
+    /// another. An object store, where one request rarely fills the link, says more.
+    fn parallel_bundles(&self) -> usize {
+        1
+    }
 }
 
 /// An archive destination in a local directory: each object is a file written to a temp
@@ -159,53 +165,115 @@ pub(crate) fn archive(
 ) -> Result<ArchiveReport> {
     let mut report = ArchiveReport::default();
     let now = live.clock.now().as_nanos();
+    let parallel = destination.parallel_bundles().max(1);
     loop {
-        if policy
+        let left = policy
             .max_segments
-            .is_some_and(|m| report.bundles.len() >= m)
-        {
-            break;
-        }
+            .map_or(usize::MAX, |m| m.saturating_sub(report.bundles.len()));
+        // The next segments to go, oldest first: sealed, old enough, never the newest.
         let view = live.published.snapshot();
-        if view.segments.len() < 2 {
+        let candidates = view.segments.len().saturating_sub(1);
+        let batch: Vec<(SegmentHeader, SegmentFooter)> = view.segments[..candidates]
+            .iter()
+            .map_while(|segment| {
+                let footer = segment.footer()?;
+                let young = policy.min_age.is_some_and(|age| {
+                    !super::compact::is_older(footer.last_recorded_at, age, now)
+                });
+                (!young).then(|| (segment.header.clone(), footer.clone()))
+            })
+            .take(left.min(parallel))
+            .collect();
+        if batch.is_empty() {
             break;
         }
-        let segment = view.segments[0].clone();
-        let Some(footer) = segment.footer().cloned() else {
-            break;
-        };
-        if policy
-            .min_age
-            .is_some_and(|age| !super::compact::is_older(footer.last_recorded_at, age, now))
-        {
-            break;
+        let names: Vec<String> = batch
+            .iter()
+            .map(|(h, _)| bundle_name(&live.log_id, h.first_seq))
+            .collect();
+        // Every object but the manifests, of all bundles of the batch at once. Then the
+        // manifests one by one in order, so that a failure leaves complete bundles only
+        // below it (above it, objects without a manifest: an interrupted upload, which the
+        // next run completes). Then every bundle read back and checked, at once; then the
+        // cuts, in order, each only after its bundle checked.
+        let uploaded = in_parallel(&batch, |(header, _), i| {
+            upload_files(live, destination, &names[i], header)
+        });
+        let mut complete = 0;
+        let mut failure = None;
+        for (i, files) in uploaded.into_iter().enumerate() {
+            let (header, footer) = &batch[i];
+            let done = files.and_then(|files| match files {
+                None => Ok(()),
+                Some(files) => {
+                    put_manifest(live, destination, &names[i], header, footer, files, now)
+                }
+            });
+            match done {
+                Ok(()) => complete += 1,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
-        let bundle = bundle_name(&live.log_id, segment.first_seq());
-        write_bundle(live, destination, &bundle, &segment.header, &footer, now)?;
-        confirm_bundle(destination, &bundle, &footer)?;
-        let note = match policy.min_age {
-            Some(age) => format!(
-                "archived to {} as {bundle} (older than {})",
-                destination.describe(),
-                describe(age)
-            ),
-            None => format!("archived to {} as {bundle}", destination.describe()),
-        };
-        let (_, reclaimed) = remove_prefix(live, CutKind::Archive, 1, note)?;
-        report.reclaimed_bytes += reclaimed;
-        report.bundles.push(bundle);
+        let confirmed = in_parallel(&batch[..complete], |(_, footer), i| {
+            confirm_bundle(destination, &names[i], footer)
+        });
+        for (i, checked) in confirmed.into_iter().enumerate() {
+            if let Err(e) = checked {
+                failure = Some(e);
+                break;
+            }
+            let bundle = &names[i];
+            let note = match policy.min_age {
+                Some(age) => format!(
+                    "archived to {} as {bundle} (older than {})",
+                    destination.describe(),
+                    describe(age)
+                ),
+                None => format!("archived to {} as {bundle}", destination.describe()),
+            };
+            let (_, reclaimed) = remove_prefix(live, CutKind::Archive, 1, note)?;
+            report.reclaimed_bytes += reclaimed;
+            report.bundles.push(bundle.clone());
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
     }
     Ok(report)
 }
 
-fn write_bundle(
+/// `f` on each of `items` (with its index), one thread each when there are several; the
+/// results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T, usize) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.iter().enumerate().map(|(i, t)| f(t, i)).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| scope.spawn(move || f(t, i)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// Puts every file of the segment `header` starts (and the dictionary it needs) into bundle
+/// `bundle`, and returns what the manifest lists of them; `None` when the bundle already has
+/// its manifest.
+fn upload_files(
     live: &LiveLog<'_>,
     destination: &dyn ArchiveDestination,
     bundle: &str,
     header: &SegmentHeader,
-    footer: &SegmentFooter,
-    now: i64,
-) -> Result<()> {
+) -> Result<Option<Vec<FileJson>>> {
     // The manifest is written last: if it exists, an earlier run (interrupted before its cut
     // was recorded) completed this bundle, and rewriting it would only change `archived_at`.
     let manifest_name = format!("{bundle}/{MANIFEST_NAME}");
@@ -213,7 +281,7 @@ fn write_bundle(
         .exists(&manifest_name)
         .map_err(|e| Error::io(format!("looking for {manifest_name}"), e))?;
     if complete {
-        return Ok(());
+        return Ok(None);
     }
     let mut files = Vec::new();
     let put = |name: &str, role: &str, bytes: &[u8], files: &mut Vec<FileJson>| -> Result<()> {
@@ -257,6 +325,20 @@ fn write_bundle(
             }
         }
     }
+    Ok(Some(files))
+}
+
+/// Puts the manifest of bundle `bundle`, listing `files`: the bundle is then complete.
+fn put_manifest(
+    live: &LiveLog<'_>,
+    destination: &dyn ArchiveDestination,
+    bundle: &str,
+    header: &SegmentHeader,
+    footer: &SegmentFooter,
+    files: Vec<FileJson>,
+    now: i64,
+) -> Result<()> {
+    let manifest_name = format!("{bundle}/{MANIFEST_NAME}");
     let manifest = Manifest {
         format: "auditlog-bundle".into(),
         version: 1,

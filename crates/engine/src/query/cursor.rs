@@ -32,6 +32,17 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// Oldest first: the first sequence number still to examine. Newest first: one past the
+    /// last sequence number still to examine.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether this cursor came from `query` (its filters and order).
+    pub fn belongs_to(&self, query: &crate::query::Query) -> bool {
+        self.check(query.get_order(), query.fingerprint()).is_ok()
+    }
+
     /// The sequence range `[lo, hi)` a page may still examine, given the committed range.
     pub(crate) fn remaining(&self, first: u64, end: u64) -> (u64, u64) {
         match self.order {

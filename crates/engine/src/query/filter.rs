@@ -303,6 +303,18 @@ impl Query {
         self
     }
 
+    /// A cursor of this query (its filters and order) at `position`: for oldest first the
+    /// first sequence number still to examine, for newest first one past the last. For a
+    /// caller that pages over records read elsewhere as well (an archive in object storage)
+    /// and hands out one cursor for both.
+    pub fn cursor_at(&self, position: u64) -> Cursor {
+        Cursor {
+            position,
+            order: self.order,
+            fingerprint: self.fingerprint(),
+        }
+    }
+
     /// The order of results.
     pub fn get_order(&self) -> Order {
         self.order
