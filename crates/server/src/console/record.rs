@@ -236,7 +236,7 @@ pub async fn proof(
     fetch(&state, &viewer, seq).await?;
     state.metrics().proofs.inc();
     let doc = state
-        .blocking(move |log| Ok(auditlog::proof::prove_inclusion(log.dir(), seq, None)?))
+        .blocking(move |log| Ok(log.prove_inclusion(seq, None)?))
         .await?;
     let mut r = Json(doc).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"proof-{seq}.json\"")) {
