@@ -209,6 +209,14 @@ impl LogReader {
         query::aggregate_many(&self.shared.indexes, &self.view(), query, by)
     }
 
+    /// The distinct actions in the log (at most `limit`, sorted), from the segments'
+    /// summaries: nothing is scanned. A segment with more distinct actions than a summary
+    /// keeps (256) contributes none, so the list can be incomplete; it is for suggestions,
+    /// and covers every tenant.
+    pub fn known_actions(&self, limit: usize) -> Result<Vec<String>> {
+        self.shared.indexes.known_actions(&self.view(), limit)
+    }
+
     /// Follows the log from sequence number `from_seq` on (use `end_seq()` for only new
     /// records, 0 for everything), yielding records matching `query` as they commit. The
     /// query's order, limit and cursor are ignored: a tail is always oldest first.
