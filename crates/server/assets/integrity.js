@@ -43,6 +43,7 @@ if (form) {
     e.preventDefault();
     button.disabled = true;
     status.textContent = 'Starting…';
+    status.dataset.state = 'starting';
     const answer = await fetch('/console/verify', {
       method: 'POST',
       credentials: 'same-origin',
