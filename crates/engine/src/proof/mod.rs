@@ -54,7 +54,7 @@ struct Loaded<L = crate::ReadOnlyLog> {
 
 fn load(dir: &Path) -> Result<Loaded> {
     let log = crate::ReadOnlyLog::open(dir)?;
-    Ok(loaded(log, false)?)
+    loaded(log, false)
 }
 
 /// What proofs need of an open log; `use_memory`: answer subtrees of the active segment from
