@@ -63,7 +63,7 @@ async function signIn(ctx, token) {
 async function shot(page, name) {
   if (!SCREENSHOTS) return;
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
 function mintWithCli(tenant) {
@@ -87,6 +87,10 @@ test('signing in with a token opens the events page; a bad token or a cross-site
   const csp = (await page.request.get(`${BASE_URL}/console/events`)).headers()['content-security-policy'];
   assert.match(csp, /script-src 'self'/);
   assert.doesNotMatch(csp, /unsafe-inline/);
+  // Action suggestions from the log's summaries.
+  const suggested = await page.$$eval('#actions-list option', (os) => os.map((o) => o.value));
+  assert.ok(suggested.includes('order.status_change'), `suggestions: ${suggested.join(', ')}`);
+  assert.equal(await page.getAttribute('#f-action', 'list'), 'actions-list');
   await shot(page, 'events');
 
   await page.click('button:has-text("Sign out")');
@@ -257,7 +261,9 @@ test('a record shows every field, its diff, and its proof verified in the browse
   await page.waitForSelector('[data-testid=proof-status]:not([data-state=checking])');
   assert.equal(await status.getAttribute('data-state'), 'verified', await status.textContent());
   assert.match(await status.textContent(), /Verified in your browser/);
-  assert.match(await page.textContent('#proof-details'), /signed by console\.test\/audit/);
+  assert.match(await status.textContent(),
+    /proof verified against a checkpoint signed by key console\.test\/audit\+[0-9a-f]{8}/);
+  assert.match(await page.textContent('#proof-details'), /Ed25519 signature by console\.test\/audit verified/);
   await shot(page, 'record');
   // The links to the actor's activity and the entity's history.
   await page.click('a:has-text("order 123")');
@@ -287,6 +293,27 @@ test('a tampered proof is shown as failed', async () => {
   assert.equal(await status.getAttribute('data-state'), 'failed');
   assert.match(await status.textContent(), /Verification FAILED/);
   await shot(page, 'record-tampered');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('a proof whose checkpoint signature was tampered with is shown as failed', async () => {
+  const { ctx, errors } = await context();
+  const page = await signIn(ctx, ADMIN_TOKEN);
+  await ctx.route('**/proof.json', async (route) => {
+    const response = await route.fetch();
+    const text = await response.text();
+    // One base64 character of the signature line (after the em dash, name and key hash).
+    const tampered = text.replace(/(\\u2014|—) (\S+) (.{12})(.)/, (m, dash, name, keep, c) =>
+      `${dash} ${name} ${keep}${c === 'A' ? 'B' : 'A'}`);
+    assert.notEqual(tampered, text);
+    await route.fulfill({ response, body: tampered });
+  });
+  await page.goto(`${BASE_URL}/console/events/${seeded.order}`);
+  await page.waitForSelector('[data-testid=proof-status]:not([data-state=checking])');
+  const status = page.locator('[data-testid=proof-status]');
+  assert.equal(await status.getAttribute('data-state'), 'failed', await status.textContent());
+  assert.match(await status.textContent(), /checkpoint's signature does not verify/);
   assert.deepEqual(errors, []);
   await ctx.close();
 });
@@ -334,6 +361,13 @@ test('the dashboard draws its charts; the pages work at phone width', async () =
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 400, `no sideways scrolling at phone width (${width}px)`);
   await shot(page, 'dashboard-phone');
+  const desk = await context();
+  const wide = await signIn(desk.ctx, ADMIN_TOKEN);
+  await wide.goto(`${BASE_URL}/console/dashboard?period=7d`);
+  assert.ok(await wide.isVisible('[data-testid=chart-logins]'), 'failed logins chart');
+  await shot(wide, 'dashboard');
+  assert.deepEqual(desk.errors, []);
+  await desk.ctx.close();
   assert.deepEqual(errors, []);
   await ctx.close();
 });
@@ -381,11 +415,33 @@ test('the integrity page shows the tree head, and the signed checkpoints to audi
   await page.click('nav a:has-text("Integrity")');
   assert.match(await page.textContent('[data-testid=tree-head]'), /Tree size\s*\d+ records/);
   assert.match(await page.textContent('[data-testid=checkpoints]'), /console\.test\/audit/);
+  // Segments: seq ranges, sizes and states; the newest is the active one.
+  const segs = await page.$$eval('[data-testid=segments] tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+  assert.ok(segs.length >= 1, 'at least one segment');
+  assert.match(segs[0][0], /^#\d+ – #\d+$/);
+  assert.match(segs[0][2], /\d+\.\d (KiB|MiB)/);
+  assert.equal(segs[0][3], 'active');
+  // Run a verification and follow its progress to the end.
+  await page.click('button:has-text("Run verification")');
+  await page.waitForFunction(() => {
+    const s = document.querySelector('[data-testid=verify-status]');
+    return s && (s.dataset.state === 'done' || s.dataset.state === 'failed');
+  }, null, { timeout: 120000 });
+  assert.match(await page.textContent('[data-testid=verify-status]'), /Last run: verified, \d+ records, no problems/);
+  // A cross-site post cannot start one.
+  const cross = await page.request.post(`${BASE_URL}/console/verify`, { headers: { Origin: 'http://evil.test' } });
+  assert.equal(cross.status(), 403);
   await shot(page, 'integrity');
   const reader = await context();
   const page2 = await signIn(reader.ctx, ACME_TOKEN);
   await page2.goto(`${BASE_URL}/console/integrity`);
   assert.match(await page2.textContent('main'), /shown to auditors and admins/);
+  assert.equal(await page2.isVisible('[data-testid=segments]'), false);
+  const refused = await page2.request.post(`${BASE_URL}/console/verify`, {
+    headers: { Origin: BASE_URL, Accept: 'application/json' },
+  });
+  assert.equal(refused.status(), 403, 'a reader cannot start a verification');
   assert.equal(await page2.isVisible('[data-testid=checkpoints]'), false);
   assert.deepEqual(errors, []);
   assert.deepEqual(reader.errors, []);

@@ -9,8 +9,9 @@ import { blake3, blake3Keyed, toHex } from '../../crates/server/assets/blake3.js
 import {
   LEAF_KEY, NODE_KEY, leafHash, nodeHash, parseExact, pathLength, verifyInclusion,
 } from '../../crates/server/assets/proof.js';
+import { verifyEd25519, verifyNote } from '../../crates/server/assets/ed25519.js';
 
-const { BASE_URL, ADMIN_TOKEN, SEED_FILE } = process.env;
+const { BASE_URL, ADMIN_TOKEN, SEED_FILE, VKEY } = process.env;
 const seeded = JSON.parse(fs.readFileSync(SEED_FILE, 'utf8'));
 const enc = new TextEncoder();
 
@@ -105,4 +106,60 @@ test('a tampered proof fails, whatever was changed', async () => {
   }
   assert.equal(verifyInclusion(original, seeded.order + 1).ok, false, 'the proof of another record');
   assert.equal(verifyInclusion('not json').ok, false);
+});
+
+const unhex = (h) => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
+
+test('Ed25519 verification gives the RFC 8032 §7.1 answers, and refuses any changed bit', async () => {
+  const vectors = [
+    ['d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', '',
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'],
+    ['3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c', '72',
+      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00'],
+    ['fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025', 'af82',
+      '6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a'],
+  ];
+  for (const [key, msg, sig] of vectors) {
+    assert.equal(await verifyEd25519(unhex(key), unhex(msg), unhex(sig)), true, `vector ${key.slice(0, 8)}`);
+    for (const at of [0, 31, 32, 63]) {
+      const bad = unhex(sig);
+      bad[at] ^= 0x01;
+      assert.equal(await verifyEd25519(unhex(key), unhex(msg), bad), false, `signature bit at ${at}`);
+    }
+    const other = unhex(msg + '00');
+    assert.equal(await verifyEd25519(unhex(key), other, unhex(sig)), false, 'another message');
+  }
+  // A non-canonical S (S + L) is refused.
+  const [key, msg, sig] = vectors[0];
+  const s = unhex(sig);
+  let carry = 0;
+  const l = unhex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');
+  for (let i = 0; i < 32; i++) {
+    const v = s[32 + i] + l[i] + carry;
+    s[32 + i] = v & 255;
+    carry = v >> 8;
+  }
+  assert.equal(await verifyEd25519(unhex(key), unhex(msg), s), false, 'S >= L');
+});
+
+test('a checkpoint signed by the Rust side verifies with its key; a tampered one does not', async () => {
+  assert.ok(VKEY, 'VKEY is the server key\'s verifier text');
+  const answer = await fetch(`${BASE_URL}/v1/checkpoint`, {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(answer.status, 200);
+  const note = await answer.text();
+  const ok = await verifyNote(note, VKEY);
+  assert.equal(ok.ok, true, ok.reason);
+  assert.equal(`${ok.name}+${ok.id}`, VKEY.split('+').slice(0, 2).join('+'));
+  // One changed character of the signed text, or of the signature.
+  const body = note.replace(/\n(\d+)\n/, (m, n) => `\n${Number(n) + 1}\n`);
+  assert.notEqual(body, note);
+  assert.equal((await verifyNote(body, VKEY)).ok, false, 'changed tree size');
+  const sigAt = note.lastIndexOf(' ') + 10;
+  const flipped = note.slice(0, sigAt) + (note[sigAt] === 'A' ? 'B' : 'A') + note.slice(sigAt + 1);
+  assert.equal((await verifyNote(flipped, VKEY)).ok, false, 'changed signature');
+  // Another key of the same name (another hash) finds no signature of its own.
+  const other = VKEY.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
+  assert.equal((await verifyNote(note, other)).ok, false, 'another key');
 });

@@ -81,7 +81,7 @@ pub use event::{
     Record, Severity,
 };
 pub use index::ReindexReport;
-pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog};
+pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog, SegmentInfo, SegmentState};
 pub use merkle::{Frontier, ProofError, TreeHead};
 pub use options::{Durability, OpenCheck};
 pub use reader::RecordIter;

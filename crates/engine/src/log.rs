@@ -10,9 +10,11 @@
 
 mod builder;
 mod reader;
+mod segments;
 
 pub use builder::AuditLogBuilder;
 pub use reader::{LogReader, ReadOnlyLog};
+pub use segments::{SegmentInfo, SegmentState};
 
 use crate::checkpoint::CheckpointSigner;
 use crate::error::{AppendError, Error, OpenError, Result};

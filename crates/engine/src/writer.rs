@@ -435,6 +435,8 @@ impl Writer {
             );
             let leaf_hash = merkle::leaf_hash(seq, recorded_at, &event.digest);
             self.frontier.push(leaf_hash);
+            // For proofs about the active segment (proof/active.rs); used only once published.
+            self.active.note_leaf(seq, leaf_hash);
             self.first_recorded_at.get_or_insert(recorded_at);
             self.last_recorded_at = recorded_at;
             receipts.push(Receipt {

@@ -165,6 +165,27 @@ impl IndexSet {
     }
 }
 
+impl IndexSet {
+    /// The distinct actions the segments' summaries list (at most `limit`, sorted), from
+    /// the index of each segment of `view`; a segment whose set overflowed adds none.
+    pub(crate) fn known_actions(&self, view: &View, limit: usize) -> Result<Vec<String>> {
+        let mut actions = std::collections::BTreeSet::new();
+        for (i, segment) in view.segments.iter().enumerate() {
+            let end = view
+                .segments
+                .get(i + 1)
+                .map_or(view.end_seq, |next| next.first_seq())
+                .min(view.end_seq);
+            let slot = self.slot(segment.first_seq());
+            let guard = slot.index(self, segment, end)?;
+            if let Some(values) = &guard.lookup().summary().actions.values {
+                actions.extend(values.iter().cloned());
+            }
+        }
+        Ok(actions.into_iter().take(limit).collect())
+    }
+}
+
 impl SlotRef {
     /// The index of `segment`, covering at least its records below `end_seq`.
     pub(crate) fn index<'a>(

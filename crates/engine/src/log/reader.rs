@@ -192,6 +192,31 @@ impl LogReader {
         query::aggregate(&self.shared.indexes, &self.view(), query, by)
     }
 
+    /// An inclusion proof of record `seq` against the tree of `size` records (default: the
+    /// newest signed checkpoint covering `seq`, else the current tree), as
+    /// [`proof::prove_inclusion`](crate::proof::prove_inclusion) prints it. Over a writing
+    /// handle the active segment's Merkle nodes are kept in memory, so the cost is O(log n)
+    /// hashes plus the records committed since the last proof, not a rehash of the segment;
+    /// every proof is checked against its tree head (and checkpoint) and the record on disk.
+    pub fn prove_inclusion(&self, seq: u64, size: Option<u64>) -> Result<serde_json::Value> {
+        crate::proof::prove_inclusion_live(self, seq, size)
+    }
+
+    /// As [`aggregate`](Self::aggregate) for each grouping of `by`, in one pass over the
+    /// matching records (a dashboard's charts at the cost of one). Each aggregation's `total`
+    /// is the number of matching records.
+    pub fn aggregate_many(&self, query: &Query, by: &[GroupBy]) -> Result<Vec<Aggregation>> {
+        query::aggregate_many(&self.shared.indexes, &self.view(), query, by)
+    }
+
+    /// The distinct actions in the log (at most `limit`, sorted), from the segments'
+    /// summaries: nothing is scanned. A segment with more distinct actions than a summary
+    /// keeps (256) contributes none, so the list can be incomplete; it is for suggestions,
+    /// and covers every tenant.
+    pub fn known_actions(&self, limit: usize) -> Result<Vec<String>> {
+        self.shared.indexes.known_actions(&self.view(), limit)
+    }
+
     /// Follows the log from sequence number `from_seq` on (use `end_seq()` for only new
     /// records, 0 for everything), yielding records matching `query` as they commit. The
     /// query's order, limit and cursor are ignored: a tail is always oldest first.

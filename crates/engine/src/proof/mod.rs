@@ -23,8 +23,11 @@
 //! Consistency proof JSON: `{"type": "consistency", "log_id", "old": {size, root}, "new":
 //! {size, root}, "path": [...], "checkpoint": optional note of the new head}`.
 
+mod active;
 mod leaf_cache;
 mod source;
+
+pub(crate) use active::ActiveTree;
 
 pub use auditlog_verify::proof::{ProofCheck, check_proof};
 
@@ -40,8 +43,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The committed state of the log at `dir` (read-only open) and a subtree source over it.
-struct Loaded {
-    log: crate::ReadOnlyLog,
+struct Loaded<L = crate::ReadOnlyLog> {
+    log: L,
     log_id: [u8; 16],
     /// The oldest record still held (0 unless retention or archiving removed a prefix).
     first: u64,
@@ -51,6 +54,15 @@ struct Loaded {
 
 fn load(dir: &Path) -> Result<Loaded> {
     let log = crate::ReadOnlyLog::open(dir)?;
+    loaded(log, false)
+}
+
+/// What proofs need of an open log; `use_memory`: answer subtrees of the active segment from
+/// its in-memory nodes (active.rs) instead of rehashing it.
+fn loaded<L: std::ops::Deref<Target = crate::LogReader>>(
+    log: L,
+    use_memory: bool,
+) -> Result<Loaded<L>> {
     if let Some(problem) = log.open_report().problems.first() {
         return Err(Error::Corrupt(Box::new(problem.clone())));
     }
@@ -62,11 +74,15 @@ fn load(dir: &Path) -> Result<Loaded> {
         .segments
         .first()
         .map_or_else(Default::default, |s| s.header.log_id);
+    let mut subtrees = LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.options().fs));
+    if use_memory {
+        subtrees = subtrees.use_active_tree();
+    }
     Ok(Loaded {
         log_id,
         first: view.first_seq,
         end: view.end_seq,
-        subtrees: LogSubtrees::new(&view).write_leaf_caches(Arc::clone(&log.options().fs)),
+        subtrees,
         log,
     })
 }
@@ -157,14 +173,46 @@ fn proof_error<E: std::fmt::Display>(e: merkle::ProofError<E>) -> Error {
 /// An inclusion proof of record `seq` in the log at `dir`, against the tree of `size` records
 /// (default: the newest signed checkpoint covering `seq`, else the current tree). The proof
 /// carries the signed checkpoint of its tree head whenever the log has one of that size.
+///
+/// This opens the log read-only and builds the proof from the files alone; a process that
+/// holds the log open proves faster with [`LogReader::prove_inclusion`](crate::LogReader::prove_inclusion).
 pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value> {
+    prove_with(load(dir)?, dir, seq, size)
+}
+
+/// [`LogReader::prove_inclusion`]: as [`prove_inclusion`] over the log's live view, with the
+/// active segment's subtrees from memory. A proof from memory that fails any check is built
+/// again from the files alone (and the memory dropped): derived data never outranks the log.
+pub(crate) fn prove_inclusion_live(
+    log: &crate::LogReader,
+    seq: u64,
+    size: Option<u64>,
+) -> Result<Value> {
+    let dir = log.dir();
+    match prove_with(loaded(log, true)?, dir, seq, size) {
+        Err(Error::Corrupt(_)) => {
+            if let Some(tree) = log.view().segments.last().and_then(|s| s.active_tree()) {
+                tree.clear();
+            }
+            prove_with(loaded(log, false)?, dir, seq, size)
+        }
+        other => other,
+    }
+}
+
+fn prove_with<L: std::ops::Deref<Target = crate::LogReader>>(
+    loaded: Loaded<L>,
+    dir: &Path,
+    seq: u64,
+    size: Option<u64>,
+) -> Result<Value> {
     let Loaded {
         log,
         log_id,
         first,
         end,
         mut subtrees,
-    } = load(dir)?;
+    } = loaded;
     // A record removed by retention or archiving cannot be proven from this directory (its
     // bundle holds it): say which records the log still holds.
     if seq >= end || seq < first {
@@ -195,6 +243,11 @@ pub fn prove_inclusion(dir: &Path, seq: u64, size: Option<u64>) -> Result<Value>
     merkle::verify_inclusion(&leaf, seq, size, &path, &head.root)
         .map_err(|e| inconsistent(dir, size, e))?;
     let stored = record_bytes(&log, seq)?;
+    // The leaf must be the record on disk: the proof is then as good as the head it verified
+    // against, wherever its other hashes came from.
+    if merkle::leaf_hash(seq, stored.0, &merkle::payload_digest(&stored.1)) != leaf {
+        return Err(inconsistent(dir, size, merkle::ProofError::RootMismatch));
+    }
     let event = decode_payload(&stored.1)
         .ok()
         .and_then(|e| serde_json::to_value(&e).ok());

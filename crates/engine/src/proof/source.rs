@@ -51,6 +51,8 @@ pub(crate) struct LogSubtrees {
     cache_fs: Option<Arc<dyn FileSystem>>,
     /// Segments whose records were read and hashed (the rest came from caches).
     segments_scanned: usize,
+    /// Whether the active segment's in-memory nodes (active.rs) may be used.
+    use_memory: bool,
 }
 
 impl LogSubtrees {
@@ -94,7 +96,15 @@ impl LogSubtrees {
             leaves: HashMap::new(),
             cache_fs: None,
             segments_scanned: 0,
+            use_memory: false,
         }
+    }
+
+    /// Answers subtrees inside the active segment from its in-memory nodes (active.rs),
+    /// filling them from one scan of the segment if they do not cover it yet.
+    pub(crate) fn use_active_tree(mut self) -> Self {
+        self.use_memory = true;
+        self
     }
 
     /// Writes the leaf cache (leaf_cache.rs) of each sealed segment whose records it reads,
@@ -154,6 +164,9 @@ impl LogSubtrees {
 
     /// The root of `[start, end)` inside segment `i`, from its recomputed leaf hashes.
     fn root_in_segment(&mut self, i: usize, start: u64, end: u64) -> Result<Hash> {
+        if let Some(hash) = self.root_from_active_tree(i, start, end)? {
+            return Ok(hash);
+        }
         if !self.leaves.contains_key(&i) {
             let leaves = self.read_leaves(i)?;
             self.leaves.insert(i, leaves);
@@ -165,6 +178,28 @@ impl LogSubtrees {
             Some(slice) if !slice.is_empty() => Ok(root_from_leaves(slice)),
             _ => Err(self.too_few_records(i)),
         }
+    }
+
+    /// The root of `[start, end)` from segment `i`'s in-memory nodes, if it is the active
+    /// segment and they may be used. Leaves it does not know yet come from one scan of the
+    /// segment; a scan that disagrees with the noted leaves is used alone (`None` here).
+    fn root_from_active_tree(&mut self, i: usize, start: u64, end: u64) -> Result<Option<Hash>> {
+        let span = &self.spans[i];
+        let segment = Arc::clone(&span.segment);
+        let committed = span.end;
+        let Some(tree) = segment.active_tree().filter(|_| self.use_memory) else {
+            return Ok(None);
+        };
+        if !tree.covers(committed) && !self.leaves.contains_key(&i) {
+            let leaves = self.scan_leaves(i)?;
+            self.segments_scanned += 1;
+            let agreed = tree.fill_from_scan(&leaves);
+            self.leaves.insert(i, leaves);
+            if !agreed {
+                return Ok(None);
+            }
+        }
+        Ok(tree.root(start, end, committed).ok())
     }
 
     /// The leaf hashes of segment `i`'s committed records: from its leaf cache if that is
@@ -236,7 +271,7 @@ impl LogSubtrees {
 }
 
 /// The largest power of two smaller than `n` (RFC 9162's split point), for `n > 1`.
-fn split_point(n: u64) -> u64 {
+pub(super) fn split_point(n: u64) -> u64 {
     1 << (u64::BITS - 1 - (n - 1).leading_zeros())
 }
 

@@ -158,6 +158,27 @@ pub(crate) fn aggregate(
     Ok(counter.finish())
 }
 
+/// [`aggregate`] for several groupings in one pass over the matches.
+pub(crate) fn aggregate_many(
+    indexes: &IndexSet,
+    view: &View,
+    query: &Query,
+    by: &[GroupBy],
+) -> Result<Vec<Aggregation>> {
+    let (lo, hi) = exec::seq_range(query, query.fingerprint(), view)?;
+    let mut counters: Vec<_> = by.iter().map(|b| aggregate::Counter::new(*b)).collect();
+    exec::for_each_match(indexes, view, query, lo, hi, &mut |m: &exec::Match<'_>| {
+        for counter in &mut counters {
+            counter.add(&m.record);
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(counters
+        .into_iter()
+        .map(aggregate::Counter::finish)
+        .collect())
+}
+
 /// What a page is made of: how each match becomes a page item.
 trait Collect {
     type Item;

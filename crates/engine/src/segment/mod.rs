@@ -14,6 +14,7 @@ pub(crate) use auditlog_format::segment::{SegmentFooter, SegmentHeader};
 mod live_tests;
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::proof::ActiveTree;
 use crate::record::{
     FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, decode_frame, read_u32, salt,
 };
@@ -60,6 +61,8 @@ enum SegmentData {
         file: File,
         /// Offsets of every `OFFSET_STRIDE`-th record; the writer appends to it.
         offsets: RwLock<Vec<u64>>,
+        /// Leaf hashes and Merkle nodes for proofs (proof/active.rs); the writer notes leaves.
+        tree: ActiveTree,
     },
 }
 
@@ -105,6 +108,7 @@ impl Segment {
         let data = SegmentData::Active {
             file,
             offsets: RwLock::new(offsets),
+            tree: ActiveTree::new(header.first_seq),
         };
         Ok(Segment {
             path,
@@ -133,6 +137,21 @@ impl Segment {
             && (seq - self.header.first_seq).is_multiple_of(OFFSET_STRIDE)
         {
             offsets.write().push(offset);
+        }
+    }
+
+    /// Records the leaf hash of a record the writer just framed, for proofs.
+    pub(crate) fn note_leaf(&self, seq: u64, leaf: crate::merkle::Hash) {
+        if let SegmentData::Active { tree, .. } = &self.data {
+            tree.note_leaf(seq, leaf);
+        }
+    }
+
+    /// The in-memory Merkle nodes of an active segment (`None` once sealed).
+    pub(crate) fn active_tree(&self) -> Option<&ActiveTree> {
+        match &self.data {
+            SegmentData::Active { tree, .. } => Some(tree),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// (name, media type, bytes) of every asset.
-const ASSETS: [(&str, &str, &[u8]); 7] = [
+const ASSETS: [(&str, &str, &[u8]); 9] = [
     (
         "console.css",
         "text/css; charset=utf-8",
@@ -36,6 +36,16 @@ const ASSETS: [(&str, &str, &[u8]); 7] = [
         "live.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/live.js"),
+    ),
+    (
+        "integrity.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/integrity.js"),
+    ),
+    (
+        "ed25519.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/ed25519.js"),
     ),
     (
         "favicon.svg",

@@ -25,6 +25,8 @@ use serde_json::Value;
 
 /// Records per page unless `limit` says otherwise (1 to 200).
 const PAGE: usize = 50;
+/// Action suggestions offered at most.
+const MAX_SUGGESTIONS: usize = 500;
 /// Most earlier cursors kept in `prev` (beyond, "Newer" returns to the first page).
 const MAX_PREV: usize = 40;
 /// The relative time ranges of the filter bar: (value, label, seconds).
@@ -287,8 +289,23 @@ fn text_input(h: &mut Html, name: &'static str, label: &'static str, value: &str
         .raw("</label><input")
         .attr("id", &format!("f-{name}"))
         .attr("name", name)
-        .attr("value", value)
-        .raw("></div>");
+        .attr("value", value);
+    if name == "action" {
+        // Suggestions: the <datalist> the page writes after its results (`action_list`).
+        h.raw(" list=\"actions-list\" autocomplete=\"off\"");
+    }
+    h.raw("></div>");
+}
+
+/// The `<datalist>` of action suggestions: for an unscoped session the distinct actions the
+/// log's segment summaries list (no records read); for a tenant-scoped one only the actions
+/// of the records it was just shown, since summaries cover every tenant.
+fn action_list(h: &mut Html, actions: &[String]) {
+    h.raw("<datalist id=\"actions-list\" data-testid=\"action-suggestions\">");
+    for a in actions {
+        h.raw("<option").attr("value", a).raw("></option>");
+    }
+    h.raw("</datalist>");
 }
 
 fn select(h: &mut Html, name: &'static str, label: &'static str, values: &[&str], current: &str) {
@@ -416,6 +433,13 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, params: Params)
             );
         }
     };
+    let known = match viewer.caller.read_scope() {
+        None => state
+            .blocking(|log| Ok(log.known_actions(MAX_SUGGESTIONS)?))
+            .await
+            .unwrap_or_default(),
+        Some(_) => Vec::new(),
+    };
     let answer =
         crate::routes::events::list(State(state), viewer.caller.clone(), view.api_params()).await;
     let title = heading(&view);
@@ -453,6 +477,16 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer, params: Params)
                 )
                 .raw("</span></div>");
             table(&mut b, &records);
+            if viewer.caller.read_scope().is_some() {
+                let shown: std::collections::BTreeSet<String> = records
+                    .iter()
+                    .map(|r| field(r, "action").to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect();
+                action_list(&mut b, &shown.into_iter().collect::<Vec<_>>());
+            } else {
+                action_list(&mut b, &known);
+            }
             let cursor = field(&doc, "cursor").to_string();
             let has_more = doc
                 .get("has_more")

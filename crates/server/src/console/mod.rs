@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/events/{seq}/proof.json", get(record::proof))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/integrity", get(integrity::page))
+        .route(
+            "/console/verify",
+            get(integrity::verify_status).post(integrity::start_verify),
+        )
         .route("/console/live", get(live::page))
         .route("/console/stream", get(live::stream))
         .route("/console/assets/{name}", get(assets::asset))

@@ -218,8 +218,13 @@ pub async fn page(
     fields_table(&mut b, &r);
     b.raw("</section><section class=\"proof\" aria-labelledby=\"proof-h\"><h2 id=\"proof-h\">Proof of inclusion</h2>\
            <p id=\"proof-status\" class=\"proof-status\" data-state=\"checking\" role=\"status\" aria-live=\"polite\" data-testid=\"proof-status\"")
-        .attr("data-proof-url", &format!("/console/events/{seq}/proof.json"))
-        .raw(">Checking the proof in your browser…</p><dl id=\"proof-details\" class=\"proof-details\"></dl><p>")
+        .attr("data-proof-url", &format!("/console/events/{seq}/proof.json"));
+    // The server's checkpoint key, whose signature record.js checks (ed25519.js); compare it
+    // with the key your organisation publishes.
+    if let Some(signer) = state.signer() {
+        b.attr("data-vkey", &signer.key().verifier().to_text());
+    }
+    b.raw(">Checking the proof in your browser…</p><dl id=\"proof-details\" class=\"proof-details\"></dl><p>")
         .link(&format!("/console/events/{seq}/proof.json"), "Download the proof (JSON)")
         .raw(" for <code>auditlog verify-proof</code>.</p></section></div>");
     diff(&mut b, &r);
@@ -236,7 +241,7 @@ pub async fn proof(
     fetch(&state, &viewer, seq).await?;
     state.metrics().proofs.inc();
     let doc = state
-        .blocking(move |log| Ok(auditlog::proof::prove_inclusion(log.dir(), seq, None)?))
+        .blocking(move |log| Ok(log.prove_inclusion(seq, None)?))
         .await?;
     let mut r = Json(doc).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"proof-{seq}.json\"")) {

@@ -154,7 +154,7 @@ pub async fn one(
     if proof {
         state.metrics().proofs.inc();
         let value = state
-            .blocking(move |log| Ok(auditlog::proof::prove_inclusion(log.dir(), seq, None)?))
+            .blocking(move |log| Ok(log.prove_inclusion(seq, None)?))
             .await?;
         doc["proof"] = value;
     }
