@@ -56,7 +56,19 @@ import time
 import urllib.parse
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import (
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+)
 
 from . import errors as _errors
 from ._model import Page, Receipt, Record, TreeHead, to_rfc3339
@@ -69,7 +81,7 @@ __all__ = ["Client", "connect"]
 _MAX_PAGE = 1000
 
 # problem+json `type` (after urn:auditlog:problem:) -> exception class.
-_PROBLEM_TYPES: Dict[str, type] = {
+_PROBLEM_TYPES: Dict[str, Type[AuditLogError]] = {
     "malformed-json": InvalidEvent,
     "no-events": InvalidEvent,
     "invalid-event": InvalidEvent,
@@ -84,7 +96,7 @@ _PROBLEM_TYPES: Dict[str, type] = {
     "shutting-down": QueueFull,
     "internal": _errors.ServerError,
 }
-_STATUSES: Dict[int, type] = {
+_STATUSES: Dict[int, Type[AuditLogError]] = {
     400: InvalidEvent,
     401: _errors.Unauthorized,
     403: _errors.Forbidden,
@@ -105,8 +117,8 @@ def problem_error(status: int, doc: Any) -> AuditLogError:
         cls = _errors.InvalidCursor  # as the embedded log: a cursor that is not one
     detail = doc.get("detail") or doc.get("title") or f"status {status}"
     err = cls(f"auditlog serve: {detail} ({status} {kind or 'error'})")
-    err.status = status  # type: ignore[attr-defined]
-    err.problem = doc  # type: ignore[attr-defined]
+    err.status = status
+    err.problem = doc
     return err
 
 
@@ -247,7 +259,12 @@ class _SocketConn:
     def _exchange(self, s: socket.socket, payload: bytes) -> Dict[str, Any]:
         s.sendall(struct.pack(">I", len(payload)) + payload)
         (n,) = struct.unpack(">I", self._recv(s, 4))
-        return json.loads(self._recv(s, n))
+        doc = json.loads(self._recv(s, n))
+        if not isinstance(doc, dict):
+            # Every answer of the socket's framing is an object (docs/SERVER.md); a ValueError
+            # is what the caller takes for a broken connection.
+            raise ValueError(f"the server answered a frame that is not a JSON object: {str(doc)[:100]}")
+        return doc
 
     def send(self, payload: bytes) -> Tuple[int, Dict[str, str], Any]:
         if self.sock is None:
