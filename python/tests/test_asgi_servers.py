@@ -33,31 +33,32 @@ REQUESTS = 240  # 8 threads of 30
 
 def _start(cmd: List[str], env: dict, ready: int):
     """Starts the ASGI server; returns (process, port, log lines) once `ready` workers have
-    finished their startup."""
+    finished their startup (at most two minutes)."""
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: List[str] = []
-    port = None
-    started = 0
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 120
-    for line in proc.stdout:
-        lines.append(line)
-        m = re.search(r"(?:running on|Listening at:) http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-        if "Application startup complete" in line:
-            started += 1
-        if port is not None and started >= ready:
-            break
-        if time.monotonic() > deadline:
-            break
-    if port is None or started < ready:
-        proc.kill()
+    found = {"port": None, "started": 0}
+    up = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            m = re.search(r"(?:running on|Listening at:) http://127\.0\.0\.1:(\d+)", line)
+            if m:
+                found["port"] = int(m.group(1))
+            if "Application startup complete" in line:
+                found["started"] += 1
+            if found["port"] is not None and found["started"] >= ready:
+                up.set()
+        up.set()  # the server exited
+
+    threading.Thread(target=read, daemon=True).start()
+    if not up.wait(120) or found["port"] is None or found["started"] < ready:
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise AssertionError("the ASGI server did not start:\n" + "".join(lines))
-    threading.Thread(target=lambda: [lines.append(x) for x in proc.stdout], daemon=True).start()
-    return proc, port, lines
+    return proc, found["port"], lines
 
 
 def _requests(port: int):
