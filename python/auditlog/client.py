@@ -28,10 +28,12 @@ opened is retried the same way, then :class:`auditlog.IoError`. A connection los
 request was sent is never retried, since the server may have written it: the call raises
 :class:`auditlog.IoError` saying the outcome is unknown.
 
-**Reads** (``get``, ``query``, ``count``, ``tail``, ``tree_head``, ``prove``) use the HTTP
-endpoints, so they need an ``http://`` address: a ``unix://`` client takes it as ``http=``.
-The token's role must allow them (docs/SERVER.md, "Tokens and roles"), and the server audits
-each read as an ``audit.read`` event.
+**Reads** (``get``, ``query``, ``count``, ``tree_head``, ``prove``, ``prove_consistency``) are
+the HTTP endpoints' answers: an ``http://`` client sends them over HTTP, a ``unix://`` client
+as read frames on the socket, which the server answers with the same handlers. ``tail`` is a
+Server-Sent Events stream, which the socket does not carry: a ``unix://`` client tails over
+``http=``. The token's role must allow each read (docs/SERVER.md, "Tokens and roles"), and
+the server audits each as an ``audit.read`` event.
 
 **fork().** Safe for gunicorn ``--preload`` and multiprocessing: the client remembers the
 process id, and a child (seen through ``os.register_at_fork`` and by comparing
@@ -68,6 +70,7 @@ from typing import (
     Optional,
     Tuple,
     Type,
+    Union,
 )
 
 from . import errors as _errors
@@ -138,7 +141,8 @@ def connect(
     http: Optional[str] = None,
 ) -> "Client":
     """A :class:`Client` of the ``auditlog serve`` at ``url``: ``unix:///path/to.sock`` (the
-    server's ``--socket``, appends only; give ``http=`` for reads) or ``http://host:port``."""
+    server's ``--socket``: appends and reads; give ``http=`` for ``tail``) or
+    ``http://host:port``."""
     return Client(url, token, linger=linger, max_batch=max_batch, timeout=timeout,
                   retries=retries, backoff=backoff, http=http)
 
@@ -563,16 +567,17 @@ class Client(AuditLogAPI):
             time.sleep(delay)
             attempt += 1
 
-    # Reading (HTTP).
+    # Reading: over the Unix socket's read frames for a unix:// client, else over HTTP. One
+    # connection per thread, apart from the sender's.
 
-    def _reader(self) -> _HttpConn:
-        if self._http is None:
-            raise _errors.InvalidOption(
-                "reads go over HTTP: connect with an http:// address, or give a unix:// client http=\"http://host:port\""
-            )
-        conn = getattr(self._local, "conn", None)
+    def _reader(self) -> Union[_HttpConn, _SocketConn]:
+        conn: Union[_HttpConn, _SocketConn, None] = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _HttpConn(self._http[0], self._http[1], self._token, self.timeout)
+            if self._socket_path is not None:
+                conn = _SocketConn(self._socket_path, self._token, self.timeout)
+            else:
+                assert self._http is not None
+                conn = _HttpConn(self._http[0], self._http[1], self._token, self.timeout)
             self._local.conn = conn
         return conn
 
@@ -584,6 +589,13 @@ class Client(AuditLogAPI):
         attempt = 0
         while True:
             try:
+                if isinstance(conn, _SocketConn):
+                    # {"get": path} is answered {"status": 200, "body": ...} or a problem
+                    # document (docs/SERVER.md, "The Unix socket").
+                    status, _, doc = conn.send(json.dumps({"get": path}).encode())
+                    if status == 200:
+                        return doc.get("body")
+                    raise problem_error(status, doc)
                 status, headers, data = conn.request("GET", path)
             except ConnectionRefusedError as e:
                 if attempt >= self.retries:
@@ -654,8 +666,10 @@ class Client(AuditLogAPI):
         ``timeout`` seconds without a record (``None``: never) or when the server stops."""
         self._check()
         if self._http is None:
-            self._reader()  # raises the explanation
-        assert self._http is not None
+            raise _errors.InvalidOption(
+                "tail streams over HTTP (Server-Sent Events): connect with an http:// address, "
+                "or give a unix:// client http=\"http://host:port\""
+            )
         if "severity_at_least" in filters:
             filters["min_severity"] = filters.pop("severity_at_least")
         params = _params(**filters)
@@ -711,10 +725,12 @@ class Client(AuditLogAPI):
 
     def prove(self, seq: int, tree_size: Optional[int] = None) -> Dict[str, Any]:
         """The inclusion proof of ``seq`` from ``GET /v1/events/{seq}?proof=inclusion``
-        (auditor): against the newest signed checkpoint covering it, else the current tree."""
+        (auditor): against the tree of ``tree_size`` records, by default the newest signed
+        checkpoint covering it, else the current tree."""
+        params: Dict[str, Any] = {"proof": "inclusion"}
         if tree_size is not None:
-            raise _errors.InvalidOption("the server proves against its checkpoint or current tree: give no tree_size")
-        return dict(self._get(f"/v1/events/{int(seq)}", {"proof": "inclusion"})["proof"])
+            params["tree_size"] = int(tree_size)
+        return dict(self._get(f"/v1/events/{int(seq)}", params)["proof"])
 
     def prove_consistency(self, old: int, new: Optional[int] = None) -> Dict[str, Any]:
         """A consistency proof from ``GET /v1/proofs/consistency`` (auditor)."""
