@@ -52,7 +52,22 @@ fn the_socket_answers_reads_as_http_does() {
     let writer = token(&log_dir, "writer", &[]);
     let auditor = token(&log_dir, "auditor", &[]);
     let acme = token(&log_dir, "reader", &["acme"]);
-    let server = Server::start(&log_dir, &["--socket", socket.to_str().unwrap()]);
+    let key = dir.path().join("signer");
+    let made = std::process::Command::new(server_support::BIN)
+        .args(["keygen", "--name", "test/audit", "--out"])
+        .arg(&key)
+        .output()
+        .expect("runs keygen");
+    assert!(made.status.success());
+    let server = Server::start(
+        &log_dir,
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--key",
+            key.with_extension("key").to_str().unwrap(),
+        ],
+    );
 
     // A writer appends on the socket, and may not read there, as over HTTP.
     let mut w = connect(&socket, &writer);
@@ -96,6 +111,11 @@ fn the_socket_answers_reads_as_http_does() {
     assert_eq!(one["body"]["proof"]["type"], "inclusion", "{one}");
     let consistency = get(&mut a, "/v1/proofs/consistency?from=2");
     assert_eq!(consistency["status"], 200, "{consistency}");
+    // The checkpoint is text over HTTP: its signed note is the body, as a JSON string.
+    let note = get(&mut a, "/v1/checkpoint");
+    assert_eq!(note["status"], 200, "{note}");
+    let note = note["body"].as_str().expect("the note as a string");
+    assert!(note.contains("test/audit"), "{note}");
     let stats = get(&mut a, "/v1/stats?by=outcome&action=login");
     assert_eq!(stats["body"]["total"], 6, "{stats}");
     problem(&frame(&mut a, &event("x", "y", None)), 403, "forbidden");

@@ -592,10 +592,10 @@ class Client(AuditLogAPI):
                 if isinstance(conn, _SocketConn):
                     # {"get": path} is answered {"status": 200, "body": ...} or a problem
                     # document (docs/SERVER.md, "The Unix socket").
-                    status, _, doc = conn.send(json.dumps({"get": path}).encode())
+                    status, _, answer = conn.send(json.dumps({"get": path}).encode())
                     if status == 200:
-                        return doc.get("body")
-                    raise problem_error(status, doc)
+                        return answer.get("body")
+                    raise problem_error(status, answer)
                 status, headers, data = conn.request("GET", path)
             except ConnectionRefusedError as e:
                 if attempt >= self.retries:

@@ -183,8 +183,8 @@ async fn connection(mut stream: UnixStream, state: AppState, router: axum::Route
     }
 }
 
-/// The endpoints a socket read may name: `GET` routes whose answer is one bounded JSON
-/// document (a page of at most 1,000 records, one record, a proof, the stats).
+/// The endpoints a socket read may name: `GET` routes whose answer is one bounded document
+/// (a page of at most 1,000 records, one record, a proof, the stats, the signed note).
 pub const READ_PATHS: [&str; 4] = [
     "/v1/events",
     "/v1/checkpoint",
@@ -285,11 +285,13 @@ async fn read(router: &axum::Router, secret: &str, target: String) -> String {
         };
     }
     // The handler's JSON (axum's `Json`, so valid) is spliced in as it is, not parsed and
-    // printed again: a page of records is the large answer.
+    // printed again: a page of records is the large answer. A text answer (the checkpoint's
+    // signed note) is a JSON string.
     match std::str::from_utf8(&body) {
         Ok(text) if json => format!("{{\"status\":{status},\"body\":{text}}}"),
-        _ => problem(Problem::internal(format!(
-            "the answer of {status} is not JSON"
+        Ok(text) => json!({"status": status, "body": text}).to_string(),
+        Err(_) => problem(Problem::internal(format!(
+            "the answer of {status} is not UTF-8 text"
         ))),
     }
 }
