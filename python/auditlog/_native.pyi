@@ -1,12 +1,15 @@
 # Type stubs of the extension module built from crates/python (private: use the package's
 # public names). Events cross as JSON text; records, proofs and reports come back as JSON.
 from os import PathLike
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, final
+
+__all__ = ["ENGINE_VERSION", "NativeLog", "NativeTail", "PendingAppend", "validate_event", "verify"]
 
 ENGINE_VERSION: str
 
 _Receipt = Tuple[int, str, int, str]
 
+@final
 class NativeLog:
     @staticmethod
     def open(
@@ -47,9 +50,11 @@ class NativeLog:
     def seal(self) -> None: ...
     def close(self) -> None: ...
 
+@final
 class PendingAppend:
     def wait(self) -> _Receipt: ...
 
+@final
 class NativeTail:
     @property
     def next_seq(self) -> int: ...

@@ -28,10 +28,12 @@ opened is retried the same way, then :class:`auditlog.IoError`. A connection los
 request was sent is never retried, since the server may have written it: the call raises
 :class:`auditlog.IoError` saying the outcome is unknown.
 
-**Reads** (``get``, ``query``, ``count``, ``tail``, ``tree_head``, ``prove``) use the HTTP
-endpoints, so they need an ``http://`` address: a ``unix://`` client takes it as ``http=``.
-The token's role must allow them (docs/SERVER.md, "Tokens and roles"), and the server audits
-each read as an ``audit.read`` event.
+**Reads** (``get``, ``query``, ``count``, ``tree_head``, ``prove``, ``prove_consistency``) are
+the HTTP endpoints' answers: an ``http://`` client sends them over HTTP, a ``unix://`` client
+as read frames on the socket, which the server answers with the same handlers. ``tail`` is a
+Server-Sent Events stream, which the socket does not carry: a ``unix://`` client tails over
+``http=``. The token's role must allow each read (docs/SERVER.md, "Tokens and roles"), and
+the server audits each as an ``audit.read`` event.
 
 **fork().** Safe for gunicorn ``--preload`` and multiprocessing: the client remembers the
 process id, and a child (seen through ``os.register_at_fork`` and by comparing
@@ -56,7 +58,20 @@ import time
 import urllib.parse
 import weakref
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import (
+    Any,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    Union,
+)
 
 from . import errors as _errors
 from ._model import Page, Receipt, Record, TreeHead, to_rfc3339
@@ -69,7 +84,7 @@ __all__ = ["Client", "connect"]
 _MAX_PAGE = 1000
 
 # problem+json `type` (after urn:auditlog:problem:) -> exception class.
-_PROBLEM_TYPES: Dict[str, type] = {
+_PROBLEM_TYPES: Dict[str, Type[AuditLogError]] = {
     "malformed-json": InvalidEvent,
     "no-events": InvalidEvent,
     "invalid-event": InvalidEvent,
@@ -84,7 +99,7 @@ _PROBLEM_TYPES: Dict[str, type] = {
     "shutting-down": QueueFull,
     "internal": _errors.ServerError,
 }
-_STATUSES: Dict[int, type] = {
+_STATUSES: Dict[int, Type[AuditLogError]] = {
     400: InvalidEvent,
     401: _errors.Unauthorized,
     403: _errors.Forbidden,
@@ -105,8 +120,8 @@ def problem_error(status: int, doc: Any) -> AuditLogError:
         cls = _errors.InvalidCursor  # as the embedded log: a cursor that is not one
     detail = doc.get("detail") or doc.get("title") or f"status {status}"
     err = cls(f"auditlog serve: {detail} ({status} {kind or 'error'})")
-    err.status = status  # type: ignore[attr-defined]
-    err.problem = doc  # type: ignore[attr-defined]
+    err.status = status
+    err.problem = doc
     return err
 
 
@@ -126,7 +141,8 @@ def connect(
     http: Optional[str] = None,
 ) -> "Client":
     """A :class:`Client` of the ``auditlog serve`` at ``url``: ``unix:///path/to.sock`` (the
-    server's ``--socket``, appends only; give ``http=`` for reads) or ``http://host:port``."""
+    server's ``--socket``: appends and reads; give ``http=`` for ``tail``) or
+    ``http://host:port``."""
     return Client(url, token, linger=linger, max_batch=max_batch, timeout=timeout,
                   retries=retries, backoff=backoff, http=http)
 
@@ -247,7 +263,12 @@ class _SocketConn:
     def _exchange(self, s: socket.socket, payload: bytes) -> Dict[str, Any]:
         s.sendall(struct.pack(">I", len(payload)) + payload)
         (n,) = struct.unpack(">I", self._recv(s, 4))
-        return json.loads(self._recv(s, n))
+        doc = json.loads(self._recv(s, n))
+        if not isinstance(doc, dict):
+            # Every answer of the socket's framing is an object (docs/SERVER.md); a ValueError
+            # is what the caller takes for a broken connection.
+            raise ValueError(f"the server answered a frame that is not a JSON object: {str(doc)[:100]}")
+        return doc
 
     def send(self, payload: bytes) -> Tuple[int, Dict[str, str], Any]:
         if self.sock is None:
@@ -546,16 +567,17 @@ class Client(AuditLogAPI):
             time.sleep(delay)
             attempt += 1
 
-    # Reading (HTTP).
+    # Reading: over the Unix socket's read frames for a unix:// client, else over HTTP. One
+    # connection per thread, apart from the sender's.
 
-    def _reader(self) -> _HttpConn:
-        if self._http is None:
-            raise _errors.InvalidOption(
-                "reads go over HTTP: connect with an http:// address, or give a unix:// client http=\"http://host:port\""
-            )
-        conn = getattr(self._local, "conn", None)
+    def _reader(self) -> Union[_HttpConn, _SocketConn]:
+        conn: Union[_HttpConn, _SocketConn, None] = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _HttpConn(self._http[0], self._http[1], self._token, self.timeout)
+            if self._socket_path is not None:
+                conn = _SocketConn(self._socket_path, self._token, self.timeout)
+            else:
+                assert self._http is not None
+                conn = _HttpConn(self._http[0], self._http[1], self._token, self.timeout)
             self._local.conn = conn
         return conn
 
@@ -567,6 +589,13 @@ class Client(AuditLogAPI):
         attempt = 0
         while True:
             try:
+                if isinstance(conn, _SocketConn):
+                    # {"get": path} is answered {"status": 200, "body": ...} or a problem
+                    # document (docs/SERVER.md, "The Unix socket").
+                    status, _, answer = conn.send(json.dumps({"get": path}).encode())
+                    if status == 200:
+                        return answer.get("body")
+                    raise problem_error(status, answer)
                 status, headers, data = conn.request("GET", path)
             except ConnectionRefusedError as e:
                 if attempt >= self.retries:
@@ -637,8 +666,10 @@ class Client(AuditLogAPI):
         ``timeout`` seconds without a record (``None``: never) or when the server stops."""
         self._check()
         if self._http is None:
-            self._reader()  # raises the explanation
-        assert self._http is not None
+            raise _errors.InvalidOption(
+                "tail streams over HTTP (Server-Sent Events): connect with an http:// address, "
+                "or give a unix:// client http=\"http://host:port\""
+            )
         if "severity_at_least" in filters:
             filters["min_severity"] = filters.pop("severity_at_least")
         params = _params(**filters)
@@ -694,10 +725,12 @@ class Client(AuditLogAPI):
 
     def prove(self, seq: int, tree_size: Optional[int] = None) -> Dict[str, Any]:
         """The inclusion proof of ``seq`` from ``GET /v1/events/{seq}?proof=inclusion``
-        (auditor): against the newest signed checkpoint covering it, else the current tree."""
+        (auditor): against the tree of ``tree_size`` records, by default the newest signed
+        checkpoint covering it, else the current tree."""
+        params: Dict[str, Any] = {"proof": "inclusion"}
         if tree_size is not None:
-            raise _errors.InvalidOption("the server proves against its checkpoint or current tree: give no tree_size")
-        return dict(self._get(f"/v1/events/{int(seq)}", {"proof": "inclusion"})["proof"])
+            params["tree_size"] = int(tree_size)
+        return dict(self._get(f"/v1/events/{int(seq)}", params)["proof"])
 
     def prove_consistency(self, old: int, new: Optional[int] = None) -> Dict[str, Any]:
         """A consistency proof from ``GET /v1/proofs/consistency`` (auditor)."""

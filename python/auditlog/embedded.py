@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from . import _native
 from ._model import Event, Page, Receipt, Record, TreeHead, VerifyReport, to_nanos, to_rfc3339
 from .api import AuditLogAPI, EventLike
-from .errors import InvalidEvent, QueueFull
+from .errors import AuditLogError, InvalidEvent, QueueFull
 
 __all__ = ["AuditLog", "verify", "encode_event", "encode_events"]
 
@@ -41,6 +41,14 @@ def _json_default(value: Any) -> Any:
 _encoder = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
 )
+
+
+def _json_object(text: str) -> Dict[str, Any]:
+    """A JSON object the extension printed (a proof): anything else is the engine's bug."""
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise AuditLogError(f"the engine printed {type(doc).__name__} where an object was expected")
+    return doc
 
 
 def _as_dict(event: EventLike) -> Any:
@@ -302,12 +310,12 @@ class AuditLog(AuditLogAPI):
         """An RFC 9162 inclusion proof of record ``seq`` against the tree of ``tree_size``
         records (default: the newest signed checkpoint covering it, else the current tree),
         as ``auditlog prove`` prints it."""
-        return json.loads(self._native.prove_json(seq, tree_size))
+        return _json_object(self._native.prove_json(seq, tree_size))
 
     def prove_consistency(self, old: int, new: Optional[int] = None) -> Dict[str, Any]:
         """A consistency proof from the tree of ``old`` records to that of ``new`` (default:
         the current tree)."""
-        return json.loads(self._native.prove_consistency_json(old, new))
+        return _json_object(self._native.prove_consistency_json(old, new))
 
     def verify(self) -> VerifyReport:
         """Verifies this log's files (see :func:`auditlog.verify`)."""

@@ -7,6 +7,8 @@ record, ``OSError`` for the operating system's errors).
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 __all__ = [
     "AuditLogError",
     "InvalidEvent",
@@ -27,7 +29,14 @@ __all__ = [
 
 
 class AuditLogError(Exception):
-    """Base class of every auditlog error."""
+    """Base class of every auditlog error.
+
+    In client mode (``auditlog.connect``), an error raised for a server's answer also carries
+    ``status`` (the HTTP status) and ``problem`` (the problem+json document); both are None
+    for errors of the embedded engine."""
+
+    status: Optional[int] = None
+    problem: Optional[Dict[str, Any]] = None
 
 
 class InvalidEvent(AuditLogError, ValueError):

@@ -18,7 +18,7 @@ kept. The actor, IP and request id come from the open :mod:`auditlog.context`.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect, select
@@ -129,7 +129,7 @@ class _Tracker:
 
     def after_transaction_end(self, session: Session, transaction: Any) -> None:
         pending: Dict[Any, List[Any]] = session.info.get(_PENDING, {})
-        committed: set = session.info.get(_COMMITTED, set())
+        committed: Set[Any] = session.info.get(_COMMITTED, set())
         events = pending.pop(transaction, [])
         was_committed = transaction in committed
         committed.discard(transaction)

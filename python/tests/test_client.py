@@ -146,7 +146,7 @@ def test_roles_and_tokens_map_to_exceptions(server):
         reader.prove(0)  # proofs are for auditors
     with pytest.raises(auditlog.NotFound):
         auditlog.connect(server.http_url, token=server.tokens["admin"]).get(10**12)
-    with pytest.raises(auditlog.InvalidOption):
+    with pytest.raises(auditlog.Forbidden):  # on the socket as over HTTP
         auditlog.connect(server.unix_url, token=server.tokens["writer"]).query()
     with pytest.raises(auditlog.InvalidCursor):
         auditlog.connect(server.http_url, token=server.tokens["admin"]).query(cursor="garbage")
@@ -382,8 +382,8 @@ def test_append_async_and_reads_of_a_unix_client(server, admin):
     import asyncio
 
     tag = uuid.uuid4().hex
-    # A unix:// client writes on the socket and reads over http= (here with an admin token).
-    log = auditlog.connect(server.unix_url, token=server.tokens["admin"], http=server.http_url)
+    # A unix:// client writes and reads on the socket (here with an admin token).
+    log = auditlog.connect(server.unix_url, token=server.tokens["admin"])
 
     async def main():
         return await asyncio.gather(*(log.append_async(ev(tag, i)) for i in range(20)))
@@ -393,6 +393,55 @@ def test_append_async_and_reads_of_a_unix_client(server, admin):
     got = {r.seq: r.metadata["i"] for r in log.query(text=tag, action="client.test", limit=None)}
     assert {r.seq: i for i, r in enumerate(receipts)} == got
     log.close()
+
+
+def test_reads_over_the_unix_socket_match_http(server, admin):
+    """A unix:// client's reads are read frames on the socket (no http= given): the same
+    answers as over HTTP, the same exceptions, and proofs at a chosen tree size."""
+    tag = uuid.uuid4().hex
+    with auditlog.connect(server.unix_url, token=server.tokens["writer"]) as w:
+        receipts = w.append_many([ev(tag, i) for i in range(5)])
+    unix = auditlog.connect(server.unix_url, token=server.tokens["admin"])
+    try:
+        assert [r.to_dict() for r in mine(unix, tag)] == [r.to_dict() for r in mine(admin, tag)]
+        assert [r.seq for r in mine(unix, tag)] == [r.seq for r in receipts]
+        assert unix.get(receipts[2].seq) == admin.get(receipts[2].seq)
+        page = unix.query(text=tag, action="client.test", limit=2)
+        assert len(page) == 2 and page.next_cursor is not None
+        rest = unix.query(text=tag, action="client.test", limit=10, cursor=page.next_cursor)
+        assert [r.seq for r in list(page) + list(rest)] == [r.seq for r in receipts]
+        assert unix.count(text=tag, action="client.test") == 5
+        head = unix.tree_head()
+        assert head.size >= receipts[-1].tree_size and len(head.root) == 64
+        # Proofs at a chosen tree size, alike on both transports; the default is a tree
+        # holding the record.
+        seq, size = receipts[1].seq, receipts[1].seq + 2
+        for client in (unix, admin):
+            proof = client.prove(seq, tree_size=size)
+            assert proof["tree_head"]["size"] == size and proof["seq"] == seq
+            assert proof["tree_head"] == client.prove_consistency(size, head.size)["old"]
+            assert client.prove(seq)["tree_head"]["size"] > seq
+            with pytest.raises(auditlog.InvalidOption):  # a tree without the record: 400
+                client.prove(seq, tree_size=seq)
+            with pytest.raises(auditlog.NotFound):  # a tree larger than the log: 404
+                client.prove(seq, tree_size=10**15)
+        with pytest.raises(auditlog.NotFound):
+            unix.get(10**12)
+        with pytest.raises(auditlog.InvalidCursor):
+            unix.query(cursor="not-a-cursor")
+        # tail is a stream: a unix:// client needs http= for it.
+        with pytest.raises(auditlog.InvalidOption, match="http="):
+            unix.tail(timeout=0.1)
+    finally:
+        unix.close()
+    # A writer may not read on the socket either; a reader sees its tenant only.
+    with auditlog.connect(server.unix_url, token=server.tokens["writer"]) as w:
+        with pytest.raises(auditlog.Forbidden):
+            w.query(text=tag)
+    with auditlog.connect(server.unix_url, token=server.tokens["reader"]) as r:
+        assert all(rec.tenant == "acme" for rec in r.query(limit=50))
+        with pytest.raises(auditlog.Forbidden):
+            r.prove(0)
 
 
 class _FakeSocketServer:

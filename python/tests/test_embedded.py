@@ -199,6 +199,15 @@ def test_tree_head_proof_and_verify(log, tmp_path):
     assert consistency["old"]["size"] == 4 and consistency["new"]["size"] == 10
     with pytest.raises(auditlog.NotFound):
         log.prove(10)
+    # At a chosen tree size: the tree of the first 5 records, whose root the consistency
+    # proof from 5 names too.
+    at5 = log.prove(3, tree_size=5)
+    assert at5["tree_head"] == log.prove_consistency(5)["old"] and at5["tree_head"]["size"] == 5
+    assert at5["leaf_hash"] == proof["leaf_hash"] and at5["path"] != proof["path"]
+    assert log.prove(3, tree_size=4)["tree_head"]["size"] == 4
+    for bad in (3, 11):  # a tree without record 3, a tree larger than the log
+        with pytest.raises(auditlog.NotFound):
+            log.prove(3, tree_size=bad)
     report = auditlog.verify(log.path)
     assert report.ok and report.records == 10 and report.tree_head == head
     assert log.verify().ok

@@ -1,12 +1,19 @@
 //! The Unix socket: the same JSON as `POST /v1/events`, in length-prefixed frames, for
-//! high-rate local clients (docs/SERVER.md, "The Unix socket", is the contract).
+//! high-rate local clients, and the JSON reads, so that a local client needs no TCP at all
+//! (docs/SERVER.md, "The Unix socket", is the contract).
 //!
 //! A frame is a 4-byte big-endian length `N` (1 to `max_body_bytes`) and then `N` bytes of
 //! UTF-8 JSON. The first frame of a connection is `{"token": "<secret>"}`; every later one is
-//! one event or an array of events. Each frame is answered by one frame, in order: the
-//! acknowledgement `{"status": 201, "count", "records"}` (sent once the records are durable,
-//! as over HTTP) or a problem document with its `status`. A bad length or a refused token
-//! ends the connection after its answer.
+//! one event or an array of events, or a read `{"get": "/v1/...?query"}`. Each frame is
+//! answered by one frame, in order: the acknowledgement `{"status": 201, "count", "records"}`
+//! (sent once the records are durable, as over HTTP), a read's `{"status": 200, "body"}`, or
+//! a problem document with its `status`. A bad length or a refused token ends the connection
+//! after its answer.
+//!
+//! A read is served by the HTTP router itself (the same handler, role and tenant checks,
+//! parameter bounds, problem documents and `audit.read` events as over TCP), as a `GET` with
+//! the connection's token; only the bounded JSON endpoints in [`READ_PATHS`] are offered,
+//! since an export or a stream does not fit in one answer frame.
 
 use crate::auth::Caller;
 use crate::error::Problem;
@@ -20,6 +27,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 /// The running socket listener.
 #[derive(Debug)]
@@ -46,7 +54,8 @@ pub fn bind(path: &Path, state: AppState) -> Result<Socket, ServeError> {
     // Owner and group: the workers of the application, not every local user.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .map_err(|e| ServeError::Failed(format!("setting the mode of {}: {e}", path.display())))?;
-    let accept = tokio::spawn(accept_loop(listener, state));
+    let router = crate::routes::router(state.clone());
+    let accept = tokio::spawn(accept_loop(listener, state, router));
     Ok(Socket {
         path: path.to_path_buf(),
         accept,
@@ -65,7 +74,7 @@ impl Socket {
     }
 }
 
-async fn accept_loop(listener: UnixListener, state: AppState) {
+async fn accept_loop(listener: UnixListener, state: AppState, router: axum::Router) {
     let mut connections = tokio::task::JoinSet::new();
     let mut stopping = state.stopping();
     loop {
@@ -73,7 +82,7 @@ async fn accept_loop(listener: UnixListener, state: AppState) {
             _ = stopping.wait_for(|s| *s) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, state.clone()));
+                    connections.spawn(connection(stream, state.clone(), router.clone()));
                 }
                 Err(e) => eprintln!("auditlog serve: accepting on the socket: {e}"),
             },
@@ -116,7 +125,10 @@ async fn read_frame(
 }
 
 async fn write_frame(stream: &mut UnixStream, doc: &Value) -> std::io::Result<()> {
-    let text = doc.to_string();
+    write_text(stream, &doc.to_string()).await
+}
+
+async fn write_text(stream: &mut UnixStream, text: &str) -> std::io::Result<()> {
     let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
     stream.write_all(&len.to_be_bytes()).await?;
     stream.write_all(text.as_bytes()).await?;
@@ -127,7 +139,7 @@ fn problem_doc(p: &Problem) -> Value {
     p.to_json()
 }
 
-async fn connection(mut stream: UnixStream, state: AppState) {
+async fn connection(mut stream: UnixStream, state: AppState, router: axum::Router) {
     let max = state.limits().max_body_bytes;
     let secret = match authenticate(&mut stream, &state, max).await {
         Ok(Some(secret)) => secret,
@@ -152,17 +164,135 @@ async fn connection(mut stream: UnixStream, state: AppState) {
             let _ = write_frame(&mut stream, &problem_doc(&p)).await;
             return;
         };
-        let answer = match ingest(&state, &caller, &body, Shape::Json).await {
-            Ok(receipts) => {
-                let mut ack = ack_json(&receipts);
-                ack["status"] = json!(201);
-                ack
+        let answer = if let Some(target) = read_target(&body) {
+            read(&router, &secret, target).await
+        } else {
+            match ingest(&state, &caller, &body, Shape::Json).await {
+                Ok(receipts) => {
+                    let mut ack = ack_json(&receipts);
+                    ack["status"] = json!(201);
+                    ack
+                }
+                Err(p) => problem_doc(&p),
             }
-            Err(p) => problem_doc(&p),
+            .to_string()
         };
-        if write_frame(&mut stream, &answer).await.is_err() {
+        if write_text(&mut stream, &answer).await.is_err() {
             return;
         }
+    }
+}
+
+/// The endpoints a socket read may name: `GET` routes whose answer is one bounded document
+/// (a page of at most 1,000 records, one record, a proof, the stats, the signed note).
+pub const READ_PATHS: [&str; 4] = [
+    "/v1/events",
+    "/v1/checkpoint",
+    "/v1/proofs/consistency",
+    "/v1/stats",
+];
+
+/// The largest read answer accepted from the router (a frame's length is 4 bytes, and the
+/// answer is wrapped in `{"status":200,"body":...}`).
+const MAX_READ_ANSWER: usize = u32::MAX as usize - 64;
+
+/// `Some(target)` when the frame is a read, `{"get": "<path and query>"}`. An event has no
+/// `get` field (the engine refuses unknown keys), so the two cannot be confused; anything
+/// else, including a malformed read, goes to ingest and is refused there as an event.
+fn read_target(body: &[u8]) -> Option<String> {
+    // Cheap test first: appends are the hot path and are never parsed twice unless they
+    // mention "get".
+    if !body.windows(5).any(|w| w == b"\"get\"") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Read {
+        get: String,
+    }
+    serde_json::from_slice::<Read>(body).ok().map(|r| r.get)
+}
+
+/// Whether `path` (without its query) is one of [`READ_PATHS`] or a record under
+/// `/v1/events/`.
+fn readable(path: &str) -> bool {
+    READ_PATHS.contains(&path)
+        || path
+            .strip_prefix("/v1/events/")
+            .is_some_and(|seq| !seq.is_empty() && !seq.contains('/'))
+}
+
+/// Serves a read through the HTTP router as `GET target` with the connection's token;
+/// returns the answer frame's text.
+async fn read(router: &axum::Router, secret: &str, target: String) -> String {
+    let problem = |p: Problem| problem_doc(&p).to_string();
+    let uri = match target.parse::<axum::http::Uri>() {
+        Ok(uri) if uri.scheme().is_none() && target.starts_with('/') => uri,
+        _ => {
+            return problem(Problem::bad_request(
+                "bad-read",
+                format!(
+                    "a read names a path and query such as \"/v1/events?limit=10\", not {:?}",
+                    target.chars().take(200).collect::<String>()
+                ),
+            ));
+        }
+    };
+    if !readable(uri.path()) {
+        return problem(Problem::not_found(format!(
+            "no socket read of {:?}: the socket serves GET {} and /v1/events/{{seq}}; \
+             exports and streams are served over HTTP",
+            uri.path().chars().take(200).collect::<String>(),
+            READ_PATHS.join(", ")
+        )));
+    }
+    let request = axum::http::Request::builder()
+        .method(axum::http::Method::GET)
+        .uri(uri)
+        .header(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {secret}"),
+        )
+        .body(axum::body::Body::empty());
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return problem(Problem::internal(format!("building the read: {e}"))),
+    };
+    let response = match router.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let status = response.status().as_u16();
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = match axum::body::to_bytes(response.into_body(), MAX_READ_ANSWER).await {
+        Ok(b) => b,
+        Err(e) => return problem(Problem::internal(format!("reading the answer: {e}"))),
+    };
+    if status >= 400 {
+        // The route's problem document, which carries its status.
+        return match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(mut doc)) => {
+                doc.entry("status").or_insert(json!(status));
+                Value::Object(doc).to_string()
+            }
+            _ => problem(Problem::internal(format!(
+                "the answer of {status} is not a problem document"
+            ))),
+        };
+    }
+    // The handler's JSON (axum's `Json`, so valid) is spliced in as it is, not parsed and
+    // printed again: a page of records is the large answer. A text answer (the checkpoint's
+    // signed note) is a JSON string.
+    match std::str::from_utf8(&body) {
+        Ok(text) if json => format!("{{\"status\":{status},\"body\":{text}}}"),
+        Ok(text) => json!({"status": status, "body": text}).to_string(),
+        Err(_) => problem(Problem::internal(format!(
+            "the answer of {status} is not UTF-8 text"
+        ))),
     }
 }
 
@@ -198,7 +328,8 @@ async fn authenticate(
         state.metrics().auth_failures.inc();
         return Err(Problem::unauthorized("the token is unknown or revoked"));
     };
-    caller.require_writer()?;
+    // Any role may connect: appends are checked as over HTTP (writers and admins), and each
+    // read by its route.
     let ok = json!({"status": 200, "token": caller.id, "role": caller.role.as_str()});
     write_frame(stream, &ok)
         .await

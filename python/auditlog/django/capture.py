@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, Iterable, Optional, Type
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple, Type
 
 from django.apps import apps
 from django.conf import settings
@@ -57,7 +57,7 @@ def track(exclude: Iterable[str] = ()) -> Callable[[Type[models.Model]], Type[mo
     return decorate
 
 
-def _excluded(model: Type[models.Model]) -> set:
+def _excluded(model: Type[models.Model]) -> Set[str]:
     base = set(getattr(settings, "AUDITLOG_EXCLUDE_FIELDS", ["password"]))
     return base | set(_decorated.get(model, ()))
 
@@ -111,7 +111,7 @@ def _record(action: str, using: Optional[str] = None, **fields: Any) -> None:
     transaction.on_commit(lambda: target.append(event), using=using)
 
 
-def _entity(instance: models.Model) -> tuple:
+def _entity(instance: models.Model) -> Tuple[str, str, str]:
     return (instance._meta.label_lower, str(instance.pk), str(instance)[:200])
 
 

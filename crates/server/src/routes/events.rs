@@ -93,11 +93,14 @@ pub async fn list(
 }
 
 /// One record. With `?proof=inclusion` (auditors and admins), also its RFC 9162 inclusion
-/// proof against the newest signed checkpoint covering it (else the current tree).
+/// proof against the newest signed checkpoint covering it (else the current tree), or with
+/// `tree_size=N` against the tree of the first N records (N > seq; 404 while the log holds
+/// fewer).
 #[utoipa::path(get, path = "/v1/events/{seq}", tag = "read",
     params(
         ("seq" = u64, Path, description = "The record's sequence number"),
         ("proof" = Option<String>, Query, description = "inclusion: add the inclusion proof"),
+        ("tree_size" = Option<u64>, Query, minimum = 1, maximum = 9223372036854775807_i64, description = "With proof=inclusion: prove against the tree of this many records (more than seq, at most the log's size)"),
     ),
     responses(
         super::openapi::RequestProblems,
@@ -112,10 +115,16 @@ pub async fn one(
     params: Params,
 ) -> Result<Json<Value>, Problem> {
     caller.require_reader()?;
-    if let Some((k, _)) = params.0.iter().find(|(k, _)| k != "proof") {
+    if let Some((k, _)) = params
+        .0
+        .iter()
+        .find(|(k, _)| k != "proof" && k != "tree_size")
+    {
         return Err(Problem::bad_request(
             "unknown-filter",
-            format!("unknown parameter `{k}`: this endpoint takes only proof=inclusion"),
+            format!(
+                "unknown parameter `{k}`: this endpoint takes only proof=inclusion and tree_size"
+            ),
         )
         .with("parameter", k.as_str()));
     }
@@ -130,6 +139,21 @@ pub async fn one(
             .with("parameter", "proof"));
         }
     };
+    // The bounds /openapi.json declares (1 to i64::MAX), and more than `seq`.
+    let tree_size = params.parsed("tree_size", |v| match v.parse::<u64>() {
+        Ok(n) if n > seq && n <= i64::MAX as u64 => Ok(n),
+        Ok(n) if (1..=i64::MAX as u64).contains(&n) => Err(format!(
+            "a tree of {n} records does not hold record #{seq}: give more than {seq}"
+        )),
+        _ => Err(format!("give a number from 1 to {}", i64::MAX)),
+    })?;
+    if tree_size.is_some() && !proof {
+        return Err(Problem::bad_request(
+            "bad-parameter",
+            "`tree_size` is the size of the proof's tree: give it with proof=inclusion",
+        )
+        .with("parameter", "tree_size"));
+    }
     if proof {
         caller.require_auditor()?;
     }
@@ -154,7 +178,15 @@ pub async fn one(
     if proof {
         state.metrics().proofs.inc();
         let value = state
-            .blocking(move |log| Ok(log.prove_inclusion(seq, None)?))
+            .blocking(move |log| {
+                let end = log.tree_head().size;
+                if let Some(n) = tree_size.filter(|&n| n > end) {
+                    return Err(Problem::not_found(format!(
+                        "no tree of {n} records: the log holds {end}"
+                    )));
+                }
+                Ok(log.prove_inclusion(seq, tree_size)?)
+            })
             .await?;
         doc["proof"] = value;
     }
