@@ -12,7 +12,7 @@
 //! - `append N`: `N` events of ~500 bytes, `append_batch` of 100 then `wait`, one producer,
 //!   `OsBuffered` (the fdatasync is a system call, not instructions);
 //! - `append1 N`: `N` single `append(..).wait()` calls, same events and log;
-//! - `query N`: on a sealed log of 20,000 events with its index files, `N` rounds of one
+//! - `query N`: on a sealed log of 5,000 events with its index files, `N` rounds of one
 //!   actor query (records decoded), one count of that actor and one ~1,000-event time range
 //!   (records decoded);
 //! - `verify N`: `N` full verifications (one thread, payloads decoded) of that log.
@@ -23,7 +23,7 @@ use auditlog::{AuditLog, Durability, IndexCheck, VerifyOptions};
 mod common;
 
 /// Events in the query and verify log.
-const LOG_EVENTS: usize = 20_000;
+const LOG_EVENTS: usize = 5_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
