@@ -141,11 +141,33 @@ pub struct Outcome {
     pub write_bytes: u64,
     pub device_write_bytes: u64,
     pub disk_bytes: u64,
-    pub actor_query: Option<Duration>,
-    pub range_query: Option<Duration>,
     pub open_after_crash: Option<Duration>,
     /// fdatasyncs during the load (known for our engine and the raw file).
     pub syncs: Option<u64>,
+    /// Whether the writes were a server's (PostgreSQL), which this process's
+    /// `/proc/self/io` does not see: only the device column is meaningful then.
+    pub server_process: bool,
+    /// The 1-minute load average when the run started.
+    pub load1: f64,
+    /// Query timings, one entry per state the engine was queried in.
+    pub queries: Vec<QueryTimes>,
+}
+
+/// Query timings of one engine in one state (our active segment, our sealed segments with
+/// their index files, a SQL table), each the median of [`QUERY_REPEATS`] after one untimed
+/// warm-up, and the mean number of rows each returned.
+#[derive(Clone, Default)]
+pub struct QueryTimes {
+    pub state: &'static str,
+    /// All events of one actor, every payload decoded.
+    pub actor: Duration,
+    pub actor_rows: f64,
+    /// The number of events of one actor.
+    pub actor_count: Duration,
+    /// About [`RANGE_ROWS`](crate::spec::RANGE_ROWS) consecutive events by time, payloads
+    /// decoded.
+    pub range: Duration,
+    pub range_rows: f64,
 }
 
 impl Outcome {
@@ -157,11 +179,26 @@ impl Outcome {
 /// How many query repetitions each query figure is the median of.
 pub const QUERY_REPEATS: usize = 5;
 
-/// Median time of `f` over [`QUERY_REPEATS`] runs, each run getting its index.
-pub fn median_query(mut f: impl FnMut(usize)) -> Duration {
+/// Median time of `f` over [`QUERY_REPEATS`] runs after one untimed warm-up run, each run
+/// getting its index (the warm-up gets [`QUERY_REPEATS`]), and the mean of what it returned
+/// (rows found) over the timed runs.
+pub fn median_query(mut f: impl FnMut(usize) -> usize) -> (Duration, f64) {
+    std::hint::black_box(f(QUERY_REPEATS));
     let mut l = Latencies::default();
+    let mut rows = 0usize;
     for i in 0..QUERY_REPEATS {
-        l.time(|| f(i));
+        rows += l.time(|| std::hint::black_box(f(i)));
     }
-    l.percentile(0.5).unwrap_or_default()
+    (
+        l.percentile(0.5).unwrap_or_default(),
+        rows as f64 / QUERY_REPEATS as f64,
+    )
+}
+
+/// The 1-minute load average (`/proc/loadavg`), 0 if unreadable.
+pub fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }

@@ -1,15 +1,24 @@
 //! This engine, in each durability mode.
 
-use crate::measure::{DiskWrites, Latencies, Outcome, crash_image, dir_bytes, median_query};
-use crate::spec::{RANGE_ROWS, Spec, query_actor, range_start};
+use crate::measure::{
+    DiskWrites, Latencies, Outcome, QueryTimes, crash_image, dir_bytes, median_query,
+};
+use crate::spec::{QUERY_BATCH, RANGE_ROWS, Spec, query_actor, range_start};
 use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
-use auditlog::{AuditLog, Durability, Event};
+use auditlog::query::Query;
+use auditlog::{AuditLog, Durability, Event, EventLimits};
+use auditlog_format::event::codec::encode_payload;
 use std::collections::VecDeque;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Any of the engine's errors (open, append, read), as the harness reports them.
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
 
 /// Batches one producer keeps in flight (`COMPARE_IN_FLIGHT`, default 8): the API lets it
 /// submit the next before the previous is acknowledged, as a service's ingestion loop would.
@@ -26,7 +35,6 @@ pub fn run(
     events: &[Event],
     spec: Spec,
 ) -> Result<Outcome, String> {
-    let err = |e: auditlog::Error| e.to_string();
     let log_dir = dir.join("log");
     let fs = Arc::new(CountingFs::default());
     let log = AuditLog::builder(&log_dir)
@@ -99,24 +107,12 @@ pub fn run(
     if spec.extras {
         let image = dir.join("crash-image");
         crash_image(&log_dir, &image).map_err(|e| e.to_string())?;
-        let n = events.len();
-        out.actor_query = Some(median_query(|i| {
-            let actor = query_actor(events, i);
-            let found = log
-                .iter(..)
-                .filter_map(Result::ok)
-                .filter(|r| r.event.actor.id == actor)
-                .count();
-            std::hint::black_box(found);
-        }));
-        out.range_query = Some(median_query(|i| {
-            let from = range_start(i, n) as u64;
-            std::hint::black_box(time_range(&log, from, from + RANGE_ROWS as u64));
-        }));
         let start = Instant::now();
         let reopened = AuditLog::open(&image).map_err(err)?;
         out.open_after_crash = Some(start.elapsed());
         drop(reopened);
+        std::fs::remove_dir_all(&image).map_err(|e| e.to_string())?;
+        out.queries = queries(dir, events)?;
     }
     // Seal so the last segment is trimmed to its records; the new, empty active segment the
     // seal starts (a header and a preallocation) is not counted.
@@ -127,26 +123,88 @@ pub fn run(
     Ok(out)
 }
 
-/// Records whose `recorded_at` lies in the times of records `from..to`: a binary search over
-/// `recorded_at` (monotonic by construction) with `get`, then a forward read. No index yet.
-fn time_range(log: &auditlog::LogReader, from: u64, to: u64) -> usize {
-    let at = |seq: u64| log.get(seq).map(|r| r.recorded_at).ok();
-    let (Some(lo_t), Some(hi_t)) = (at(from), at(to)) else {
-        return 0;
-    };
-    let (mut lo, mut hi) = (log.first_seq(), log.end_seq());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if at(mid).is_some_and(|t| t < lo_t) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+/// The query API on a log holding `events`, in the two states a reader meets: every record
+/// in the active segment (indexed in memory by the reading side, extended on each query up to
+/// the committed end), then, after `seal` and `close`, reopened with every record in a sealed
+/// segment whose index file the seal persisted (mapped, not rebuilt).
+///
+/// The log is built for the queries (`OsBuffered`, batches of [`QUERY_BATCH`], one segment
+/// large enough for all of them) rather than reusing the timed load's log, whose default
+/// 64 MiB segments would mix the two states.
+fn queries(dir: &Path, events: &[Event]) -> Result<Vec<QueryTimes>, String> {
+    let limits = EventLimits::default();
+    let payload: u64 = events
+        .iter()
+        .map(|e| encode_payload(e, &limits).map_or(0, |p| p.len() as u64 + 64))
+        .sum();
+    let segment = (payload + payload / 4).max(64 << 20);
+    let qdir = dir.join("query-log");
+    let log = AuditLog::builder(&qdir)
+        .durability(Durability::OsBuffered)
+        .segment_max_bytes(segment)
+        .open()
+        .map_err(err)?;
+    let mut pending = VecDeque::new();
+    for chunk in events.chunks(QUERY_BATCH) {
+        if pending.len() == 8
+            && let Some(h) = pending.pop_front()
+        {
+            let h: auditlog::BatchHandle = h;
+            h.wait().map_err(err)?;
         }
+        pending.push_back(log.append_batch(chunk).map_err(err)?);
     }
-    log.iter(lo..)
-        .filter_map(Result::ok)
-        .take_while(|r| r.recorded_at < hi_t)
-        .count()
+    for h in pending {
+        h.wait().map_err(err)?;
+    }
+    let mut out = vec![measure_queries(&log, events, "active segment")?];
+    log.seal().map_err(err)?;
+    log.close().map_err(err)?;
+    let log = AuditLog::open(&qdir).map_err(|e| e.to_string())?;
+    out.push(measure_queries(&log, events, "sealed, index files")?);
+    log.close().map_err(err)?;
+    std::fs::remove_dir_all(&qdir).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn measure_queries(
+    log: &auditlog::LogReader,
+    events: &[Event],
+    state: &'static str,
+) -> Result<QueryTimes, String> {
+    let n = events.len();
+    let at = |seq: usize| log.get(seq as u64).map(|r| r.recorded_at);
+    // The bounds of each repetition's range, read before timing (the SQL peers take theirs
+    // from the events).
+    let mut bounds = Vec::new();
+    for i in 0..=crate::measure::QUERY_REPEATS {
+        let from = range_start(i, n);
+        bounds.push((
+            at(from).map_err(|e| e.to_string())?,
+            at(from + RANGE_ROWS).map_err(|e| e.to_string())?,
+        ));
+    }
+    let (actor, actor_rows) = median_query(|i| {
+        log.query(&Query::new().actor(query_actor(events, i)))
+            .map_or(0, |page| page.records.len())
+    });
+    let (actor_count, _) = median_query(|i| {
+        log.count(&Query::new().actor(query_actor(events, i)))
+            .map_or(0, |n| n as usize)
+    });
+    let (range, range_rows) = median_query(|i| {
+        let (lo, hi) = bounds[i];
+        log.query(&Query::new().recorded_since(lo).recorded_until(hi))
+            .map_or(0, |page| page.records.len())
+    });
+    Ok(QueryTimes {
+        state,
+        actor,
+        actor_rows,
+        actor_count,
+        range,
+        range_rows,
+    })
 }
 
 fn newest_segment(dir: &Path) -> Option<std::path::PathBuf> {

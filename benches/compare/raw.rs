@@ -1,5 +1,8 @@
 //! The physical limit: frames (length + payload) appended to a preallocated file with one
-//! fdatasync per group, no index, no hashing.
+//! fdatasync per group, no index, no hashing, and no encoding inside the timed loop: every
+//! frame is encoded before the clock starts, so the row measures the disk (and the syscalls),
+//! not one core's encoder. [`encode`] measures that encoder alone, the CPU limit of one
+//! producer thread.
 //!
 //! Preallocated with fallocate, like our segments. (A file pre-filled with written zeros was
 //! tried too: on this kernel each small rewrite then dirties a whole large folio.)
@@ -7,15 +10,30 @@
 use crate::measure::{DiskWrites, Outcome};
 use crate::spec::Spec;
 use auditlog::{Event, EventLimits};
-use auditlog_format::event::codec::encode_payload;
+use auditlog_format::event::codec::encode_payload_into;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Instant;
 
+/// Every event as a frame (u32 length + payload), back to back, and where each frame ends.
+fn frames(events: &[Event]) -> Result<(Vec<u8>, Vec<usize>), String> {
+    let limits = EventLimits::default();
+    let (mut buf, mut ends, mut payload) =
+        (Vec::new(), Vec::with_capacity(events.len()), Vec::new());
+    for event in events {
+        payload.clear();
+        encode_payload_into(event, &limits, &mut payload).map_err(|e| e.to_string())?;
+        buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&payload);
+        ends.push(buf.len());
+    }
+    Ok((buf, ends))
+}
+
+/// `spec.batch` pre-encoded frames per `pwrite` + `fdatasync`.
 pub fn run(dir: &Path, events: &[Event], spec: Spec) -> Result<Outcome, String> {
     let io = |e: std::io::Error| e.to_string();
-    let limits = EventLimits::default();
     let path = dir.join("raw.log");
     let file = OpenOptions::new()
         .create(true)
@@ -24,12 +42,8 @@ pub fn run(dir: &Path, events: &[Event], spec: Spec) -> Result<Outcome, String> 
         .write(true)
         .open(&path)
         .map_err(io)?;
-    let estimate: u64 = events.len() as u64 * 4
-        + events
-            .iter()
-            .map(|e| encode_payload(e, &limits).map_or(0, |p| p.len() as u64))
-            .sum::<u64>();
-    preallocate(&file, estimate)?;
+    let (buf, ends) = frames(events)?;
+    preallocate(&file, buf.len() as u64)?;
     file.sync_all().map_err(io)?;
     let mut out = Outcome {
         events: events.len(),
@@ -37,27 +51,43 @@ pub fn run(dir: &Path, events: &[Event], spec: Spec) -> Result<Outcome, String> 
     };
     let written = DiskWrites::start(dir);
     let start = Instant::now();
-    let mut offset = 0u64;
-    let mut buf = Vec::new();
-    for chunk in events.chunks(spec.batch) {
+    let mut offset = 0usize;
+    for group in ends.chunks(spec.batch) {
+        let end = group[group.len() - 1];
         out.latencies.time(|| -> Result<(), String> {
-            buf.clear();
-            for event in chunk {
-                let payload = encode_payload(event, &limits).map_err(|e| e.to_string())?;
-                buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&payload);
-            }
-            file.write_all_at(&buf, offset).map_err(io)?;
-            file.sync_data().map_err(io)?;
-            offset += buf.len() as u64;
-            Ok(())
+            file.write_all_at(&buf[offset..end], offset as u64)
+                .map_err(io)?;
+            file.sync_data().map_err(io)
         })?;
+        offset = end;
     }
     out.elapsed = start.elapsed();
     (out.device_write_bytes, out.write_bytes) = written.finish();
-    out.disk_bytes = offset;
+    out.disk_bytes = offset as u64;
     out.syncs = Some(events.len().div_ceil(spec.batch) as u64);
     Ok(out)
+}
+
+/// The CPU limit: validating and encoding every payload on one thread into a reused buffer
+/// (what our producers do before anything is queued), with the payload's blake3 digest too
+/// when `digest` is set (our producers compute it as well). Nothing is written.
+pub fn encode(events: &[Event], digest: bool) -> Result<Outcome, String> {
+    let limits = EventLimits::default();
+    let mut payload = Vec::new();
+    let start = Instant::now();
+    for event in events {
+        payload.clear();
+        encode_payload_into(event, &limits, &mut payload).map_err(|e| e.to_string())?;
+        if digest {
+            std::hint::black_box(auditlog_format::merkle::payload_digest(&payload));
+        }
+        std::hint::black_box(&payload);
+    }
+    Ok(Outcome {
+        events: events.len(),
+        elapsed: start.elapsed(),
+        ..Outcome::default()
+    })
 }
 
 /// fallocate(2): reserves `len` bytes so appends need no block allocation at fdatasync time.

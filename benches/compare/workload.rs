@@ -2,6 +2,7 @@
 //! security events in ../shared/data, plus the column values a SQL table would index.
 
 use auditlog::{Event, EventLimits, Severity, Timestamp};
+use auditlog_format::event::JsonText;
 use auditlog_format::event::codec::encode_payload;
 use auditlog_format::sample::SampleEvents;
 use serde_json::{Map, Value};
@@ -112,23 +113,30 @@ fn map_windows_event(fields: Map<String, Value>) -> Event {
     if let Some(host) = text("Hostname") {
         event = event.source(host);
     }
-    event.metadata = Some(fields);
+    event.metadata = JsonText::serialize(&fields).ok();
     event
 }
 
-/// The columns a typical audit table indexes, taken from an event.
+/// The columns of the seeds' audit table (sqlite.rs, postgres.rs), taken from an event.
 pub struct Columns<'a> {
+    /// `occurred_at` in nanoseconds since the Unix epoch (0 when the event has none).
     pub ts: i64,
+    pub tenant: Option<&'a str>,
     pub actor: &'a str,
     pub action: &'a str,
+    pub entity_type: Option<&'a str>,
+    pub entity_id: Option<&'a str>,
     pub severity: &'static str,
 }
 
 pub fn columns(event: &Event) -> Columns<'_> {
     Columns {
         ts: event.occurred_at.map_or(0, |t| t.as_nanos()),
+        tenant: event.tenant.as_deref(),
         actor: &event.actor.id,
         action: &event.action,
+        entity_type: event.entity.as_ref().map(|e| e.kind.as_str()),
+        entity_id: event.entity.as_ref().map(|e| e.id.as_str()),
         severity: event.severity.as_str(),
     }
 }

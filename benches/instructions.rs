@@ -1,0 +1,96 @@
+//! The cases of the instruction-count regression guard (issue 20, item 5), run by
+//! `benches/callgrind.sh` under `valgrind --tool=callgrind`. Not a criterion bench, and not
+//! meant to be timed: instruction counts barely move on a loaded machine, where wall time
+//! moves by 2×.
+//!
+//! ```text
+//! instructions CASE N
+//! ```
+//! Every case does the same set-up whatever `N`, then `N` operations, so the script's
+//! count for `N` minus its count for 0 is the cost of the operations alone (every thread
+//! included: callgrind counts the writer thread too):
+//! - `append N`: `N` events of ~500 bytes, `append_batch` of 100 then `wait`, one producer,
+//!   `OsBuffered` (the fdatasync is a system call, not instructions);
+//! - `append1 N`: `N` single `append(..).wait()` calls, same events and log;
+//! - `query N`: on a sealed log of 5,000 events with its index files, `N` rounds of one
+//!   actor query (records decoded), one count of that actor and one ~1,000-event time range
+//!   (records decoded);
+//! - `verify N`: `N` full verifications (one thread, payloads decoded) of that log.
+
+use auditlog::query::Query;
+use auditlog::{AuditLog, Durability, IndexCheck, VerifyOptions};
+
+mod common;
+
+/// Events in the query and verify log.
+const LOG_EVENTS: usize = 5_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (case, n) = match (
+        args.get(1),
+        args.get(2).and_then(|n| n.parse::<usize>().ok()),
+    ) {
+        (Some(case), Some(n)) => (case.as_str(), n),
+        _ => {
+            eprintln!("usage: instructions append|append1|query|verify N");
+            std::process::exit(2);
+        }
+    };
+    let tmp = common::temp_dir();
+    let dir = tmp.path().join("log");
+    match case {
+        "append" | "append1" => {
+            let events = common::sized_events(n.max(1), 500);
+            let log = common::open_log(&dir, Durability::OsBuffered);
+            if case == "append" {
+                for chunk in events[..n].chunks(100) {
+                    log.append_batch(chunk)
+                        .and_then(|h| h.wait())
+                        .expect("append");
+                }
+            } else {
+                for event in &events[..n] {
+                    log.append(event).and_then(|h| h.wait()).expect("append");
+                }
+            }
+            log.close().expect("close");
+        }
+        "query" | "verify" => {
+            let log = common::sample_log(&dir, LOG_EVENTS, 4 << 20);
+            log.seal().expect("seal");
+            log.close().expect("close");
+            let log = AuditLog::open(&dir).expect("open");
+            if case == "query" {
+                let generator = auditlog_format::sample::SampleEvents::new(42);
+                for i in 0..n {
+                    let actor = generator.actor_of((i * 7919 % LOG_EVENTS) as u64);
+                    let q = Query::new().actor(actor);
+                    std::hint::black_box(log.query(&q).expect("query").records.len());
+                    std::hint::black_box(log.count(&q).expect("count"));
+                    let from = (i * 3001 % (LOG_EVENTS - 1001)) as u64;
+                    let lo = log.get(from).expect("get").recorded_at;
+                    let hi = log.get(from + 1000).expect("get").recorded_at;
+                    let range = Query::new().recorded_since(lo).recorded_until(hi);
+                    std::hint::black_box(log.query(&range).expect("range").records.len());
+                }
+                log.close().expect("close");
+            } else {
+                log.close().expect("close");
+                let options = VerifyOptions {
+                    threads: 1,
+                    ..VerifyOptions::default()
+                };
+                for _ in 0..n {
+                    let report =
+                        auditlog::verify_with(&dir, &options, IndexCheck::Compare).expect("verify");
+                    std::hint::black_box(report);
+                }
+            }
+        }
+        other => {
+            eprintln!("unknown case {other}");
+            std::process::exit(2);
+        }
+    }
+}
