@@ -35,11 +35,15 @@ pub struct QueryArgs {
     archive: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
+    /// With the log's master key, protected values print in clear (else `[protected]`).
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
 }
 
 pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let mut query = args.filters.to_query()?;
     let log = open_read_only(&args.dir.dir)?;
+    let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
     // Archived matches (up to the limit), before the live log's.
     let mut archived = Vec::new();
     let mut archived_more = false;
@@ -99,7 +103,9 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let display = args.display.display(format)?;
     let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
     for record in archived.iter().chain(&page.records) {
-        writer.write(record).map_err(stdout_failed)?;
+        writer
+            .write(&revealer.show(record.clone()))
+            .map_err(stdout_failed)?;
     }
     let written = writer.finish().map_err(stdout_failed)?;
     if format == Format::Table && written == 0 {

@@ -403,6 +403,18 @@ impl Vault {
         Ok(count)
     }
 
+    /// Whether `event` holds data of `subject`: its actor is the subject, or one of its
+    /// protected values belongs to the subject (`entity.id` for paths whose subject is the
+    /// entity). What a data-subject access export (GDPR art. 15) selects.
+    pub fn holds_subject(&self, event: &Event, subject: &str) -> bool {
+        event.actor.id == subject
+            || self
+                .policy
+                .fields()
+                .iter()
+                .any(|f| f.subject.subject_of(event) == subject && is_present(event, &f.path))
+    }
+
     /// `record` with its protected values revealed as `mode` says. Values that do not open
     /// (no master key, a key id this store does not know, a forged value) read
     /// `[protected]`; those of an erased subject `[erased]`.
