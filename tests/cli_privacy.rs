@@ -113,3 +113,134 @@ fn init_append_erase_verify() {
     assert_eq!(ips[1].as_deref(), Some("192.0.2.44"));
     assert_eq!(ips[3].as_deref(), Some("192.0.2.44"));
 }
+
+fn with_env_key(args: &[&str], key: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditlog"))
+        .args(args)
+        .env_remove("AUDITLOG_DIR")
+        .env("AUDITLOG_MASTER_KEY_FILE", key)
+        .output()
+        .unwrap()
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn get_query_and_export_print_plaintext_only_with_the_master_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let key = tmp.path().join("master.key");
+    let other = tmp.path().join("other.key");
+    ok(&["keygen", "--master", "--out", s(&key)]);
+    ok(&["keygen", "--master", "--out", s(&other)]);
+    ok(&["init", "--dir", s(&dir), "--protect", "ip"]);
+    for (actor, ip) in [
+        ("user:1", "192.0.2.44"),
+        ("user:2", "198.51.100.9"),
+        ("user:1", "192.0.2.45"),
+    ] {
+        let args = [
+            "append",
+            "--dir",
+            s(&dir),
+            "--actor",
+            actor,
+            "--action",
+            "login",
+            "--ip",
+            ip,
+            "--master-key-file",
+            s(&key),
+        ];
+        ok(&args);
+    }
+    let get = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["get", "--dir", s(&dir), "0", "--compact"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&ok(&args)).unwrap()
+    };
+    assert_eq!(get(&[])["ip"], "[protected]");
+    assert_eq!(get(&["--master-key-file", s(&key)])["ip"], "192.0.2.44");
+    let env = with_env_key(&["get", "--dir", s(&dir), "0", "--compact"], &key);
+    assert!(env.status.success());
+    assert!(String::from_utf8_lossy(&env.stdout).contains("192.0.2.44"));
+    let wrong = auditlog(&["get", "--dir", s(&dir), "0", "--master-key-file", s(&other)]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong master key"));
+
+    for command in ["query", "export"] {
+        let plain = ok(&[command, "--dir", s(&dir), "--format", "jsonl"]);
+        assert!(
+            !plain.contains("192.0.2.") && !plain.contains("alenc1:"),
+            "{plain}"
+        );
+        assert_eq!(plain.matches("[protected]").count(), 3, "{plain}");
+        let csv = ok(&[command, "--dir", s(&dir), "--format", "csv"]);
+        assert!(
+            !csv.contains("192.0.2.") && csv.contains("[protected]"),
+            "{csv}"
+        );
+        let clear = ok(&[
+            command,
+            "--dir",
+            s(&dir),
+            "--format",
+            "jsonl",
+            "--master-key-file",
+            s(&key),
+        ]);
+        let ips: Vec<_> = json_lines(&clear).iter().map(|r| r["ip"].clone()).collect();
+        assert_eq!(
+            ips,
+            ["192.0.2.44", "198.51.100.9", "192.0.2.45"],
+            "{command}"
+        );
+    }
+
+    // A data-subject access export: the subject's records only, decrypted, with proofs.
+    assert_eq!(
+        exit_code(&["export", "--dir", s(&dir), "--subject", "user:1"]),
+        2,
+        "decrypted, so it needs the key"
+    );
+    let access = ok(&[
+        "export",
+        "--dir",
+        s(&dir),
+        "--subject",
+        "user:1",
+        "--master-key-file",
+        s(&key),
+    ]);
+    let lines = json_lines(&access);
+    assert_eq!(lines.len(), 2, "{access}");
+    let seqs: Vec<_> = lines.iter().map(|l| l["record"]["seq"].clone()).collect();
+    assert_eq!(seqs, [0, 2]);
+    assert_eq!(lines[0]["record"]["ip"], "192.0.2.44");
+    assert_eq!(lines[1]["record"]["ip"], "192.0.2.45");
+    assert!(!access.contains("198.51.100.9"), "another subject's data");
+    for line in &lines {
+        assert!(line["proof"].is_object(), "{line}");
+        // The proof checks with the auditor's own command.
+        let proof = tmp.path().join("proof.json");
+        std::fs::write(&proof, line["proof"].to_string()).unwrap();
+        ok(&["verify-proof", s(&proof)]);
+    }
+
+    ok(&["erase", "--dir", s(&dir), "--subject", "user:1"]);
+    let after = ok(&[
+        "export",
+        "--dir",
+        s(&dir),
+        "--subject",
+        "user:1",
+        "--master-key-file",
+        s(&key),
+    ]);
+    assert!(!after.contains("192.0.2.4"), "{after}");
+    assert_eq!(after.matches("[erased]").count(), 2, "{after}");
+}

@@ -4,7 +4,7 @@
 //! no plaintext byte (nor the erased key's wrapped bytes) is left in any file of the log,
 //! hot or cold.
 
-use auditlog::lifecycle::CompactOptions;
+use auditlog::lifecycle::{ArchivePolicy, CompactOptions, LocalDirDestination};
 use auditlog::privacy::{MasterKey, PrivacyError, PrivacyPolicy, Reveal, Vault};
 use auditlog::{AuditLog, AuditLogBuilder, Durability, Event, JsonText, OpenError, Record};
 use std::path::{Path, PathBuf};
@@ -288,6 +288,30 @@ fn erasure_keeps_every_root_and_proof_and_leaves_no_trace() {
             .count(),
         1
     );
+
+    // Archive bundles: the oldest segment, moved out of the directory, holds no plaintext
+    // and no copy of the erased key either.
+    let archive_root = tmp.path().join("archive");
+    let destination = LocalDirDestination::new(&archive_root);
+    let archived = log
+        .archive(
+            &destination,
+            &ArchivePolicy {
+                max_segments: Some(1),
+                ..ArchivePolicy::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(archived.bundles.len(), 1);
+    drop(log);
+    assert_present(&archive_root, b"Oxford");
+    assert_present(&archive_root, b"user:alice");
+    for root in [&archive_root, &dir] {
+        assert_absent(root, &wrapped, "the erased key (wrapped)");
+        for needle in [ALICE_EMAIL, ALICE_NAME, ALICE_IP, ALICE_STREET] {
+            assert_absent(root, needle.as_bytes(), needle);
+        }
+    }
 }
 
 #[test]

@@ -395,10 +395,11 @@ fn the_openapi_document_lists_every_route() {
         "/v1/proofs/consistency",
         "/v1/viewer-links",
         "/v1/admin/verify",
+        "/v1/admin/erase",
     ] {
         assert!(paths.contains(&route), "{route} missing from {paths:?}");
     }
-    assert_eq!(paths.len(), 13, "{paths:?}");
+    assert_eq!(paths.len(), 14, "{paths:?}");
     assert!(doc["paths"]["/v1/events"]["post"].is_object());
     assert!(doc["paths"]["/v1/events"]["get"].is_object());
     let metrics = server_support::request(f.server.addr, "GET", "/metrics", &[], b"").text();

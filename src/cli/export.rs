@@ -32,6 +32,14 @@ pub struct ExportArgs {
     archive: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
+    /// With the log's master key, protected values print in clear (else `[protected]`).
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
+    /// A data-subject access export (GDPR art. 15): every record holding this subject's data
+    /// (its actor id, or protected values of it), decrypted, each as a JSON line
+    /// `{"record": ..., "proof": ...}` with its inclusion proof. Needs --master-key-file.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["archive", "format"])]
+    subject: Option<String>,
 }
 
 pub fn run(args: ExportArgs) -> Result<(), CliError> {
@@ -42,6 +50,10 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     }
     let query = args.filters.to_query()?.limit(PAGE_RECORDS);
     let log = open_read_only(&args.dir.dir)?;
+    let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
+    if let Some(subject) = &args.subject {
+        return subject_export(&args, &log, &revealer, query, subject);
+    }
     let archive = match &args.archive {
         Some(url) => Some(super::s3::archive_reader(&args.s3, url, &log.log_id())?),
         None => None,
@@ -72,7 +84,7 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
         reader
             .scan(log.first_seq(), &mut |record| {
                 if query.matches(&record)
-                    && let Err(e) = writer.write(&record)
+                    && let Err(e) = writer.write(&revealer.show(record))
                 {
                     write_error = Some(e);
                     return Ok(false);
@@ -91,7 +103,9 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     let mut exported = 0u64;
     loop {
         for record in &page.records {
-            writer.write(record).map_err(failed)?;
+            writer
+                .write(&revealer.show(record.clone()))
+                .map_err(failed)?;
             exported += 1;
         }
         if let Some(last) = page.records.last() {
@@ -109,5 +123,75 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     if let Some(path) = &args.output {
         eprintln!("exported {written} records to {}", path.display());
     }
+    Ok(())
+}
+
+fn output(path: Option<&PathBuf>) -> Result<Box<dyn Write>, CliError> {
+    Ok(match path {
+        Some(path) => Box::new(File::create(path).map_err(|e| {
+            CliError::Failed(auditlog::Error::Io {
+                context: format!("creating {}", path.display()),
+                source: e,
+            })
+        })?),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// `export --subject ID`: the matching records of the subject, decrypted, each with its
+/// inclusion proof (against the newest signed checkpoint covering it, else the current tree).
+fn subject_export(
+    args: &ExportArgs,
+    log: &auditlog::ReadOnlyLog,
+    revealer: &super::privacy::Revealer,
+    query: auditlog::query::Query,
+    subject: &str,
+) -> Result<(), CliError> {
+    let Some(vault) = revealer.vault() else {
+        return Err(CliError::Usage(
+            "--subject: this log has no privacy policy (query --actor ID finds an actor's records)"
+                .into(),
+        ));
+    };
+    if !revealer.plaintext() {
+        return Err(CliError::Usage(
+            "--subject exports the subject's data decrypted: give --master-key-file (or \
+             AUDITLOG_MASTER_KEY_FILE)"
+                .into(),
+        ));
+    }
+    let failed = |e: std::io::Error| match &args.output {
+        Some(path) => CliError::Failed(auditlog::Error::Io {
+            context: format!("writing {}", path.display()),
+            source: e,
+        }),
+        None => stdout_failed(e),
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, output(args.output.as_ref())?);
+    let mut exported = 0u64;
+    let mut page = log.query(&query)?;
+    loop {
+        for record in &page.records {
+            if !vault.holds_subject(&record.event, subject) {
+                continue;
+            }
+            let proof = auditlog::proof::prove_inclusion(&args.dir.dir, record.seq, None)?;
+            let line = serde_json::json!({
+                "record": revealer.show(record.clone()),
+                "proof": proof,
+            });
+            serde_json::to_writer(&mut out, &line)
+                .map_err(std::io::Error::other)
+                .map_err(failed)?;
+            out.write_all(b"\n").map_err(failed)?;
+            exported += 1;
+        }
+        if !page.has_more {
+            break;
+        }
+        page = log.query(&query.clone().after(page.cursor))?;
+    }
+    out.flush().map_err(failed)?;
+    eprintln!("exported {exported} records of subject {subject:?}");
     Ok(())
 }

@@ -28,6 +28,9 @@ pub struct GetArgs {
     log_id: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
+    /// With the log's master key, protected values print in clear (else `[protected]`).
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
 }
 
 fn not_found(seq: u64, first: u64, end: u64) -> CliError {
@@ -60,6 +63,12 @@ pub fn run(args: GetArgs) -> Result<(), CliError> {
                 "give the log with --dir (or AUDITLOG_DIR), or its archive with --archive".into(),
             ));
         }
+    };
+    // An archived record read without --dir prints as stored (its vault is in the log's
+    // directory).
+    let record = match &args.dir {
+        Some(dir) => super::privacy::Revealer::open(dir, &args.master_key)?.show(record),
+        None => record,
     };
     let text = if args.compact {
         serde_json::to_string(&record)

@@ -3,10 +3,10 @@
 //! docs/PRIVACY.md explains the model.
 
 use super::{CliError, DirArg};
-use auditlog::AuditLog;
-use auditlog::privacy::{MasterKey, PrivacyPolicy};
+use auditlog::privacy::{MasterKey, PrivacyPolicy, Reveal, Vault};
+use auditlog::{AuditLog, Record};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The master key argument: the file holding the 32-byte key that wraps subject keys.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,6 +25,47 @@ impl MasterKeyArg {
             .map(MasterKey::read_file)
             .transpose()
             .map_err(|e| CliError::Usage(e.to_string()))
+    }
+}
+
+/// How the read commands (`get`, `query`, `export`) show protected values: in clear with the
+/// master key, `[protected]` without it, `[erased]` once the subject is erased. A log without
+/// a privacy policy prints as stored.
+pub struct Revealer {
+    vault: Option<Vault>,
+    mode: Reveal,
+}
+
+impl Revealer {
+    /// The vault of the log in `dir`, opened with the key `key` names (if any). A wrong
+    /// master key is refused here (exit 2).
+    pub fn open(dir: &Path, key: &MasterKeyArg) -> Result<Self, CliError> {
+        let master = key.load()?;
+        let mode = match master {
+            Some(_) => Reveal::Plaintext,
+            None => Reveal::Protected,
+        };
+        let vault =
+            Vault::open(dir, master).map_err(|e| CliError::from(auditlog::Error::from(e)))?;
+        Ok(Revealer { vault, mode })
+    }
+
+    /// Whether protected values print in clear.
+    pub fn plaintext(&self) -> bool {
+        self.vault.is_some() && self.mode == Reveal::Plaintext
+    }
+
+    /// The log's vault, if it has a privacy policy.
+    pub fn vault(&self) -> Option<&Vault> {
+        self.vault.as_ref()
+    }
+
+    /// `record` as it prints.
+    pub fn show(&self, record: Record) -> Record {
+        match &self.vault {
+            Some(vault) => vault.reveal(&record, self.mode),
+            None => record,
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub struct QueryArgs {
     archive: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
+    /// With the log's master key, protected values print in clear (else `[protected]`).
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
 }
 
 pub fn run(args: QueryArgs) -> Result<(), CliError> {
@@ -61,6 +64,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         None => None,
     };
     let log = open_read_only(&args.dir.dir)?;
+    let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
     let reader = match &args.archive {
         Some(url) => Some(super::s3::archive_reader(&args.s3, url, &log.log_id())?),
         None => None,
@@ -86,7 +90,9 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let display = args.display.display(format)?;
     let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
     for record in &records {
-        writer.write(record).map_err(stdout_failed)?;
+        writer
+            .write(&revealer.show(record.clone()))
+            .map_err(stdout_failed)?;
     }
     let written = writer.finish().map_err(stdout_failed)?;
     if format == Format::Table && written == 0 {

@@ -60,6 +60,13 @@ pub struct AddArgs {
     /// A name for people and for `token revoke`.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
+    /// Let the token read personal data in clear on a log with a privacy policy (the `pii`
+    /// permission; by default only admin tokens have it, the others read it masked).
+    #[arg(long, conflicts_with = "no_pii")]
+    pii: bool,
+    /// Withhold the `pii` permission (an admin token that reads personal data masked).
+    #[arg(long)]
+    no_pii: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,15 +116,27 @@ pub fn run(command: TokenCommand) -> Result<(), CliError> {
     match command {
         TokenCommand::Add(args) => {
             ensure_log(&args.dir.dir)?;
-            let (secret, entry) =
-                TokenStore::add(&args.dir.dir, args.role, args.tenant, args.name, &now)
-                    .map_err(store_error)?;
+            let pii = match (args.pii, args.no_pii) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            let (secret, entry) = TokenStore::add_with_pii(
+                &args.dir.dir,
+                args.role,
+                args.tenant,
+                args.name,
+                pii,
+                &now,
+            )
+            .map_err(store_error)?;
             println!("{secret}");
             println!(
-                "token {} ({}{}) added; the secret above is shown only once",
+                "token {} ({}{}{}) added; the secret above is shown only once",
                 entry.id,
                 entry.role,
-                tenants_text(&entry.tenants)
+                tenants_text(&entry.tenants),
+                if entry.may_read_pii() { ", pii" } else { "" }
             );
         }
         TokenCommand::List(args) => {

@@ -7,6 +7,10 @@
 //! | auditor | read every tenant, and proofs and checkpoints |
 //! | admin | everything above |
 //!
+//! Personal data of a log with a privacy policy reads in clear only for tokens with the `pii`
+//! permission (admins by default; `auditlog token add --pii` / `--no-pii` sets it per token),
+//! masked for the others (`state::AppState::present`).
+//!
 //! A missing, malformed, unknown or revoked token is 401; a role or tenant that does not
 //! allow the request is 403. A reader never sees another tenant's records, not even counted:
 //! its tenants become a filter of every query it makes (see `filters.rs`).
@@ -80,6 +84,8 @@ pub struct Caller {
     pub role: Role,
     /// Its tenants (empty: every tenant; readers always have some).
     pub tenants: Vec<String>,
+    /// Whether it reads personal data in clear (the `pii` permission; see [`TokenEntry::pii`]).
+    pub pii: bool,
 }
 
 impl Caller {
@@ -90,6 +96,7 @@ impl Caller {
             name: entry.name.clone(),
             role: entry.role,
             tenants: entry.tenants.clone(),
+            pii: entry.may_read_pii(),
         }
     }
 
@@ -113,6 +120,14 @@ impl Caller {
         match self.role {
             Role::Reader | Role::Auditor | Role::Admin => Ok(()),
             _ => Err(self.refuse("reading records", "a reader, auditor or admin token")),
+        }
+    }
+
+    /// Administration that changes the log (erasure): admins only.
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        match self.role {
+            Role::Admin => Ok(()),
+            _ => Err(self.refuse("this administration", "an admin token")),
         }
     }
 

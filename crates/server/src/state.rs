@@ -8,7 +8,8 @@ use crate::metrics::Metrics;
 use crate::tokens::TokenCache;
 use crate::verify_job::VerifyJob;
 use auditlog::checkpoint::CheckpointSigner;
-use auditlog::{AuditLog, Event, EventLimits, Receipt};
+use auditlog::privacy::Reveal;
+use auditlog::{AuditLog, Event, EventLimits, Receipt, Record};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -140,6 +141,45 @@ impl AppState {
     /// The background verification.
     pub fn verify_job(&self) -> &VerifyJob {
         &self.0.verify
+    }
+
+    /// How `caller` reads the protected values of this log (docs/PRIVACY.md, "Reading over
+    /// HTTP"): `None` if the log has no privacy policy; `[protected]` for everyone if the
+    /// server has no master key; in clear for tokens with the `pii` permission; masked
+    /// (`a***@example.com`, `203.0.113.0/24`) for the others. Erased values read `[erased]`.
+    pub fn reveal_for(&self, caller: &Caller) -> Option<Reveal> {
+        let vault = self.0.log.vault()?;
+        Some(match (vault.has_master_key(), caller.pii) {
+            (false, _) => Reveal::Protected,
+            (true, true) => Reveal::Plaintext,
+            (true, false) => Reveal::Masked,
+        })
+    }
+
+    /// `record` as `caller` may see it: every read path (JSON API, export, stream, console)
+    /// passes its records through here before they are serialised.
+    pub fn present(&self, caller: &Caller, record: Record) -> Record {
+        match (self.0.log.vault(), self.reveal_for(caller)) {
+            (Some(vault), Some(mode)) => vault.reveal(&record, mode),
+            _ => record,
+        }
+    }
+
+    /// `event` (a read's audit event) with how the caller saw personal data
+    /// (`metadata.reveal`: plaintext, masked or protected), on a log with a privacy policy:
+    /// every plaintext read of personal data is itself recorded.
+    pub fn mark_reveal(&self, caller: &Caller, event: Event) -> Event {
+        match self.reveal_for(caller) {
+            None => event,
+            Some(mode) => event.metadata(
+                "reveal",
+                match mode {
+                    Reveal::Plaintext => "plaintext",
+                    Reveal::Masked => "masked",
+                    Reveal::Protected => "protected",
+                },
+            ),
+        }
     }
 
     /// How long the server has run.

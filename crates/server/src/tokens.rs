@@ -44,6 +44,10 @@ pub struct TokenEntry {
     /// The tenants it is limited to (none: every tenant, for writers, auditors and admins).
     #[serde(default)]
     pub tenants: Vec<String>,
+    /// Whether it may read personal data in clear (the `pii` permission, docs/PRIVACY.md):
+    /// `None` takes the role's default (admins yes, every other role no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii: Option<bool>,
     /// BLAKE3 of the secret, hex.
     pub hash: String,
     /// When it was made (RFC 3339).
@@ -51,6 +55,13 @@ pub struct TokenEntry {
     /// When it was revoked, if it was: it then authenticates nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+}
+
+impl TokenEntry {
+    /// Whether the token reads personal data in clear: its `pii` setting, else only admins.
+    pub fn may_read_pii(&self) -> bool {
+        self.pii.unwrap_or(self.role == Role::Admin)
+    }
 }
 
 /// The store file's content.
@@ -124,6 +135,18 @@ impl TokenStore {
         name: Option<String>,
         now: &str,
     ) -> Result<(String, TokenEntry), StoreError> {
+        Self::add_with_pii(dir, role, tenants, name, None, now)
+    }
+
+    /// [`TokenStore::add`] with the token's `pii` permission set (`None`: the role's default).
+    pub fn add_with_pii(
+        dir: &Path,
+        role: Role,
+        tenants: Vec<String>,
+        name: Option<String>,
+        pii: Option<bool>,
+        now: &str,
+    ) -> Result<(String, TokenEntry), StoreError> {
         if role == Role::Reader && tenants.is_empty() {
             return Err(StoreError::Usage(
                 "a reader reads only its tenants' records: give --tenant (an auditor reads \
@@ -141,6 +164,7 @@ impl TokenStore {
                 name: name.clone(),
                 role,
                 tenants: tenants.clone(),
+                pii,
                 hash: blake3::hash(secret.as_bytes()).to_hex().to_string(),
                 created_at: now.to_string(),
                 revoked_at: None,

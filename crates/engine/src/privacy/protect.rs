@@ -49,26 +49,38 @@ pub(crate) struct State {
     keys: HashMap<[u8; 16], SubjectKey>,
     /// The master key, if given (replaced by a rotation).
     master: Option<MasterKey>,
-    /// Nonces drawn from the OS in bulk (one call per [`NONCE_BATCH`]), each used once.
-    nonces: Vec<[u8; NONCE_BYTES]>,
 }
+
+/// Nonces drawn from the OS in bulk (one call per [`NONCE_BATCH`]), each used once. Its own
+/// lock, so that values are encrypted outside the vault's state lock.
+#[derive(Debug, Default)]
+struct NoncePool(Mutex<Vec<[u8; NONCE_BYTES]>>);
 
 /// Nonces drawn from the operating system per call (3 KiB): one system call per ~40 events
 /// with three protected fields instead of three per event.
 const NONCE_BATCH: usize = 128;
 
-impl State {
-    fn nonce(&mut self) -> Result<[u8; NONCE_BYTES], PrivacyError> {
-        if self.nonces.is_empty() {
+impl NoncePool {
+    fn take(&self) -> Result<[u8; NONCE_BYTES], PrivacyError> {
+        let mut nonces = self.0.lock();
+        if nonces.is_empty() {
             let mut bulk = vec![0u8; NONCE_BATCH * NONCE_BYTES];
             getrandom::fill(&mut bulk).map_err(|e| PrivacyError::Random(e.to_string()))?;
-            self.nonces = bulk
+            *nonces = bulk
                 .chunks_exact(NONCE_BYTES)
                 .map(|c| c.try_into().expect("exact chunks"))
                 .collect();
         }
-        Ok(self.nonces.pop().expect("refilled"))
+        Ok(nonces.pop().expect("refilled"))
     }
+}
+
+/// One subject's key for the values of one event: its id and its cipher, built once per
+/// subject and event rather than once per value.
+struct SubjectCipher<'s> {
+    subject: &'s str,
+    key_id: [u8; 16],
+    cipher: XChaCha20Poly1305,
 }
 
 impl State {
@@ -83,7 +95,6 @@ impl State {
             by_id: HashMap::new(),
             live: HashMap::new(),
             keys,
-            nonces: Vec::new(),
         };
         state.reindex();
         state
@@ -114,7 +125,10 @@ pub struct Vault {
     pub(crate) fs: Arc<dyn FileSystem>,
     log_id: [u8; 16],
     policy: PrivacyPolicy,
+    /// Each policy field's path as text (for the associated data), made once.
+    path_texts: Vec<String>,
     pub(crate) state: Mutex<State>,
+    nonces: NoncePool,
 }
 
 impl Vault {
@@ -164,12 +178,15 @@ impl Vault {
                 "it belongs to another log".into(),
             ));
         }
+        let path_texts = policy.fields().iter().map(|f| f.path.to_string()).collect();
         Ok(Some(Vault {
             dir: dir.to_path_buf(),
             fs,
             log_id,
             policy,
+            path_texts,
             state: Mutex::new(State::new(store, keys, master)),
+            nonces: NoncePool::default(),
         }))
     }
 
@@ -190,8 +207,7 @@ impl Vault {
         all
     }
 
-    fn aad(&self, key_id: &[u8; 16], subject: &str, path: &FieldPath) -> Vec<u8> {
-        let path = path.to_string();
+    fn aad(&self, key_id: &[u8; 16], subject: &str, path: &str) -> Vec<u8> {
         let mut aad = Vec::with_capacity(VALUE_AAD.len() + 34 + subject.len() + path.len());
         aad.extend_from_slice(VALUE_AAD);
         aad.extend_from_slice(&self.log_id);
@@ -241,17 +257,18 @@ impl Vault {
         Ok((key_id, XChaCha20Poly1305::new(&(**key).into())))
     }
 
+    /// Encrypts one value (no lock held: the key is the caller's copy).
     fn seal(
         &self,
-        state: &mut State,
-        subject: &str,
-        path: &FieldPath,
+        key: &SubjectCipher<'_>,
+        path: &str,
         plaintext: &[u8],
     ) -> Result<String, PrivacyError> {
-        let (key_id, cipher) = self.key_for(state, subject)?;
-        let nonce = state.nonce()?;
-        let aad = self.aad(&key_id, subject, path);
-        let ciphertext = cipher
+        let nonce = self.nonces.take()?;
+        let key_id = key.key_id;
+        let aad = self.aad(&key_id, key.subject, path);
+        let ciphertext = key
+            .cipher
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -270,42 +287,68 @@ impl Vault {
 
     /// `event` with every protected value replaced by its wire form; borrowed when it has
     /// none. This is the one hook of the append path: it runs before the event is encoded and
-    /// hashed.
+    /// hashed, in the appending thread (not the writer's). The vault's lock is held only to
+    /// look up (or make) the subjects' keys; the values are encrypted after it is released,
+    /// so appenders in several threads encrypt in parallel.
     pub fn protect<'e>(&self, event: &'e Event) -> Result<Cow<'e, Event>, PrivacyError> {
-        let present: Vec<_> = self
-            .policy
-            .fields()
-            .iter()
-            .filter(|f| is_present(event, &f.path))
+        let present: Vec<usize> = (0..self.policy.fields().len())
+            .filter(|&i| is_present(event, &self.policy.fields()[i].path))
             .collect();
         if present.is_empty() {
             return Ok(Cow::Borrowed(event));
         }
-        let mut state = self.state.lock();
-        if state.master.is_none() {
-            let names: Vec<String> = present.iter().map(|f| f.path.to_string()).collect();
-            return Err(PrivacyError::MasterKeyRequired(names.join(", ")));
+        // The subjects' keys, under the lock (a new subject's key is made durable here).
+        let mut keys: Vec<SubjectCipher<'e>> = Vec::with_capacity(2);
+        {
+            let mut state = self.state.lock();
+            if state.master.is_none() {
+                let names: Vec<String> = present
+                    .iter()
+                    .map(|&i| self.path_texts[i].clone())
+                    .collect();
+                return Err(PrivacyError::MasterKeyRequired(names.join(", ")));
+            }
+            for &i in &present {
+                let subject = self.policy.fields()[i].subject.subject_of(event);
+                if keys.iter().all(|k| k.subject != subject) {
+                    let (key_id, cipher) = self.key_for(&mut state, subject)?;
+                    keys.push(SubjectCipher {
+                        subject,
+                        key_id,
+                        cipher,
+                    });
+                }
+            }
         }
         let mut out = event.clone();
-        for field in present {
+        for i in present {
+            let field = &self.policy.fields()[i];
+            let path = self.path_texts[i].as_str();
             let subject = field.subject.subject_of(event);
+            let key = keys
+                .iter()
+                .find(|k| k.subject == subject)
+                .expect("looked up above");
             if let Some(slot) = string_slot(&mut out, &field.path) {
                 if let Some(value) = slot.as_ref() {
-                    let sealed = self.seal(&mut state, subject, &field.path, value.as_bytes())?;
+                    let sealed = self.seal(key, path, value.as_bytes())?;
                     *slot = Some(sealed);
                 }
                 continue;
             }
-            let FieldPath::Json { root, keys } = &field.path else {
+            let FieldPath::Json {
+                root,
+                keys: json_keys,
+            } = &field.path
+            else {
                 unreachable!("every other path is a string slot")
             };
             let slot = json_slot(&mut out, *root);
             let Some(text) = slot.as_ref() else { continue };
             let mut failure = None;
-            let replaced = replace_at(text.as_str(), keys, &mut |raw| match self.seal(
-                &mut state,
-                subject,
-                &field.path,
+            let replaced = replace_at(text.as_str(), json_keys, &mut |raw| match self.seal(
+                key,
+                path,
                 raw.as_bytes(),
             ) {
                 Ok(s) => Some(json_string(&s)),
@@ -329,7 +372,7 @@ impl Vault {
         &self,
         state: &State,
         subject: &str,
-        path: &FieldPath,
+        path: &str,
         stored: &str,
         mode: Reveal,
     ) -> Opened {
@@ -403,6 +446,18 @@ impl Vault {
         Ok(count)
     }
 
+    /// Whether `event` holds data of `subject`: its actor is the subject, or one of its
+    /// protected values belongs to the subject (`entity.id` for paths whose subject is the
+    /// entity). What a data-subject access export (GDPR art. 15) selects.
+    pub fn holds_subject(&self, event: &Event, subject: &str) -> bool {
+        event.actor.id == subject
+            || self
+                .policy
+                .fields()
+                .iter()
+                .any(|f| f.subject.subject_of(event) == subject && is_present(event, &f.path))
+    }
+
     /// `record` with its protected values revealed as `mode` says. Values that do not open
     /// (no master key, a key id this store does not know, a forged value) read
     /// `[protected]`; those of an erased subject `[erased]`.
@@ -410,11 +465,11 @@ impl Vault {
         let mut out = record.clone();
         let event = &record.event;
         let state = self.state.lock();
-        for field in self.policy.fields() {
+        for (field, path) in self.policy.fields().iter().zip(&self.path_texts) {
             let subject = field.subject.subject_of(event);
             if let Some(slot) = string_slot(&mut out.event, &field.path) {
                 if let Some(stored) = slot.as_ref() {
-                    let shown = match self.open_value(&state, subject, &field.path, stored, mode) {
+                    let shown = match self.open_value(&state, subject, path, stored, mode) {
                         Opened::Plain(text) if mode == Reveal::Masked => {
                             super::mask::mask_text(&field.path, &text)
                         }
@@ -434,7 +489,7 @@ impl Vault {
             let replaced = replace_at(text.as_str(), keys, &mut |raw| {
                 let stored: String = serde_json::from_str(raw).unwrap_or_default();
                 Some(
-                    match self.open_value(&state, subject, &field.path, &stored, mode) {
+                    match self.open_value(&state, subject, path, &stored, mode) {
                         Opened::Plain(json) if mode == Reveal::Masked => {
                             super::mask::mask_json(&field.path, &json)
                         }

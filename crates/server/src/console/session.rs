@@ -210,6 +210,7 @@ pub fn link_caller(link_id: &str, tenant: &str) -> Caller {
         name: Some(format!("viewer link for {tenant}")),
         role: Role::Reader,
         tenants: vec![tenant.to_string()],
+        pii: false,
     }
 }
 

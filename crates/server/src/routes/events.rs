@@ -74,17 +74,16 @@ pub async fn list(
     let records: Vec<Value> = page
         .records
         .iter()
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .map(|r| serde_json::to_value(state.present(&caller, r.clone())).unwrap_or(Value::Null))
         .collect();
-    state
-        .audit_read(read_event(
-            &caller,
-            "audit.read",
-            "GET /v1/events",
-            params.to_json(),
-            records.len() as u64,
-        ))
-        .await?;
+    let event = read_event(
+        &caller,
+        "audit.read",
+        "GET /v1/events",
+        params.to_json(),
+        records.len() as u64,
+    );
+    state.audit_read(state.mark_reveal(&caller, event)).await?;
     Ok(Json(json!({
         "records": records,
         "cursor": page.cursor.to_string(),
@@ -174,7 +173,9 @@ pub async fn one(
     if !caller.may_see(record.event.tenant.as_deref()) {
         return Err(hidden());
     }
-    let mut doc = json!({ "record": record });
+    // The proof covers the record as stored (its protected values as ciphertext); the
+    // record shown is what the caller may see of it.
+    let mut doc = json!({ "record": state.present(&caller, record) });
     if proof {
         state.metrics().proofs.inc();
         let value = state
@@ -194,14 +195,7 @@ pub async fn one(
         true => "GET /v1/events/{seq}?proof=inclusion",
         false => "GET /v1/events/{seq}",
     };
-    state
-        .audit_read(read_event(
-            &caller,
-            "audit.read",
-            endpoint,
-            json!({ "seq": seq }),
-            1,
-        ))
-        .await?;
+    let event = read_event(&caller, "audit.read", endpoint, json!({ "seq": seq }), 1);
+    state.audit_read(state.mark_reveal(&caller, event)).await?;
     Ok(Json(doc))
 }

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/verify",
             post(admin::start_verify).get(admin::verify_status),
         )
+        .route("/v1/admin/erase", post(admin::erase))
         // The web console (its pages, assets and POST /v1/viewer-links).
         .merge(crate::console::router())
         .fallback(not_found)

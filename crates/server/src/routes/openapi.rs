@@ -24,9 +24,10 @@ use utoipa::{Modify, OpenApi};
         super::proofs::consistency,
         super::admin::start_verify,
         super::admin::verify_status,
+        super::admin::erase,
         crate::console::signin::mint_link,
     ),
-    components(schemas(ProblemDoc)),
+    components(schemas(ProblemDoc, super::admin::EraseRequest)),
     modifiers(&Bearer),
 )]
 struct ApiDoc;

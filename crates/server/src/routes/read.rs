@@ -149,10 +149,11 @@ pub async fn export(
     let writer_state = state.clone();
     let filters = params.to_json();
     tokio::task::spawn_blocking(move || {
-        let sent = write_export(&writer_state, query, csv, &tx);
+        let sent = write_export(&writer_state, &caller, query, csv, &tx);
         // The audit event names what was actually sent (a client that hangs up early
         // has seen fewer records).
         let event = read_event(&caller, "audit.export", "GET /v1/export", filters, sent);
+        let event = writer_state.mark_reveal(&caller, event);
         if let Ok(handle) = writer_state.log().append(&event) {
             let _ = handle.wait();
         }
@@ -170,6 +171,7 @@ pub async fn export(
 /// Pages through `query` as of now, sending chunks; returns how many records were sent.
 fn write_export(
     state: &AppState,
+    caller: &Caller,
     query: Query,
     csv: bool,
     tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
@@ -197,6 +199,7 @@ fn write_export(
                 done = true;
                 break;
             }
+            let record = &state.present(caller, record.clone());
             let written = match csv {
                 true => auditlog::csv::write_csv_row(&mut buf, record),
                 false => serde_json::to_writer(&mut buf, record)

@@ -67,24 +67,24 @@ pub async fn stream(
         (None, None) => log.tree_head().size,
     };
     state.metrics().streams.inc();
-    state
-        .audit_read(read_event(
-            &caller,
-            "audit.read",
-            "GET /v1/stream",
-            json!({"filters": params.to_json(), "from_seq": from}),
-            0,
-        ))
-        .await?;
+    let event = read_event(
+        &caller,
+        "audit.read",
+        "GET /v1/stream",
+        json!({"filters": params.to_json(), "from_seq": from}),
+        0,
+    );
+    state.audit_read(state.mark_reveal(&caller, event)).await?;
     let mut records = log.stream(&query, from);
     let mut stopping = state.stopping();
     let stopped = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
+    let viewer = state.clone();
     let events = futures_util::stream::poll_fn(move |cx| records.poll_next(cx))
         .take_while(|r| std::future::ready(r.is_ok()))
-        .map(|r| {
-            let event = match r {
+        .map(move |r| {
+            let event = match r.map(|record| viewer.present(&caller, record)) {
                 Ok(record) => SseEvent::default()
                     .id(record.seq.to_string())
                     .event("record")
