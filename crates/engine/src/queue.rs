@@ -2,7 +2,9 @@
 //! bounds it, the async producers waiting for room in it, and the poison that closes it.
 
 use crate::error::AppendError;
+use crate::receipt::Bell;
 use parking_lot::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
 
@@ -15,7 +17,11 @@ pub(crate) struct Queue {
     pub budget: QueueBudget,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// Where producers blocked on an acknowledgement sleep (receipt.rs).
+    pub bell: Arc<Bell>,
     poison: Mutex<Option<String>>,
+    /// Whether `poison` is set: read on every append without taking the lock.
+    poisoned: AtomicBool,
     /// Set while the writer waits for room to create its active segment.
     deferred: Mutex<Option<String>>,
 }
@@ -25,7 +31,9 @@ impl Queue {
         Queue {
             budget: QueueBudget::new(max_bytes),
             room: RoomWaiters::default(),
+            bell: Bell::new(),
             poison: Mutex::new(None),
+            poisoned: AtomicBool::new(false),
             deferred: Mutex::new(None),
         }
     }
@@ -40,12 +48,21 @@ impl Queue {
     }
 
     pub(crate) fn poison_cause(&self) -> Option<String> {
+        if !self.is_poisoned() {
+            return None;
+        }
         self.poison.lock().clone()
+    }
+
+    /// Whether a write, sync or panic poisoned the writer (cheap: no lock, no copy).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     /// Records the first failure; later ones keep the first cause.
     pub(crate) fn set_poison(&self, cause: String) {
         self.poison.lock().get_or_insert(cause);
+        self.poisoned.store(true, Ordering::Release);
     }
 
     pub(crate) fn poisoned_error(&self) -> AppendError {
