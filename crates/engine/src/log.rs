@@ -262,7 +262,7 @@ impl AuditLog {
     /// is invalid) and queues them as one request.
     fn submit(&self, events: &[Event], room: Room) -> Result<Arc<Completion>, AppendError> {
         let events = self.encode_all(events)?;
-        let done = Completion::new(&self.queue.bell);
+        let done = Completion::new();
         self.send(
             Command::Append {
                 events,
@@ -319,7 +319,7 @@ impl AuditLog {
     }
 
     fn control(&self, make: impl FnOnce(Reply) -> Command) -> Result<()> {
-        let done = Completion::new(&self.queue.bell);
+        let done = Completion::new();
         self.send(make(Reply::new(&done)), Room::Wait)?;
         BatchHandle { completion: done }.wait()?;
         Ok(())
@@ -380,9 +380,7 @@ impl AuditLog {
             // The writer is still told to stop: an `AppendFuture` not yet polled holds a
             // sender, so waiting for every sender to go could wait forever.
             Some(tx) => {
-                let _ = tx.send(Command::Shutdown(Reply::new(&Completion::new(
-                    &self.queue.bell,
-                ))));
+                let _ = tx.send(Command::Shutdown(Reply::new(&Completion::new())));
                 Err(self.queue.poisoned_error().into())
             }
             None => Ok(()),

@@ -2,9 +2,7 @@
 //! bounds it, the async producers waiting for room in it, and the poison that closes it.
 
 use crate::error::AppendError;
-use crate::receipt::Bell;
 use parking_lot::Mutex;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
 
@@ -17,8 +15,6 @@ pub(crate) struct Queue {
     pub budget: QueueBudget,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
-    /// Where producers blocked on an acknowledgement sleep (receipt.rs).
-    pub bell: Arc<Bell>,
     poison: Mutex<Option<String>>,
     /// Whether `poison` is set: read on every append without taking the lock.
     poisoned: AtomicBool,
@@ -31,7 +27,6 @@ impl Queue {
         Queue {
             budget: QueueBudget::new(max_bytes),
             room: RoomWaiters::default(),
-            bell: Bell::new(),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             deferred: Mutex::new(None),

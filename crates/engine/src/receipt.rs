@@ -12,7 +12,6 @@ use parking_lot::{Condvar, Mutex};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 /// Proof that a record was appended.
@@ -28,51 +27,11 @@ pub struct Receipt {
     pub tree_size: u64,
 }
 
-/// Where the waiters of a log's requests sleep: one mutex and condition variable shared by
-/// every [`Completion`] of the log, so that the writer wakes all the waiters of a committed
-/// group with one notification ([`ring`](Self::ring)) instead of one per request. A waiter
-/// woken for another group's commit finds its own slot still empty and sleeps again.
-///
-/// parking_lot's `notify_all` moves the sleepers onto the mutex and wakes one, which wakes
-/// the next as it unlocks: the writer makes one wake-up call per group and the other
-/// wake-ups happen on the producers' threads, off the commit path.
-#[derive(Debug, Default)]
-pub(crate) struct Bell {
-    lock: Mutex<()>,
-    rung: Condvar,
-    /// Waiters asleep (or about to sleep) on `rung`: `ring` skips the lock when there are none.
-    sleepers: AtomicUsize,
-}
-
-impl Bell {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Bell::default())
-    }
-
-    /// Wakes every waiter so that each re-checks its slot. Call after filling slots.
-    pub(crate) fn ring(&self) {
-        if self.sleepers.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        // Taking the lock orders this ring after a waiter's check-then-sleep: a waiter that
-        // saw its slot empty is either asleep already or has not yet checked.
-        drop(self.lock.lock());
-        self.rung.notify_all();
-    }
-}
-
-/// How long a waiter spins on its slot before it sleeps on the [`Bell`]: long enough to catch
-/// an acknowledgement that is a few microseconds away (a group being framed, an `OsBuffered`
-/// write), short enough not to steal a core from the writer when an fdatasync is in flight.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(5);
-
 /// A one-shot slot the writer fills and a producer waits on.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Completion {
-    /// Set (release) once `state.result` holds the answer.
-    done: AtomicBool,
     state: Mutex<CompletionState>,
-    bell: Arc<Bell>,
+    ready: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -84,69 +43,34 @@ struct CompletionState {
 }
 
 impl Completion {
-    /// An empty slot whose waiter sleeps on `bell`.
-    pub(crate) fn new(bell: &Arc<Bell>) -> Arc<Self> {
-        Arc::new(Completion {
-            done: AtomicBool::new(false),
-            state: Mutex::default(),
-            bell: bell.clone(),
-        })
-    }
-
-    /// Fills the slot and wakes an async waiter, but not a blocked one: the caller rings the
-    /// bell (once for many slots). Returns false if the slot was filled before.
-    fn fill(&self, result: Result<Vec<Receipt>, AppendError>) -> bool {
-        let waker = {
-            let mut state = self.state.lock();
-            if state.completed {
-                return false;
-            }
-            state.completed = true;
-            state.result = Some(result);
-            self.done.store(true, Ordering::SeqCst);
-            state.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-        true
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Completion::default())
     }
 
     /// Fills the slot and wakes the waiter. Later calls are ignored.
     pub(crate) fn complete(&self, result: Result<Vec<Receipt>, AppendError>) {
-        if self.fill(result) {
-            self.bell.ring();
+        let waker = {
+            let mut state = self.state.lock();
+            if state.completed {
+                return;
+            }
+            state.completed = true;
+            state.result = Some(result);
+            state.waker.take()
+        };
+        self.ready.notify_all();
+        if let Some(w) = waker {
+            w.wake();
         }
-    }
-
-    fn take(&self) -> Option<Result<Vec<Receipt>, AppendError>> {
-        self.state.lock().result.take()
     }
 
     fn wait(&self) -> Result<Vec<Receipt>, AppendError> {
-        let start = std::time::Instant::now();
-        let mut spins = 0u32;
-        while !self.done.load(Ordering::Acquire) {
-            std::hint::spin_loop();
-            spins += 1;
-            if spins.is_multiple_of(64) && start.elapsed() >= SPIN {
-                break;
-            }
-        }
+        let mut state = self.state.lock();
         loop {
-            if self.done.load(Ordering::Acquire) {
-                // Empty only if a poll already took the answer.
-                return self.take().unwrap_or(Err(AppendError::Closed));
+            if let Some(result) = state.result.take() {
+                return result;
             }
-            let bell = &self.bell;
-            let mut guard = bell.lock.lock();
-            bell.sleepers.fetch_add(1, Ordering::SeqCst);
-            // Re-checked under the bell's lock, which `ring` takes before notifying: a fill
-            // between this check and the sleep is not missed.
-            if !self.done.load(Ordering::SeqCst) {
-                bell.rung.wait(&mut guard);
-            }
-            bell.sleepers.fetch_sub(1, Ordering::SeqCst);
+            self.ready.wait(&mut state);
         }
     }
 
@@ -178,12 +102,6 @@ impl Reply {
     /// Answers the request and wakes its waiter.
     pub(crate) fn complete(self, result: Result<Vec<Receipt>, AppendError>) {
         self.0.complete(result);
-    }
-
-    /// Answers the request without waking a blocked waiter: the caller rings the [`Bell`]
-    /// once for every request it filled (the writer, after a group).
-    pub(crate) fn fill(self, result: Result<Vec<Receipt>, AppendError>) {
-        self.0.fill(result);
     }
 }
 
@@ -265,7 +183,7 @@ mod tests {
 
     #[test]
     fn future_is_woken_on_completion() {
-        let completion = Completion::new(&Bell::new());
+        let completion = Completion::new();
         let mut handle = AppendHandle {
             completion: completion.clone(),
         };
@@ -289,13 +207,13 @@ mod tests {
 
     #[test]
     fn a_dropped_reply_fails_its_waiter_and_a_completed_one_is_kept() {
-        let completion = Completion::new(&Bell::new());
+        let completion = Completion::new();
         drop(Reply::new(&completion));
         assert!(matches!(
             AppendHandle { completion }.wait(),
             Err(AppendError::Closed)
         ));
-        let completion = Completion::new(&Bell::new());
+        let completion = Completion::new();
         Reply::new(&completion).complete(Err(AppendError::QueueFull));
         assert!(matches!(
             BatchHandle { completion }.wait(),
@@ -305,7 +223,7 @@ mod tests {
 
     #[test]
     fn wait_returns_error() {
-        let completion = Completion::new(&Bell::new());
+        let completion = Completion::new();
         completion.complete(Err(AppendError::Closed));
         assert!(matches!(
             AppendHandle { completion }.wait(),

@@ -96,7 +96,7 @@ enum Queued {
 
 /// Queues `events` if both the byte budget and the channel have room, without blocking.
 fn try_queue(queue: &Queue, tx: &Sender<Command>, events: Vec<Encoded>) -> Queued {
-    let done = Completion::new(&queue.bell);
+    let done = Completion::new();
     let cmd = Command::Append {
         events,
         done: Reply::new(&done),

@@ -311,18 +311,10 @@ impl Writer {
         if appends(batch) != batch.len() {
             return;
         }
-        // Polled, yielding the core between polls, rather than parked in `recv`: a parked
-        // receiver is woken by every send, one context switch per producer, where a polling
-        // one lets the producers run and send without waking anybody.
         let deadline = Instant::now() + GROUP_WAIT;
         while bytes < self.host.options.max_group_bytes && batch.len() < self.last_group_appends {
-            let cmd = match rx.try_recv() {
-                Ok(cmd) => cmd,
-                Err(crossbeam_channel::TryRecvError::Empty) if Instant::now() < deadline => {
-                    std::thread::yield_now();
-                    continue;
-                }
-                Err(_) => break,
+            let Ok(cmd) = rx.recv_deadline(deadline) else {
+                break;
             };
             bytes += cmd.bytes();
             let control = !matches!(cmd, Command::Append { .. });
@@ -407,18 +399,16 @@ impl Writer {
                     for r in &mut receipts {
                         r.tree_size = tree_size;
                     }
-                    done.fill(Ok(receipts));
+                    done.complete(Ok(receipts));
                 }
             }
             Some(f) => {
                 self.poison(f);
                 for (done, _) in pending {
-                    done.fill(Err(self.host.queue.poisoned_error()));
+                    done.complete(Err(self.host.queue.poisoned_error()));
                 }
             }
         }
-        // One wake-up for every blocked waiter of the group.
-        self.host.queue.bell.ring();
         shutdown
     }
 
