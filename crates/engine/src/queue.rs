@@ -16,6 +16,8 @@ pub(crate) struct Queue {
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
     poison: Mutex<Option<String>>,
+    /// Whether `poison` is set: read on every append without taking the lock.
+    poisoned: AtomicBool,
     /// Set while the writer waits for room to create its active segment.
     deferred: Mutex<Option<String>>,
 }
@@ -26,6 +28,7 @@ impl Queue {
             budget: QueueBudget::new(max_bytes),
             room: RoomWaiters::default(),
             poison: Mutex::new(None),
+            poisoned: AtomicBool::new(false),
             deferred: Mutex::new(None),
         }
     }
@@ -40,12 +43,21 @@ impl Queue {
     }
 
     pub(crate) fn poison_cause(&self) -> Option<String> {
+        if !self.is_poisoned() {
+            return None;
+        }
         self.poison.lock().clone()
+    }
+
+    /// Whether a write, sync or panic poisoned the writer (cheap: no lock, no copy).
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
     }
 
     /// Records the first failure; later ones keep the first cause.
     pub(crate) fn set_poison(&self, cause: String) {
         self.poison.lock().get_or_insert(cause);
+        self.poisoned.store(true, Ordering::Release);
     }
 
     pub(crate) fn poisoned_error(&self) -> AppendError {

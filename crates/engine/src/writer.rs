@@ -24,6 +24,7 @@ use crate::segment::name::{segment_path, segment_tmp_path};
 use crate::segment::scan::ScanOutcome;
 use crate::timestamp::Timestamp;
 use crate::view::Published;
+use auditlog_format::merkle::lanes;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -121,6 +122,10 @@ pub(crate) struct Writer {
 /// gets a group (and a sync) of its own while the others queue behind it. Measured with 64
 /// producers (docs/BENCHMARKS.md): 45–54 events per fdatasync without the wait, 61–64 with it.
 const GROUP_WAIT: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Requests of at least this many events have their leaf hashes computed together, in SIMD
+/// lanes (eight at a time), rather than one by one.
+const LANE_BATCH: usize = 8;
 
 /// Why a group failed; the writer poisons the log with it.
 struct Failure {
@@ -264,7 +269,7 @@ impl Writer {
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    if self.host.queue.poison_cause().is_none() {
+                    if !self.host.queue.is_poisoned() {
                         let _ = self.sync();
                     }
                     return;
@@ -322,7 +327,7 @@ impl Writer {
 
     /// When a `Periodic` log next has to sync, if it has unsynced records.
     fn sync_deadline(&self) -> Option<Instant> {
-        if self.host.queue.poison_cause().is_some() {
+        if self.host.queue.is_poisoned() {
             return None; // a poisoned writer never retries a sync
         }
         match self.host.options.durability {
@@ -344,7 +349,7 @@ impl Writer {
         let mut failure: Option<Failure> = None;
         batch.reverse(); // popped from the end: oldest first
         while let Some(cmd) = batch.pop() {
-            if failure.is_some() || self.host.queue.poison_cause().is_some() {
+            if failure.is_some() || self.host.queue.is_poisoned() {
                 // A poisoned log's close still stops the thread (see AuditLog::shutdown).
                 shutdown |= matches!(cmd, Command::Shutdown(_));
                 fail(cmd, &self.host.queue);
@@ -417,7 +422,17 @@ impl Writer {
         let now = self.host.options.clock.now().as_nanos();
         let recorded_at = now.max(self.last_recorded_at);
         let mut receipts = Vec::with_capacity(events.len());
-        for event in events {
+        // Sequence numbers run on across a roll, so a request's leaf hashes are known before
+        // its frames are placed: a batch's are hashed eight at a time (SIMD lanes).
+        let first_seq = self.frontier.size();
+        let leaves = (events.len() >= LANE_BATCH).then(|| {
+            let records: Vec<_> = (first_seq..)
+                .zip(events)
+                .map(|(seq, e)| (seq, recorded_at, e.digest))
+                .collect();
+            lanes::leaf_hashes(&records)
+        });
+        for (i, event) in events.iter().enumerate() {
             let frame_len = (FRAME_HEADER_LEN + BODY_FIXED_LEN + event.payload.len()) as u64;
             self.roll_if_due(frame_len, recorded_at)?;
             let seq = self.frontier.size();
@@ -433,7 +448,11 @@ impl Writer {
                 self.durable_size,
                 &event.payload,
             );
-            let leaf_hash = merkle::leaf_hash(seq, recorded_at, &event.digest);
+            debug_assert_eq!(seq, first_seq + i as u64);
+            let leaf_hash = match &leaves {
+                Some(leaves) => leaves[i],
+                None => merkle::leaf_hash(seq, recorded_at, &event.digest),
+            };
             self.frontier.push(leaf_hash);
             // For proofs about the active segment (proof/active.rs); used only once published.
             self.active.note_leaf(seq, leaf_hash);

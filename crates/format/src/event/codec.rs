@@ -20,7 +20,9 @@ use crate::timestamp::Timestamp;
 /// The payload format version written by this build, the first byte of every payload.
 pub const PAYLOAD_VERSION: u8 = 1;
 
-/// The wire layout, borrowed for encoding. Keep in step with [`WireDecode`].
+/// The wire layout, borrowed for encoding. Keep in step with [`WireDecode`] and with the
+/// hand-written encoder (wire_write.rs), which tests compare with postcard on this struct.
+#[cfg(test)]
 #[derive(Serialize)]
 struct WireEncode<'a> {
     payload_version: u8,
@@ -117,35 +119,25 @@ pub fn encode_payload_into(
 ) -> Result<(), Error> {
     event.validate(limits)?;
     let limit = limits.max_event_bytes;
-    let wire = wire_of(event);
-
-    let size = postcard::experimental::serialized_size(&wire).map_err(|e| unencodable(&e))?;
+    // Written by hand (wire_write.rs), byte for byte what postcard writes for `WireEncode`.
+    let size = super::wire_write::size(event);
     if size > limit {
         return Err(Error::EventTooLarge { size, limit });
     }
+    out.reserve(size);
     let start = out.len();
-    out.resize(start + size, 0);
-    let written = postcard::to_slice(&wire, &mut out[start..]).map(|w| w.len());
-    match written {
-        Ok(n) if n == size => Ok(()),
-        other => {
-            out.truncate(start);
-            Err(unencodable(
-                &other.err().unwrap_or(postcard::Error::SerializeBufferFull),
-            ))
-        }
-    }
+    super::wire_write::write(event, out);
+    debug_assert_eq!(
+        out.len() - start,
+        size,
+        "wire_write::size and write disagree"
+    );
+    Ok(())
 }
 
-/// postcard on the mirror struct (no maps, no unknown lengths) cannot fail here; kept as an
-/// error rather than a panic all the same.
-fn unencodable(e: &dyn std::error::Error) -> Error {
-    Error::InvalidEvent {
-        field: "event",
-        reason: format!("cannot be encoded: {e}"),
-    }
-}
-
+/// The wire layout as serde sees it, encoded by postcard: the reference the hand-written
+/// encoder (wire_write.rs) is tested against, and how tests craft payloads.
+#[cfg(test)]
 fn wire_of(event: &Event) -> WireEncode<'_> {
     let actor = &event.actor;
     fn text(json: &Option<JsonText>) -> Option<&str> {

@@ -376,3 +376,50 @@ fn too_large_reports_the_exact_size() {
     assert_eq!(exact(&fits), 1000);
     assert_eq!(encode_payload(&fits, &limits).unwrap().len(), 1000);
 }
+
+/// The hand-written encoder (wire_write.rs) against postcard on the mirror struct, the
+/// reference: the same bytes for every field, present or absent, and for lengths and
+/// timestamps around each varint boundary.
+#[test]
+fn hand_encoder_writes_what_postcard_writes() {
+    let limits = EventLimits {
+        max_event_bytes: usize::MAX,
+        max_labels: 1000,
+        ..EventLimits::default()
+    };
+    let mut events = vec![full_event(), Event::new("a", "b")];
+    let generator = crate::sample::SampleEvents::new(3);
+    events.extend((0..500).map(|i| generator.event(i, Timestamp::from_unix_secs(1_800_000_000))));
+    for len in [126, 127, 128, 129, 16_383, 16_384, 16_385] {
+        events.push(Event::new("a".repeat(len.min(200)), "b").metadata("pad", "x".repeat(len)));
+    }
+    for nanos in [0, 1, -1, 63, 64, -64, -65, i64::MAX, i64::MIN] {
+        events.push(Event::new("a", "b").occurred_at(Timestamp::from_nanos(nanos)));
+    }
+    events.push(Event::new("a", "b").labels((0..200).map(|i| format!("l{i}"))));
+    for event in &events {
+        let mut hand = vec![0xAA];
+        encode_payload_into(event, &limits, &mut hand).unwrap();
+        assert_eq!(hand[0], 0xAA, "appends after what the buffer held");
+        let reference = postcard::to_stdvec(&wire_of(event)).unwrap();
+        assert_eq!(&hand[1..], &reference[..], "{event:?}");
+    }
+}
+
+#[test]
+fn the_size_limit_counts_the_exact_encoded_size() {
+    let event = full_event();
+    let size = encode(&event).len();
+    let at = |max_event_bytes| EventLimits {
+        max_event_bytes,
+        ..EventLimits::default()
+    };
+    let mut out = b"kept".to_vec();
+    assert!(encode_payload_into(&event, &at(size), &mut out).is_ok());
+    let mut out = b"kept".to_vec();
+    match encode_payload_into(&event, &at(size - 1), &mut out) {
+        Err(Error::EventTooLarge { size: s, limit }) => assert_eq!((s, limit), (size, size - 1)),
+        other => panic!("expected EventTooLarge, got {other:?}"),
+    }
+    assert_eq!(out, b"kept", "a refused event leaves the buffer as it was");
+}

@@ -25,6 +25,7 @@ mod kinds;
 mod lazy_record;
 mod validate;
 mod wire_walk;
+mod wire_write;
 
 use serde_json::Value;
 
