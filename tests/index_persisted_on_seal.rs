@@ -245,7 +245,7 @@ fn failing_index_writes_lose_and_fail_no_append() {
     assert!(files_with(dir, "idx").is_empty());
     assert!(files_with(dir, "tmp").is_empty(), "no temporary file left");
 
-    let log = AuditLog::open(dir).expect("reopen");
+    let log = reopen_after_close(dir);
     common::assert_events(&common::read_all(&log), 3100);
     assert_eq!(log.count(&q).expect("count"), brute);
     log.close().expect("close");
@@ -256,4 +256,20 @@ fn failing_index_writes_lose_and_fail_no_append() {
     );
     let report = verify(dir, &VerifyOptions::default()).expect("verify runs");
     assert!(report.ok, "{report}");
+}
+
+/// Reopens a log this test just closed. Other tests in this binary start `auditlog`
+/// processes; a child forked before its exec holds a copy of every descriptor, the lock's
+/// included, until the exec closes it (O_CLOEXEC), so for that instant the closed log still
+/// reads as locked. Only `Locked` is retried, a bounded number of times; any other error fails.
+fn reopen_after_close(dir: &std::path::Path) -> AuditLog {
+    for _ in 0..200 {
+        match AuditLog::open(dir) {
+            Err(auditlog::OpenError::Locked { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other.expect("reopen"),
+        }
+    }
+    panic!("the log stayed locked after close")
 }
