@@ -2,74 +2,15 @@
 //! by a gate) and the queue full, polling `append_async` returns `Pending` at once; once the
 //! gate opens the writer drains, wakes the task, and every receipt arrives in order.
 
-use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
+mod common;
+
 use auditlog::{AuditLog, Event};
+use common::{SyncGate, gated_file_system};
 use std::future::Future;
-use std::io;
-use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
-
-/// A file system whose fdatasync waits while the gate is closed.
-#[derive(Debug, Default)]
-struct Gate {
-    closed: Mutex<bool>,
-    opened: Condvar,
-}
-
-#[derive(Debug)]
-struct GatedFs(Arc<Gate>);
-#[derive(Debug)]
-struct GatedFile(Box<dyn WritableFile>, Arc<Gate>);
-
-impl FileSystem for GatedFs {
-    fn create_dir_all(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.create_dir_all(p)
-    }
-    fn create_new(&self, p: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(GatedFile(
-            StdFileSystem.create_new(p)?,
-            self.0.clone(),
-        )))
-    }
-    fn open_writable(&self, p: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(GatedFile(
-            StdFileSystem.open_writable(p)?,
-            self.0.clone(),
-        )))
-    }
-    fn rename(&self, a: &Path, b: &Path) -> io::Result<()> {
-        StdFileSystem.rename(a, b)
-    }
-    fn remove_file(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.remove_file(p)
-    }
-    fn sync_dir(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.sync_dir(p)
-    }
-}
-
-impl WritableFile for GatedFile {
-    fn write_all_at(&mut self, b: &[u8], o: u64) -> io::Result<()> {
-        self.0.write_all_at(b, o)
-    }
-    fn sync_data(&mut self) -> io::Result<()> {
-        let mut closed = self.1.closed.lock().unwrap();
-        while *closed {
-            closed = self.1.opened.wait(closed).unwrap();
-        }
-        drop(closed);
-        self.0.sync_data()
-    }
-    fn set_len(&mut self, l: u64) -> io::Result<()> {
-        self.0.set_len(l)
-    }
-    fn preallocate(&mut self, l: u64) -> io::Result<bool> {
-        self.0.preallocate(l)
-    }
-}
 
 struct CountingWaker(AtomicUsize, AtomicBool);
 impl Wake for CountingWaker {
@@ -82,13 +23,13 @@ impl Wake for CountingWaker {
 #[test]
 fn full_queue_yields_pending_and_wakes_when_drained() {
     let tmp = tempfile::tempdir().unwrap();
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let log = AuditLog::builder(tmp.path())
         .queue_capacity(2)
-        .file_system(Arc::new(GatedFs(gate.clone())))
+        .file_system(gated_file_system(&gate))
         .open()
         .unwrap();
-    *gate.closed.lock().unwrap() = true;
+    gate.close();
     // Fill: the writer takes one request and stalls in fdatasync; two more fill the queue.
     let mut handles = Vec::new();
     let mut queued = 0;
@@ -118,8 +59,7 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
     }
 
     // Open the gate; drive the futures on this thread like a single-threaded executor.
-    *gate.closed.lock().unwrap() = false;
-    gate.opened.notify_all();
+    gate.open();
     let mut receipts = vec![None; futures.len()];
     while receipts.iter().any(Option::is_none) {
         flag.1.store(false, Ordering::SeqCst);
@@ -164,15 +104,15 @@ fn full_queue_yields_pending_and_wakes_when_drained() {
 #[test]
 fn queued_bytes_are_bounded() {
     let tmp = tempfile::tempdir().unwrap();
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let log = Arc::new(
         AuditLog::builder(tmp.path())
             .queue_max_bytes(16 * 1024)
-            .file_system(Arc::new(GatedFs(gate.clone())))
+            .file_system(gated_file_system(&gate))
             .open()
             .unwrap(),
     );
-    *gate.closed.lock().unwrap() = true;
+    gate.close();
     let big = |i: usize| {
         Event::new("user:1", "upload")
             .entity("file", i.to_string())
@@ -204,8 +144,7 @@ fn queued_bytes_are_bounded() {
         "append must wait while the budget is full"
     );
 
-    *gate.closed.lock().unwrap() = false;
-    gate.opened.notify_all();
+    gate.open();
     for h in handles {
         h.wait().unwrap();
     }

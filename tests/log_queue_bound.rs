@@ -5,79 +5,13 @@
 //! once written), while the first refused request would not have fit. This is the bound
 //! docs/BENCHMARKS.md ("Memory under overload") measures as resident memory.
 
-use auditlog::fs::{FileSystem, StdFileSystem, WritableFile};
+mod common;
+
 use auditlog::{AppendError, AuditLog, Event, EventLimits};
 use auditlog_format::event::codec::encode_payload;
 use auditlog_format::record::{BODY_FIXED_LEN, FRAME_HEADER_LEN};
-use std::io;
-use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
-
-/// A file system whose fdatasync waits while the gate is closed.
-#[derive(Debug, Default)]
-struct Gate {
-    closed: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn set(&self, closed: bool) {
-        *self.closed.lock().unwrap() = closed;
-        self.opened.notify_all();
-    }
-}
-
-#[derive(Debug)]
-struct GatedFs(Arc<Gate>);
-#[derive(Debug)]
-struct GatedFile(Box<dyn WritableFile>, Arc<Gate>);
-
-impl FileSystem for GatedFs {
-    fn create_dir_all(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.create_dir_all(p)
-    }
-    fn create_new(&self, p: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(GatedFile(
-            StdFileSystem.create_new(p)?,
-            self.0.clone(),
-        )))
-    }
-    fn open_writable(&self, p: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(GatedFile(
-            StdFileSystem.open_writable(p)?,
-            self.0.clone(),
-        )))
-    }
-    fn rename(&self, a: &Path, b: &Path) -> io::Result<()> {
-        StdFileSystem.rename(a, b)
-    }
-    fn remove_file(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.remove_file(p)
-    }
-    fn sync_dir(&self, p: &Path) -> io::Result<()> {
-        StdFileSystem.sync_dir(p)
-    }
-}
-
-impl WritableFile for GatedFile {
-    fn write_all_at(&mut self, b: &[u8], o: u64) -> io::Result<()> {
-        self.0.write_all_at(b, o)
-    }
-    fn sync_data(&mut self) -> io::Result<()> {
-        let mut closed = self.1.closed.lock().unwrap();
-        while *closed {
-            closed = self.1.opened.wait(closed).unwrap();
-        }
-        drop(closed);
-        self.0.sync_data()
-    }
-    fn set_len(&mut self, l: u64) -> io::Result<()> {
-        self.0.set_len(l)
-    }
-    fn preallocate(&mut self, l: u64) -> io::Result<bool> {
-        self.0.preallocate(l)
-    }
-}
+use common::{SyncGate, gated_file_system};
+use std::sync::Arc;
 
 /// Bytes one event takes in the queue's budget: its frame (header, fixed body, payload).
 fn frame_bytes(event: &Event) -> usize {
@@ -98,13 +32,13 @@ fn event(i: usize) -> Event {
 /// the writer moves again.
 fn fill(limit: usize, batch: usize) -> (usize, usize) {
     let tmp = tempfile::tempdir().unwrap();
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let log = AuditLog::builder(tmp.path())
         .queue_max_bytes(limit)
-        .file_system(Arc::new(GatedFs(gate.clone())))
+        .file_system(gated_file_system(&gate))
         .open()
         .unwrap();
-    gate.set(true);
+    gate.close();
     let (mut admitted, mut next) = (0usize, 0usize);
     let (mut singles, mut batches) = (Vec::new(), Vec::new());
     let refused = loop {
@@ -125,7 +59,7 @@ fn fill(limit: usize, batch: usize) -> (usize, usize) {
             Err(e) => panic!("{e}"),
         }
     };
-    gate.set(false);
+    gate.open();
     for h in singles {
         h.wait().unwrap();
     }

@@ -6,86 +6,22 @@
 
 mod common;
 
-use auditlog::fs::WritableFile;
 use auditlog::{AuditLog, Durability, Event};
 use auditlog_server::AppState;
 use auditlog_server::state::Limits;
 use auditlog_server::tokens::TokenCache;
-use common::{WrapFile, Wrapped};
-use parking_lot::{Condvar, Mutex};
-use std::io;
+use common::{SyncGate, gated_file_system};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-/// Syncs wait while the gate is closed; `blocked` counts the waiting ones.
-#[derive(Debug, Default)]
-struct Gate {
-    state: Mutex<(bool, usize)>,
-    changed: Condvar,
-}
-
-impl Gate {
-    fn close(&self) {
-        self.state.lock().0 = true;
-    }
-    fn open(&self) {
-        self.state.lock().0 = false;
-        self.changed.notify_all();
-    }
-    fn pass(&self) {
-        let mut s = self.state.lock();
-        s.1 += 1;
-        self.changed.notify_all();
-        while s.0 {
-            self.changed.wait(&mut s);
-        }
-        s.1 -= 1;
-    }
-    fn wait_blocked(&self, n: usize) {
-        let mut s = self.state.lock();
-        while s.1 < n {
-            self.changed.wait(&mut s);
-        }
-    }
-}
-
-/// Wraps every file the engine writes so that its fdatasync passes the gate.
-#[derive(Debug, Clone)]
-struct GateSyncs(Arc<Gate>);
-
-#[derive(Debug)]
-struct GatedFile(Box<dyn WritableFile>, Arc<Gate>);
-
-impl WritableFile for GatedFile {
-    fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.0.write_all_at(buf, offset)
-    }
-    fn sync_data(&mut self) -> io::Result<()> {
-        self.1.pass();
-        self.0.sync_data()
-    }
-    fn set_len(&mut self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
-    }
-    fn preallocate(&mut self, len: u64) -> io::Result<bool> {
-        self.0.preallocate(len)
-    }
-}
-
-impl WrapFile for GateSyncs {
-    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
-        Box::new(GatedFile(file, self.0.clone()))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_is_503_with_retry_after_and_queued_appends_still_land() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let gate = Arc::new(Gate::default());
+    let gate = Arc::new(SyncGate::default());
     let log = AuditLog::builder(dir.path())
         .durability(Durability::Immediate)
         .queue_capacity(1)
-        .file_system(Arc::new(Wrapped(GateSyncs(gate.clone()))))
+        .file_system(gated_file_system(&gate))
         .open()
         .expect("opens");
     let log = Arc::new(log);

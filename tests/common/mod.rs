@@ -170,3 +170,72 @@ impl<W: WrapFile> FileSystem for Wrapped<W> {
         StdFileSystem.sync_dir(dir)
     }
 }
+
+/// A gate for fdatasync: while it is closed, every sync of a file opened through
+/// [`gated_file_system`] waits, which holds the writer inside a commit without any timing.
+/// `wait_blocked(n)` returns once `n` syncs are waiting at it.
+#[derive(Debug, Default)]
+pub struct SyncGate {
+    /// (closed, syncs waiting)
+    state: std::sync::Mutex<(bool, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl SyncGate {
+    pub fn close(&self) {
+        self.state.lock().unwrap().0 = true;
+    }
+    pub fn open(&self) {
+        self.state.lock().unwrap().0 = false;
+        self.changed.notify_all();
+    }
+    /// Waits here while the gate is closed (called by each sync).
+    fn pass(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.1 += 1;
+        self.changed.notify_all();
+        while s.0 {
+            s = self.changed.wait(s).unwrap();
+        }
+        s.1 -= 1;
+    }
+    pub fn wait_blocked(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        while s.1 < n {
+            s = self.changed.wait(s).unwrap();
+        }
+    }
+}
+
+/// The real file system, with every fdatasync passing `gate` first.
+pub fn gated_file_system(gate: &std::sync::Arc<SyncGate>) -> std::sync::Arc<dyn FileSystem> {
+    std::sync::Arc::new(Wrapped(GateSyncs(gate.clone())))
+}
+
+#[derive(Debug, Clone)]
+struct GateSyncs(std::sync::Arc<SyncGate>);
+
+impl WrapFile for GateSyncs {
+    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        Box::new(GatedFile(file, self.0.clone()))
+    }
+}
+
+#[derive(Debug)]
+struct GatedFile(Box<dyn WritableFile>, std::sync::Arc<SyncGate>);
+
+impl WritableFile for GatedFile {
+    fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.1.pass();
+        self.0.sync_data()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn preallocate(&mut self, len: u64) -> io::Result<bool> {
+        self.0.preallocate(len)
+    }
+}

@@ -4,46 +4,19 @@
 //! that is not empty, and an archive with one flipped byte restores nothing. An archive that
 //! starts after a local retention cut restores to a log that starts with that cut.
 
-use auditlog::lifecycle::{ArchivePolicy, CompactOptions, RetentionPolicy};
-use auditlog::{AuditLog, Durability, Event, ReadOnlyLog, Record, VerifyOptions};
-use auditlog_objstore::{
-    Error, RestoreOptions, S3Destination, S3Store, S3Url, STAGING_DIR, default_retry, head,
-    restore_log,
-};
-use object_store::memory::InMemory;
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-fn store() -> S3Store {
-    let url = S3Url {
-        bucket: "mem".into(),
-        prefix: "fleet".into(),
-    };
-    S3Store::with_store(
-        &url,
-        Arc::new(InMemory::new()),
-        "memory".into(),
-        default_retry(),
-    )
-    .unwrap()
-}
+use auditlog::lifecycle::{ArchivePolicy, CompactOptions, RetentionPolicy};
+use auditlog::{AuditLog, Event, ReadOnlyLog, Record, VerifyOptions};
+use auditlog_objstore::{
+    Error, RestoreOptions, S3Destination, S3Store, STAGING_DIR, head, restore_log,
+};
+use common::{memory_store, sealed_log};
+use std::path::Path;
 
 /// A log in `dir` with several sealed segments (cold when `cold`) and an active one.
 fn log(dir: &Path, cold: bool) -> AuditLog {
-    let log = AuditLog::builder(dir)
-        .segment_max_bytes(64 * 1024)
-        .durability(Durability::Immediate)
-        .open()
-        .unwrap();
-    let events: Vec<Event> = (0..3000)
-        .map(|i| {
-            Event::new(format!("user:{}", i % 7), "order.update").entity("order", format!("{i}"))
-        })
-        .collect();
-    for chunk in events.chunks(500) {
-        log.append_batch(chunk).unwrap().wait().unwrap();
-    }
-    log.seal().unwrap();
+    let log = sealed_log(dir, 3000);
     if cold {
         log.compact(&CompactOptions::default()).unwrap();
     }
@@ -76,7 +49,7 @@ fn archive_lose_the_log_restore_and_it_is_the_same_log() {
     let dir = tmp.path().join("log");
     let log = log(&dir, true);
     let before = archived_records(&log);
-    let store = store();
+    let store = memory_store("fleet");
     let id = archive_all(&log, &store);
     let archived_end = log.first_seq();
     let expected: Vec<Record> = before
@@ -118,7 +91,7 @@ fn archive_lose_the_log_restore_and_it_is_the_same_log() {
 fn a_restore_writes_nothing_into_a_full_directory_or_from_a_damaged_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let log = log(&tmp.path().join("log"), false);
-    let store = store();
+    let store = memory_store("fleet");
     let id = archive_all(&log, &store);
     let fs = auditlog::fs::StdFileSystem;
 
@@ -172,7 +145,7 @@ fn an_archive_that_starts_after_a_retention_cut_restores_to_a_log_that_starts_th
     log.seal().unwrap();
     let first = log.first_seq();
     assert!(first > 0);
-    let store = store();
+    let store = memory_store("fleet");
     let id = archive_all(&log, &store);
     let to = tmp.path().join("restored");
     let fs = auditlog::fs::StdFileSystem;

@@ -5,31 +5,18 @@
 //! run cut short after the cut leaves bundles that verification ignores and the next run
 //! deletes. Archived records read by range, either way round, are exactly the range.
 
+mod common;
+
 use auditlog::checkpoint::{NoteSigner, NoteVerifier};
 use auditlog::lifecycle::{ArchivePolicy, CompactOptions};
-use auditlog::{AuditLog, Durability, Event, Timestamp};
+use auditlog::{AuditLog, Timestamp};
 use auditlog_objstore::{
-    ArchiveReader, ArchiveRetentionPolicy, ArchiveVerifyOptions, S3Destination, S3Store, S3Url,
-    apply_archive_retention, default_retry, head, list_bundles, plan_archive_retention,
-    read_cut_log, verify_archive,
+    ArchiveReader, ArchiveRetentionPolicy, ArchiveVerifyOptions, S3Destination, S3Store,
+    apply_archive_retention, head, list_bundles, plan_archive_retention, read_cut_log,
+    verify_archive,
 };
-use object_store::memory::InMemory;
+use common::{memory_store, sealed_log};
 use std::path::Path;
-use std::sync::Arc;
-
-fn store() -> S3Store {
-    let url = S3Url {
-        bucket: "mem".into(),
-        prefix: "fleet".into(),
-    };
-    S3Store::with_store(
-        &url,
-        Arc::new(InMemory::new()),
-        "memory".into(),
-        default_retry(),
-    )
-    .unwrap()
-}
 
 fn keys() -> (NoteSigner, NoteVerifier) {
     let signer = NoteSigner::from_seed("test-log", [7; 32]).unwrap();
@@ -39,20 +26,7 @@ fn keys() -> (NoteSigner, NoteVerifier) {
 
 /// A cold log with several sealed segments, archived whole (but the active segment).
 fn archived(dir: &Path, store: &S3Store, signer: &NoteSigner) -> (AuditLog, String) {
-    let log = AuditLog::builder(dir)
-        .segment_max_bytes(64 * 1024)
-        .durability(Durability::Immediate)
-        .open()
-        .unwrap();
-    let events: Vec<Event> = (0..4000)
-        .map(|i| {
-            Event::new(format!("user:{}", i % 7), "order.update").entity("order", format!("{i}"))
-        })
-        .collect();
-    for chunk in events.chunks(500) {
-        log.append_batch(chunk).unwrap().wait().unwrap();
-    }
-    log.seal().unwrap();
+    let log = sealed_log(dir, 4000);
     log.compact(&CompactOptions::default()).unwrap();
     let report = log
         .archive(
@@ -95,7 +69,7 @@ fn budget_keeping(store: &S3Store, id: &str, keep: usize) -> u64 {
 #[test]
 fn retention_in_the_bucket_cuts_signs_and_what_remains_verifies() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store();
+    let store = memory_store("fleet");
     let (signer, verifier) = keys();
     let (log, id) = archived(&tmp.path().join("log"), &store, &signer);
     let before = list_bundles(&store, &id).unwrap().bundles;
@@ -157,7 +131,7 @@ fn retention_in_the_bucket_cuts_signs_and_what_remains_verifies() {
 #[test]
 fn removals_without_a_matching_signed_cut_are_damage() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store();
+    let store = memory_store("fleet");
     let (signer, verifier) = keys();
     let (_log, id) = archived(&tmp.path().join("log"), &store, &signer);
     let policy = ArchiveRetentionPolicy {
@@ -190,7 +164,7 @@ fn removals_without_a_matching_signed_cut_are_damage() {
 #[test]
 fn a_run_cut_short_after_its_cut_is_finished_by_the_next() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store();
+    let store = memory_store("fleet");
     let (signer, verifier) = keys();
     let (_log, id) = archived(&tmp.path().join("log"), &store, &signer);
     let before = list_bundles(&store, &id).unwrap().bundles;
@@ -244,7 +218,7 @@ fn a_run_cut_short_after_its_cut_is_finished_by_the_next() {
 #[test]
 fn ranged_reads_either_way_round_are_exactly_the_range() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store();
+    let store = memory_store("fleet");
     let (signer, _) = keys();
     let (log, _id) = archived(&tmp.path().join("log"), &store, &signer);
     let reader = ArchiveReader::open(&store, &log.log_id()).unwrap();

@@ -3,54 +3,18 @@
 //! the head object, and `verify_archive` proves the bundles, reports a changed object or a
 //! missing bundle, and never takes objects without a manifest for a bundle.
 
+mod common;
+
 use auditlog::lifecycle::ArchivePolicy;
-use auditlog::{AuditLog, Durability, Event};
-use auditlog_objstore::{
-    ArchiveVerifyOptions, S3Destination, S3Store, S3Url, default_retry, head, list_bundles,
-    verify_archive,
-};
-use object_store::memory::InMemory;
-use std::path::Path;
+use auditlog_objstore::{ArchiveVerifyOptions, S3Destination, head, list_bundles, verify_archive};
+use common::{memory_store, sealed_log};
 use std::sync::Arc;
-
-fn store() -> S3Store {
-    let url = S3Url {
-        bucket: "mem".into(),
-        prefix: "fleet/eu".into(),
-    };
-    S3Store::with_store(
-        &url,
-        Arc::new(InMemory::new()),
-        "memory".into(),
-        default_retry(),
-    )
-    .unwrap()
-}
-
-/// A log in `dir` with several sealed segments and an active one.
-fn log(dir: &Path) -> AuditLog {
-    let log = AuditLog::builder(dir)
-        .segment_max_bytes(64 * 1024)
-        .durability(Durability::Immediate)
-        .open()
-        .unwrap();
-    let events: Vec<Event> = (0..3000)
-        .map(|i| {
-            Event::new(format!("user:{}", i % 7), "order.update").entity("order", format!("{i}"))
-        })
-        .collect();
-    for chunk in events.chunks(500) {
-        log.append_batch(chunk).unwrap().wait().unwrap();
-    }
-    log.seal().unwrap();
-    log
-}
 
 #[test]
 fn archive_then_verify_the_bucket() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = log(&tmp.path().join("log"));
-    let store = store();
+    let log = sealed_log(&tmp.path().join("log"), 3000);
+    let store = memory_store("fleet/eu");
     let report = log
         .archive(
             &S3Destination::new(store.clone()),
@@ -89,8 +53,8 @@ fn archive_then_verify_the_bucket() {
 #[test]
 fn changed_objects_missing_bundles_and_partial_uploads_are_told_apart() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = log(&tmp.path().join("log"));
-    let store = store();
+    let log = sealed_log(&tmp.path().join("log"), 3000);
+    let store = memory_store("fleet/eu");
     let report = log
         .archive(
             &S3Destination::new(store.clone()),
@@ -155,8 +119,8 @@ fn changed_objects_missing_bundles_and_partial_uploads_are_told_apart() {
 fn the_maintenance_policy_archives_to_the_bucket() {
     use auditlog::lifecycle::MaintenancePolicy;
     let tmp = tempfile::tempdir().unwrap();
-    let log = log(&tmp.path().join("log"));
-    let store = store();
+    let log = sealed_log(&tmp.path().join("log"), 3000);
+    let store = memory_store("fleet/eu");
     let policy = MaintenancePolicy {
         archive: Some((
             Arc::new(S3Destination::new(store.clone())),
