@@ -104,6 +104,9 @@ pub(crate) struct Writer {
     /// Frames of the group being built, and where they go.
     pub buf: Vec<u8>,
     pub group_offset: u64,
+    /// Leaf hashes of the records in `buf`, handed to the active segment's proof tree once per
+    /// commit (proof/active.rs) rather than under its lock once per record.
+    pub group_leaves: Vec<crate::merkle::Hash>,
     /// Append requests in the last group: how many producers are probably about to send again.
     pub last_group_appends: usize,
     /// Queue-budget bytes of the batch being processed, returned even if processing panics.
@@ -208,6 +211,7 @@ impl Writer {
             last_recorded_at,
             last_sync: Instant::now(),
             buf: Vec::with_capacity(host.options.max_group_bytes + 64 * 1024),
+            group_leaves: Vec::new(),
             last_group_appends: 0,
             unreleased_bytes: 0,
             pending: Vec::new(),
@@ -414,6 +418,7 @@ impl Writer {
 
     fn poison(&mut self, failure: Failure) {
         self.buf.clear();
+        self.group_leaves.clear();
         self.host.queue.set_poison(failure.cause);
     }
 
@@ -454,8 +459,7 @@ impl Writer {
                 None => merkle::leaf_hash(seq, recorded_at, &event.digest),
             };
             self.frontier.push(leaf_hash);
-            // For proofs about the active segment (proof/active.rs); used only once published.
-            self.active.note_leaf(seq, leaf_hash);
+            self.group_leaves.push(leaf_hash);
             self.first_recorded_at.get_or_insert(recorded_at);
             self.last_recorded_at = recorded_at;
             receipts.push(Receipt {
@@ -509,6 +513,11 @@ impl Writer {
             }
             _ => {}
         }
+        // For proofs about the active segment, used only once published. A roll always
+        // commits first, so these leaves belong to the segment still active here.
+        let first = self.frontier.size() - self.group_leaves.len() as u64;
+        self.active.note_leaves(first, &self.group_leaves);
+        self.group_leaves.clear();
         self.publish();
         Ok(())
     }

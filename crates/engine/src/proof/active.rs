@@ -80,15 +80,25 @@ impl ActiveTree {
         }
     }
 
-    /// Notes the leaf hash of record `seq`, which the writer just framed. A leaf that does not
-    /// continue the run (cannot happen with one writer appending in order) restarts it there.
-    pub(crate) fn note_leaf(&self, seq: u64, leaf: Hash) {
+    /// Notes the leaf hashes of records `first..`, which the writer just committed. Leaves
+    /// that do not continue the run (cannot happen with one writer appending in order)
+    /// restart it at `first`.
+    pub(crate) fn note_leaves(&self, first: u64, leaves: &[Hash]) {
+        if leaves.is_empty() {
+            return;
+        }
         let mut run = self.leaves.write();
-        if run.end() != Some(seq) {
-            run.start = Some(seq);
+        if run.end() != Some(first) {
+            run.start = Some(first);
             run.hashes.clear();
         }
-        run.hashes.push(leaf);
+        run.hashes.extend_from_slice(leaves);
+    }
+
+    /// Notes the leaf hash of record `seq` alone (see [`note_leaves`](Self::note_leaves)).
+    #[cfg(test)]
+    pub(crate) fn note_leaf(&self, seq: u64, leaf: Hash) {
+        self.note_leaves(seq, &[leaf]);
     }
 
     /// Whether every leaf of `[first, end)` is known.

@@ -140,10 +140,10 @@ impl Segment {
         }
     }
 
-    /// Records the leaf hash of a record the writer just framed, for proofs.
-    pub(crate) fn note_leaf(&self, seq: u64, leaf: crate::merkle::Hash) {
+    /// Records the leaf hashes of records `first..` the writer just committed, for proofs.
+    pub(crate) fn note_leaves(&self, first: u64, leaves: &[crate::merkle::Hash]) {
         if let SegmentData::Active { tree, .. } = &self.data {
-            tree.note_leaf(seq, leaf);
+            tree.note_leaves(first, leaves);
         }
     }
 
