@@ -84,7 +84,7 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
         reader
             .scan(log.first_seq(), &mut |record| {
                 if query.matches(&record)
-                    && let Err(e) = writer.write(&revealer.show(record))
+                    && let Err(e) = writer.write(&revealer.show(&record))
                 {
                     write_error = Some(e);
                     return Ok(false);
@@ -103,9 +103,7 @@ pub fn run(args: ExportArgs) -> Result<(), CliError> {
     let mut exported = 0u64;
     loop {
         for record in &page.records {
-            writer
-                .write(&revealer.show(record.clone()))
-                .map_err(failed)?;
+            writer.write(&revealer.show(record)).map_err(failed)?;
             exported += 1;
         }
         if let Some(last) = page.records.last() {
@@ -177,7 +175,7 @@ fn subject_export(
             }
             let proof = auditlog::proof::prove_inclusion(&args.dir.dir, record.seq, None)?;
             let line = serde_json::json!({
-                "record": revealer.show(record.clone()),
+                "record": &*revealer.show(record),
                 "proof": proof,
             });
             serde_json::to_writer(&mut out, &line)

@@ -67,7 +67,9 @@ pub fn run(args: GetArgs) -> Result<(), CliError> {
     // An archived record read without --dir prints as stored (its vault is in the log's
     // directory).
     let record = match &args.dir {
-        Some(dir) => super::privacy::Revealer::open(dir, &args.master_key)?.show(record),
+        Some(dir) => super::privacy::Revealer::open(dir, &args.master_key)?
+            .show(&record)
+            .into_owned(),
         None => record,
     };
     let text = if args.compact {

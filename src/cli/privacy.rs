@@ -61,10 +61,12 @@ impl Revealer {
     }
 
     /// `record` as it prints.
-    pub fn show(&self, record: Record) -> Record {
+    /// The record as this reader may see it: borrowed unchanged when the log has no
+    /// privacy policy, so printing an ordinary log copies nothing.
+    pub fn show<'r>(&self, record: &'r Record) -> std::borrow::Cow<'r, Record> {
         match &self.vault {
-            Some(vault) => vault.reveal(&record, self.mode),
-            None => record,
+            Some(vault) => std::borrow::Cow::Owned(vault.reveal(record, self.mode)),
+            None => std::borrow::Cow::Borrowed(record),
         }
     }
 }

@@ -91,7 +91,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     let mut writer = RecordWriter::new(BufWriter::new(std::io::stdout().lock()), format, display);
     for record in &records {
         writer
-            .write(&revealer.show(record.clone()))
+            .write(&revealer.show(record))
             .map_err(stdout_failed)?;
     }
     let written = writer.finish().map_err(stdout_failed)?;
