@@ -9,6 +9,7 @@ mod server_support;
 
 use serde_json::{Value, json};
 use server_support::{BIN, Server, Sse, request, token};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(args: &[&str]) -> String {
@@ -25,14 +26,26 @@ fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A master key and a log created with `protect` as its protected fields, in `tmp`:
+/// (log directory, master key file).
+fn protected_log(tmp: &Path, protect: &str) -> (PathBuf, PathBuf) {
+    let dir = tmp.join("log");
+    let key = tmp.join("master.key");
+    run(&["keygen", "--master", "--out", key.to_str().expect("utf-8")]);
+    run(&[
+        "init",
+        "--protect",
+        protect,
+        "--dir",
+        dir.to_str().expect("utf-8"),
+    ]);
+    (dir, key)
+}
+
 #[test]
 fn protected_fields_need_the_master_key_and_are_stored_encrypted() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("log");
-    let key = tmp.path().join("master.key");
-    run(&["keygen", "--master", "--out", key.to_str().expect("utf-8")]);
-    let dir_text = dir.to_str().expect("utf-8");
-    run(&["init", "--protect", "actor.email", "--dir", dir_text]);
+    let (dir, key) = protected_log(tmp.path(), "actor.email");
     let writer = token(&dir, "writer", &[]);
     let auditor = token(&dir, "auditor", &[]);
     let event = json!({
@@ -137,16 +150,7 @@ const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>Alice";
 #[test]
 fn personal_data_reads_in_clear_only_for_the_pii_permission_on_every_read_path() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("log");
-    let key = tmp.path().join("master.key");
-    run(&["keygen", "--master", "--out", key.to_str().expect("utf-8")]);
-    run(&[
-        "init",
-        "--protect",
-        "actor.email,actor.name,ip",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-    ]);
+    let (dir, key) = protected_log(tmp.path(), "actor.email,actor.name,ip");
     let writer = token(&dir, "writer", &[]);
     let admin = token(&dir, "admin", &[]);
     let auditor = token(&dir, "auditor", &[]);
@@ -275,16 +279,7 @@ fn personal_data_reads_in_clear_only_for_the_pii_permission_on_every_read_path()
 #[test]
 fn an_admin_erases_a_subject_over_http_and_its_values_read_erased() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("log");
-    let key = tmp.path().join("master.key");
-    run(&["keygen", "--master", "--out", key.to_str().expect("utf-8")]);
-    run(&[
-        "init",
-        "--protect",
-        "actor.email",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-    ]);
+    let (dir, key) = protected_log(tmp.path(), "actor.email");
     let writer = token(&dir, "writer", &[]);
     let admin = token(&dir, "admin", &[]);
     let auditor = token(&dir, "auditor", &[]);
