@@ -22,37 +22,12 @@ from pathlib import Path
 from typing import Callable, List, Tuple
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python" / "tests"))
 
 import auditlog  # noqa: E402
 import serverproc  # noqa: E402
-
-SCHEMA = """
-    DROP TABLE IF EXISTS audit_events;
-    CREATE TABLE audit_events (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        occurred_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        tenant TEXT,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        entity_type TEXT,
-        entity_id TEXT,
-        severity TEXT NOT NULL,
-        details JSONB NOT NULL
-    );
-    CREATE INDEX audit_events_time ON audit_events(occurred_at);
-    CREATE INDEX audit_events_actor ON audit_events(actor, occurred_at);
-    CREATE INDEX audit_events_action ON audit_events(action, occurred_at);
-    CREATE INDEX audit_events_entity ON audit_events(entity_type, entity_id, occurred_at);
-    CREATE INDEX audit_events_tenant ON audit_events(tenant, occurred_at);
-    CHECKPOINT;
-"""
-INSERT = ("INSERT INTO audit_events (tenant, actor, action, entity_type, entity_id, severity, details)"
-          " VALUES (%s, %s, %s, %s, %s, %s, %s)")
-COPY = "COPY audit_events (tenant, actor, action, entity_type, entity_id, severity, details) FROM STDIN"
-
+from seeds_schema import COPY, INSERT, SCHEMA, row  # noqa: E402
 
 def event(i: int) -> dict:
     """The seeds' typical row (the shape python/bench/bench_append.py uses)."""
@@ -71,11 +46,6 @@ def event(i: int) -> dict:
         "changed_fields": ["status"],
         "metadata": {"amount": 1999, "currency": "EUR"},
     }
-
-
-def row(e: dict) -> tuple:
-    return (e["tenant"], e["actor"]["id"], e["action"], e["entity"]["type"], e["entity"]["id"],
-            e["severity"], Jsonb(e))
 
 
 def threaded(threads: int, n: int, work: Callable[[int, range], None]) -> int:
@@ -129,6 +99,60 @@ def pg_batched(conninfo: str, n: int, copy: bool) -> Tuple[int, float]:
                     else:
                         cur.executemany(INSERT, [row(e) for e in chunk])
         return n, time.perf_counter() - start
+
+
+# --- PostgreSQL via the SQLAlchemy ORM (what the seeds' services write) -----------------------
+
+def orm_engine(conninfo: str):
+    """An SQLAlchemy engine on the psycopg driver and a model of the seeds' table (created by
+    SCHEMA, so the ORM writes into exactly the rows and indexes psycopg does)."""
+    from sqlalchemy import BigInteger, DateTime, String, create_engine, func
+    from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class AuditEvent(Base):
+        __tablename__ = "audit_events"
+        id = mapped_column(BigInteger, primary_key=True)
+        occurred_at = mapped_column(DateTime(timezone=True), server_default=func.now())
+        tenant = mapped_column(String)
+        actor = mapped_column(String)
+        action = mapped_column(String)
+        entity_type = mapped_column(String)
+        entity_id = mapped_column(String)
+        severity = mapped_column(String)
+        details = mapped_column(JSONB)
+
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), pool_size=8)
+
+    def model(e: dict) -> AuditEvent:
+        return AuditEvent(tenant=e["tenant"], actor=e["actor"]["id"], action=e["action"],
+                          entity_type=e["entity"]["type"], entity_id=e["entity"]["id"],
+                          severity=e["severity"], details=e)
+
+    return engine, model
+
+
+def orm_rows(conninfo: str, n: int, threads: int, batch: int) -> Tuple[int, float]:
+    from sqlalchemy.orm import Session
+
+    pg_fresh(conninfo)
+    engine, model = orm_engine(conninfo)
+    events = [event(i) for i in range(n)]
+
+    def work(t: int, idx: range) -> None:
+        with Session(engine) as session:
+            for b in range(idx.start, idx.stop, batch):
+                session.add_all([model(events[i]) for i in range(b, min(b + batch, idx.stop))])
+                session.commit()  # one transaction: one fdatasync under synchronous_commit=on
+
+    start = time.perf_counter()
+    done = threaded(threads, n, work)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return done, elapsed
 
 
 # --- auditlog, embedded and client --------------------------------------------------------------
@@ -192,12 +216,16 @@ def main() -> None:
     rows: List[Tuple[str, str, Callable[[], Tuple[int, float]]]] = [
         ("one event per call, 1 thread", "psycopg INSERT, autocommit (1 transaction each)",
          lambda: pg_single(conninfo, args.single, 1)),
+        ("one event per call, 1 thread", "SQLAlchemy ORM add + commit",
+         lambda: orm_rows(conninfo, args.single, 1, 1)),
         ("one event per call, 1 thread", "auditlog.AuditLog.append (immediate)",
          lambda: embedded(base, args.single, 1, 1)),
         ("one event per call, 1 thread", "auditlog.connect (unix socket, serve --durability immediate)",
          lambda: client(args.single, 1, 1)),
         ("one event per call, 8 threads", "psycopg INSERT, autocommit, 8 connections",
          lambda: pg_single(conninfo, args.single * 4, 8)),
+        ("one event per call, 8 threads", "SQLAlchemy ORM add + commit, 8 sessions",
+         lambda: orm_rows(conninfo, args.single * 4, 8, 1)),
         ("one event per call, 8 threads", "auditlog.AuditLog.append (immediate)",
          lambda: embedded(base, args.single * 4, 8, 1)),
         ("one event per call, 8 threads", "auditlog.connect (unix socket, linger 2 ms)",
@@ -206,6 +234,8 @@ def main() -> None:
          lambda: pg_batched(conninfo, args.batched, False)),
         ("1,000 per call", "psycopg COPY, 1 transaction per 1,000",
          lambda: pg_batched(conninfo, args.batched, True)),
+        ("1,000 per call", "SQLAlchemy ORM add_all + commit per 1,000",
+         lambda: orm_rows(conninfo, args.batched, 1, 1000)),
         ("1,000 per call", "auditlog.AuditLog.append_many (immediate)",
          lambda: embedded(base, args.batched, 1, 1000)),
         ("1,000 per call", "auditlog.connect append_many (unix socket)",
@@ -225,10 +255,12 @@ def main() -> None:
     print()
     for shape in dict.fromkeys(s for s, _, _ in rows):
         pg = rates.get((shape, "psycopg"))
+        orm = rates.get((shape, "SQLAlchemy"))
         emb = rates.get((shape, "auditlog.AuditLog.append")) or rates.get((shape, "auditlog.AuditLog.append_many"))
         cli = rates.get((shape, "auditlog.connect"))
         if pg:
-            print(f"- {shape}: embedded / best psycopg = {emb / pg:.1f}×, client / best psycopg = {cli / pg:.1f}×")
+            print(f"- {shape}: embedded / best psycopg = {emb / pg:.1f}×, client / best psycopg = {cli / pg:.1f}×"
+                  + (f", embedded / SQLAlchemy = {emb / orm:.1f}×, client / SQLAlchemy = {cli / orm:.1f}×" if orm else ""))
     print(f"- load average at start: {load_start}; at end: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 

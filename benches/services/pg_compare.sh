@@ -6,7 +6,7 @@
 #   benches/services/pg_compare.sh [--single N] [--batched N]
 #
 # Starts a throw-away PostgreSQL on a Unix socket only (benches/pg_server.sh, stopped by a
-# trap), installs psycopg (pinned) and the package (`pip install ./python`, a release wheel)
+# trap), installs psycopg, SQLAlchemy (benches/services/requirements.txt, pinned) and the package (`pip install ./python`, a release wheel)
 # into a virtualenv under target/, builds the release `auditlog` binary for client mode.
 # Anything that cannot be installed fails the script.
 set -euo pipefail
@@ -16,7 +16,7 @@ venv=$root/target/pg-bench-venv
 . benches/pg_server.sh
 pg_start "${TMPDIR:-/tmp}"
 python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r benches/services/requirements.txt
 CARGO_TARGET_DIR=$root/target "$venv/bin/pip" install --quiet --disable-pip-version-check ./python
 cargo build --release --bin auditlog
 export AUDITLOG_BIN=$root/target/release/auditlog
