@@ -8,90 +8,20 @@
 //! Each test works under a prefix of its own. Without the server every test fails.
 
 mod common;
+mod s3_common;
 use auditlog::lifecycle::ArchivePolicy;
 use auditlog_objstore::{
     BackoffConfig, RetryConfig, S3Destination, S3Options, S3Store, S3Url, list_bundles,
 };
 use common::*;
+use s3_common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-/// The bucket the suite's server created; panics (fails the test) when no server is set up.
-fn bucket() -> String {
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
-        assert!(
-            std::env::var(var).is_ok(),
-            "{var} is not set: these tests need the S3 server that .ci/test.d/30-s3 starts"
-        );
-    }
-    std::env::var("AUDITLOG_S3_BUCKET")
-        .expect("AUDITLOG_S3_BUCKET is not set: run these tests through .ci/test.d/30-s3")
-}
-
-/// A prefix no other test (or earlier run) uses.
-fn fresh_prefix(name: &str) -> S3Url {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    S3Url {
-        bucket: bucket(),
-        prefix: format!(
-            "t/{name}-{}-{nanos}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ),
-    }
-}
-
-fn auditlog(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_auditlog"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-/// The `seq` of each JSON line a command printed, after checking that it succeeded.
-fn seqs_of(out: &Output) -> Vec<u64> {
-    assert!(out.status.success(), "{}", text(out));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A log with several sealed segments and an active one, `n` records.
-fn log_with_segments(dir: &Path, n: u64) {
-    let log = small_segments(dir).open().unwrap();
-    append_range(&log, 0, n);
-    log.seal().unwrap();
-    append_range(&log, n, n + 10);
-    log.close().unwrap();
-}
 
 /// Every file in `dir`, with its bytes.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -133,7 +63,7 @@ fn archive_round_trip_verifies_from_the_bucket_and_with_the_live_log() {
 
     // Every record archived is still there: the live log starts where the archive ends.
     let ro = auditlog::ReadOnlyLog::open(&dir).unwrap();
-    let store = connect(&fresh_url(&url));
+    let store = connect(&parse_s3(&url));
     let log_id = auditlog_objstore::head::log_id_hex(&ro.log_id());
     let listing = list_bundles(&store, &log_id).unwrap();
     assert!(listing.bundles.len() >= 3, "{listing:?}");
@@ -257,7 +187,8 @@ fn archived_records_are_read_by_range_reads_of_one_frame() {
     assert_eq!(firsts, vec![5, 102, 199]);
 }
 
-fn fresh_url(text: &str) -> S3Url {
+/// `text`, an `s3://` URL, parsed.
+fn parse_s3(text: &str) -> S3Url {
     match auditlog_objstore::parse_location(text).unwrap() {
         auditlog_objstore::Location::S3(u) => u,
         other => panic!("{other:?}"),
@@ -609,7 +540,7 @@ fn a_duplicate_upload_is_harmless() {
         assert!(out.status.success(), "{}", text(&out));
     }
     // Putting an object again with the same bytes succeeds; with other bytes it fails.
-    let store = connect(&fresh_url(&url));
+    let store = connect(&parse_s3(&url));
     store.put_create("x/probe", b"one").unwrap();
     assert_eq!(
         store.put_create("x/probe", b"one").unwrap(),

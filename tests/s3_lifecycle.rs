@@ -7,73 +7,10 @@
 //! of its own. Without the server every test fails.
 
 mod common;
-use common::*;
+mod s3_common;
+use s3_common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn bucket() -> String {
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-    ] {
-        assert!(
-            std::env::var(var).is_ok(),
-            "{var} is not set: these tests need the S3 server that .ci/test.d/30-s3 starts"
-        );
-    }
-    std::env::var("AUDITLOG_S3_BUCKET")
-        .expect("AUDITLOG_S3_BUCKET is not set: run these tests through .ci/test.d/30-s3")
-}
-
-fn fresh_url(name: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "s3://{}/t/{name}-{}-{nanos}-{}",
-        bucket(),
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn auditlog(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_auditlog"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "{}", text(&o));
-    o
-}
-
-/// The `seq` of each JSON line printed.
-fn seqs(out: &Output) -> Vec<u64> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect()
-}
+use std::process::Output;
 
 /// The cursor a query printed on stderr, if any.
 fn cursor_of(out: &Output) -> Option<String> {
@@ -81,15 +18,6 @@ fn cursor_of(out: &Output) -> Option<String> {
     err.split("--cursor ")
         .nth(1)
         .map(|rest| rest.split_whitespace().next().unwrap().to_string())
-}
-
-/// A log with sealed segments of `n` records and 10 more in the active one.
-fn log_with_segments(dir: &Path, n: u64) {
-    let log = small_segments(dir).open().unwrap();
-    append_range(&log, 0, n);
-    log.seal().unwrap();
-    append_range(&log, n, n + 10);
-    log.close().unwrap();
 }
 
 fn keygen(tmp: &Path) -> (String, String) {

@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::head::parse_log_id;
 use crate::store::S3Store;
-use crate::verify::{ArchiveVerifyOptions, fetch_and_check, list_logs};
+use crate::verify::{ArchiveVerifyOptions, Start, fetch_and_check, list_logs};
 use auditlog::TreeHead;
 use auditlog::checkpoint::NoteSigner;
 use auditlog::fs::FileSystem;
@@ -135,7 +135,14 @@ fn stage_and_move(
     options: &RestoreOptions<'_>,
 ) -> Result<RestoreReport> {
     let io = |context: String| move |source| Error::Io { context, source };
-    let checked = fetch_and_check(store, log_id, &options.verify, staging, Some(fs))?;
+    let checked = fetch_and_check(
+        store,
+        log_id,
+        &options.verify,
+        staging,
+        Some(fs),
+        Start::MayBeUnexplained,
+    )?;
     let (verdict, dirs) = (checked.verdict, checked.dirs);
     if !verdict.ok() {
         return Err(Error::ArchiveDamaged {

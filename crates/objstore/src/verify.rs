@@ -327,7 +327,27 @@ pub fn verify_log(
         context: "creating a scratch directory for fetched bundles".into(),
         source,
     })?;
-    Ok(fetch_and_check(store, log_id, options, scratch.path(), None)?.verdict)
+    Ok(fetch_and_check(
+        store,
+        log_id,
+        options,
+        scratch.path(),
+        None,
+        Start::MustBeExplained,
+    )?
+    .verdict)
+}
+
+/// What [`fetch_and_check`] makes of an archive without a cut log whose first bundle starts
+/// above record 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// Damage (`verify s3://`): nothing in the bucket explains the missing records, as when
+    /// its cut objects were deleted. `verify DIR --archive` checks such an archive against
+    /// the live log's cut log instead.
+    MustBeExplained,
+    /// A warning (restore): the restored log gets a retention cut at the first bundle.
+    MayBeUnexplained,
 }
 
 /// What [`fetch_and_check`] fetched and found.
@@ -350,6 +370,7 @@ pub(crate) fn fetch_and_check(
     options: &ArchiveVerifyOptions<'_>,
     scratch: &Path,
     fs: Option<&dyn FileSystem>,
+    start: Start,
 ) -> Result<Checked> {
     let bundles_dir = scratch.join("bundles");
     let live_dir = scratch.join("live");
@@ -484,13 +505,21 @@ pub(crate) fn fetch_and_check(
         match &cut_log {
             Some((key, _, log)) => check_cuts(&mut verdict, key, log, &id, options.public_key),
             None => {
-                let start = verdict.bundles.first().map_or(0, |b| b.start.size);
-                if start > 0 {
-                    verdict.warnings.push(format!(
-                        "the archive starts at record {start}, and no cut in it records the \
-                         removal of records 0..{start} (they may have been removed from the \
+                let first = verdict.bundles.first().map_or(0, |b| b.start.size);
+                match start {
+                    _ if first == 0 => {}
+                    Start::MustBeExplained => verdict.problems.push(format!(
+                        "{}: records 0..{first} are not in the archive and no cut in it \
+                         explains their removal (were its cuts/ objects deleted?); if \
+                         retention removed them from the live log before archiving, \
+                         `auditlog verify DIR --archive URL` checks them against its cut log",
+                        listing.bundles[0]
+                    )),
+                    Start::MayBeUnexplained => verdict.warnings.push(format!(
+                        "the archive starts at record {first}, and no cut in it records the \
+                         removal of records 0..{first} (they may have been removed from the \
                          live log before archiving: its cut log says)"
-                    ));
+                    )),
                 }
             }
         }

@@ -161,6 +161,54 @@ fn removals_without_a_matching_signed_cut_are_damage() {
     );
 }
 
+/// Retention ran in the bucket, then its `cuts/` objects were deleted: the first bundle left
+/// starts above 0 and nothing in the archive explains records 0..N. That is damage, named
+/// with the bundle and the range, with or without the public key; the same archive with its
+/// cut log put back verifies.
+#[test]
+fn an_archive_whose_cut_objects_were_deleted_is_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = memory_store("fleet");
+    let (signer, verifier) = keys();
+    let (_log, id) = archived(&tmp.path().join("log"), &store, &signer);
+    let policy = ArchiveRetentionPolicy {
+        max_total_bytes: Some(budget_keeping(&store, &id, 2)),
+        ..ArchiveRetentionPolicy::default()
+    };
+    let cut = apply_archive_retention(&store, &id, &policy, Some(&signer), Timestamp::now())
+        .unwrap()
+        .cut
+        .expect("a cut");
+    assert!(verified(&store, &verifier).ok());
+    let first = list_bundles(&store, &id).unwrap().bundles[0].clone();
+
+    let cuts = store.list(&format!("{id}/cuts/")).unwrap();
+    assert!(!cuts.is_empty());
+    let saved: Vec<(String, Vec<u8>)> = cuts
+        .iter()
+        .map(|(k, _)| (k.clone(), store.get(k).unwrap().unwrap()))
+        .collect();
+    for (k, _) in &cuts {
+        store.delete(k).unwrap();
+    }
+    assert!(read_cut_log(&store, &id).unwrap().is_none());
+    let range = format!("records 0..{}", cut.cut_seq);
+    for verdict in [
+        verified(&store, &verifier),
+        verify_archive(&store, &ArchiveVerifyOptions::default()).unwrap(),
+    ] {
+        assert!(!verdict.ok(), "{verdict}");
+        let problems = verdict.logs[0].problems.join("\n");
+        assert!(problems.contains(&first), "{verdict}");
+        assert!(problems.contains(&range), "{verdict}");
+    }
+
+    for (k, bytes) in &saved {
+        store.put_create(k, bytes).unwrap();
+    }
+    assert!(verified(&store, &verifier).ok());
+}
+
 #[test]
 fn a_run_cut_short_after_its_cut_is_finished_by_the_next() {
     let tmp = tempfile::tempdir().unwrap();
