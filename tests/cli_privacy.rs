@@ -340,3 +340,54 @@ fn query_by_a_protected_value_finds_it_until_the_subject_is_erased() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no live subject key"));
 }
+
+#[test]
+fn import_with_the_master_key_encrypts_like_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let key = tmp.path().join("master.key");
+    ok(&["keygen", "--master", "--out", s(&key)]);
+    ok(&["init", "--dir", s(&dir), "--protect", "actor.email"]);
+    let input = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &input,
+        "{\"actor\":{\"id\":\"user:1\",\"email\":\"imported@example.com\"},\"action\":\"login\"}\n\
+         {\"actor\":{\"id\":\"user:2\"},\"action\":\"logout\"}\n",
+    )
+    .unwrap();
+    // Without the key the protected line cannot be written: exit 2, nothing stored.
+    assert_eq!(exit_code(&["import", "--dir", s(&dir), s(&input)]), 2);
+    let ro = auditlog::ReadOnlyLog::open(&dir).unwrap();
+    assert_eq!(ro.iter(..).count(), 0);
+    drop(ro);
+    ok(&[
+        "import",
+        "--dir",
+        s(&dir),
+        s(&input),
+        "--master-key-file",
+        s(&key),
+    ]);
+    let ro = auditlog::ReadOnlyLog::open(&dir).unwrap();
+    let records: Vec<_> = ro.iter(..).collect::<Result<_, _>>().unwrap();
+    assert_eq!(records.len(), 2);
+    let stored = records[0].event.actor.email.as_deref().unwrap();
+    assert!(stored.starts_with("alenc1:"), "{stored}");
+    let vault = Vault::open(&dir, Some(MasterKey::read_file(&key).unwrap()))
+        .unwrap()
+        .unwrap();
+    let shown = vault.reveal(&records[0], Reveal::Plaintext).event;
+    assert_eq!(shown.actor.email.as_deref(), Some("imported@example.com"));
+    let found = ok(&[
+        "query",
+        "--dir",
+        s(&dir),
+        "--format",
+        "jsonl",
+        "--protected",
+        "actor.email=imported@example.com",
+        "--master-key-file",
+        s(&key),
+    ]);
+    assert_eq!(json_lines(&found).len(), 1, "{found}");
+}
