@@ -12,6 +12,9 @@
 //! - `append N`: `N` events of ~500 bytes, `append_batch` of 100 then `wait`, one producer,
 //!   `OsBuffered` (the fdatasync is a system call, not instructions);
 //! - `append1 N`: `N` single `append(..).wait()` calls, same events and log;
+//! - `append_pii N` / `append_protected N`: as `append`, each event also given an e-mail, a
+//!   name and an IP address, on a log without / with a privacy policy protecting those three
+//!   fields (the cost of protection per event, docs/BENCHMARKS.md "Privacy");
 //! - `query N`: on a sealed log of 5,000 events with its index files, `N` rounds of one
 //!   actor query (records decoded), one count of that actor and one ~1,000-event time range
 //!   (records decoded);
@@ -33,17 +36,24 @@ fn main() {
     ) {
         (Some(case), Some(n)) => (case.as_str(), n),
         _ => {
-            eprintln!("usage: instructions append|append1|query|verify N");
+            eprintln!(
+                "usage: instructions append|append1|append_pii|append_protected|query|verify N"
+            );
             std::process::exit(2);
         }
     };
     let tmp = common::temp_dir();
     let dir = tmp.path().join("log");
     match case {
-        "append" | "append1" => {
-            let events = common::sized_events(n.max(1), 500);
-            let log = common::open_log(&dir, Durability::OsBuffered);
-            if case == "append" {
+        "append" | "append1" | "append_pii" | "append_protected" => {
+            let mut events = common::sized_events(n.max(1), 500);
+            let log = if case.starts_with("append_p") {
+                personal_data(&mut events);
+                protected_log(&dir, case == "append_protected")
+            } else {
+                common::open_log(&dir, Durability::OsBuffered)
+            };
+            if case != "append1" {
                 for chunk in events[..n].chunks(100) {
                     log.append_batch(chunk)
                         .and_then(|h| h.wait())
@@ -93,4 +103,30 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Gives every event an e-mail, a name and an IP address of one of 100 subjects.
+fn personal_data(events: &mut [auditlog::Event]) {
+    for (i, e) in events.iter_mut().enumerate() {
+        e.actor.id = format!("user:{}", i % 100);
+        e.actor.email = Some(format!("person{}@example.com", i % 100));
+        e.actor.name = Some(format!("Person Number {}", i % 100));
+        e.ip = Some(format!("203.0.113.{}", i % 250));
+    }
+}
+
+/// A log for `append_pii` / `append_protected`, as `common::open_log`, with a privacy
+/// policy protecting those three fields if `protect`.
+fn protected_log(dir: &std::path::Path, protect: bool) -> AuditLog {
+    let builder = AuditLog::builder(dir).durability(Durability::OsBuffered);
+    let builder = match protect {
+        true => builder
+            .privacy_policy(
+                auditlog::privacy::PrivacyPolicy::parse_spec("actor.email,actor.name,ip", None)
+                    .expect("policy"),
+            )
+            .master_key(auditlog::privacy::MasterKey::from_bytes([7; 32])),
+        false => builder,
+    };
+    builder.open().expect("open")
 }

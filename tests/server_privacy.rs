@@ -313,6 +313,20 @@ fn an_admin_erases_a_subject_over_http_and_its_values_read_erased() {
         EMAIL
     );
 
+    // A lookup by a protected value (keyed blind index): pii tokens only, bad input typed.
+    let by_email = "/v1/events?protected=actor.email%3DALICE%40example.com";
+    let found = server.get(by_email, &admin);
+    assert_eq!(found.status, 200, "{}", found.text());
+    assert_eq!(found.json()["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found.json()["records"][0]["seq"], 0);
+    server.get(by_email, &auditor).problem(403, "forbidden");
+    server
+        .get("/v1/events?protected=ip%3D1.2.3.4", &admin)
+        .problem(400, "bad-parameter");
+    server
+        .get("/v1/events?protected=actor.email", &admin)
+        .problem(400, "bad-parameter");
+
     let done = erase(&admin, &body("user:42"));
     assert_eq!(done.status, 200, "{}", done.text());
     let report = done.json();
@@ -336,6 +350,22 @@ fn an_admin_erases_a_subject_over_http_and_its_values_read_erased() {
     );
     let export = server.get("/v1/export", &admin).text();
     assert!(!export.contains(EMAIL), "{export}");
+    let after = server.get(by_email, &admin);
+    assert_eq!(after.status, 200, "{}", after.text());
+    assert_eq!(after.json()["records"].as_array().map(Vec::len), Some(0));
+    // The lookups were audited by field, never by the value looked up.
+    let reads = audit_events(&server, &admin, "audit.read");
+    let lookups = reads
+        .iter()
+        .filter(|r| r["metadata"]["filters"]["protected"] == "actor.email=[protected]")
+        .count();
+    assert_eq!(lookups, 2, "{reads:?}");
+    assert!(
+        !Value::Array(reads)
+            .to_string()
+            .to_lowercase()
+            .contains(EMAIL)
+    );
 
     // The request itself is recorded, naming the token.
     let audited = audit_events(&server, &admin, "admin.erase");

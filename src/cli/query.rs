@@ -37,6 +37,16 @@ pub struct QueryArgs {
     archive: Option<String>,
     #[command(flatten)]
     s3: super::s3::S3Args,
+    /// Only records whose protected field FIELD (one the log's policy protects, such as
+    /// actor.email or after.email) holds VALUE, ignoring case and surrounding whitespace:
+    /// looked up through the keyed blind index, so it needs --master-key-file, and an erased
+    /// subject's values are never found. Repeat to require several.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    protected: Vec<String>,
+    /// With --protected: try only this data subject's key (its actor id, or entity id for
+    /// paths whose subject is entity.id) instead of every subject's.
+    #[arg(long, value_name = "ID", requires = "protected")]
+    protected_subject: Option<String>,
     /// With the log's master key, protected values print in clear (else `[protected]`).
     #[command(flatten)]
     master_key: super::privacy::MasterKeyArg,
@@ -47,6 +57,14 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     if args.reverse {
         query = query.order(Order::NewestFirst);
     }
+    let log = open_read_only(&args.dir.dir)?;
+    let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
+    query = with_lookups(
+        query,
+        &revealer,
+        &args.protected,
+        args.protected_subject.as_deref(),
+    )?;
     let cursor: Option<Cursor> = match &args.cursor {
         Some(text) => {
             let cursor: Cursor = text
@@ -63,8 +81,6 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         }
         None => None,
     };
-    let log = open_read_only(&args.dir.dir)?;
-    let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
     let reader = match &args.archive {
         Some(url) => Some(super::s3::archive_reader(&args.s3, url, &log.log_id())?),
         None => None,
@@ -102,6 +118,44 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
         eprintln!("more records may match: next page with --cursor {next}");
     }
     Ok(())
+}
+
+/// `query` with a lookup by protected value for each `--protected FIELD=VALUE`.
+fn with_lookups(
+    mut query: Query,
+    revealer: &super::privacy::Revealer,
+    lookups: &[String],
+    subject: Option<&str>,
+) -> Result<Query, CliError> {
+    if lookups.is_empty() {
+        return Ok(query);
+    }
+    let Some(vault) = revealer.vault() else {
+        return Err(CliError::Usage(
+            "--protected: this log has no privacy policy, so no field is protected \
+             (filter on the field directly)"
+                .into(),
+        ));
+    };
+    for lookup in lookups {
+        let Some((field, value)) = lookup.split_once('=') else {
+            return Err(CliError::Usage(format!(
+                "--protected {lookup:?}: write FIELD=VALUE (e.g. actor.email=alice@example.com)"
+            )));
+        };
+        let found = vault
+            .lookup(field.trim(), value, subject)
+            .map_err(|e| CliError::Usage(format!("--protected: {e}")))?;
+        if found.subjects() == 0 {
+            eprintln!(
+                "--protected {}: no live subject key to look it up with (erased, or never \
+                 seen): nothing can match",
+                field.trim()
+            );
+        }
+        query = query.protected(found);
+    }
+    Ok(query)
 }
 
 /// One page of the live log: its records and, when more may match, the next page's cursor.

@@ -239,3 +239,46 @@ impl WritableFile for GatedFile {
         self.0.preallocate(len)
     }
 }
+
+/// Every file under `dir`, cold segments also decompressed.
+pub fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            if path.extension().is_some_and(|x| x == "zseg") {
+                let (_, hot) = auditlog_format::cold::read::decode_checked(&path, &bytes).unwrap();
+                out.push((path.with_extension("zseg(decompressed)"), hot));
+            }
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+/// A control for [`assert_absent`]: an unprotected value is found by the same scan.
+pub fn assert_present(dir: &Path, needle: &[u8]) {
+    assert!(
+        all_bytes(dir)
+            .iter()
+            .any(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle)),
+        "the scan misses {:?}",
+        String::from_utf8_lossy(needle)
+    );
+}
+
+pub fn assert_absent(dir: &Path, needle: &[u8], what: &str) {
+    for (path, bytes) in all_bytes(dir) {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{what} found in {}",
+            path.display()
+        );
+    }
+}

@@ -61,6 +61,10 @@ pub struct ImportArgs {
     /// bytes) or `-` for standard input.
     #[arg(value_name = "FILE", required_unless_present = "show_preset")]
     input: Option<PathBuf>,
+    /// The master key of a log with a privacy policy: imported events are encrypted like
+    /// appended ones (their protected fields need it; other events do not).
+    #[command(flatten)]
+    master_key: super::privacy::MasterKeyArg,
     /// A built-in mapping for a known source.
     #[arg(long, value_enum, value_name = "NAME")]
     preset: Option<Preset>,
@@ -288,7 +292,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
     let mut reader = LineReader::open(&input)?;
     let mut log = match (&args.dir, args.dry_run) {
         (_, true) => None,
-        (Some(dir), false) => Some(open_log(dir)?),
+        (Some(dir), false) => Some(open_log(dir, args.master_key.load()?)?),
         (None, false) => {
             return Err(CliError::Usage(
                 "give --dir DIR (or set AUDITLOG_DIR)".into(),
@@ -436,8 +440,14 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
 }
 
 /// Opens the log to import into. The tests substitute a file-system layer that fails.
-fn open_log(dir: &std::path::Path) -> auditlog::Result<AuditLog> {
-    let builder = AuditLog::builder(dir);
+fn open_log(
+    dir: &std::path::Path,
+    master_key: Option<auditlog::privacy::MasterKey>,
+) -> auditlog::Result<AuditLog> {
+    let mut builder = AuditLog::builder(dir);
+    if let Some(key) = master_key {
+        builder = builder.master_key(key);
+    }
     #[cfg(test)]
     let builder = match tests::FILE_SYSTEM.with(|fs| fs.borrow().clone()) {
         Some(fs) => builder.file_system(fs),

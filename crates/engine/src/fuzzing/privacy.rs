@@ -28,12 +28,19 @@ pub fn decode_key_store(bytes: &[u8]) {
 pub(super) fn seed_inputs(target: &str) -> Vec<Vec<u8>> {
     let sealed = Sealed {
         key_id: [3; 16],
+        token: Some([6; 16]),
         nonce: [4; 24],
         ciphertext: b"0123456789abcdef-ciphertext".to_vec(),
     };
     match target {
         "decode_protected_value" => vec![
             sealed.encode().into_bytes(),
+            Sealed {
+                token: None,
+                ..sealed.clone()
+            }
+            .encode()
+            .into_bytes(),
             format!("{WIRE_PREFIX}AQ").into_bytes(),
             b"alice@example.com".to_vec(),
         ],

@@ -3,6 +3,7 @@
 //! and `aggregate.rs`) for both.
 
 use crate::event::{Outcome, Record, RecordView, Severity};
+use crate::privacy::FieldPath;
 
 /// The fields of a record that queries filter and group on.
 pub(crate) trait Fields {
@@ -22,6 +23,9 @@ pub(crate) trait Fields {
     /// Whether `hit` holds for one of the texts [`Query::text`](super::Query::text)
     /// searches: the plain text fields, then the compact JSON texts.
     fn any_text(&self, hit: &mut dyn FnMut(&str) -> bool) -> bool;
+    /// The text of a string field a privacy policy can protect (`None` for JSON paths,
+    /// which are read through `FieldText`).
+    fn protectable(&self, path: &FieldPath) -> Option<&str>;
 }
 
 impl Fields for Record {
@@ -90,6 +94,20 @@ impl Fields for Record {
             .flatten()
             .any(|v| hit(v.as_str()))
     }
+
+    fn protectable(&self, path: &FieldPath) -> Option<&str> {
+        let e = &self.event;
+        match path {
+            FieldPath::ActorName => e.actor.name.as_deref(),
+            FieldPath::ActorEmail => e.actor.email.as_deref(),
+            FieldPath::EntityName => e.entity.as_ref().and_then(|x| x.name.as_deref()),
+            FieldPath::Ip => e.ip.as_deref(),
+            FieldPath::UserAgent => e.user_agent.as_deref(),
+            FieldPath::SessionId => e.session_id.as_deref(),
+            FieldPath::ErrorMessage => e.error_message.as_deref(),
+            FieldPath::Json { .. } => None,
+        }
+    }
 }
 
 impl Fields for RecordView<'_> {
@@ -150,5 +168,18 @@ impl Fields for RecordView<'_> {
                 .into_iter()
                 .flatten()
                 .any(&mut *hit)
+    }
+    fn protectable(&self, path: &FieldPath) -> Option<&str> {
+        let e = &self.event;
+        match path {
+            FieldPath::ActorName => e.actor_name(),
+            FieldPath::ActorEmail => e.actor_email(),
+            FieldPath::EntityName => e.entity().and_then(|x| x.name),
+            FieldPath::Ip => e.ip(),
+            FieldPath::UserAgent => e.user_agent(),
+            FieldPath::SessionId => e.session_id(),
+            FieldPath::ErrorMessage => e.error_message(),
+            FieldPath::Json { .. } => None,
+        }
     }
 }

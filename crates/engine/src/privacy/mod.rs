@@ -9,6 +9,7 @@
 //! subject ([`AuditLog::erase`](crate::AuditLog::erase)) deletes its key: every record, root
 //! and proof stays byte for byte what it was, and the subject's values read as `[erased]`.
 
+mod blind;
 mod erase;
 pub(crate) mod keystore;
 mod mask;
@@ -16,6 +17,7 @@ mod policy;
 mod protect;
 mod wire;
 
+pub use blind::ProtectedMatch;
 pub use erase::ErasureReport;
 pub use keystore::{KEYS_FILE, MasterKey};
 pub use policy::{FieldPath, JsonRoot, POLICY_FILE, PrivacyPolicy, ProtectedField, SubjectField};
@@ -50,6 +52,16 @@ pub enum PrivacyError {
     /// values of every subject stay unreadable).
     #[error("key store {KEYS_FILE} is damaged: {0}")]
     DamagedKeyStore(String),
+    /// A lookup by value names a field the log's policy does not protect. Remedy: look it
+    /// up with an ordinary filter, or name one of the protected fields listed.
+    #[error("not a protected field: {0}")]
+    NotProtected(String),
+    /// A lookup by a protected value needs the subject keys, so the master key.
+    #[error(
+        "looking up a protected value needs the log's master key: pass --master-key-file \
+         (or AUDITLOG_MASTER_KEY_FILE)"
+    )]
+    LookupNeedsMasterKey,
     /// The subject has no key in this log (never seen, or the log has no privacy policy).
     #[error("no key for subject {0:?} in this log")]
     UnknownSubject(String),

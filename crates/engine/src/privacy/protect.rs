@@ -2,6 +2,7 @@
 //! way in and reveals (or masks) them on the way out.
 
 use super::PrivacyError;
+use super::blind::{self, BlindKey, ProtectedMatch};
 use super::keystore::{KeyEntry, KeyState, KeyStore, MasterKey, SubjectKey, random};
 use super::policy::{FieldPath, JsonRoot, POLICY_FILE, PrivacyPolicy};
 use super::wire::{NONCE_BYTES, Sealed};
@@ -75,12 +76,13 @@ impl NoncePool {
     }
 }
 
-/// One subject's key for the values of one event: its id and its cipher, built once per
-/// subject and event rather than once per value.
+/// One subject's key for the values of one event: its id, its cipher and its blind-index
+/// key, built once per subject and event rather than once per value.
 struct SubjectCipher<'s> {
     subject: &'s str,
     key_id: [u8; 16],
     cipher: XChaCha20Poly1305,
+    blind: BlindKey,
 }
 
 impl State {
@@ -208,14 +210,46 @@ impl Vault {
     }
 
     fn aad(&self, key_id: &[u8; 16], subject: &str, path: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(VALUE_AAD.len() + 34 + subject.len() + path.len());
-        aad.extend_from_slice(VALUE_AAD);
-        aad.extend_from_slice(&self.log_id);
-        aad.extend_from_slice(key_id);
-        aad.extend_from_slice(&(subject.len() as u16).to_le_bytes());
-        aad.extend_from_slice(subject.as_bytes());
-        aad.extend_from_slice(path.as_bytes());
-        aad
+        value_aad(&self.log_id, key_id, subject, path)
+    }
+
+    /// A filter for the records whose protected value at `path` (a field of the policy,
+    /// as it spells it: `actor.email`, `after.email`) equals `value`, ignoring case and
+    /// surrounding whitespace: give it to [`Query::protected`](crate::query::Query::protected).
+    /// It tries the live key of `subject` if one is named, else of every subject with a live
+    /// key (a token per subject). An erased subject has no key, so its values never match.
+    ///
+    /// Errors: [`PrivacyError::NotProtected`] if the policy does not protect `path`;
+    /// [`PrivacyError::LookupNeedsMasterKey`] without the master key.
+    pub fn lookup(
+        &self,
+        path: &str,
+        value: &str,
+        subject: Option<&str>,
+    ) -> Result<ProtectedMatch, PrivacyError> {
+        let parsed = FieldPath::parse(path).ok();
+        let Some(field) = (self.policy.fields().iter()).find(|f| Some(&f.path) == parsed.as_ref())
+        else {
+            return Err(PrivacyError::NotProtected(format!(
+                "{path} (this log protects {})",
+                self.path_texts.join(", ")
+            )));
+        };
+        let state = self.state.lock();
+        if state.master.is_none() {
+            return Err(PrivacyError::LookupNeedsMasterKey);
+        }
+        let keys = (state.live.iter())
+            .filter(|(s, _)| subject.is_none_or(|wanted| wanted == s.as_str()))
+            .filter_map(|(s, id)| state.keys.get(id).map(|k| (s.clone(), *id, k.clone())))
+            .collect();
+        Ok(ProtectedMatch::new(
+            field.path.clone(),
+            field.subject,
+            self.log_id,
+            value,
+            keys,
+        ))
     }
 
     /// The live key of `subject`, made (and the store rewritten durably) if it has none.
@@ -223,11 +257,15 @@ impl Vault {
         &self,
         state: &mut State,
         subject: &str,
-    ) -> Result<([u8; 16], XChaCha20Poly1305), PrivacyError> {
+    ) -> Result<([u8; 16], XChaCha20Poly1305, BlindKey), PrivacyError> {
         if let Some(id) = state.live.get(subject)
             && let Some(key) = state.keys.get(id)
         {
-            return Ok((*id, XChaCha20Poly1305::new(&(**key).into())));
+            return Ok((
+                *id,
+                XChaCha20Poly1305::new(&(**key).into()),
+                blind::blind_key(key),
+            ));
         }
         let master = state.master.clone().expect("checked by the caller");
         let master = &master;
@@ -254,18 +292,31 @@ impl Vault {
         state.keys.insert(key_id, key);
         state.reindex();
         let key = &state.keys[&key_id];
-        Ok((key_id, XChaCha20Poly1305::new(&(**key).into())))
+        Ok((
+            key_id,
+            XChaCha20Poly1305::new(&(**key).into()),
+            blind::blind_key(key),
+        ))
     }
 
-    /// Encrypts one value (no lock held: the key is the caller's copy).
+    /// Encrypts one value and makes its blind-index token (no lock held: the key is the
+    /// caller's copy).
     fn seal(
         &self,
         key: &SubjectCipher<'_>,
+        field: &FieldPath,
         path: &str,
-        plaintext: &[u8],
+        plaintext: &str,
     ) -> Result<String, PrivacyError> {
         let nonce = self.nonces.take()?;
         let key_id = key.key_id;
+        let token = blind::token(
+            &key.blind,
+            &self.log_id,
+            path,
+            &blind::normalize(field, plaintext),
+        );
+        let plaintext = plaintext.as_bytes();
         let aad = self.aad(&key_id, key.subject, path);
         let ciphertext = key
             .cipher
@@ -279,6 +330,7 @@ impl Vault {
             .map_err(|_| PrivacyError::Random("encryption failed".into()))?;
         Ok(Sealed {
             key_id,
+            token: Some(token),
             nonce,
             ciphertext,
         }
@@ -311,11 +363,12 @@ impl Vault {
             for &i in &present {
                 let subject = self.policy.fields()[i].subject.subject_of(event);
                 if keys.iter().all(|k| k.subject != subject) {
-                    let (key_id, cipher) = self.key_for(&mut state, subject)?;
+                    let (key_id, cipher, blind) = self.key_for(&mut state, subject)?;
                     keys.push(SubjectCipher {
                         subject,
                         key_id,
                         cipher,
+                        blind,
                     });
                 }
             }
@@ -331,7 +384,7 @@ impl Vault {
                 .expect("looked up above");
             if let Some(slot) = string_slot(&mut out, &field.path) {
                 if let Some(value) = slot.as_ref() {
-                    let sealed = self.seal(key, path, value.as_bytes())?;
+                    let sealed = self.seal(key, &field.path, path, value)?;
                     *slot = Some(sealed);
                 }
                 continue;
@@ -348,8 +401,9 @@ impl Vault {
             let mut failure = None;
             let replaced = replace_at(text.as_str(), json_keys, &mut |raw| match self.seal(
                 key,
+                &field.path,
                 path,
-                raw.as_bytes(),
+                raw,
             ) {
                 Ok(s) => Some(json_string(&s)),
                 Err(e) => {
@@ -509,6 +563,23 @@ impl Vault {
         }
         out
     }
+}
+
+/// The associated data of a protected value (docs/FORMAT.md §14.2).
+pub(crate) fn value_aad(
+    log_id: &[u8; 16],
+    key_id: &[u8; 16],
+    subject: &str,
+    path: &str,
+) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(VALUE_AAD.len() + 34 + subject.len() + path.len());
+    aad.extend_from_slice(VALUE_AAD);
+    aad.extend_from_slice(log_id);
+    aad.extend_from_slice(key_id);
+    aad.extend_from_slice(&(subject.len() as u16).to_le_bytes());
+    aad.extend_from_slice(subject.as_bytes());
+    aad.extend_from_slice(path.as_bytes());
+    aad
 }
 
 fn read_policy(dir: &Path) -> Result<Option<PrivacyPolicy>, PrivacyError> {

@@ -7,6 +7,7 @@
 
 use crate::event::{Outcome, Record, RecordView, Severity};
 use crate::index::Fields;
+use crate::privacy::ProtectedMatch;
 use crate::query::cursor::Cursor;
 use crate::query::field::{Field, FieldFilter, FieldText, Pattern};
 use crate::timestamp::Timestamp;
@@ -118,6 +119,8 @@ pub struct Query {
     pub(crate) text: Option<String>,
     /// Pattern filters ([`Query::any_of`], [`Query::none_of`]), all of which must hold.
     pub(crate) fields: Vec<FieldFilter>,
+    /// Lookups by a protected value ([`Query::protected`]), all of which must hold.
+    pub(crate) protected: Vec<ProtectedMatch>,
     pub(crate) order: Order,
     pub(crate) limit: Option<usize>,
     pub(crate) after: Option<Cursor>,
@@ -281,6 +284,29 @@ impl Query {
         self
     }
 
+    /// Only events whose protected value matches `lookup`, made by
+    /// [`Vault::lookup`](crate::privacy::Vault::lookup) (the keyed blind index of
+    /// docs/PRIVACY.md): "events of alice@example.com". No index serves it: combine it with
+    /// an actor, entity or time filter to read fewer records.
+    ///
+    /// ```no_run
+    /// use auditlog::AuditLog;
+    /// use auditlog::privacy::MasterKey;
+    /// use auditlog::query::Query;
+    /// let master = MasterKey::read_file("master.key".as_ref())?;
+    /// let log = AuditLog::builder("./audit").master_key(master).open()?;
+    /// let vault = log.vault().expect("a log with a privacy policy");
+    /// let lookup = vault.lookup("actor.email", "alice@example.com", None)?;
+    /// let page = log.query(&Query::new().protected(lookup))?;
+    /// # let _ = page;
+    /// # Ok::<(), auditlog::Error>(())
+    /// ```
+    #[must_use]
+    pub fn protected(mut self, lookup: ProtectedMatch) -> Self {
+        self.protected.push(lookup);
+        self
+    }
+
     /// The order of results. Default [`Order::OldestFirst`].
     #[must_use]
     pub fn order(mut self, order: Order) -> Self {
@@ -343,6 +369,7 @@ impl Query {
             && self.label.is_none()
             && self.text.is_none()
             && self.fields.is_empty()
+            && self.protected.is_empty()
     }
 
     /// Whether `recorded_at` is the only field the query filters on (a record in its range
@@ -406,7 +433,7 @@ impl Query {
         {
             return false;
         }
-        self.fields.iter().all(|f| f.holds(r))
+        self.fields.iter().all(|f| f.holds(r)) && self.protected.iter().all(|p| p.holds(r))
     }
 
     /// A hash of everything that selects records (filters and order; not limit or cursor),
@@ -430,6 +457,10 @@ impl Query {
             self.fields
         );
         h.update(text.as_bytes());
+        // Only when set, so that the cursors of other queries keep their fingerprints.
+        if !self.protected.is_empty() {
+            h.update(format!("|{:?}", self.protected).as_bytes());
+        }
         let mut out = [0u8; 8];
         out.copy_from_slice(&h.finalize().as_bytes()[..8]);
         u64::from_le_bytes(out)

@@ -29,6 +29,7 @@ mod skip;
 
 pub use aggregate::{Aggregation, GroupBy, GroupKey};
 pub use cursor::Cursor;
+pub(crate) use field::FieldText;
 pub use field::{Field, JsonField, Pattern};
 pub(crate) use filter::{ActionFilter, SeverityFilter};
 pub use filter::{Order, Query, TimeField};

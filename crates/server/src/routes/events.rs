@@ -6,9 +6,11 @@ use crate::auth::Caller;
 use crate::error::Problem;
 use crate::filters::{Params, to_query};
 use crate::state::{AppState, read_event};
+use auditlog::privacy::{PrivacyError, ProtectedMatch};
 use auditlog::query::{Cursor, Order};
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// One page of matching records.
@@ -32,6 +34,8 @@ use serde_json::{Value, json};
         ("min_severity" = Option<String>, Query, description = "At least this severity"),
         ("label" = Option<String>, Query, description = "Label"),
         ("text" = Option<String>, Query, description = "Text anywhere, case-insensitive"),
+        ("protected" = Option<String>, Query, description = "FIELD=VALUE: a protected field holding this value, ignoring case (keyed blind index; tokens with the pii permission, a server with the master key)"),
+        ("protected_subject" = Option<String>, Query, description = "With protected: try only this data subject's key"),
         ("order" = Option<String>, Query, description = "oldest (default) or newest"),
         ("limit" = Option<u32>, Query, description = "Records per page (default 100)"),
         ("cursor" = Option<String>, Query, description = "From the previous page"),
@@ -47,7 +51,14 @@ pub async fn list(
     params: Params,
 ) -> Result<Json<Value>, Problem> {
     caller.require_reader()?;
-    let mut query = to_query(&params, &["order", "limit", "cursor"], &caller)?;
+    let mut query = to_query(
+        &params,
+        &["order", "limit", "cursor", "protected", "protected_subject"],
+        &caller,
+    )?;
+    if let Some(lookup) = protected_lookup(&state, &caller, &params)? {
+        query = query.protected(lookup);
+    }
     if let Some(order) = params.parsed("order", |v| match v {
         "oldest" | "asc" => Ok(Order::OldestFirst),
         "newest" | "desc" => Ok(Order::NewestFirst),
@@ -76,11 +87,20 @@ pub async fn list(
         .iter()
         .map(|r| serde_json::to_value(state.present(&caller, r.clone())).unwrap_or(Value::Null))
         .collect();
+    let mut filters = params.to_json();
+    if let Some(lookup) = filters.get_mut("protected") {
+        // The read is audited, but the value looked up is personal data: only its field.
+        let field = lookup
+            .as_str()
+            .and_then(|v| v.split_once('='))
+            .map(|(f, _)| f);
+        *lookup = Value::String(format!("{}=[protected]", field.unwrap_or("")));
+    }
     let event = read_event(
         &caller,
         "audit.read",
         "GET /v1/events",
-        params.to_json(),
+        filters,
         records.len() as u64,
     );
     state.audit_read(state.mark_reveal(&caller, event)).await?;
@@ -89,6 +109,60 @@ pub async fn list(
         "cursor": page.cursor.to_string(),
         "has_more": page.has_more,
     })))
+}
+
+/// The lookup `protected=FIELD=VALUE` asks for (docs/PRIVACY.md, "Lookups by a protected
+/// value"). Only for tokens that may read personal data in clear: a masked reader could
+/// otherwise confirm a guess of a value it may not see.
+fn protected_lookup(
+    state: &AppState,
+    caller: &Caller,
+    params: &Params,
+) -> Result<Option<ProtectedMatch>, Problem> {
+    let subject = params.get("protected_subject")?;
+    let Some(spec) = params.get("protected")? else {
+        if subject.is_some() {
+            return Err(Problem::bad_request(
+                "bad-parameter",
+                "`protected_subject` goes with `protected=FIELD=VALUE`",
+            )
+            .with("parameter", "protected_subject"));
+        }
+        return Ok(None);
+    };
+    let bad = |detail: String| {
+        Problem::bad_request("bad-parameter", detail).with("parameter", "protected")
+    };
+    let Some((field, value)) = spec.split_once('=') else {
+        return Err(bad(
+            "`protected` is FIELD=VALUE (e.g. actor.email=alice@example.com)".into(),
+        ));
+    };
+    let Some(vault) = state.log().vault() else {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no-privacy-policy",
+            "this log was created without a privacy policy: no field is protected \
+             (filter on the field directly)",
+        ));
+    };
+    if !caller.pii {
+        return Err(Problem::forbidden(format!(
+            "token {} has no pii permission: looking up a protected value needs it \
+             (auditlog token add --pii)",
+            caller.id
+        )));
+    }
+    match vault.lookup(field.trim(), value, subject) {
+        Ok(lookup) => Ok(Some(lookup)),
+        Err(PrivacyError::LookupNeedsMasterKey) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no-master-key",
+            "the server was started without the master key (--master-key-file): it cannot \
+             look up protected values",
+        )),
+        Err(e) => Err(bad(format!("`protected`: {e}"))),
+    }
 }
 
 /// One record. With `?proof=inclusion` (auditors and admins), also its RFC 9162 inclusion
