@@ -51,9 +51,7 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use auditlog::merkle::to_hex as hex;
 
 /// The queue's sending side.
 #[derive(Debug, Clone)]
