@@ -5,6 +5,8 @@
 //! proof like any record; the notification is retried after a 500 with the same body and a
 //! valid HMAC-SHA256 signature; `/metrics` counts it all. A receiver that never answers
 //! fills the bounded queue, and the server drops notifications rather than ingest waiting.
+//! An https webhook behind a CA generated in the test is delivered when the rules file
+//! names the CA, and refused (three failed attempts, given up, ingest unaffected) when not.
 //! A bad rules file stops the start with exit code 2 naming the rule.
 
 mod server_support;
@@ -15,7 +17,8 @@ use server_support::{BIN, Server, event, token};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 /// One request the receiver got.
@@ -40,54 +43,120 @@ impl Hook {
 /// A webhook receiver on 127.0.0.1: answers each request with the next status of `statuses`
 /// (then 200), or holds the connection open forever if `hold`. Requests go to the channel.
 fn receiver(statuses: Vec<u16>, hold: bool) -> (String, mpsc::Receiver<Hook>) {
+    let (url, hooks, _) = receiver_with(None, statuses, hold);
+    (url, hooks)
+}
+
+/// A connection the receiver reads a request from and answers: plain TCP or TLS.
+trait Conn: Read + Write + Send {}
+impl<T: Read + Write + Send> Conn for T {}
+
+/// [`receiver`], over TLS with `tls` (an `https://127.0.0.1:PORT` URL); the counter is the
+/// connections accepted, handshakes that fail included.
+fn receiver_with(
+    tls: Option<Arc<rustls::ServerConfig>>,
+    statuses: Vec<u16>,
+    hold: bool,
+) -> (String, mpsc::Receiver<Hook>, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!(
-        "http://{}/hooks/audit",
+        "{scheme}://{}/hooks/audit",
         listener.local_addr().expect("addr")
     );
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut statuses = statuses.into_iter();
         let mut held = Vec::new();
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().expect("clones"));
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("request line");
-            assert!(line.starts_with("POST /hooks/audit HTTP/1.1"), "{line}");
-            let mut headers = Vec::new();
-            loop {
-                line.clear();
-                reader.read_line(&mut line).expect("header");
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                let (k, v) = l.split_once(':').expect("a header");
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .map(|(_, v)| v.parse().expect("a length"))
-                .expect("content-length");
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).expect("body");
-            if tx.send(Hook { headers, body }).is_err() {
+            let Ok(stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut conn: Box<dyn Conn> = match &tls {
+                None => Box::new(stream),
+                Some(config) => Box::new(rustls::StreamOwned::new(
+                    rustls::ServerConnection::new(config.clone()).expect("a TLS session"),
+                    stream,
+                )),
+            };
+            // A client that refuses the certificate ends the handshake: no request.
+            let Some(hook) = read_request(&mut conn) else {
+                continue;
+            };
+            if tx.send(hook).is_err() {
                 return;
             }
             if hold {
-                held.push(stream);
+                held.push(conn);
                 continue;
             }
             let status = statuses.next().unwrap_or(200);
             let _ = write!(
-                stream,
+                conn,
                 "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             );
+            let _ = conn.flush();
         }
     });
-    (url, rx)
+    (url, rx, accepted)
+}
+
+/// Reads one `POST /hooks/audit` request, or `None` if the connection fails first.
+fn read_request(conn: &mut Box<dyn Conn>) -> Option<Hook> {
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if line.is_empty() {
+        return None;
+    }
+    assert!(line.starts_with("POST /hooks/audit HTTP/1.1"), "{line}");
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).ok()?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').expect("a header");
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().expect("a length"))
+        .expect("content-length");
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Hook { headers, body })
+}
+
+/// A certificate authority made for this test, and a TLS config for 127.0.0.1 whose
+/// certificate it signed: the CA's PEM and the receiver's config.
+fn private_ca() -> (String, Arc<rustls::ServerConfig>) {
+    let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "auditlog test CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("the CA certificate");
+    let leaf_key = rcgen::KeyPair::generate().expect("a key");
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &rcgen::Issuer::from_params(&ca, &ca_key))
+        .expect("the receiver's certificate");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), ca_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .expect("a TLS config");
+    (ca_cert.pem(), Arc::new(config))
 }
 
 fn next_hook(rx: &mpsc::Receiver<Hook>) -> Hook {
@@ -288,6 +357,87 @@ fn a_webhook_that_never_answers_never_holds_up_ingest() {
     assert_eq!(server.tree_size(), 12);
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
+}
+
+#[test]
+fn https_webhooks_are_delivered_to_a_private_ca_only_when_its_certificate_is_given() {
+    let (ca_pem, tls) = private_ca();
+    let secret = "a-shared-secret-of-some-length";
+    let rules = |conf: &Path, url: &str, ca: bool| {
+        std::fs::write(conf.join("hook.secret"), secret).unwrap();
+        let mut delivery = json!({"attempts": 3, "first_backoff_ms": 1, "max_backoff_ms": 10});
+        if ca {
+            std::fs::write(conf.join("ca.pem"), &ca_pem).unwrap();
+            delivery["ca_file"] = json!("ca.pem");
+        }
+        write_rules(
+            conf,
+            json!({
+                "delivery": delivery,
+                "rules": [{"name": "every-delete", "action": "*.delete",
+                           "webhook": {"url": url, "secret_file": "hook.secret"}}]
+            }),
+        )
+    };
+
+    // With the CA file: delivered over TLS, signed like any delivery.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = tempfile::tempdir().expect("tempdir");
+    let writer = token(dir.path(), "writer", &[]);
+    let (url, hooks, _) = receiver_with(Some(tls.clone()), vec![], false);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let path = rules(conf.path(), &url, true);
+    let server = Server::start(dir.path(), &["--alerts", path.to_str().unwrap()]);
+    let seq = post_one(&server, &writer, &event("u", "doc.delete", None));
+    let hook = next_hook(&hooks);
+    assert_eq!(hook.json()["alert"]["records"], json!([seq]));
+    let expected: String = hmac_sha256(secret.as_bytes(), &hook.body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        hook.header("x-auditlog-signature"),
+        Some(format!("sha256={expected}").as_str())
+    );
+    let text = wait_metric(&server, "auditlog_alert_webhook_delivered_total", 1);
+    assert_eq!(
+        metric(&text, "auditlog_alert_webhook_failed_attempts_total"),
+        0
+    );
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+
+    // Without it the same receiver's certificate is not trusted: every attempt reaches the
+    // receiver and fails its handshake, the notification is given up after three, no
+    // request is ever sent, and ingest goes on.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = tempfile::tempdir().expect("tempdir");
+    let writer = token(dir.path(), "writer", &[]);
+    let (url, hooks, accepted) = receiver_with(Some(tls), vec![], false);
+    let path = rules(conf.path(), &url, false);
+    let server = Server::start(dir.path(), &["--alerts", path.to_str().unwrap()]);
+    post_one(&server, &writer, &event("u", "doc.delete", None));
+    let text = wait_metric(&server, "auditlog_alert_webhook_given_up_total", 1);
+    assert_eq!(
+        metric(&text, "auditlog_alert_webhook_failed_attempts_total"),
+        3
+    );
+    assert_eq!(metric(&text, "auditlog_alert_webhook_delivered_total"), 0);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "three attempts reached it"
+    );
+    assert!(hooks.try_recv().is_err(), "no request got through");
+    post_one(&server, &writer, &event("v", "doc.read", None));
+    // The delete, its alert and the read.
+    assert_eq!(server.tree_size(), 3);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    assert!(
+        log.contains("not delivered") && log.contains("certificate"),
+        "the log says why: {log}"
+    );
 }
 
 #[test]

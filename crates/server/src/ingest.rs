@@ -176,7 +176,8 @@ pub fn receipt_json(r: &Receipt) -> Value {
     json!({
         "seq": r.seq,
         "recorded_at": r.recorded_at,
-        "leaf_hash": r.leaf_hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        // One table-driven pass: a format! per byte was a tenth of ingest's instructions.
+        "leaf_hash": auditlog::merkle::to_hex(&r.leaf_hash),
         "tree_size": r.tree_size,
     })
 }

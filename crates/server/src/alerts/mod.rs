@@ -160,7 +160,12 @@ impl AlertMetrics {
 /// worker. Both stop when the server starts stopping.
 pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
     let metrics = Arc::new(AlertMetrics::new(&rules));
-    let queue = webhook::start(rules.delivery.clone(), metrics.clone(), state.stopping());
+    let queue = webhook::start(
+        rules.delivery.clone(),
+        rules.client.clone(),
+        metrics.clone(),
+        state.stopping(),
+    );
     let log = state.log().clone();
     let from = log.tree_head().size;
     metrics.next_seq.store(from, Ordering::Relaxed);

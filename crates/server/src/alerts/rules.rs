@@ -99,9 +99,8 @@ impl ActionPattern {
 /// Where a rule's notifications go.
 #[derive(Debug, Clone)]
 pub struct Webhook {
-    /// The `http://` URL, split: `host:port` and the path (with its query).
-    pub authority: String,
-    pub path: String,
+    /// The `http://` or `https://` URL, parsed.
+    pub target: reqwest::Url,
     /// The URL as written.
     pub url: String,
     /// The HMAC-SHA256 key (the secret file's bytes, a trailing newline removed), if given.
@@ -152,6 +151,9 @@ pub struct Delivery {
     pub timeout: Duration,
     /// Notifications waiting for delivery at most; more are dropped and counted (default 1,000).
     pub queue: usize,
+    /// PEM certificates (`ca_file`) trusted for https webhooks besides the system's roots,
+    /// for receivers behind a private certificate authority.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for Delivery {
@@ -162,6 +164,7 @@ impl Default for Delivery {
             max_backoff: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
             queue: 1_000,
+            ca_pem: None,
         }
     }
 }
@@ -171,6 +174,8 @@ impl Default for Delivery {
 pub struct Rules {
     pub rules: Vec<Rule>,
     pub delivery: Delivery,
+    /// The webhooks' HTTP client, built here so that a CA file it cannot use stops the start.
+    pub client: reqwest::Client,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +194,7 @@ struct DeliveryDoc {
     max_backoff_ms: Option<u64>,
     timeout_ms: Option<u64>,
     queue: Option<usize>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -239,7 +245,7 @@ impl Rules {
         let doc: FileDoc = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let delivery = match doc.delivery {
             None => Delivery::default(),
-            Some(d) => check_delivery(d).map_err(|e| format!("delivery: {e}"))?,
+            Some(d) => check_delivery(d, base).map_err(|e| format!("delivery: {e}"))?,
         };
         if doc.rules.is_empty() || doc.rules.len() > MAX_RULES {
             return Err(format!(
@@ -262,11 +268,16 @@ impl Rules {
             }
             rules.push(rule);
         }
-        Ok(Rules { rules, delivery })
+        let client = super::webhook::client(&delivery)?;
+        Ok(Rules {
+            rules,
+            delivery,
+            client,
+        })
     }
 }
 
-fn check_delivery(d: DeliveryDoc) -> Result<Delivery, String> {
+fn check_delivery(d: DeliveryDoc, base: &Path) -> Result<Delivery, String> {
     let default = Delivery::default();
     let ms = Duration::from_millis;
     let delivery = Delivery {
@@ -290,11 +301,26 @@ fn check_delivery(d: DeliveryDoc) -> Result<Delivery, String> {
             600_000,
         )?),
         queue: in_range("queue", d.queue.unwrap_or(default.queue), 1, 1_000_000)?,
+        ca_pem: d.ca_file.map(|f| read_ca_file(&base.join(f))).transpose()?,
     };
     if delivery.max_backoff < delivery.first_backoff {
         return Err("max_backoff_ms is less than first_backoff_ms".into());
     }
     Ok(delivery)
+}
+
+/// Reads `ca_file` and checks it holds at least one PEM certificate, so a wrong file stops
+/// the start rather than every https delivery failing later.
+fn read_ca_file(file: &Path) -> Result<Vec<u8>, String> {
+    let pem = std::fs::read(file).map_err(|e| format!("ca_file {}: {e}", file.display()))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(pem),
+        Ok(_) => Err(format!(
+            "ca_file {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            file.display()
+        )),
+        Err(e) => Err(format!("ca_file {}: {e}", file.display())),
+    }
 }
 
 fn check_rule(d: RuleDoc, base: &Path) -> Result<Rule, String> {
@@ -348,21 +374,18 @@ fn check_rule(d: RuleDoc, base: &Path) -> Result<Rule, String> {
 
 fn check_webhook(w: WebhookDoc, base: &Path) -> Result<Webhook, String> {
     let bad = |why: &str| format!("webhook.url {:?}: {why}", w.url);
-    let rest = w.url.strip_prefix("http://").ok_or_else(|| {
-        bad("give an http:// URL (https is not supported: relay through a local proxy)")
-    })?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = authority
-        .rsplit_once(':')
-        .ok_or_else(|| bad("give the port (http://HOST:PORT/PATH)"))?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(bad("give http://HOST:PORT/PATH with a port of 1 to 65535"));
+    let target = reqwest::Url::parse(&w.url)
+        .map_err(|e| bad(&format!("{e}: give http(s)://HOST[:PORT]/PATH")))?;
+    if !matches!(target.scheme(), "http" | "https") {
+        return Err(bad("give an http:// or https:// URL"));
     }
-    if path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-        return Err(bad("the path has spaces or control characters"));
+    if target.host_str().is_none_or(str::is_empty) {
+        return Err(bad("give a host: http(s)://HOST[:PORT]/PATH"));
+    }
+    if !target.username().is_empty() || target.password().is_some() {
+        return Err(bad(
+            "put no credentials in the URL: sign with secret_file instead",
+        ));
     }
     let secret = match &w.secret_file {
         None => None,
@@ -383,8 +406,7 @@ fn check_webhook(w: WebhookDoc, base: &Path) -> Result<Webhook, String> {
         }
     };
     Ok(Webhook {
-        authority: authority.to_string(),
-        path: path.to_string(),
+        target,
         url: w.url,
         secret,
     })
@@ -414,7 +436,7 @@ mod tests {
         assert_eq!(rules.rules.len(), 3);
         let hook = rules.rules[0].webhook.as_ref().expect("a webhook");
         assert_eq!(
-            (hook.authority.as_str(), hook.path.as_str()),
+            (hook.target.authority(), hook.target.path()),
             ("127.0.0.1:9000", "/hooks/audit")
         );
         assert_eq!(
@@ -444,8 +466,16 @@ mod tests {
                 "rule 1 (\"s\"): ",
             ),
             (
-                r#"{"rules": [{"name": "w", "action": "x", "webhook": {"url": "https://example.org/h"}}]}"#,
+                r#"{"rules": [{"name": "w", "action": "x", "webhook": {"url": "ftp://example.org/h"}}]}"#,
+                "rule 1 (\"w\"): webhook.url \"ftp://example.org/h\": give an http:// or https:// URL",
+            ),
+            (
+                r#"{"rules": [{"name": "w", "action": "x", "webhook": {"url": "https://u:p@example.org/h"}}]}"#,
                 "rule 1 (\"w\"): webhook.url",
+            ),
+            (
+                r#"{"rules": [{"name": "a", "action": "x"}], "delivery": {"ca_file": "no-such-ca.pem"}}"#,
+                "delivery: ca_file ",
             ),
             (
                 r#"{"rules": [{"name": "a b", "action": "x"}]}"#,

@@ -1,6 +1,11 @@
 //! Delivering notifications: a bounded queue and one worker that POSTs each notification's
-//! JSON to its rule's webhook (HTTP/1.1, `Connection: close`), retrying with doubling
-//! back-off until an attempt gets a 2xx answer or the attempts run out.
+//! JSON to its rule's webhook (http or https, through one reqwest client), retrying with
+//! doubling back-off until an attempt gets a 2xx answer or the attempts run out.
+//!
+//! https certificates are verified against the system's roots (rustls-platform-verifier)
+//! and, with the rules file's `delivery.ca_file`, its certificates as well; a certificate
+//! neither trusts is a failed attempt like any other. The client reads no proxy settings
+//! from the environment: a notification goes where its URL says.
 //!
 //! Ingest never waits for it: the evaluator hands a notification over with `try_send`, and a
 //! full queue drops it (counted in `/metrics`; the `alert.triggered` event is in the log
@@ -14,8 +19,6 @@ use super::rules::{Delivery, Webhook};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 /// One notification to deliver.
@@ -48,9 +51,7 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use auditlog::merkle::to_hex as hex;
 
 /// The queue's sending side.
 #[derive(Debug, Clone)]
@@ -73,9 +74,27 @@ impl Queue {
     }
 }
 
+/// The client every delivery uses: system roots plus `delivery.ca_pem`, no proxies, no
+/// redirects (a 3xx is not a delivery).
+pub fn client(delivery: &Delivery) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("auditlog-serve");
+    if let Some(pem) = &delivery.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("alert webhooks: delivery.ca_file: {e}"))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("alert webhooks: no HTTP client: {e}"))
+}
+
 /// Starts the delivery worker; it stops when `stopping` becomes true.
 pub fn start(
     delivery: Delivery,
+    client: reqwest::Client,
     metrics: Arc<AlertMetrics>,
     mut stopping: watch::Receiver<bool>,
 ) -> Queue {
@@ -93,7 +112,7 @@ pub fn start(
             let Some(n) = next else { return };
             metrics.webhook_queued.fetch_sub(1, Ordering::Relaxed);
             tokio::select! {
-                () = deliver(&delivery, &metrics, &n) => {}
+                () = deliver(&delivery, &client, &metrics, &n) => {}
                 _ = stopping.wait_for(|s| *s) => return,
             }
         }
@@ -101,17 +120,22 @@ pub fn start(
     queue
 }
 
-async fn deliver(delivery: &Delivery, metrics: &AlertMetrics, n: &Notification) {
+async fn deliver(
+    delivery: &Delivery,
+    client: &reqwest::Client,
+    metrics: &AlertMetrics,
+    n: &Notification,
+) {
     let mut backoff = delivery.first_backoff;
     for attempt in 1..=delivery.attempts {
-        let outcome = tokio::time::timeout(delivery.timeout, post(n, attempt)).await;
+        let outcome = tokio::time::timeout(delivery.timeout, post(client, n, attempt)).await;
         let error = match outcome {
             Ok(Ok(status)) if (200..300).contains(&status) => {
                 metrics.webhook_delivered.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             Ok(Ok(status)) => format!("answered {status}"),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => error_chain(&e),
             Err(_) => format!("no answer within {} ms", delivery.timeout.as_millis()),
         };
         metrics
@@ -133,43 +157,33 @@ async fn deliver(delivery: &Delivery, metrics: &AlertMetrics, n: &Notification) 
 }
 
 /// One attempt: the answer's status code.
-async fn post(n: &Notification, attempt: u32) -> std::io::Result<u16> {
-    let hook = &n.webhook;
-    let mut head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: auditlog-serve\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\
-         X-Auditlog-Alert: {}\r\nX-Auditlog-Delivery-Attempt: {attempt}\r\n",
-        hook.path,
-        hook.authority,
-        n.body.len(),
-        n.alert_seq,
-    );
-    if let Some(secret) = &hook.secret {
-        head.push_str(&format!(
-            "X-Auditlog-Signature: sha256={}\r\n",
-            hex(&hmac_sha256(secret, &n.body))
-        ));
+async fn post(client: &reqwest::Client, n: &Notification, attempt: u32) -> reqwest::Result<u16> {
+    let mut request = client
+        .post(n.webhook.target.clone())
+        .header("Content-Type", "application/json")
+        .header("X-Auditlog-Alert", n.alert_seq)
+        .header("X-Auditlog-Delivery-Attempt", attempt)
+        .body(n.body.clone());
+    if let Some(secret) = &n.webhook.secret {
+        request = request.header(
+            "X-Auditlog-Signature",
+            format!("sha256={}", hex(&hmac_sha256(secret, &n.body))),
+        );
     }
-    head.push_str("\r\n");
-    let mut stream = TcpStream::connect(hook.authority.as_str()).await?;
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(&n.body).await?;
-    // Only the status line is needed; read at most 8 KiB of the answer.
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !answer.windows(2).any(|w| w == b"\r\n") && answer.len() < 8192 {
-        let read = stream.read(&mut buf).await?;
-        if read == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..read]);
+    Ok(request.send().await?.status().as_u16())
+}
+
+/// An error with its causes ("error sending request: ...: invalid peer certificate: ..."),
+/// since reqwest's own message leaves out why a TLS handshake failed.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-    let line = String::from_utf8_lossy(&answer);
-    line.split_whitespace()
-        .nth(1)
-        .filter(|_| line.starts_with("HTTP/1."))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("the answer is not HTTP/1.x"))
+    text
 }
 
 #[cfg(test)]
