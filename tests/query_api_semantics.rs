@@ -4,7 +4,7 @@
 
 mod common;
 
-use auditlog::query::{GroupBy, GroupKey, Order, Query, TimeField};
+use auditlog::query::{Field, GroupBy, GroupKey, Order, Pattern, Query, TimeField};
 use auditlog::{AuditLog, Error, Event, Outcome, Record, Severity, Timestamp};
 use std::time::Duration;
 
@@ -80,6 +80,37 @@ fn each_filter_agrees_with_brute_force_in_both_orders() {
         Query::new().text("declined"),
         Query::new().recorded_since(mid),
         Query::new().recorded_until(mid).actor("user:1"),
+        // OR-lists of exact actors are served by merged postings lists; with a wildcard or
+        // ignoring case, by a scan: both must give what the filter says.
+        Query::new().any_of(
+            Field::Actor,
+            [
+                Pattern::exact("user:2"),
+                Pattern::exact("user:5"),
+                Pattern::exact("nobody"),
+            ],
+        ),
+        Query::new()
+            .any_of(
+                Field::Actor,
+                [Pattern::exact("user:2"), Pattern::exact("user:5")],
+            )
+            .actor("user:5"),
+        Query::new()
+            .any_of(
+                Field::Actor,
+                [Pattern::exact("user:2"), Pattern::exact("user:3")],
+            )
+            .entity_kind("order")
+            .recorded_since(mid),
+        Query::new().any_of(
+            Field::Actor,
+            [Pattern::exact("user:2"), Pattern::wildcard("user:1*")],
+        ),
+        Query::new().any_of(
+            Field::Actor,
+            [Pattern::exact("USER:2"), Pattern::exact("user:4")].map(Pattern::ignore_case),
+        ),
         Query::new().time_range(
             TimeField::Occurred,
             Timestamp::from_unix_secs(1_800_000_600),

@@ -12,6 +12,7 @@ use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::event::{EventView, PayloadError, Record, RecordView};
 use crate::index::IndexSet;
 use crate::index::{Damaged, KeyIndex, Lookup, Posting, actor_key, entity_key};
+use crate::query::field::{Field, Pattern};
 use crate::query::filter::{Order, Query};
 use crate::segment::Segment;
 use crate::timestamp::Timestamp;
@@ -241,11 +242,35 @@ fn plan(index: &dyn Lookup, query: &Query, from: u64, to: u64) -> Result<Plan, D
         (Some(kind), Some(id)) => Some(index.postings(KeyIndex::Entity, entity_key(kind, id))?),
         _ => None,
     };
-    let postings = match (actor, entity) {
+    let mut postings = match (actor, entity) {
         (Some(a), Some(e)) => Some(intersect(&a, &e)),
         (Some(p), None) | (None, Some(p)) => Some(p),
         (None, None) => None,
     };
+    // An OR-list of exact actors (`--actor a --actor b`) is served by the union of their
+    // postings; every candidate is still checked against the whole filter.
+    for filter in query
+        .fields
+        .iter()
+        .filter(|f| matches!(f.field, Field::Actor) && !f.negated)
+    {
+        let Some(ids) = filter
+            .any_of
+            .iter()
+            .map(Pattern::exact_value)
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        let mut any = Vec::new();
+        for id in ids {
+            any = union(&any, &index.postings(KeyIndex::Actor, actor_key(id))?);
+        }
+        postings = Some(match postings {
+            Some(p) => intersect(&p, &any),
+            None => any,
+        });
+    }
     Ok(match postings {
         Some(mut p) => {
             p.retain(|p| (from..to).contains(&u64::from(p.rel)));
@@ -273,6 +298,39 @@ fn intersect(a: &[Posting], b: &[Posting]) -> Vec<Posting> {
         }
     }
     out
+}
+
+/// Postings in either sorted list, each once, still sorted.
+fn union(a: &[Posting], b: &[Posting]) -> Vec<Posting> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::with_capacity(a.len() + b.len()));
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => match x.rel.cmp(&y.rel) {
+                std::cmp::Ordering::Less => {
+                    out.push(*x);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(*y);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(*x);
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (None, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (None, None) => return out,
+        }
+    }
 }
 
 /// Called with each frame read: offset, sequence number, `recorded_at`, payload.

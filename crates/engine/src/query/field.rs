@@ -144,6 +144,12 @@ impl Pattern {
         self
     }
 
+    /// The one value this pattern matches, when it has no wildcard and respects case (so an
+    /// index lookup of that value finds every match).
+    pub(crate) fn exact_value(&self) -> Option<&str> {
+        (!self.wildcard && !self.ignore_case).then_some(self.text.as_str())
+    }
+
     /// Whether `value` matches.
     pub fn matches(&self, value: &str) -> bool {
         let folded;

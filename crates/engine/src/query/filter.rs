@@ -251,8 +251,10 @@ impl Query {
     }
 
     /// Only events whose `field` matches one of `patterns` (OR within the field; calls add
-    /// up with AND). An event without the field matches none. No index serves this filter:
-    /// for one exact value, prefer the exact filter ([`Query::actor`] and the like).
+    /// up with AND). An event without the field matches none. The actor index serves a list
+    /// of exact actors (no wildcard, case kept) by merging their postings; no index serves
+    /// other lists: for one exact value, prefer the exact filter ([`Query::actor`] and the
+    /// like).
     ///
     /// ```
     /// use auditlog::query::{Field, Pattern, Query};
