@@ -7,7 +7,9 @@
 //! - a span before now: `-1h`, `1h30m ago`, or bare `30m` / `1h30m`; after now: `+2h`,
 //!   `2h left`. Units: `us`, `ms`, `s`, `m`/`min`, `h`, `d`, `w`, `M`/`month` (30.44 days),
 //!   `y` (365.25 days), and their long names (`sec`, `minutes`, `hours`, `days`, ...);
-//! - epoch seconds: `@1700000000` (a fraction is allowed: `@1700000000.5`).
+//! - epoch seconds: `@1700000000` (a fraction is allowed: `@1700000000.5`), or the bare
+//!   number when it has at least nine digits before any fraction (`1700000000`): shorter bare
+//!   numbers such as `07` are refused rather than guessed at.
 //!
 //! Everything is resolved against a [`Clock`] (the current time and the time zone), so tests
 //! pass a fixed one and never depend on the wall clock or the machine's zone.
@@ -21,7 +23,7 @@ const DAY_SECS: i64 = 86_400;
 /// The forms a time may take, for error messages.
 pub const ACCEPTED: &str = "now, today, yesterday, tomorrow, 2023-09-06, 2023-09-06 07:20[:00] \
      (local time; end with Z, ' UTC' or +02:00 for another zone), RFC 3339, 07:20 (today), \
-     -1h, 1h30m, '5min ago', +2h, or epoch seconds @1700000000";
+     -1h, 1h30m, '5min ago', +2h, or epoch seconds @1700000000 (or 1700000000)";
 
 /// How wall-clock times map to instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,9 @@ fn read(text: &str, clock: Clock) -> Option<Timestamp> {
     if let Some(epoch) = text.strip_prefix('@') {
         return epoch_seconds(epoch);
     }
+    if bare_epoch(text) {
+        return epoch_seconds(text);
+    }
     if let Some(span) = text.strip_prefix('-') {
         return Some(Timestamp::from_nanos(now.saturating_sub(span_nanos(span)?)));
     }
@@ -201,6 +206,13 @@ fn from_secs(secs: i64, frac: i64) -> Option<Timestamp> {
     secs.checked_mul(NANOS)
         .and_then(|n| n.checked_add(frac))
         .map(Timestamp::from_nanos)
+}
+
+/// Whether `text` is a bare epoch: nine or more digits (1973 onwards), perhaps a fraction.
+/// journalctl needs the `@`; people paste the number alone, and nothing else reads as one.
+fn bare_epoch(text: &str) -> bool {
+    let whole = text.split_once('.').map_or(text, |(w, _)| w);
+    whole.len() >= 9 && whole.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `1700000000` or `1700000000.25`, seconds since the epoch.
@@ -311,6 +323,8 @@ mod tests {
             ("@1700000000", "2023-11-14T22:13:20Z"),
             ("@1700000000.5", "2023-11-14T22:13:20.500Z"),
             ("@0", "1970-01-01T00:00:00Z"),
+            ("1700000000", "2023-11-14T22:13:20Z"),
+            ("1700000000.5", "2023-11-14T22:13:20.500Z"),
         ];
         for (text, want) in cases {
             assert_eq!(at(text).as_deref(), Some(want), "{text:?}");
@@ -349,6 +363,8 @@ mod tests {
             "2023-02-30",
             "2023-09-06 25:00",
             "07",
+            "12345678",
+            "1700000000.x",
             "last tuesday",
             "1h30",
             "99999999999999999999s",
