@@ -2,7 +2,8 @@
 # Load on `auditlog serve` with wrk (Debian's `wrk`; installed here if missing): durable
 # acknowledgements (--durability immediate), events of about 500 bytes, on 127.0.0.1.
 #   1. single-event POSTs from 64 connections;
-#   2. NDJSON batches of 1,000 events from 8 connections.
+#   2. NDJSON batches of 1,000 events from 8 connections;
+#   3. single events over the Unix socket from 64 clients (examples/socket_load.rs).
 # Prints wrk's report for each; docs/BENCHMARKS.md records the figures. Not a test: nothing
 # is asserted. Then the same stages on a FastAPI + PostgreSQL endpoint (benches/services/
 # fastapi_pg.sh) for the ratio. Usage: benches/server_load.sh [SECONDS per run, default 10]
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 command -v wrk > /dev/null || apt-get install -y -q wrk > /dev/null
-cargo build --release --quiet --bin auditlog
+cargo build --release --quiet --bin auditlog --example socket_load
 bin=$(pwd)/target/release/auditlog
 work=$(mktemp -d)
 pid=""
@@ -20,13 +21,15 @@ cleanup() {
 }
 trap cleanup EXIT
 secret=$("$bin" token add --dir "$work/log" --role writer | sed -n 1p)
-"$bin" serve --dir "$work/log" --listen 127.0.0.1:0 2> "$work/serve.err" &
+"$bin" serve --dir "$work/log" --listen 127.0.0.1:0 --socket "$work/audit.sock" 2> "$work/serve.err" &
 pid=$!
 for _ in $(seq 1 100); do grep -q started "$work/serve.err" && break; sleep 0.1; done
 addr=$(grep -o 'listen=http://127.0.0.1:[0-9]*' "$work/serve.err" | cut -d/ -f3)
 . benches/wrk_stages.sh
 write_bodies "$work"
 run_wrk_stages "http://$addr/v1/events" "$work" "$secs" "$secret"
+echo "== Unix socket, single events, 64 clients, ${secs}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+target/release/examples/socket_load "$work/audit.sock" "$secret" "$work/one.json" 64 "$secs"
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 grep 'stopped' "$work/serve.err"
 # The seeds' own stack under the same load, in the same run (issue 14 item 10):
