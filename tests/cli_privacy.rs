@@ -129,8 +129,16 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn get_query_and_export_print_plaintext_only_with_the_master_key() {
+/// A log protecting `ip`, a master key and a second (wrong) one, and one `login` per
+/// `(actor, ip)` appended with the right key.
+struct IpLog {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    key: std::path::PathBuf,
+    other: std::path::PathBuf,
+}
+
+fn ip_log(logins: &[(&str, &str)]) -> IpLog {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let key = tmp.path().join("master.key");
@@ -138,12 +146,8 @@ fn get_query_and_export_print_plaintext_only_with_the_master_key() {
     ok(&["keygen", "--master", "--out", s(&key)]);
     ok(&["keygen", "--master", "--out", s(&other)]);
     ok(&["init", "--dir", s(&dir), "--protect", "ip"]);
-    for (actor, ip) in [
-        ("user:1", "192.0.2.44"),
-        ("user:2", "198.51.100.9"),
-        ("user:1", "192.0.2.45"),
-    ] {
-        let args = [
+    for (actor, ip) in logins {
+        ok(&[
             "append",
             "--dir",
             s(&dir),
@@ -155,9 +159,25 @@ fn get_query_and_export_print_plaintext_only_with_the_master_key() {
             ip,
             "--master-key-file",
             s(&key),
-        ];
-        ok(&args);
+        ]);
     }
+    IpLog {
+        _tmp: tmp,
+        dir,
+        key,
+        other,
+    }
+}
+
+#[test]
+fn get_query_and_export_print_plaintext_only_with_the_master_key() {
+    let IpLog {
+        dir, key, other, ..
+    } = &ip_log(&[
+        ("user:1", "192.0.2.44"),
+        ("user:2", "198.51.100.9"),
+        ("user:1", "192.0.2.45"),
+    ]);
     let get = |extra: &[&str]| -> serde_json::Value {
         let mut args = vec!["get", "--dir", s(&dir), "0", "--compact"];
         args.extend_from_slice(extra);
@@ -226,7 +246,7 @@ fn get_query_and_export_print_plaintext_only_with_the_master_key() {
     for line in &lines {
         assert!(line["proof"].is_object(), "{line}");
         // The proof checks with the auditor's own command.
-        let proof = tmp.path().join("proof.json");
+        let proof = dir.with_file_name("proof.json");
         std::fs::write(&proof, line["proof"].to_string()).unwrap();
         ok(&["verify-proof", s(&proof)]);
     }
@@ -247,32 +267,13 @@ fn get_query_and_export_print_plaintext_only_with_the_master_key() {
 
 #[test]
 fn query_by_a_protected_value_finds_it_until_the_subject_is_erased() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    let key = tmp.path().join("master.key");
-    let other = tmp.path().join("other.key");
-    ok(&["keygen", "--master", "--out", s(&key)]);
-    ok(&["keygen", "--master", "--out", s(&other)]);
-    ok(&["init", "--dir", s(&dir), "--protect", "ip"]);
-    for (actor, ip) in [
+    let IpLog {
+        dir, key, other, ..
+    } = &ip_log(&[
         ("user:1", "192.0.2.44"),
         ("user:2", "192.0.2.44"),
         ("user:1", "192.0.2.45"),
-    ] {
-        ok(&[
-            "append",
-            "--dir",
-            s(&dir),
-            "--actor",
-            actor,
-            "--action",
-            "login",
-            "--ip",
-            ip,
-            "--master-key-file",
-            s(&key),
-        ]);
-    }
+    ]);
     let query = |extra: &[&str]| -> Output {
         let mut args = vec!["query", "--dir", s(&dir), "--format", "jsonl"];
         args.extend_from_slice(extra);
