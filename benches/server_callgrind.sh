@@ -10,18 +10,9 @@ cargo build --release --quiet --bin auditlog
 bin=$(pwd)/target/release/auditlog
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-event = {"actor": {"id": "user:4242", "kind": "user", "name": "Ada Lovelace", "email": "ada@example.com"},
-         "action": "order.status_change", "entity": {"type": "order", "id": "ord_8f3a2c91"},
-         "tenant": "acme", "ip": "192.0.2.17", "request_id": "req_5b1e9d0c7a",
-         "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
-         "before": {"status": "open"}, "after": {"status": "shipped"}, "labels": ["SOX"],
-         "metadata": {"carrier": "dhl", "warehouse": "ams-3", "note": "x" * 80}}
-one = json.dumps(event)
-open(f"{work}/batch.ndjson", "w").write("\n".join([one] * 1000) + "\n")
-PY
+# The same 574-byte event as benches/server_load.sh, 1,000 to a body.
+. benches/wrk_stages.sh
+write_bodies "$work"
 secret=$("$bin" token add --dir "$work/log" --role writer | sed -n 1p)
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" serve --dir "$work/log" --listen 127.0.0.1:0 2> "$work/serve.err" &
 pid=$!
