@@ -172,8 +172,11 @@ fn ip_log(logins: &[(&str, &str)]) -> IpLog {
 #[test]
 fn get_query_and_export_print_plaintext_only_with_the_master_key() {
     let IpLog {
-        dir, key, other, ..
-    } = &ip_log(&[
+        _tmp,
+        dir,
+        key,
+        other,
+    } = ip_log(&[
         ("user:1", "192.0.2.44"),
         ("user:2", "198.51.100.9"),
         ("user:1", "192.0.2.45"),
@@ -268,8 +271,11 @@ fn get_query_and_export_print_plaintext_only_with_the_master_key() {
 #[test]
 fn query_by_a_protected_value_finds_it_until_the_subject_is_erased() {
     let IpLog {
-        dir, key, other, ..
-    } = &ip_log(&[
+        _tmp,
+        dir,
+        key,
+        other,
+    } = ip_log(&[
         ("user:1", "192.0.2.44"),
         ("user:2", "192.0.2.44"),
         ("user:1", "192.0.2.45"),
