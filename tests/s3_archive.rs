@@ -15,12 +15,9 @@ use auditlog_objstore::{
 };
 use common::*;
 use s3_common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Every file in `dir`, with its bytes.
@@ -258,103 +255,6 @@ fn a_fleet_of_three_logs_verifies_under_one_prefix() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["logs"].as_array().unwrap().len(), 3, "{report:#}");
-}
-
-/// A TCP proxy on 127.0.0.1 in front of the S3 server. Each request is forwarded unless
-/// `fail(n)` (n counts requests from 0) says to answer it with a 503 instead.
-struct Proxy {
-    addr: String,
-    requests: Arc<AtomicUsize>,
-}
-
-fn proxy(fail: impl Fn(usize) -> bool + Send + Sync + 'static) -> Proxy {
-    let upstream = std::env::var("AWS_ENDPOINT_URL")
-        .unwrap()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&requests);
-    let fail = Arc::new(fail);
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { continue };
-            let (upstream, counter, fail) =
-                (upstream.clone(), Arc::clone(&counter), Arc::clone(&fail));
-            std::thread::spawn(move || serve(client, &upstream, &counter, fail.as_ref()));
-        }
-    });
-    Proxy { addr, requests }
-}
-
-/// Reads one HTTP/1.1 request (head and Content-Length body) from `s`.
-fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = s.read(&mut byte).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&byte[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = s.read(&mut byte).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&byte[..n]);
-    }
-    Some(buf)
-}
-
-/// One request per connection: forwarded with `Connection: close`, or refused with a 503.
-fn serve(
-    mut client: TcpStream,
-    upstream: &str,
-    counter: &AtomicUsize,
-    fail: &(dyn Fn(usize) -> bool + Send + Sync),
-) {
-    let Some(request) = read_request(&mut client) else {
-        return;
-    };
-    let n = counter.fetch_add(1, Ordering::SeqCst);
-    if fail(n) {
-        let body = "<Error><Code>ServiceUnavailable</Code></Error>";
-        let _ = write!(
-            client,
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        return;
-    }
-    let Ok(mut up) = TcpStream::connect(upstream) else {
-        return;
-    };
-    // Close after this request, so each connection carries one and the response ends at EOF.
-    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head: String = String::from_utf8_lossy(&request[..head_end])
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    let _ = up.write_all(head.as_bytes());
-    let _ = up.write_all(b"Connection: close\r\n\r\n");
-    let _ = up.write_all(&request[head_end + 4..]);
-    let mut response = Vec::new();
-    let _ = up.read_to_end(&mut response);
-    let _ = client.write_all(&response);
 }
 
 fn store_via(proxy: &Proxy, url: &S3Url, retries: usize) -> S3Store {
