@@ -576,3 +576,138 @@ fn an_object_tampered_with_after_upload_is_reported() {
     let out = auditlog(&["verify", &url2.to_string()], tmp.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+#[test]
+fn an_archive_that_starts_after_local_retention_verifies_from_the_bucket_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let d = dir.to_str().unwrap();
+    // Retention drops the oldest segments before anything is archived.
+    let bytes: u64 = segment_files(&dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let budget = (bytes * 2 / 3).to_string();
+    let out = auditlog(
+        &["retention", "--dir", d, "--max-bytes", &budget],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let cut = auditlog::ReadOnlyLog::open(&dir).unwrap().first_seq();
+    assert!(cut > 0, "retention removed a prefix");
+    let url = fresh_url("after-retention");
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // The bucket explains records 0..cut on its own: the first run copied the live cut log.
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("records 0..{cut} removed by retention")),
+        "{}",
+        text(&out)
+    );
+    let out = auditlog(&["verify", d, "--archive", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // A second run does not add another copy, and still verifies.
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 3010, 4000);
+    log.seal().unwrap();
+    log.close().unwrap();
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let store = connect(&parse_s3(&url));
+    let id = auditlog_objstore::head::log_id_hex(&log_id(&dir));
+    let cuts: Vec<String> = store
+        .list(&format!("{id}/cuts"))
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(cuts, vec![format!("{id}/cuts/{cut:020}.log")]);
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // Without the cut object the missing range is damage, naming the bundle and the range.
+    store.delete(&cuts[0]).unwrap();
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(!out.status.success(), "{}", text(&out));
+    let first_bundle = auditlog::lifecycle::archive::bundle_name(&log_id(&dir), cut);
+    assert!(text(&out).contains(&first_bundle), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("records 0..{cut} are not in the archive")),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn get_proof_from_the_archive_passes_verify_proof_and_a_tampered_one_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &[
+            "keygen",
+            "--name",
+            "test-log",
+            "--out",
+            tmp.path().join("k").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let key = tmp.path().join("k.key");
+    let public = tmp.path().join("k.pub");
+    let url = fresh_url("proof");
+    let out = auditlog(
+        &[
+            "archive",
+            "--dir",
+            d,
+            "--to",
+            &url,
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = auditlog(&["get", "--archive", &url, "1234", "--proof"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("requests"),
+        "says what it read: {}",
+        text(&out)
+    );
+    let proof = tmp.path().join("proof.json");
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let p = proof.to_str().unwrap();
+    let pk = public.to_str().unwrap();
+    let out = auditlog(&["verify-proof", p, "--public-key", pk], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("record 1234 is included"),
+        "{}",
+        text(&out)
+    );
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    doc["recorded_at_nanos"] = (doc["recorded_at_nanos"].as_i64().unwrap() + 1).into();
+    std::fs::write(&proof, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = auditlog(&["verify-proof", p, "--public-key", pk], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A record still in the live log is proved from it.
+    let live = auditlog::ReadOnlyLog::open(&dir)
+        .unwrap()
+        .first_seq()
+        .to_string();
+    let out = auditlog(
+        &["get", "--dir", d, "--archive", &url, &live, "--proof"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let out = auditlog(&["verify-proof", p], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+}

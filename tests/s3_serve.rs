@@ -136,10 +136,10 @@ fn the_schedule_archives_to_s3_while_ingest_goes_on_and_the_log_and_archive_are_
         is_run(l) && !l.contains("run=1 ") && field(l, "archived").is_some_and(|n| n > 0)
     });
     assert!(later.ends_with(" ok"), "{later}");
-    let text = server.get("/metrics", "").text();
+    let metrics = server.get("/metrics", "").text();
     assert!(
-        metric(&text, "auditlog_archive_bundles_total") >= 4,
-        "{text}"
+        metric(&metrics, "auditlog_archive_bundles_total") >= 4,
+        "{metrics}"
     );
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
@@ -171,7 +171,7 @@ fn the_schedule_archives_to_s3_while_ingest_goes_on_and_the_log_and_archive_are_
     assert!(out.status.success(), "{}", text(&out));
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["seq"], 2500);
-    assert_eq!(got["event"]["action"], "doc.read", "{got}");
+    assert_eq!(got["action"], "doc.read", "{got}");
 }
 
 fn fresh_parse(url: &str) -> auditlog_objstore::S3Url {
@@ -210,12 +210,16 @@ fn a_store_that_refuses_every_request_is_a_logged_failure_and_removes_nothing() 
     );
     // Ingest goes on.
     post_events(&server, &writer, 10);
-    let text = server.get("/metrics", "").text();
+    let metrics = server.get("/metrics", "").text();
     assert!(
-        metric(&text, "auditlog_maintenance_failures_total") >= 1,
-        "{text}"
+        metric(&metrics, "auditlog_maintenance_failures_total") >= 1,
+        "{metrics}"
     );
-    assert_eq!(metric(&text, "auditlog_archive_bundles_total"), 0, "{text}");
+    assert_eq!(
+        metric(&metrics, "auditlog_archive_bundles_total"),
+        0,
+        "{metrics}"
+    );
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
     // Every record is still in the log, from record 0, and no cut was made.
@@ -223,7 +227,8 @@ fn a_store_that_refuses_every_request_is_a_logged_failure_and_removes_nothing() 
     assert_eq!(ro.first_seq(), 0);
     assert_eq!(ro.tree_head().size, 2020);
     drop(ro);
-    assert!(!dir.join("cuts.log").exists());
+    let cuts = auditlog::lifecycle::cuts::read(&dir, &common::log_id(&dir)).unwrap();
+    assert!(cuts.cuts.is_empty(), "{:?}", cuts.cuts);
     let out = auditlog(&["verify", dir.to_str().unwrap()], tmp.path());
     assert!(out.status.success(), "{}", text(&out));
     let store = S3Store::connect(&fresh_parse(&url), &S3Options::default()).unwrap();

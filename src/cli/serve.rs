@@ -149,6 +149,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         None => None,
     };
+    // The store's client owns a runtime, which must not be dropped inside the server's: this
+    // handle outlives the server, so the last reference goes here, after it stopped.
+    let store_handle = archive.as_ref().map(|(d, _)| Arc::clone(d));
     let scheduled = retention.is_some() || compact.is_some() || archive.is_some();
     let maintenance = scheduled.then(|| Schedule {
         policy: MaintenancePolicy {
@@ -172,7 +175,9 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         maintenance,
         segment_max_bytes: args.segment_max_bytes,
     };
-    run_server(config).map_err(|e| match e {
+    let result = run_server(config);
+    drop(store_handle);
+    result.map_err(|e| match e {
         ServeError::Usage(m) => CliError::Usage(m),
         ServeError::Failed(m) => CliError::Failed(auditlog::Error::Io {
             context: "serve".into(),

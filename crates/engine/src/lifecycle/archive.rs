@@ -185,7 +185,8 @@ pub(crate) fn archive(
     let mut report = ArchiveReport::default();
     let now = live.clock.now().as_nanos();
     let parallel = destination.parallel_bundles().max(1);
-    if destination.wants_cold() {
+    let wants_cold = destination.wants_cold();
+    if wants_cold {
         prepare_cold(live, policy)?;
     }
     loop {
@@ -199,6 +200,11 @@ pub(crate) fn archive(
             .iter()
             .map_while(|segment| {
                 let footer = segment.footer()?;
+                // Only what `prepare_cold` prepared: a segment sealed since waits for the
+                // next run rather than going up hot.
+                if wants_cold && !segment.is_cold() {
+                    return None;
+                }
                 let young = policy.min_age.is_some_and(|age| {
                     !super::compact::is_older(footer.last_recorded_at, age, now)
                 });
