@@ -193,7 +193,7 @@ impl Subtrees<'_> {
     /// manifest's frontier into `memo`.
     fn load_frontier_for(&mut self, a: u64, b: u64) -> Result<()> {
         let width = b - a;
-        if !width.is_power_of_two() || a % (width * 2) != 0 {
+        if !width.is_power_of_two() || !a.is_multiple_of(width * 2) {
             return Ok(());
         }
         let starts = self.reader.bundles();
