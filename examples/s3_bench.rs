@@ -1,6 +1,7 @@
 //! Object-storage measurements against a real S3-compatible server: archive upload (puts
 //! plus the read-back check) in MB/s, verify-from-the-bucket in MB/s, restore in MB/s, and
-//! one-record `get` latency from the archive (range reads of one cold frame).
+//! one-record `get` latency from the archive (range reads of one cold frame), and one record's
+//! inclusion proof from the archive (latency, requests, bytes).
 //!
 //! `benches/s3/run.sh` starts a local SeaweedFS and runs this (results: docs/BENCHMARKS.md,
 //! "Object storage"). By hand: `cargo run --release --example s3_bench` with AWS_ENDPOINT_URL,
@@ -167,6 +168,31 @@ fn main() {
             pct(0.99)
         );
     }
+
+    // One record's inclusion proof against the archive head (`get --archive --proof`), with a
+    // fresh reader each: latency, requests and bytes read.
+    let proofs = (gets / 5).max(1);
+    let (mut lat, mut requests, mut bytes) = (Vec::new(), 0u64, 0u64);
+    for _ in 0..proofs {
+        let seq = next();
+        let t = Instant::now();
+        let reader = ArchiveReader::open(&store, &log.log_id()).expect("reader");
+        let (doc, stats) = reader.prove(seq).expect("prove").expect("archived");
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(doc["seq"], seq);
+        requests += u64::from(stats.requests);
+        bytes += stats.bytes;
+    }
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "proof from the archive, a fresh reader per record ({proofs} random records): p50 {:.1} \
+         ms, p90 {:.1} ms; {:.1} requests and {:.2} MB read per proof on average",
+        pct(0.5),
+        pct(0.9),
+        requests as f64 / proofs as f64,
+        bytes as f64 / 1e6 / proofs as f64
+    );
 
     // The store's own speed here, for scale: one 16 MB object put and read back, 8 times.
     let blob: Vec<u8> = (0..16_000_000u32)

@@ -15,12 +15,9 @@ use auditlog_objstore::{
 };
 use common::*;
 use s3_common::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Every file in `dir`, with its bytes.
@@ -258,103 +255,6 @@ fn a_fleet_of_three_logs_verifies_under_one_prefix() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["logs"].as_array().unwrap().len(), 3, "{report:#}");
-}
-
-/// A TCP proxy on 127.0.0.1 in front of the S3 server. Each request is forwarded unless
-/// `fail(n)` (n counts requests from 0) says to answer it with a 503 instead.
-struct Proxy {
-    addr: String,
-    requests: Arc<AtomicUsize>,
-}
-
-fn proxy(fail: impl Fn(usize) -> bool + Send + Sync + 'static) -> Proxy {
-    let upstream = std::env::var("AWS_ENDPOINT_URL")
-        .unwrap()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&requests);
-    let fail = Arc::new(fail);
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { continue };
-            let (upstream, counter, fail) =
-                (upstream.clone(), Arc::clone(&counter), Arc::clone(&fail));
-            std::thread::spawn(move || serve(client, &upstream, &counter, fail.as_ref()));
-        }
-    });
-    Proxy { addr, requests }
-}
-
-/// Reads one HTTP/1.1 request (head and Content-Length body) from `s`.
-fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = s.read(&mut byte).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&byte[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = s.read(&mut byte).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&byte[..n]);
-    }
-    Some(buf)
-}
-
-/// One request per connection: forwarded with `Connection: close`, or refused with a 503.
-fn serve(
-    mut client: TcpStream,
-    upstream: &str,
-    counter: &AtomicUsize,
-    fail: &(dyn Fn(usize) -> bool + Send + Sync),
-) {
-    let Some(request) = read_request(&mut client) else {
-        return;
-    };
-    let n = counter.fetch_add(1, Ordering::SeqCst);
-    if fail(n) {
-        let body = "<Error><Code>ServiceUnavailable</Code></Error>";
-        let _ = write!(
-            client,
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        return;
-    }
-    let Ok(mut up) = TcpStream::connect(upstream) else {
-        return;
-    };
-    // Close after this request, so each connection carries one and the response ends at EOF.
-    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head: String = String::from_utf8_lossy(&request[..head_end])
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    let _ = up.write_all(head.as_bytes());
-    let _ = up.write_all(b"Connection: close\r\n\r\n");
-    let _ = up.write_all(&request[head_end + 4..]);
-    let mut response = Vec::new();
-    let _ = up.read_to_end(&mut response);
-    let _ = client.write_all(&response);
 }
 
 fn store_via(proxy: &Proxy, url: &S3Url, retries: usize) -> S3Store {
@@ -675,4 +575,139 @@ fn an_object_tampered_with_after_upload_is_reported() {
     store2.delete(&victim).unwrap();
     let out = auditlog(&["verify", &url2.to_string()], tmp.path());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+#[test]
+fn an_archive_that_starts_after_local_retention_verifies_from_the_bucket_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let d = dir.to_str().unwrap();
+    // Retention drops the oldest segments before anything is archived.
+    let bytes: u64 = segment_files(&dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let budget = (bytes * 2 / 3).to_string();
+    let out = auditlog(
+        &["retention", "--dir", d, "--max-bytes", &budget],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let cut = auditlog::ReadOnlyLog::open(&dir).unwrap().first_seq();
+    assert!(cut > 0, "retention removed a prefix");
+    let url = fresh_url("after-retention");
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // The bucket explains records 0..cut on its own: the first run copied the live cut log.
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("records 0..{cut} removed by retention")),
+        "{}",
+        text(&out)
+    );
+    let out = auditlog(&["verify", d, "--archive", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // A second run does not add another copy, and still verifies.
+    let log = small_segments(&dir).open().unwrap();
+    append_range(&log, 3010, 4000);
+    log.seal().unwrap();
+    log.close().unwrap();
+    let out = auditlog(&["archive", "--dir", d, "--to", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let store = connect(&parse_s3(&url));
+    let id = auditlog_objstore::head::log_id_hex(&log_id(&dir));
+    let cuts: Vec<String> = store
+        .list(&format!("{id}/cuts"))
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(cuts, vec![format!("{id}/cuts/{cut:020}.log")]);
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // Without the cut object the missing range is damage, naming the bundle and the range.
+    store.delete(&cuts[0]).unwrap();
+    let out = auditlog(&["verify", &url], tmp.path());
+    assert!(!out.status.success(), "{}", text(&out));
+    let first_bundle = auditlog::lifecycle::archive::bundle_name(&log_id(&dir), cut);
+    assert!(text(&out).contains(&first_bundle), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("records 0..{cut} are not in the archive")),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn get_proof_from_the_archive_passes_verify_proof_and_a_tampered_one_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    log_with_segments(&dir, 3000);
+    let d = dir.to_str().unwrap();
+    let out = auditlog(
+        &[
+            "keygen",
+            "--name",
+            "test-log",
+            "--out",
+            tmp.path().join("k").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let key = tmp.path().join("k.key");
+    let public = tmp.path().join("k.pub");
+    let url = fresh_url("proof");
+    let out = auditlog(
+        &[
+            "archive",
+            "--dir",
+            d,
+            "--to",
+            &url,
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = auditlog(&["get", "--archive", &url, "1234", "--proof"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("requests"),
+        "says what it read: {}",
+        text(&out)
+    );
+    let proof = tmp.path().join("proof.json");
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let p = proof.to_str().unwrap();
+    let pk = public.to_str().unwrap();
+    let out = auditlog(&["verify-proof", p, "--public-key", pk], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("record 1234 is included"),
+        "{}",
+        text(&out)
+    );
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    doc["recorded_at_nanos"] = (doc["recorded_at_nanos"].as_i64().unwrap() + 1).into();
+    std::fs::write(&proof, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = auditlog(&["verify-proof", p, "--public-key", pk], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A record still in the live log is proved from it.
+    let live = auditlog::ReadOnlyLog::open(&dir)
+        .unwrap()
+        .first_seq()
+        .to_string();
+    let out = auditlog(
+        &["get", "--dir", d, "--archive", &url, &live, "--proof"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let out = auditlog(&["verify-proof", p], tmp.path());
+    assert!(out.status.success(), "{}", text(&out));
 }

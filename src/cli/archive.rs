@@ -3,7 +3,7 @@
 
 use super::s3::S3Args;
 use super::{CliError, DirArg, progress};
-use auditlog::lifecycle::{ArchivePolicy, CompactOptions, LocalDirDestination};
+use auditlog::lifecycle::{ArchivePolicy, LocalDirDestination};
 use auditlog_objstore::{Location, S3Destination};
 use std::path::PathBuf;
 
@@ -65,13 +65,10 @@ pub fn run(args: ArchiveArgs) -> Result<(), CliError> {
                 None => None,
             };
             let destination = S3Destination::with_signer(store, signer);
+            // Segments go to object storage in cold form, so that a reader can fetch one
+            // zstd frame with a range read: the engine compacts what it moves first, the same
+            // step the maintenance schedule runs (ArchiveDestination::wants_cold).
             let report = progress::while_running("archive", unit, probe, || {
-                // Segments go to object storage in cold form, so that a reader can fetch
-                // one zstd frame with a range read instead of the whole segment.
-                log.compact(&CompactOptions {
-                    min_age: policy.min_age,
-                    ..CompactOptions::default()
-                })?;
                 log.archive(&destination, &policy)
             })?;
             let names = report

@@ -26,6 +26,12 @@ pub struct GetArgs {
     /// Default: the only log in the archive.
     #[arg(long, value_name = "HEX", requires = "archive")]
     log_id: Option<String>,
+    /// Print the record's inclusion proof instead, in the form `auditlog prove` prints (for
+    /// `auditlog verify-proof`): for an archived record against the archive's signed head
+    /// (head.json), built from range reads of the bucket; for a record still in the log
+    /// (--dir), as `auditlog prove` builds it.
+    #[arg(long)]
+    proof: bool,
     #[command(flatten)]
     s3: super::s3::S3Args,
     /// With the log's master key, protected values print in clear (else `[protected]`).
@@ -45,6 +51,9 @@ fn not_found(seq: u64, first: u64, end: u64) -> CliError {
 }
 
 pub fn run(args: GetArgs) -> Result<(), CliError> {
+    if args.proof {
+        return print_proof(&args);
+    }
     let record = match (&args.dir, &args.archive) {
         (Some(dir), archive) => {
             let log = open_read_only(dir)?;
@@ -82,8 +91,81 @@ pub fn run(args: GetArgs) -> Result<(), CliError> {
     writeln!(out, "{text}").map_err(stdout_failed)
 }
 
+/// `--proof`: the inclusion proof of record `args.seq`, from the live log when it holds the
+/// record, else from the archive; what the archive read cost goes to stderr.
+fn print_proof(args: &GetArgs) -> Result<(), CliError> {
+    let live = match &args.dir {
+        Some(dir) => {
+            let log = open_read_only(dir)?;
+            let (first, end) = (log.first_seq(), log.tree_head().size);
+            if (first..end).contains(&args.seq) || args.archive.is_none() {
+                let doc = log.prove_inclusion(args.seq, None).map_err(|e| match e {
+                    auditlog::Error::NotFound { seq, first, end } => not_found(seq, first, end),
+                    e => CliError::from(e),
+                })?;
+                Some(doc)
+            } else if args.seq >= end {
+                return Err(not_found(args.seq, first, end));
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    let doc = match (live, &args.archive) {
+        (Some(doc), _) => doc,
+        (None, Some(url)) => {
+            let log_id = match &args.dir {
+                Some(dir) => Some(open_read_only(dir)?.log_id()),
+                None => None,
+            };
+            let (reader, url) = archive_of(args, url, log_id)?;
+            match reader.prove(args.seq).map_err(super::s3::store_failed)? {
+                Some((doc, stats)) => {
+                    eprintln!(
+                        "read from {url}: {} requests, {} bytes ({} of segment objects)",
+                        stats.requests, stats.bytes, stats.segment_bytes
+                    );
+                    doc
+                }
+                None => {
+                    return Err(CliError::Usage(format!(
+                        "no record #{} in the archive of log {} at {url}",
+                        args.seq,
+                        reader.log_id()
+                    )));
+                }
+            }
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give the log with --dir (or AUDITLOG_DIR), or its archive with --archive".into(),
+            ));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{doc:#}").map_err(stdout_failed)
+}
+
 /// Record `args.seq` of log `log_id` (or of `--log-id`, or the archive's only log).
 fn from_archive(args: &GetArgs, url: &str, log_id: Option<[u8; 16]>) -> Result<Record, CliError> {
+    let (reader, url) = archive_of(args, url, log_id)?;
+    match reader.get(args.seq).map_err(super::s3::store_failed)? {
+        Some((record, _)) => Ok(record),
+        None => Err(CliError::Usage(format!(
+            "no record #{} in the archive of log {} at {url}",
+            args.seq,
+            reader.log_id()
+        ))),
+    }
+}
+
+/// The archive at `url` of log `log_id` (or of `--log-id`, or the archive's only log).
+fn archive_of(
+    args: &GetArgs,
+    url: &str,
+    log_id: Option<[u8; 16]>,
+) -> Result<(auditlog_objstore::ArchiveReader, auditlog_objstore::S3Url), CliError> {
     let url = super::s3::s3_url(url, "--archive")?;
     let store = args.s3.connect(&url)?;
     let failed = super::s3::store_failed;
@@ -107,12 +189,5 @@ fn from_archive(args: &GetArgs, url: &str, log_id: Option<[u8; 16]>) -> Result<R
         }
     };
     let reader = auditlog_objstore::ArchiveReader::open(&store, &id).map_err(failed)?;
-    match reader.get(args.seq).map_err(failed)? {
-        Some((record, _)) => Ok(record),
-        None => Err(CliError::Usage(format!(
-            "no record #{} in the archive of log {} at {url}",
-            args.seq,
-            reader.log_id()
-        ))),
-    }
+    Ok((reader, url))
 }

@@ -3,7 +3,10 @@
 use super::{CliError, DirArg};
 use auditlog::Durability;
 use auditlog::checkpoint::NoteSigner;
-use auditlog::lifecycle::{CompactOptions, MaintenancePolicy, RetentionPolicy};
+use auditlog::lifecycle::{
+    ArchiveDestination, ArchivePolicy, CompactOptions, MaintenancePolicy, RetentionPolicy,
+};
+use auditlog_objstore::S3Destination;
 use auditlog_server::alerts::rules::Rules;
 use auditlog_server::maintenance::Schedule;
 use auditlog_server::serve::ServeError;
@@ -11,6 +14,7 @@ use auditlog_server::state::Limits;
 use auditlog_server::{ServerConfig, run as run_server};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -61,7 +65,23 @@ pub struct ServeArgs {
     /// into cold (zstd) segments (0: every sealed segment).
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u64).range(0..=36_500))]
     compact_older_than_days: Option<u64>,
-    /// Seconds between maintenance runs (retention, then compaction); the first runs at start.
+    /// Archiving: move sealed segments (compacted first) to S3-compatible object storage,
+    /// s3://BUCKET/PREFIX, on the maintenance schedule, as `auditlog archive --to` does. The
+    /// bucket and credentials (the --s3-* flags or AWS_* environment) are checked at start.
+    /// --key, if given, also signs the archive head.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    archive_to: Option<String>,
+    /// Archiving: only segments whose newest record is older than this many days (default:
+    /// every sealed segment but the newest).
+    #[arg(long, value_name = "DAYS", requires = "archive_to", value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    archive_older_than_days: Option<u64>,
+    #[command(flatten)]
+    s3: super::s3::S3Args,
+    /// Seal the active segment at this many bytes (default 64 MiB; at least 65536).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(65_536..4_294_967_296))]
+    segment_max_bytes: Option<u64>,
+    /// Seconds between maintenance runs (retention, archiving, compaction); the first runs at
+    /// start.
     #[arg(long, default_value_t = 3600, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     maintenance_every: u64,
 }
@@ -113,9 +133,30 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         min_age: (d > 0).then(|| super::days(d)),
         ..CompactOptions::default()
     });
-    let maintenance = (retention.is_some() || compact.is_some()).then(|| Schedule {
+    // The store is reached (bucket and credentials checked) before the log is opened: a
+    // wrong credential or a missing bucket stops the start with its cause.
+    let archive = match &args.archive_to {
+        Some(url) => {
+            let url = super::s3::s3_url(url, "--archive-to")?;
+            let store = args.s3.connect(&url)?;
+            let destination: Arc<dyn ArchiveDestination> =
+                Arc::new(S3Destination::with_signer(store, signing_key.clone()));
+            let policy = ArchivePolicy {
+                min_age: args.archive_older_than_days.map(super::days),
+                max_segments: None,
+            };
+            Some((destination, policy))
+        }
+        None => None,
+    };
+    // The store's client owns a runtime, which must not be dropped inside the server's: this
+    // handle outlives the server, so the last reference goes here, after it stopped.
+    let store_handle = archive.as_ref().map(|(d, _)| Arc::clone(d));
+    let scheduled = retention.is_some() || compact.is_some() || archive.is_some();
+    let maintenance = scheduled.then(|| Schedule {
         policy: MaintenancePolicy {
             retention,
+            archive,
             compact,
             ..MaintenancePolicy::default()
         },
@@ -132,8 +173,11 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         drain_timeout: Duration::from_secs(args.drain_timeout),
         alerts,
         maintenance,
+        segment_max_bytes: args.segment_max_bytes,
     };
-    run_server(config).map_err(|e| match e {
+    let result = run_server(config);
+    drop(store_handle);
+    result.map_err(|e| match e {
         ServeError::Usage(m) => CliError::Usage(m),
         ServeError::Failed(m) => CliError::Failed(auditlog::Error::Io {
             context: "serve".into(),

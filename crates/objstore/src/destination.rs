@@ -112,6 +112,39 @@ impl ArchiveDestination for S3Destination {
         self.parallel
     }
 
+    fn wants_cold(&self) -> bool {
+        true
+    }
+
+    /// The first bundle of an archive that starts above record 0: the live log's cut log up to
+    /// the cut at `first_seq` becomes the archive's cut log (`cuts/<first_seq>.log`, the same
+    /// object retention in the bucket writes), so that `verify s3://` explains the missing
+    /// records from the bucket alone. Only when the bucket has neither a cut log nor a bundle
+    /// of this log yet: later bundles continue the ones there.
+    fn record_start(&self, log_id: &[u8; 16], first_seq: u64, cut_log: &[u8]) -> io::Result<()> {
+        let hex = crate::head::log_id_hex(log_id);
+        if crate::retention::read_cut_log(&self.store, &hex)
+            .map_err(to_io)?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let listing = crate::verify::list_bundles(&self.store, &hex).map_err(to_io)?;
+        let before = |b: &String| {
+            b.rsplit('-')
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|f| f < first_seq)
+        };
+        if listing.bundles.iter().any(before) {
+            return Ok(());
+        }
+        self.store
+            .put_create(&crate::retention::cuts_key(&hex, first_seq), cut_log)
+            .map_err(to_io)?;
+        Ok(())
+    }
+
     fn exists(&self, name: &str) -> io::Result<bool> {
         let key = Self::key_of(name)?;
         let there = self.store.exists(&key).map_err(to_io)?;

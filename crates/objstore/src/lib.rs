@@ -7,6 +7,8 @@
 //!   head, signed as a checkpoint when the log has a key.
 //! - [`verify_archive`] checks every log of a bucket with the auditor's own checks
 //!   (`auditlog-verify`) on the fetched bytes.
+//! - [`ArchiveReader::prove`] proves an archived record against the archive's signed head,
+//!   by range reads.
 //! - [`restore_log`] rebuilds a log directory from its archive, every byte checked first.
 //!
 //! The object layout is part of the on-disk contract: docs/FORMAT.md §10.
@@ -17,6 +19,7 @@
 mod destination;
 mod error;
 pub mod head;
+mod proof;
 mod read;
 mod restore;
 mod retention;

@@ -74,7 +74,7 @@ pub struct ReadStats {
 }
 
 impl ReadStats {
-    fn note(&mut self, bytes: usize, of_segment: bool) {
+    pub(crate) fn note(&mut self, bytes: usize, of_segment: bool) {
         self.requests += 1;
         self.bytes += bytes as u64;
         if of_segment {
@@ -91,10 +91,10 @@ fn bad(what: String) -> Error {
 }
 
 /// A bundle's manifest and segment, as a reader keeps them.
-type OpenedBundle = (Manifest, Opened);
+pub(crate) type OpenedBundle = (Manifest, Opened);
 
 /// A bundle's segment, ready to read records from.
-enum Opened {
+pub(crate) enum Opened {
     Cold {
         key: String,
         layout: Box<ColdLayout>,
@@ -135,7 +135,7 @@ impl ArchiveReader {
         &self.log_id
     }
 
-    fn manifest(&self, bundle: &str, stats: &mut ReadStats) -> Result<Option<Manifest>> {
+    pub(crate) fn manifest(&self, bundle: &str, stats: &mut ReadStats) -> Result<Option<Manifest>> {
         let key = format!("{}/{bundle}/{MANIFEST_NAME}", self.log_id);
         let Some(text) = self.store.get(&key)? else {
             return Ok(None);
@@ -229,18 +229,36 @@ impl ArchiveReader {
 
     /// Record `seq`, or `None` if no bundle holds it.
     pub fn get(&self, seq: u64) -> Result<Option<(Record, ReadStats)>> {
+        let mut stats = ReadStats::default();
+        let Some((_, raw)) = self.get_raw(seq, &mut stats)? else {
+            return Ok(None);
+        };
+        let event = decode_payload(&raw.payload).map_err(|e| bad(format!("record #{seq}: {e}")))?;
+        let record = Record {
+            seq,
+            recorded_at: Timestamp::from_nanos(raw.recorded_at),
+            event,
+        };
+        Ok(Some((record, stats)))
+    }
+
+    /// The bundle that holds `seq` (its manifest and opened segment, kept for cold ones).
+    pub(crate) fn bundle_of(
+        &self,
+        seq: u64,
+        stats: &mut ReadStats,
+    ) -> Result<Option<(String, Arc<OpenedBundle>)>> {
         let Some((_, bundle)) = self.bundles.iter().rev().find(|(first, _)| *first <= seq) else {
             return Ok(None);
         };
-        let mut stats = ReadStats::default();
         let cached = self.cache.lock().get(bundle).cloned();
         let opened = match cached {
             Some(c) => c,
             None => {
-                let Some(manifest) = self.manifest(bundle, &mut stats)? else {
+                let Some(manifest) = self.manifest(bundle, stats)? else {
                     return Ok(None);
                 };
-                let opened = self.open_segment(bundle, &manifest, &mut stats)?;
+                let opened = self.open_segment(bundle, &manifest, stats)?;
                 let entry = Arc::new((manifest, opened));
                 if matches!(entry.1, Opened::Cold { .. }) {
                     let mut cache = self.cache.lock();
@@ -252,12 +270,24 @@ impl ArchiveReader {
                 entry
             }
         };
-        let (manifest, opened) = (&opened.0, &opened.1);
-        if seq >= manifest.end_seq {
+        if seq >= opened.0.end_seq {
             return Ok(None);
         }
+        Ok(Some((bundle.clone(), opened)))
+    }
+
+    /// Record `seq` as stored (its `recorded_at` and encoded payload) and the bundle that holds
+    /// it: the layout of a cold segment (kept) and the one frame, by range reads.
+    pub(crate) fn get_raw(
+        &self,
+        seq: u64,
+        stats: &mut ReadStats,
+    ) -> Result<Option<(String, RawRecord)>> {
+        let Some((bundle, opened)) = self.bundle_of(seq, stats)? else {
+            return Ok(None);
+        };
         let mut found = None;
-        let mut take = |r: Record| {
+        let mut take = |r: RawRecord| {
             if r.seq == seq {
                 found = Some(r);
                 Ok(false)
@@ -265,9 +295,9 @@ impl ArchiveReader {
                 Ok(true)
             }
         };
-        match opened {
+        match &opened.1 {
             Opened::Hot { records, crc } => {
-                records_in(records, crc, "hot segment", &mut take)?;
+                raw_records_in(records, crc, "hot segment", &mut take)?;
             }
             Opened::Cold {
                 key,
@@ -287,16 +317,96 @@ impl ArchiveReader {
                 )?;
                 stats.note(compressed.len(), true);
                 let frame = decompress(key, entry, &compressed, dict)?;
-                records_in(&frame, crc, key, &mut take)?;
+                raw_records_in(&frame, crc, key, &mut take)?;
             }
         }
         match found {
-            Some(r) => Ok(Some((r, stats))),
+            Some(r) => Ok(Some((bundle, r))),
             None => Err(bad(format!(
                 "{}/{bundle}: record #{seq} is not where the frame table says",
                 self.log_id
             ))),
         }
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &S3Store {
+        &self.store
+    }
+
+    /// The bundles, (first_seq, name) by first_seq.
+    pub(crate) fn bundles(&self) -> &[(u64, String)] {
+        &self.bundles
+    }
+
+    /// The leaf hashes of records `range` (inside one bundle), computed from the records:
+    /// for a bundle without a leaf-hash file. Range reads of the frames that hold them.
+    pub(crate) fn leaves_from_records(
+        &self,
+        range: std::ops::Range<u64>,
+        stats: &mut ReadStats,
+    ) -> Result<Vec<auditlog::merkle::Hash>> {
+        let Some((bundle, opened)) = self.bundle_of(range.start, stats)? else {
+            return Err(bad(format!("no bundle holds record #{}", range.start)));
+        };
+        let mut leaves = Vec::with_capacity((range.end - range.start) as usize);
+        let mut take = |r: RawRecord| {
+            if range.contains(&r.seq) {
+                let digest = auditlog_format::merkle::payload_digest(&r.payload);
+                leaves.push(auditlog_format::merkle::leaf_hash(
+                    r.seq,
+                    r.recorded_at,
+                    &digest,
+                ));
+            }
+            Ok(r.seq + 1 < range.end)
+        };
+        match &opened.1 {
+            Opened::Hot { records, crc } => {
+                raw_records_in(records, crc, "hot segment", &mut take)?;
+            }
+            Opened::Cold {
+                key,
+                layout,
+                dict,
+                crc,
+            } => {
+                let entries = &layout.entries;
+                let lo = entries
+                    .partition_point(|e| e.first_seq <= range.start)
+                    .saturating_sub(1);
+                let hi = entries.partition_point(|e| e.first_seq < range.end);
+                'runs: for run in frame_runs(entries, lo..hi) {
+                    let (first, last) = (&entries[run.start], &entries[run.end - 1]);
+                    let start = first.cold_offset;
+                    let end = last.cold_offset + last.compressed_len as u64;
+                    let bytes = self.store.get_range(key, start..end)?;
+                    stats.note(bytes.len(), true);
+                    for entry in &entries[run] {
+                        let at = (entry.cold_offset - start) as usize;
+                        let compressed = bytes
+                            .get(at..at + entry.compressed_len as usize)
+                            .ok_or_else(|| bad(format!("{key}: a short range read")))?;
+                        let frame = decompress(key, entry, compressed, dict)?;
+                        let mut more = true;
+                        raw_records_in(&frame, crc, key, &mut |r| {
+                            more = take(r)?;
+                            Ok(more)
+                        })?;
+                        if !more {
+                            break 'runs;
+                        }
+                    }
+                }
+            }
+        }
+        if leaves.len() as u64 != range.end - range.start {
+            return Err(bad(format!(
+                "{}/{bundle}: records {}..{} are not all there",
+                self.log_id, range.start, range.end
+            )));
+        }
+        Ok(leaves)
     }
 
     /// Calls `f` with every archived record below `end_seq`, oldest first, until it returns
@@ -462,6 +572,14 @@ fn decompress(key: &str, entry: &FrameEntry, compressed: &[u8], dict: &[u8]) -> 
     Ok(out)
 }
 
+/// A record as stored: its sequence number, `recorded_at` and encoded payload (§3).
+#[derive(Debug, Clone)]
+pub(crate) struct RawRecord {
+    pub seq: u64,
+    pub recorded_at: i64,
+    pub payload: Vec<u8>,
+}
+
 /// Decodes the record frames of `bytes` (checking each CRC) and hands each record to `take`
 /// until it returns `false`; stops at the footer.
 fn records_in(
@@ -470,17 +588,33 @@ fn records_in(
     what: &str,
     take: &mut dyn FnMut(Record) -> Result<bool>,
 ) -> Result<()> {
+    raw_records_in(bytes, crc, what, &mut |r| {
+        let event = decode_payload(&r.payload)
+            .map_err(|e| bad(format!("{what}: record #{}: {e}", r.seq)))?;
+        take(Record {
+            seq: r.seq,
+            recorded_at: Timestamp::from_nanos(r.recorded_at),
+            event,
+        })
+    })
+}
+
+/// [`records_in`], with each record as stored.
+fn raw_records_in(
+    bytes: &[u8],
+    crc: &FrameCrc,
+    what: &str,
+    take: &mut dyn FnMut(RawRecord) -> Result<bool>,
+) -> Result<()> {
     let mut at = 0;
     while at < bytes.len() {
         match decode_frame(&bytes[at..], crc) {
             Frame::Record(r) => {
-                let event = decode_payload(r.payload)
-                    .map_err(|e| bad(format!("{what}: record #{}: {e}", r.seq)))?;
                 at += r.frame_len();
-                let record = Record {
+                let record = RawRecord {
                     seq: r.seq,
-                    recorded_at: Timestamp::from_nanos(r.recorded_at),
-                    event,
+                    recorded_at: r.recorded_at,
+                    payload: r.payload.to_vec(),
                 };
                 if !take(record)? {
                     return Ok(());

@@ -103,7 +103,8 @@ fn a_restore_writes_nothing_into_a_full_directory_or_from_a_damaged_archive() {
     let names: Vec<_> = std::fs::read_dir(&full).unwrap().collect();
     assert_eq!(names.len(), 1);
 
-    // One flipped byte in the second bundle's segment: nothing restored.
+    // One flipped byte in the second bundle's segment (cold: archiving to a bucket compacts
+    // first): nothing restored.
     let bundles = auditlog_objstore::list_bundles(&store, &id)
         .unwrap()
         .bundles;
@@ -111,7 +112,7 @@ fn a_restore_writes_nothing_into_a_full_directory_or_from_a_damaged_archive() {
         .list(&format!("{id}/{}", bundles[1]))
         .unwrap()
         .into_iter()
-        .find(|(k, _)| k.ends_with(".seg"))
+        .find(|(k, _)| k.ends_with(".zseg"))
         .unwrap();
     let mut bytes = store.get(&segment).unwrap().unwrap();
     bytes[200] ^= 1;

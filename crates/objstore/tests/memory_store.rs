@@ -80,12 +80,12 @@ fn changed_objects_missing_bundles_and_partial_uploads_are_told_apart() {
         "{verdict}"
     );
 
-    // One flipped byte in a segment object.
+    // One flipped byte in a segment object (cold: archiving to a bucket compacts first).
     let (segment, _) = store
         .list(&format!("{id}/{}", report.bundles[1]))
         .unwrap()
         .into_iter()
-        .find(|(k, _)| k.ends_with(".seg"))
+        .find(|(k, _)| k.ends_with(".zseg"))
         .unwrap();
     let original = store.get(&segment).unwrap().unwrap();
     let mut bytes = original.clone();
@@ -134,4 +134,31 @@ fn the_maintenance_policy_archives_to_the_bucket() {
     let verdict = verify_archive(&store, &ArchiveVerifyOptions::default()).unwrap();
     assert!(verdict.ok(), "{verdict}");
     assert_eq!(verdict.logs[0].bundles.len(), archived.len());
+}
+
+#[test]
+fn the_engine_maintenance_policy_compacts_then_archives_to_the_bucket() {
+    use auditlog::lifecycle::MaintenancePolicy;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = sealed_log(&tmp.path().join("log"), 3000);
+    let store = memory_store("maintained");
+    let policy = MaintenancePolicy {
+        archive: Some((
+            Arc::new(S3Destination::new(store.clone())),
+            ArchivePolicy::default(),
+        )),
+        ..MaintenancePolicy::default()
+    };
+    let report = log.maintain_with(&policy).unwrap();
+    let archived = report.archive.expect("the archive part ran");
+    assert!(archived.bundles.len() >= 3, "{archived:?}");
+    // The same step as `archive --to s3://`: cold segments with their leaf hashes, no hot one.
+    let id = head::log_id_hex(&log.log_id());
+    let keys = store.list(&id).unwrap();
+    let count = |ext: &str| keys.iter().filter(|(k, _)| k.ends_with(ext)).count();
+    assert_eq!(count(".zseg"), archived.bundles.len(), "{keys:?}");
+    assert_eq!(count(".hashes"), archived.bundles.len(), "{keys:?}");
+    assert_eq!(count(".seg"), 0, "{keys:?}");
+    let verdict = verify_archive(&store, &ArchiveVerifyOptions::default()).unwrap();
+    assert!(verdict.ok(), "{verdict}");
 }

@@ -1,5 +1,6 @@
-//! Retention and compaction on the server's schedule (`auditlog serve --maintenance-every
-//! SECS` with `--retention-*` / `--compact-older-than-days`): the engine's
+//! Retention, archiving and compaction on the server's schedule (`auditlog serve
+//! --maintenance-every SECS` with `--retention-*`, `--archive-to` and
+//! `--compact-older-than-days`): the engine's
 //! [`AuditLog::maintain_with`] run once at start and then every interval, on a blocking
 //! thread beside the writer (maintenance never blocks appends: it only touches sealed
 //! segments). Each run logs one line and updates the `auditlog_maintenance_*` metrics.
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 /// What the server's maintenance does and how often.
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    /// Retention and compaction (its `interval` is ignored: see `every`).
+    /// Retention, archiving and compaction (its `interval` is ignored: see `every`).
     pub policy: MaintenancePolicy,
     /// Time between the end of one run and the start of the next.
     pub every: Duration,
@@ -36,6 +37,8 @@ pub struct MaintenanceMetrics {
     pub segments_deleted: AtomicU64,
     pub bytes_reclaimed: AtomicU64,
     pub segments_compacted: AtomicU64,
+    pub bundles_archived: AtomicU64,
+    pub bytes_archived: AtomicU64,
 }
 
 impl MaintenanceMetrics {
@@ -84,6 +87,18 @@ impl MaintenanceMetrics {
                 "counter",
                 "Segments compressed into cold segments",
                 get(&self.segments_compacted),
+            ),
+            (
+                "auditlog_archive_bundles_total",
+                "counter",
+                "Segments moved to the archive as bundles",
+                get(&self.bundles_archived),
+            ),
+            (
+                "auditlog_archive_bytes_reclaimed_total",
+                "counter",
+                "Bytes removed from the log directory by archiving",
+                get(&self.bytes_archived),
             ),
         ];
         let mut text = String::new();
@@ -153,7 +168,8 @@ async fn run_once(log: &Arc<AuditLog>, policy: &MaintenancePolicy, metrics: &Mai
     }
 }
 
-/// `retention_deleted=N reclaimed_bytes=B first_seq=S compacted=C`, counting into `metrics`.
+/// `retention_deleted=N reclaimed_bytes=B first_seq=S archived=A archived_bytes=B
+/// compacted=C ...`, counting into `metrics`.
 fn summary(report: &MaintenanceReport, metrics: &MaintenanceMetrics) -> String {
     let mut parts = Vec::new();
     if let Some(r) = &report.retention {
@@ -171,6 +187,19 @@ fn summary(report: &MaintenanceReport, metrics: &MaintenanceMetrics) -> String {
         if let Some(last) = r.segments.last() {
             parts.push(format!("first_seq={}", last.end_seq));
         }
+    }
+    if let Some(a) = &report.archive {
+        metrics
+            .bundles_archived
+            .fetch_add(a.bundles.len() as u64, Ordering::Relaxed);
+        metrics
+            .bytes_archived
+            .fetch_add(a.reclaimed_bytes, Ordering::Relaxed);
+        parts.push(format!(
+            "archived={} archived_bytes={}",
+            a.bundles.len(),
+            a.reclaimed_bytes
+        ));
     }
     if let Some(c) = &report.compact {
         metrics

@@ -45,8 +45,10 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Alert rules (`--alerts FILE`, already checked), if any.
     pub alerts: Option<crate::alerts::rules::Rules>,
-    /// Retention and compaction on a schedule, if any.
+    /// Retention, archiving and compaction on a schedule, if any.
     pub maintenance: Option<crate::maintenance::Schedule>,
+    /// Seal the active segment at this size (`None`: the engine's default, 64 MiB).
+    pub segment_max_bytes: Option<u64>,
 }
 
 /// Why the server could not start or stop cleanly.
@@ -92,6 +94,9 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .event_limits(config.limits.event.clone());
     if let Some(key) = &config.signing_key {
         builder = builder.signing_key(key.clone());
+    }
+    if let Some(bytes) = config.segment_max_bytes {
+        builder = builder.segment_max_bytes(bytes);
     }
     if let Some(key) = &config.master_key {
         builder = builder.master_key(key.clone());

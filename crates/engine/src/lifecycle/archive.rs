@@ -53,6 +53,25 @@ pub trait ArchiveDestination: Send + Sync + fmt::Debug {
     fn parallel_bundles(&self) -> usize {
         1
     }
+    /// Whether bundles must hold cold segments (docs/FORMAT.md §10.1: an object store, where a
+    /// reader fetches one zstd frame by a range read). Archiving then first compacts each
+    /// segment it is about to move and writes its leaf-hash file (§11), so that proofs of
+    /// archived records need range reads only: the one step, compact then archive, that
+    /// `auditlog archive --to s3://` and the maintenance schedule both run. Default `false`:
+    /// a segment goes as it is.
+    fn wants_cold(&self) -> bool {
+        false
+    }
+    /// Called before any object of the log's bundle that starts at `first_seq` when that
+    /// bundle continues a prefix removed from the live log (`first_seq > 0`), with the live
+    /// cut log (docs/FORMAT.md §9 bytes) up to and including the cut at `first_seq` that
+    /// explains the removal. A destination that verifies without the live log (an object
+    /// store) keeps a copy if it has none yet; the default does nothing (a local archive is
+    /// checked together with its live log).
+    fn record_start(&self, log_id: &[u8; 16], first_seq: u64, cut_log: &[u8]) -> io::Result<()> {
+        let _ = (log_id, first_seq, cut_log);
+        Ok(())
+    }
 }
 
 /// An archive destination in a local directory: each object is a file written to a temp
@@ -166,6 +185,10 @@ pub(crate) fn archive(
     let mut report = ArchiveReport::default();
     let now = live.clock.now().as_nanos();
     let parallel = destination.parallel_bundles().max(1);
+    let wants_cold = destination.wants_cold();
+    if wants_cold {
+        prepare_cold(live, policy)?;
+    }
     loop {
         let left = policy
             .max_segments
@@ -177,6 +200,11 @@ pub(crate) fn archive(
             .iter()
             .map_while(|segment| {
                 let footer = segment.footer()?;
+                // Only what `prepare_cold` prepared: a segment sealed since waits for the
+                // next run rather than going up hot.
+                if wants_cold && !segment.is_cold() {
+                    return None;
+                }
                 let young = policy.min_age.is_some_and(|age| {
                     !super::compact::is_older(footer.last_recorded_at, age, now)
                 });
@@ -191,6 +219,12 @@ pub(crate) fn archive(
             .iter()
             .map(|(h, _)| bundle_name(&live.log_id, h.first_seq))
             .collect();
+        if let Some((first, _)) = batch.first()
+            && first.first_seq > 0
+            && report.bundles.is_empty()
+        {
+            record_start(live, destination, first.first_seq)?;
+        }
         // Every object but the manifests, of all bundles of the batch at once. Then the
         // manifests one by one in order, so that a failure leaves complete bundles only
         // below it (above it, objects without a manifest: an interrupted upload, which the
@@ -243,6 +277,71 @@ pub(crate) fn archive(
         }
     }
     Ok(report)
+}
+
+/// The first half of archiving to a destination that wants cold segments: compacts the
+/// sealed segments archiving is about to move (the oldest, old enough, at most
+/// `max_segments`) and writes each one's leaf-hash file. Both are derived from the segment
+/// and checked against it (the cold file decodes to the hot one; the leaves reproduce the
+/// footer's root), and both are written durably through the engine's file system.
+fn prepare_cold(live: &LiveLog<'_>, policy: &ArchivePolicy) -> Result<()> {
+    let options = super::compact::CompactOptions {
+        min_age: policy.min_age,
+        ..Default::default()
+    };
+    super::compact::compact_oldest(live, &options, policy.max_segments)?;
+    let view = live.published.snapshot();
+    let sealed = view.segments.len().saturating_sub(1);
+    let now = live.clock.now().as_nanos();
+    let chosen = view.segments[..sealed]
+        .iter()
+        .take_while(|s| {
+            s.footer().is_some_and(|f| {
+                policy
+                    .min_age
+                    .is_none_or(|age| super::compact::is_older(f.last_recorded_at, age, now))
+            })
+        })
+        .take(policy.max_segments.unwrap_or(usize::MAX));
+    for segment in chosen {
+        crate::proof::write_leaf_cache(live.fs, &view, segment.first_seq())?;
+    }
+    Ok(())
+}
+
+/// Gives `destination` the live cut log up to the cut at `first_seq` (see
+/// [`ArchiveDestination::record_start`]). The live log's first segment starts at that cut
+/// (§9, "Acceptance"), so a cut log without it is damage, reported rather than archived past.
+fn record_start(
+    live: &LiveLog<'_>,
+    destination: &dyn ArchiveDestination,
+    first_seq: u64,
+) -> Result<()> {
+    let path = super::cuts::cuts_path(live.dir);
+    let bytes =
+        std::fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let log = super::cuts::decode(&bytes, &live.log_id)
+        .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
+    let at = log.cuts.iter().position(|c| c.cut_seq == first_seq);
+    let end = at.map(|i| log.offsets.get(i + 1).copied().unwrap_or(log.valid_len));
+    let Some(end) = end else {
+        return Err(Error::corrupt(
+            &path,
+            0,
+            Some(first_seq),
+            CorruptionKind::BadCut(format!(
+                "the log starts at record {first_seq} but no cut there explains the removal"
+            )),
+        ));
+    };
+    destination
+        .record_start(&live.log_id, first_seq, &bytes[..end as usize])
+        .map_err(|e| {
+            Error::io(
+                format!("copying the cut log to {}", destination.describe()),
+                e,
+            )
+        })
 }
 
 /// `f` on each of `items` (with its index), one thread each when there are several; the

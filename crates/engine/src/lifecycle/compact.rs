@@ -36,6 +36,16 @@ pub struct CompactReport {
 }
 
 pub(crate) fn compact(live: &LiveLog<'_>, options: &CompactOptions) -> Result<CompactReport> {
+    compact_oldest(live, options, None)
+}
+
+/// [`compact`], of the `limit` oldest sealed segments only (all with `None`): those that
+/// archiving is about to move.
+pub(crate) fn compact_oldest(
+    live: &LiveLog<'_>,
+    options: &CompactOptions,
+    limit: Option<usize>,
+) -> Result<CompactReport> {
     let mut report = CompactReport::default();
     let now = live.clock.now().as_nanos();
     let candidates: Vec<Arc<Segment>> = {
@@ -43,6 +53,7 @@ pub(crate) fn compact(live: &LiveLog<'_>, options: &CompactOptions) -> Result<Co
         let sealed = view.segments.len().saturating_sub(1);
         view.segments[..sealed]
             .iter()
+            .take(limit.unwrap_or(usize::MAX))
             .filter(|s| !s.is_cold())
             .filter(|s| match (options.min_age, s.footer()) {
                 (None, _) => true,

@@ -13,7 +13,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// What maintenance does, in this order: retention, archiving, compaction (so nothing is
-/// compressed just before it is deleted or moved). Every part is optional.
+/// compressed just before it is deleted or moved to a destination that takes segments as
+/// they are). A destination that wants cold segments (an object store,
+/// [`ArchiveDestination::wants_cold`]) gets them: archiving compacts what it moves first, the
+/// same step as `auditlog archive --to s3://`. Every part is optional.
 #[derive(Debug, Clone, Default)]
 pub struct MaintenancePolicy {
     /// Retention limits. Default: keep everything.

@@ -266,6 +266,33 @@ fn prove_with<L: std::ops::Deref<Target = crate::LogReader>>(
     }))
 }
 
+/// Writes the leaf-hash file (docs/FORMAT.md §11) of the sealed segment of `view` that
+/// starts at `first_seq`, unless a valid one is there: archiving to an object store takes it
+/// along, so that a proof of an archived record reads leaf hashes by range instead of the
+/// whole segment. The leaves come from the records (frames and CRCs checked) and reproduce
+/// the footer's root before anything is written; the file goes through `fs` as temp file,
+/// fsync, rename and directory fsync.
+pub(crate) fn write_leaf_cache(
+    fs: &dyn crate::fs::FileSystem,
+    view: &crate::view::View,
+    first_seq: u64,
+) -> Result<()> {
+    let Some(segment) = view.segments.iter().find(|s| s.first_seq() == first_seq) else {
+        return Ok(());
+    };
+    let Some(footer) = segment.footer() else {
+        return Ok(());
+    };
+    let path = leaf_cache::cache_path(&segment.path);
+    if leaf_cache::read(&path, &segment.header, footer).is_some() {
+        return Ok(());
+    }
+    let mut subtrees = LogSubtrees::new(view);
+    let leaves = subtrees.leaves_of(first_seq)?;
+    leaf_cache::write(fs, &path, &segment.header, footer, &leaves)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
 /// The stored `recorded_at` and payload bytes of record `seq`.
 fn record_bytes(log: &crate::LogReader, seq: u64) -> Result<(i64, Vec<u8>)> {
     let view = log.view();

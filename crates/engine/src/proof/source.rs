@@ -134,6 +134,33 @@ impl LogSubtrees {
         self.segments_scanned
     }
 
+    /// The leaf hashes of the segment starting at `first_seq`, checked as [`Self::leaf`]'s
+    /// are (for a sealed segment: the header's frontier through every leaf gives the
+    /// footer's root).
+    pub(crate) fn leaves_of(&mut self, first_seq: u64) -> Result<Vec<Hash>> {
+        let i = self
+            .spans
+            .iter()
+            .position(|s| s.first == first_seq)
+            .ok_or(Error::NotFound {
+                seq: first_seq,
+                first: self.spans.first().map_or(0, |s| s.first),
+                end: self.spans.last().map_or(0, |s| s.end),
+            })?;
+        let leaves = self.read_leaves(i)?;
+        let segment = &self.spans[i].segment;
+        if let Some(footer) = segment.footer() {
+            let mut frontier = segment.header.frontier.clone();
+            for leaf in &leaves {
+                frontier.push(*leaf);
+            }
+            if frontier.tree_head() != footer.tree_head {
+                return Err(self.too_few_records(i));
+            }
+        }
+        Ok(leaves)
+    }
+
     /// The leaf hash of record `seq`.
     pub(crate) fn leaf(&mut self, seq: u64) -> Result<Hash> {
         self.subtree_root(seq, seq + 1)
