@@ -7,5 +7,5 @@
 pub use auditlog_format::merkle::{
     Frontier, Hash, LeafRangeError, LeafSlice, ProofError, SubtreeSource, TreeHead,
     consistency_path, empty_root, from_hex, inclusion_path, leaf_hash, node_hash, payload_digest,
-    root_from_leaves, subtree_ranges, to_hex, verify_consistency, verify_inclusion,
+    push_hex, root_from_leaves, subtree_ranges, to_hex, verify_consistency, verify_inclusion,
 };

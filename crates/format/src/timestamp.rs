@@ -83,27 +83,65 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.0.div_euclid(NANOS_PER_SEC);
-        let nanos = self.0.rem_euclid(NANOS_PER_SEC);
-        let days = secs.div_euclid(SECS_PER_DAY);
-        let sod = secs.rem_euclid(SECS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            sod / 3600,
-            sod / 60 % 60,
-            sod % 60
-        )?;
-        if nanos == 0 {
-        } else if nanos % 1_000_000 == 0 {
-            write!(f, ".{:03}", nanos / 1_000_000)?;
-        } else if nanos % 1_000 == 0 {
-            write!(f, ".{:06}", nanos / 1_000)?;
-        } else {
-            write!(f, ".{nanos:09}")?;
+        let mut buf = [0u8; RFC3339_MAX];
+        f.write_str(self.rfc3339_into(&mut buf))
+    }
+}
+
+/// The longest text [`Timestamp`] prints: `2262-04-11T23:47:16.854775807Z`.
+const RFC3339_MAX: usize = 30;
+
+impl Timestamp {
+    /// Writes the RFC 3339 text into `buf` digit by digit and returns it. Every receipt,
+    /// query row and export line prints a timestamp, and `write!` with padded integers cost
+    /// about 3,000 instructions a time, a twentieth of the server's ingest.
+    fn rfc3339_into(self, buf: &mut [u8; RFC3339_MAX]) -> &str {
+        fn digits(out: &mut [u8], mut n: u64) {
+            for b in out.iter_mut().rev() {
+                *b = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
         }
-        f.write_str("Z")
+        let secs = self.0.div_euclid(NANOS_PER_SEC);
+        let nanos = self.0.rem_euclid(NANOS_PER_SEC) as u64;
+        let days = secs.div_euclid(SECS_PER_DAY);
+        let sod = secs.rem_euclid(SECS_PER_DAY) as u64;
+        let (year, month, day) = civil_from_days(days);
+        // The i64 range spans the years 1677 to 2262: always four digits.
+        digits(&mut buf[0..4], year as u64);
+        buf[4] = b'-';
+        digits(&mut buf[5..7], u64::from(month));
+        buf[7] = b'-';
+        digits(&mut buf[8..10], u64::from(day));
+        buf[10] = b'T';
+        digits(&mut buf[11..13], sod / 3600);
+        buf[13] = b':';
+        digits(&mut buf[14..16], sod / 60 % 60);
+        buf[16] = b':';
+        digits(&mut buf[17..19], sod % 60);
+        let mut end = 19;
+        // The shortest of 0, 3, 6 or 9 fraction digits that is exact.
+        let fraction = match nanos {
+            0 => None,
+            n if n % 1_000_000 == 0 => Some((n / 1_000_000, 3)),
+            n if n % 1_000 == 0 => Some((n / 1_000, 6)),
+            n => Some((n, 9)),
+        };
+        if let Some((value, width)) = fraction {
+            buf[end] = b'.';
+            digits(&mut buf[end + 1..end + 1 + width], value);
+            end += 1 + width;
+        }
+        buf[end] = b'Z';
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&buf[..=end]).unwrap_or_default()
+    }
+
+    /// Appends the RFC 3339 text (as [`Display`](fmt::Display) prints it) to `out`, without
+    /// the formatting machinery.
+    pub fn push_rfc3339(self, out: &mut String) {
+        let mut buf = [0u8; RFC3339_MAX];
+        out.push_str(self.rfc3339_into(&mut buf));
     }
 }
 
@@ -468,6 +506,58 @@ mod tests {
         assert_eq!(show(1_000), "2024-05-01T12:30:00.000001Z");
         assert_eq!(show(1), "2024-05-01T12:30:00.000000001Z");
         assert_eq!(show(999_999_999), "2024-05-01T12:30:00.999999999Z");
+    }
+
+    /// The digit-by-digit printer against the `write!` one it replaced, on instants spread
+    /// over the whole range (every fraction width, both sides of the epoch, the extremes).
+    #[test]
+    fn printing_matches_the_padded_format_it_replaced() {
+        fn reference(t: Timestamp) -> String {
+            let secs = t.0.div_euclid(NANOS_PER_SEC);
+            let nanos = t.0.rem_euclid(NANOS_PER_SEC);
+            let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
+            let sod = secs.rem_euclid(SECS_PER_DAY);
+            let mut s = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+                sod / 3600,
+                sod / 60 % 60,
+                sod % 60
+            );
+            if nanos == 0 {
+            } else if nanos % 1_000_000 == 0 {
+                s += &format!(".{:03}", nanos / 1_000_000);
+            } else if nanos % 1_000 == 0 {
+                s += &format!(".{:06}", nanos / 1_000);
+            } else {
+                s += &format!(".{nanos:09}");
+            }
+            s + "Z"
+        }
+        let mut n: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut instants = vec![
+            i64::MIN,
+            i64::MAX,
+            0,
+            -1,
+            1,
+            -NANOS_PER_SEC,
+            951_782_400 * NANOS_PER_SEC,
+        ];
+        for _ in 0..20_000 {
+            n ^= n << 13;
+            n ^= n >> 7;
+            n ^= n << 17;
+            let raw = n as i64;
+            // Whole seconds, milliseconds, microseconds and nanoseconds, in turn.
+            let unit = [NANOS_PER_SEC, 1_000_000, 1_000, 1][(n >> 60) as usize % 4];
+            instants.push(raw - raw % unit);
+        }
+        for t in instants.into_iter().map(Timestamp) {
+            let mut pushed = String::from("x");
+            t.push_rfc3339(&mut pushed);
+            assert_eq!(t.to_string(), reference(t), "{}", t.0);
+            assert_eq!(pushed[1..], reference(t));
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use crate::auth::Caller;
 use crate::error::Problem;
-use crate::ingest::{Shape, ack_json, ingest};
+use crate::ingest::{Shape, ack_text, ingest};
 use crate::serve::ServeError;
 use crate::state::AppState;
 use serde_json::{Value, json};
@@ -168,14 +168,9 @@ async fn connection(mut stream: UnixStream, state: AppState, router: axum::Route
             read(&router, &secret, target).await
         } else {
             match ingest(&state, &caller, &body, Shape::Json).await {
-                Ok(receipts) => {
-                    let mut ack = ack_json(&receipts);
-                    ack["status"] = json!(201);
-                    ack
-                }
-                Err(p) => problem_doc(&p),
+                Ok(receipts) => ack_text(&receipts, Some(201)),
+                Err(p) => problem_doc(&p).to_string(),
             }
-            .to_string()
         };
         if write_text(&mut stream, &answer).await.is_err() {
             return;

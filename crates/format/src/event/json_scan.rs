@@ -77,26 +77,36 @@ pub(crate) fn accepted(text: &[u8], object: bool) -> bool {
 }
 
 /// `text` (valid JSON) without the whitespace outside its strings.
+///
+/// Byte by byte, copying the runs between whitespace: every byte this looks at (quotes,
+/// backslashes, whitespace) is ASCII, so each run starts and ends on a character boundary.
 pub(crate) fn compact(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1; // past the closing quote
             }
-        } else if c == '"' {
-            in_string = true;
-        } else if matches!(c, ' ' | '\n' | '\t' | '\r') {
-            continue;
+            b' ' | b'\n' | b'\t' | b'\r' => {
+                out.push_str(&text[run..i]);
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
         }
-        out.push(c);
     }
+    out.push_str(&text[run..]);
     out
 }
 

@@ -4,7 +4,7 @@
 //! which a `Value` without `arbitrary_precision` refuses, is accepted. Texts where serde_json
 //! fails on such a number are judged by the checker alone (and `1e400` is tested directly).
 
-use super::{MAX_DEPTH, accepted as surely_accepted, scan};
+use super::{MAX_DEPTH, accepted as surely_accepted, compact, scan};
 use crate::event::damage::edit;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -248,6 +248,33 @@ proptest! {
         // Whatever serde_json prints, the checker accepts.
         prop_assert!(surely_accepted(text.as_bytes(), false), "{}", text);
         prop_assert_eq!(surely_accepted(text.as_bytes(), true), value.is_object());
+    }
+
+    /// Compacting a pretty-printed value (or one spaced at random outside its strings) gives
+    /// serde_json's compact printing of it: strings, escapes and non-ASCII text untouched.
+    #[test]
+    fn compacting_removes_exactly_the_whitespace_outside_strings(
+        value in json_value(),
+        spaces in prop::collection::vec(prop::sample::select(vec![" ", "\n", "\t", "\r\n"]), 1..8),
+    ) {
+        let tight = serde_json::to_string(&value).expect("printable");
+        let pretty = serde_json::to_string_pretty(&value).expect("printable");
+        prop_assert_eq!(compact(&pretty), tight.clone());
+        // Whitespace after every comma and colon outside strings, as Python's json.dumps does.
+        let mut spaced = String::new();
+        let mut in_string = false;
+        let mut escaped = false;
+        for (i, c) in tight.chars().enumerate() {
+            spaced.push(c);
+            if in_string {
+                if escaped { escaped = false } else if c == '\\' { escaped = true } else if c == '"' { in_string = false }
+            } else if c == '"' {
+                in_string = true;
+            } else if matches!(c, ',' | ':' | '[' | '{') {
+                spaced.push_str(spaces[i % spaces.len()]);
+            }
+        }
+        prop_assert_eq!(compact(&spaced), tight);
     }
 
     #[test]

@@ -119,13 +119,20 @@ pub fn to_hex(h: &Hash) -> String {
 /// Lower-case hex of any bytes, two digits per byte: the one hex writer of the format (hashes,
 /// log ids, key ids).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 * bytes.len());
-    for &b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
+    push_hex(bytes, &mut s);
     s
+}
+
+/// Appends the lower-case hex of `bytes` to `out` (what [`hex`] returns, without a `String`
+/// of its own).
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * bytes.len());
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// Parses exactly 64 hex digits (either case) into a hash; `None` for anything else.

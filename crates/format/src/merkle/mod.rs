@@ -46,7 +46,7 @@ pub mod proof;
 pub use frontier::{Frontier, subtree_ranges};
 pub use hash::{
     Hash, LEAF_KEY, NODE_KEY, TreeHead, empty_root, from_hex, leaf_hash, node_hash, payload_digest,
-    root_from_leaves, to_hex,
+    push_hex, root_from_leaves, to_hex,
 };
 pub use proof::{
     LeafRangeError, LeafSlice, ProofError, SubtreeSource, consistency_path, inclusion_path,

@@ -2,21 +2,20 @@
 
 use crate::auth::Caller;
 use crate::error::Problem;
-use crate::ingest::{Shape, ack_json, ingest};
+use crate::ingest::{Shape, ack_text, ingest};
 use crate::state::AppState;
-use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde_json::Value;
+use axum::response::IntoResponse;
 
 /// Appends events. The 201 answer is sent only once every record is durable under the
 /// server's `--durability`; it carries each record's receipt.
 #[utoipa::path(post, path = "/v1/events", tag = "ingest",
-    request_body(content = Value, description = "One event, an array of events, or NDJSON (application/x-ndjson)",
+    request_body(content = serde_json::Value, description = "One event, an array of events, or NDJSON (application/x-ndjson)",
         content_type = "application/json"),
     responses(
-        (status = 201, description = "Durable: one receipt per event, in order", body = Value),
+        (status = 201, description = "Durable: one receipt per event, in order", body = serde_json::Value),
         (status = 400, description = "Malformed JSON (with the NDJSON line)", content_type = "application/problem+json"),
         (status = 401, description = "No or unknown token", content_type = "application/problem+json"),
         (status = 403, description = "Not a writer, or another tenant", content_type = "application/problem+json"),
@@ -31,7 +30,7 @@ pub async fn post_events(
     caller: Caller,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<impl IntoResponse, Problem> {
     caller.require_writer()?;
     state.refuse_if_draining()?;
     let shape = shape_of(&headers)?;
@@ -44,7 +43,11 @@ pub async fn post_events(
         )
     })?;
     let receipts = ingest(&state, &caller, &bytes, shape).await?;
-    Ok((StatusCode::CREATED, Json(ack_json(&receipts))))
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        ack_text(&receipts, None),
+    ))
 }
 
 fn shape_of(headers: &HeaderMap) -> Result<Shape, Problem> {
