@@ -14,23 +14,15 @@ command -v wrk > /dev/null || apt-get install -y -q wrk > /dev/null
 cargo build --release --quiet --bin auditlog --example socket_load
 bin=$(pwd)/target/release/auditlog
 work=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-secret=$("$bin" token add --dir "$work/log" --role writer | sed -n 1p)
-"$bin" serve --dir "$work/log" --listen 127.0.0.1:0 --socket "$work/audit.sock" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 1 100); do grep -q started "$work/serve.err" && break; sleep 0.1; done
-addr=$(grep -o 'listen=http://127.0.0.1:[0-9]*' "$work/serve.err" | cut -d/ -f3)
+trap 'stop_serve; rm -rf "$work"' EXIT
 . benches/wrk_stages.sh
+start_serve "$bin" "$work" --socket "$work/audit.sock"
+secret=$serve_secret
 write_bodies "$work"
-run_wrk_stages "http://$addr/v1/events" "$work" "$secs" "$secret"
+run_wrk_stages "http://$serve_addr/v1/events" "$work" "$secs" "$secret"
 echo "== Unix socket, single events, 64 clients, ${secs}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 target/release/examples/socket_load "$work/audit.sock" "$secret" "$work/one.json" 64 "$secs"
-kill -TERM "$pid"; wait "$pid" || true; pid=""
+stop_serve
 grep 'stopped' "$work/serve.err"
 # The seeds' own stack under the same load, in the same run (issue 14 item 10):
 # SERVER_LOAD_PEER=none skips it.

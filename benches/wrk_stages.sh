@@ -1,9 +1,12 @@
-# Sourced by benches/server_load.sh and benches/services/fastapi_pg.sh: the same request bodies
+# Sourced by benches/server_load.sh, ndjson_stage.sh and services/fastapi_pg.sh: the same request bodies
 # and the same wrk stages for every HTTP ingest endpoint that is compared, so the figures of
 # `auditlog serve` and of its peers come from identical load.
 #
 #   write_bodies DIR                     # DIR/one.json (~500 bytes) and DIR/batch.ndjson (1,000 of it)
 #   run_wrk_stages URL DIR SECS [TOKEN]  # 64 connections x single events; 8 x NDJSON batches
+#   ndjson_stage URL DIR SECS [TOKEN]    # the second stage alone
+#   start_serve BIN DIR [ARGS...]        # `BIN serve` on DIR/log, port 127.0.0.1:0, a writer token
+#   stop_serve                           # SIGTERM to it and wait (nothing if none runs)
 
 write_bodies() {
     python3 - "$1" <<'PY'
@@ -39,9 +42,34 @@ LUA
 run_wrk_stages() { # URL, directory with the bodies, seconds per stage, token
     local url=$1 dir=$2 secs=$3 token=${4:-}
     wrk_script "$dir/one.json" application/json "$token" > "$dir/one.lua"
-    wrk_script "$dir/batch.ndjson" application/x-ndjson "$token" > "$dir/batch.lua"
     echo "== single events, 64 connections, ${secs}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     wrk -t2 -c64 -d"${secs}s" --latency -s "$dir/one.lua" "$url"
+    ndjson_stage "$@"
+}
+
+ndjson_stage() { # URL, directory with the bodies, seconds, token
+    local url=$1 dir=$2 secs=$3 token=${4:-}
+    wrk_script "$dir/batch.ndjson" application/x-ndjson "$token" > "$dir/batch.lua"
     echo "== NDJSON batches of 1,000 events, 8 connections, ${secs}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     wrk -t2 -c8 -d"${secs}s" --latency -s "$dir/batch.lua" "$url"
+}
+
+# A writer token in DIR/log, then `BIN serve` on it in the background, on an ephemeral port of
+# 127.0.0.1 (extra ARGS passed on); sets serve_pid, serve_addr (host:port) and serve_secret.
+start_serve() { # BIN, DIR, ARGS...
+    local bin=$1 dir=$2
+    shift 2
+    serve_secret=$("$bin" token add --dir "$dir/log" --role writer | sed -n 1p)
+    "$bin" serve --dir "$dir/log" --listen 127.0.0.1:0 "$@" 2> "$dir/serve.err" &
+    serve_pid=$!
+    for _ in $(seq 1 100); do grep -q started "$dir/serve.err" && break; sleep 0.1; done
+    serve_addr=$(grep -o 'listen=http://127.0.0.1:[0-9]*' "$dir/serve.err" | cut -d/ -f3)
+}
+
+stop_serve() {
+    if [ -n "${serve_pid:-}" ]; then
+        kill -TERM "$serve_pid" 2>/dev/null || true
+        wait "$serve_pid" 2>/dev/null || true
+        serve_pid=""
+    fi
 }
