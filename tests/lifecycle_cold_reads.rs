@@ -108,11 +108,37 @@ fn a_damaged_cold_segment_is_reported_never_read_wrong() {
     let original = std::fs::read(&cold_path).unwrap();
     // A sample of positions across the whole file (every byte is slow in debug builds).
     let step = (original.len() / 97).max(1);
+    // Where the zstd frames are: after the prefix and the hot header, before the frame table
+    // (whose offset the trailer's first 8 bytes hold).
+    let header_len = u32::from_le_bytes(original[16..20].try_into().unwrap()) as usize;
+    let trailer = original.len() - 24;
+    let table_offset = u64::from_le_bytes(original[trailer..trailer + 8].try_into().unwrap());
+    let frames = 24 + header_len..table_offset as usize;
     for at in (0..original.len()).step_by(step) {
         let mut damaged = original.clone();
         damaged[at] ^= 0x10;
         std::fs::write(&cold_path, &damaged).unwrap();
-        assert!(cold::check(&cold_path).is_err(), "byte {at}");
+        if cold::check(&cold_path).is_ok() {
+            // libzstd decodes a few changed bits of a compressed stream to the same content
+            // (seen: 1 run in 60 of this test). Such a change is possible only inside a frame,
+            // and alters nothing the format protects: the full open rebuilds the very same hot
+            // image and every record reads back exactly (docs/FORMAT.md §8.2).
+            eprintln!("byte {at}: the changed frame decodes to the same content");
+            assert!(
+                frames.contains(&at),
+                "byte {at} outside the zstd frames {frames:?}"
+            );
+            let log = small_segments(&dir)
+                .open_check(OpenCheck::Full)
+                .open()
+                .unwrap_or_else(|e| panic!("byte {at}: the check passed, the open did not: {e}"));
+            let read: Vec<_> = log.iter(..).map(|r| r.unwrap()).collect();
+            assert_eq!(read.len(), 300, "byte {at}");
+            for r in read {
+                assert_eq!(r.event, event(r.seq), "byte {at}");
+            }
+            continue;
+        }
         let err = small_segments(&dir)
             .open_check(OpenCheck::Full)
             .open()
