@@ -44,11 +44,19 @@ pub fn copy_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
     // read after it are left out, counted, and put back only if something non-zero follows.
     let mut last_was_zero = false;
     let mut zeros_left_out = 0usize;
+    // Bytes read from the file so far, left-out zeros included.
+    let mut consumed = 0u64;
     loop {
         let start = bytes.len();
-        bytes.resize(start + CHUNK, 0);
+        // A chunk, or what is left of the file as it was sized (at least a page, in case it
+        // grew): a small file is not given (and made to zero) a whole chunk.
+        let room = usize::try_from(expected.saturating_sub(consumed))
+            .unwrap_or(CHUNK)
+            .clamp(4096, CHUNK);
+        bytes.resize(start + room, 0);
         let n = read_full(&mut file, &mut bytes[start..])?;
         bytes.truncate(start + n);
+        consumed += n as u64;
         if n == 0 {
             return Ok(bytes);
         }
