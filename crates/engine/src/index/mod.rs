@@ -5,7 +5,8 @@
 //! damaged file is rebuilt from the segment, never trusted over it, and never stops the log
 //! from opening (open does not even look at index files). The active segment's index is
 //! built in memory on the reading side, extended on each query up to the committed end, so
-//! the writer's hot path is untouched. Once its segment is sealed (and the seal durable), the
+//! the writer's hot path is untouched (a read-only handle's first query reads the active
+//! segment's records without it: `SlotRef::scan_unindexed`). Once its segment is sealed (and the seal durable), the
 //! complete index is encoded and persisted by the writable handle that sealed it, on a
 //! background thread started at the seal, so a fresh process (the CLI's read-only commands)
 //! maps the file instead of rebuilding it; `seal()` and `close()` wait for those threads and
