@@ -21,8 +21,12 @@ use std::path::Path;
 pub const OFFSET_STRIDE: u64 = 16;
 
 /// Records whose leaf hashes are computed together (`merkle::lanes`: eight short inputs per
-/// SIMD pass on AVX2) before they are pushed onto the frontier, in order.
+/// SIMD pass on AVX2) before they are pushed onto the frontier, in order. Batches end at
+/// multiples of it in sequence numbers, so a full batch is a perfect subtree of the tree
+/// whose root is hashed in lanes too (`Frontier::push_subtree`).
 const LEAF_BATCH: usize = 256;
+/// `LEAF_BATCH` is `2^LEAF_BATCH_HEIGHT`.
+const LEAF_BATCH_HEIGHT: u32 = 8;
 
 /// Valid records of a scan whose leaves are not on the frontier yet: `(seq, recorded_at,
 /// payload)`, in order.
@@ -44,8 +48,13 @@ impl<'a> PendingLeaves<'a> {
             .zip(digests)
             .map(|(&(seq, at, _), digest)| (seq, at, digest))
             .collect();
-        for leaf in lanes::leaf_hashes(&leaves) {
-            frontier.push(leaf);
+        let leaves = lanes::leaf_hashes(&leaves);
+        let whole = leaves.len() == LEAF_BATCH
+            && frontier.push_subtree(LEAF_BATCH_HEIGHT, lanes::root_of(&leaves));
+        if !whole {
+            for leaf in leaves {
+                frontier.push(leaf);
+            }
         }
         self.0.clear();
     }
@@ -193,10 +202,10 @@ pub fn resume_at(
                 pending
                     .0
                     .push((record.seq, record.recorded_at, record.payload));
-                if pending.0.len() == LEAF_BATCH {
+                next_seq += 1;
+                if next_seq.is_multiple_of(LEAF_BATCH as u64) {
                     pending.flush(&mut out.frontier);
                 }
-                next_seq += 1;
                 out.first_recorded_at.get_or_insert(record.recorded_at);
                 out.last_recorded_at = record.recorded_at;
                 pos += record.frame_len();
