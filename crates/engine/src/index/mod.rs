@@ -5,7 +5,8 @@
 //! damaged file is rebuilt from the segment, never trusted over it, and never stops the log
 //! from opening (open does not even look at index files). The active segment's index is
 //! built in memory on the reading side, extended on each query up to the committed end, so
-//! the writer's hot path is untouched. Once its segment is sealed (and the seal durable), the
+//! the writer's hot path is untouched (a read-only handle's first query reads the active
+//! segment's records without it: `SlotRef::scan_unindexed`). Once its segment is sealed (and the seal durable), the
 //! complete index is encoded and persisted by the writable handle that sealed it, on a
 //! background thread started at the seal, so a fresh process (the CLI's read-only commands)
 //! maps the file instead of rebuilding it; `seal()` and `close()` wait for those threads and
@@ -41,6 +42,7 @@ use crate::view::View;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
@@ -69,6 +71,9 @@ struct Slot {
     rebuilt: OnceLock<Arc<SegmentIndex>>,
     /// The in-memory index of the segment while it is active.
     active: Mutex<IndexBuilder>,
+    /// Whether a query of a read-only handle has read this active segment without its index
+    /// (`SlotRef::scan_unindexed`).
+    scanned_unindexed: AtomicBool,
 }
 
 /// A segment's index, ready for lookups.
@@ -187,6 +192,28 @@ impl IndexSet {
 }
 
 impl SlotRef {
+    /// Whether a query should read every record of the active `segment` in its range and
+    /// check it against the filter, instead of building (or extending) the segment's
+    /// in-memory index first: true once per segment for a read-only handle, on its first
+    /// query while nothing of the index is built yet.
+    ///
+    /// Building the index of an active segment costs a pass over its records that reads
+    /// each one anyway (payload walked, keys hashed, postings and summary filed), so a
+    /// handle that answers one query (every read-only CLI command is a fresh process)
+    /// answers it for less by checking those records directly. A handle that queries again
+    /// builds the index on its second query and extends it from then on, as before: it pays
+    /// one extra pass over the segment in its lifetime. Writable handles, which live long and
+    /// query often, always use the index.
+    pub(crate) fn scan_unindexed(&self, set: &IndexSet, segment: &Segment) -> bool {
+        let slot = &self.0;
+        set.files.is_none()
+            && segment.footer().is_none()
+            && slot.sealed.get().is_none()
+            && slot.rebuilt.get().is_none()
+            && slot.active.lock().summary.records == 0
+            && !slot.scanned_unindexed.swap(true, Ordering::AcqRel)
+    }
+
     /// The index of `segment`, covering at least its records below `end_seq`.
     pub(crate) fn index<'a>(
         &'a self,

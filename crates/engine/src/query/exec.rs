@@ -145,8 +145,16 @@ pub(crate) fn for_each_match(
         {
             continue;
         }
-        let plan = {
-            let slot = indexes.slot(first);
+        let slot = indexes.slot(first);
+        // A read-only handle's first query of the active segment checks its records
+        // directly rather than building its index first (`SlotRef::scan_unindexed`).
+        let unindexed = slot.scan_unindexed(indexes, segment);
+        let plan = if unindexed {
+            Plan::Run {
+                from: seg_lo - first,
+                to: seg_hi - first,
+            }
+        } else {
             let guard = slot.index(indexes, segment, view.end_seq)?;
             if !guard.lookup().summary().may_match(query) {
                 continue;
@@ -170,7 +178,9 @@ pub(crate) fn for_each_match(
                 }
             }
         };
-        if candidates_match {
+        // Not told for an unindexed run: its records are all of the segment's, not the
+        // candidates of the query.
+        if candidates_match && !unindexed {
             let records = match &plan {
                 Plan::Postings(p) => p.len(),
                 Plan::Run { from, to } => usize::try_from(to - from).unwrap_or(usize::MAX),

@@ -183,24 +183,32 @@ fn check_identity(
 /// Scans a whole segment. As for [`open_sealed`], only `Err(Error::Corrupt)` is damage.
 /// `beside_writer`: a writer in another process may be appending to this segment or sealing
 /// it, so copy it rather than map it, and read it again before believing damage
-/// (segment/live.rs).
-fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
+/// (segment/live.rs); the copy that was scanned is returned with the scan, for the
+/// read-only handle to read the scanned records from (`Segment::with_scanned`).
+fn scan_file(path: &Path, beside_writer: bool) -> Result<(ScanOutcome, Option<Vec<u8>>)> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     if beside_writer {
-        return live::settled(
-            || {
-                let bytes = live::copy_from(path, 0).map_err(io)?;
-                check_version(path, &bytes)?;
-                Ok(scan(path, &bytes, &mut |_, _| {})?)
+        let (scanned, bytes) = live::settled(
+            || -> (Result<ScanOutcome>, Vec<u8>) {
+                let bytes = match live::copy_from(path, 0).map_err(io) {
+                    Ok(bytes) => bytes,
+                    Err(e) => return (Err(e), Vec::new()),
+                };
+                let scanned = (|| {
+                    check_version(path, &bytes)?;
+                    Ok(scan(path, &bytes, &mut |_, _| {})?)
+                })();
+                (scanned, bytes)
             },
-            |scanned| !scanned_sound(scanned),
+            |(scanned, _)| !scanned_sound(scanned),
         );
+        return scanned.map(|o| (o, Some(bytes)));
     }
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
         .map_err(io)?;
     check_version(path, &map)?;
-    Ok(scan(path, &map, &mut |_, _| {})?)
+    Ok((scan(path, &map, &mut |_, _| {})?, None))
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -272,6 +280,8 @@ pub(crate) fn recover(
         })?;
     }
     let count = listed.len();
+    // The copy of the newest segment a read-only open scanned (`scan_file`).
+    let mut scanned_bytes: Option<Vec<u8>> = None;
     for (i, (name_seq, path)) in listed.into_iter().enumerate() {
         let newest = i + 1 == count;
         let full = newest || options.open_check == OpenCheck::Full;
@@ -292,9 +302,10 @@ pub(crate) fn recover(
                 Ok(o)
             })
         } else if full {
-            scan_file(&path, read_only && newest).and_then(|o| {
+            scan_file(&path, read_only && newest).and_then(|(o, bytes)| {
                 check_identity(&o.header, name_seq, &meta)
                     .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
+                scanned_bytes = bytes;
                 Ok(Opened::Scanned(o, None))
             })
         } else {
@@ -356,7 +367,7 @@ pub(crate) fn recover(
                 sealed.push(segment);
             }
             Verdict::Open => {
-                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                let segment = active_segment(&path, &o, scanned_bytes.take())?;
                 active = Some((segment, o));
             }
             Verdict::Damage { offset, kind } => {
@@ -365,7 +376,7 @@ pub(crate) fn recover(
                     break;
                 }
                 // Read-only: the readable prefix of the newest segment stays visible.
-                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                let segment = active_segment(&path, &o, scanned_bytes.take())?;
                 active = Some((segment, o));
             }
             Verdict::TornTail {
@@ -383,7 +394,7 @@ pub(crate) fn recover(
                         kind,
                     )?);
                 }
-                let segment = Segment::active(path.clone(), o.header.clone(), o.offsets.clone())?;
+                let segment = active_segment(&path, &o, scanned_bytes.take())?;
                 active = Some((segment, o));
             }
         }
@@ -396,6 +407,16 @@ pub(crate) fn recover(
         frontier,
         last_recorded_at,
         report,
+    })
+}
+
+/// The handle of the newest, unsealed segment scanned as `o`, reading the records the scan
+/// checked from `scanned` (the bytes it scanned) when a read-only open copied them.
+fn active_segment(path: &Path, o: &ScanOutcome, scanned: Option<Vec<u8>>) -> Result<Segment> {
+    let segment = Segment::active(path.to_path_buf(), o.header.clone(), o.offsets.clone())?;
+    Ok(match scanned {
+        Some(bytes) => segment.with_scanned(bytes, o.records_end),
+        None => segment,
     })
 }
 

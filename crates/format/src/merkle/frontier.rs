@@ -78,6 +78,33 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// Appends `2^height` leaves at once, given the root of the perfect subtree over them:
+    /// the same frontier as pushing them one by one (whose carries build that subtree first,
+    /// then merge it as this does), for a caller that hashed the subtree in lanes. Returns
+    /// `false`, changing nothing, unless the size is a multiple of `2^height` (the subtree
+    /// must be aligned to be a node of the tree) and the leaves fit.
+    pub fn push_subtree(&mut self, height: u32, root: Hash) -> bool {
+        let Some(count) = 1u64.checked_shl(height).filter(|&c| c != 0 && height < 64) else {
+            return false;
+        };
+        if !self.size.is_multiple_of(count) || self.size.checked_add(count).is_none() {
+            return false;
+        }
+        let mut carry = root;
+        let mut bits = self.size >> height;
+        while bits & 1 == 1 {
+            let left = self
+                .nodes
+                .pop()
+                .expect("frontier holds a node per set bit of its size");
+            carry = node_hash(&left, &carry);
+            bits >>= 1;
+        }
+        self.nodes.push(carry);
+        self.size += count;
+        true
+    }
+
     /// The root of the tree's first `size` leaves, where `self` is the frontier of the first
     /// `self.size()` and `later` the leaves after them, in order (only as many as needed are
     /// taken). `None` when `size` is below `self.size()` or `later` ends first. The one way
@@ -137,6 +164,36 @@ mod tests {
         (0..n)
             .map(|i| leaf_hash(i, i as i64 * 1000, &payload_digest(&i.to_le_bytes())))
             .collect()
+    }
+
+    /// A perfect subtree pushed whole at an aligned size gives the frontier of its leaves
+    /// pushed one by one; at an unaligned size it is refused and nothing changes.
+    #[test]
+    fn an_aligned_subtree_pushed_whole_equals_its_leaves_pushed_one_by_one() {
+        let all = leaves(64 + 16 + 16);
+        for (start, height) in [(0u64, 4u32), (16, 4), (64, 5), (0, 6), (32, 5)] {
+            let n = 1usize << height;
+            let end = start as usize + n;
+            let mut one_by_one = Frontier::new();
+            let mut whole = Frontier::new();
+            for &leaf in &all[..start as usize] {
+                one_by_one.push(leaf);
+                whole.push(leaf);
+            }
+            for &leaf in &all[start as usize..end] {
+                one_by_one.push(leaf);
+            }
+            let root = root_from_leaves(&all[start as usize..end]);
+            assert!(whole.push_subtree(height, root), "{start} {height}");
+            assert_eq!(whole, one_by_one, "{start} {height}");
+            assert_eq!(whole.root(), root_from_leaves(&all[..end]));
+        }
+        let mut unaligned = Frontier::new();
+        unaligned.push(all[0]);
+        let before = unaligned.clone();
+        assert!(!unaligned.push_subtree(4, root_from_leaves(&all[1..17])));
+        assert_eq!(unaligned, before);
+        assert!(!unaligned.push_subtree(64, all[0]));
     }
 
     #[test]

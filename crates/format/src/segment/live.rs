@@ -34,26 +34,48 @@ const CHUNK: usize = 1 << 20;
 /// after the last non-zero chunk are).
 pub fn copy_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
+    // Sized for the file as it is now, so the bytes are read once, straight into place (no
+    // bounce buffer, no reallocation and copy as the vector grows); a file that grew
+    // meanwhile just grows the vector.
+    let expected = file.metadata()?.len().saturating_sub(offset);
     file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = Vec::new();
-    let mut chunk = vec![0u8; CHUNK];
-    // All-zero chunks read after the kept one, appended only if something non-zero follows.
-    let mut zeros_left_out = 0usize;
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    // Whether `bytes` ends in an all-zero chunk (kept: the first of a run); the zero chunks
+    // read after it are left out, counted, and put back only if something non-zero follows.
     let mut last_was_zero = false;
+    let mut zeros_left_out = 0usize;
+    // Bytes read from the file so far, left-out zeros included.
+    let mut consumed = 0u64;
     loop {
-        let n = read_full(&mut file, &mut chunk)?;
+        let start = bytes.len();
+        // A chunk, or what is left of the file as it was sized (at least a page, in case it
+        // grew): a small file is not given (and made to zero) a whole chunk.
+        let room = usize::try_from(expected.saturating_sub(consumed))
+            .unwrap_or(CHUNK)
+            .clamp(4096, CHUNK);
+        bytes.resize(start + room, 0);
+        let n = read_full(&mut file, &mut bytes[start..])?;
+        bytes.truncate(start + n);
+        consumed += n as u64;
         if n == 0 {
             return Ok(bytes);
         }
-        let zero = all_zero(&chunk[..n]);
-        if zero && last_was_zero {
-            zeros_left_out += n;
+        if !all_zero(&bytes[start..]) {
+            if zeros_left_out > 0 {
+                // Zeros with data after them are data: put the left-out ones back.
+                let chunk = bytes.split_off(start);
+                bytes.resize(start + zeros_left_out, 0);
+                bytes.extend_from_slice(&chunk);
+                zeros_left_out = 0;
+            }
+            last_was_zero = false;
             continue;
         }
-        bytes.resize(bytes.len() + zeros_left_out, 0);
-        zeros_left_out = 0;
-        bytes.extend_from_slice(&chunk[..n]);
-        last_was_zero = zero;
+        if last_was_zero {
+            zeros_left_out += n;
+            bytes.truncate(start);
+        }
+        last_was_zero = true;
     }
 }
 
