@@ -8,7 +8,8 @@
 //! cargo bench -p auditlog --bench writer -- producers      # only the many-producer run
 //! WRITER_PRODUCERS=64 WRITER_EVENTS=200000 cargo bench -p auditlog --bench writer -- producers
 //! ```
-//! Groups: `producers`, `batched`, `cpu`. Logs live in temporary directories on the real disk.
+//! Groups: `producers`, `batched` (or one durability of it: `os_buffered`, `immediate`), `cpu`.
+//! Logs live in temporary directories on the real disk.
 
 use auditlog::{AuditLog, Durability, Event, EventLimits, Timestamp};
 use auditlog_format::event::codec::{encode_payload, encode_payload_into};
@@ -43,9 +44,13 @@ fn main() {
         let producers = env("WRITER_PRODUCERS", 64);
         producers_run(&events, producers, env("WRITER_EVENTS", 200_000));
     }
-    if wanted("batched") {
-        let n = env("WRITER_EVENTS", 2_000_000);
+    // `batched` runs both durabilities; `os_buffered` or `immediate` one of them (to profile
+    // each on its own).
+    let n = env("WRITER_EVENTS", 2_000_000);
+    if wanted("batched") || wanted("os_buffered") {
         batched(&events, "os_buffered", Durability::OsBuffered, n);
+    }
+    if wanted("batched") || wanted("immediate") {
         batched(&events, "immediate", Durability::Immediate, n);
     }
 }
