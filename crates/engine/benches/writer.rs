@@ -7,6 +7,7 @@
 //! cargo bench -p auditlog --bench writer                   # everything
 //! cargo bench -p auditlog --bench writer -- producers      # only the many-producer run
 //! WRITER_PRODUCERS=64 WRITER_EVENTS=200000 cargo bench -p auditlog --bench writer -- producers
+//! WRITER_INDEX_ON_SEAL=0 cargo bench -p auditlog --bench writer -- os_buffered   # no index files
 //! ```
 //! Groups: `producers`, `batched` (or one durability of it: `os_buffered`, `immediate`), `cpu`.
 //! Logs live in temporary directories on the real disk.
@@ -184,8 +185,11 @@ fn batched(events: &[Event], label: &str, durability: Durability, total: usize) 
     const BATCH: usize = 1000;
     const IN_FLIGHT: usize = 8;
     let dir = temp_dir();
+    // WRITER_INDEX_ON_SEAL=0: no index file built per sealed segment (a 64 MiB segment rolls
+    // every ~120k events here), to see what that background work costs the appends.
     let log = AuditLog::builder(dir.path())
         .durability(durability)
+        .index_on_seal(env("WRITER_INDEX_ON_SEAL", 1) != 0)
         .open()
         .unwrap_or_else(|e| panic!("{e}"));
     let batches: Vec<&[Event]> = events.chunks(BATCH).collect();
