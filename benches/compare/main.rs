@@ -397,7 +397,12 @@ fn main() {
         let mut o = median_outcome(outcomes);
         let cpu_only = matches!(row.engine, Engine::Encode { .. });
         let per_event = |b: u64| format!("{:.0}", b as f64 / o.events.max(1) as f64);
-        let (p50, p99) = (o.latencies.percentile(0.0), o.latencies.percentile(1.0));
+        // Encoding-only rows commit nothing: no latency (shown as "—", not "0 µs").
+        let (p50, p99) = if cpu_only {
+            (None, None)
+        } else {
+            (o.latencies.percentile(0.0), o.latencies.percentile(1.0))
+        };
         let written = if cpu_only {
             "—".to_string()
         } else if o.server_process {

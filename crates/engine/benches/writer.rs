@@ -7,8 +7,10 @@
 //! cargo bench -p auditlog --bench writer                   # everything
 //! cargo bench -p auditlog --bench writer -- producers      # only the many-producer run
 //! WRITER_PRODUCERS=64 WRITER_EVENTS=200000 cargo bench -p auditlog --bench writer -- producers
+//! WRITER_INDEX_ON_SEAL=0 cargo bench -p auditlog --bench writer -- os_buffered   # no index files
 //! ```
-//! Groups: `producers`, `batched`, `cpu`. Logs live in temporary directories on the real disk.
+//! Groups: `producers`, `batched` (or one durability of it: `os_buffered`, `immediate`), `cpu`.
+//! Logs live in temporary directories on the real disk.
 
 use auditlog::{AuditLog, Durability, Event, EventLimits, Timestamp};
 use auditlog_format::event::codec::{encode_payload, encode_payload_into};
@@ -43,9 +45,13 @@ fn main() {
         let producers = env("WRITER_PRODUCERS", 64);
         producers_run(&events, producers, env("WRITER_EVENTS", 200_000));
     }
-    if wanted("batched") {
-        let n = env("WRITER_EVENTS", 2_000_000);
+    // `batched` runs both durabilities; `os_buffered` or `immediate` one of them (to profile
+    // each on its own).
+    let n = env("WRITER_EVENTS", 2_000_000);
+    if wanted("batched") || wanted("os_buffered") {
         batched(&events, "os_buffered", Durability::OsBuffered, n);
+    }
+    if wanted("batched") || wanted("immediate") {
         batched(&events, "immediate", Durability::Immediate, n);
     }
 }
@@ -179,8 +185,11 @@ fn batched(events: &[Event], label: &str, durability: Durability, total: usize) 
     const BATCH: usize = 1000;
     const IN_FLIGHT: usize = 8;
     let dir = temp_dir();
+    // WRITER_INDEX_ON_SEAL=0: no index file built per sealed segment (a 64 MiB segment rolls
+    // every ~120k events here), to see what that background work costs the appends.
     let log = AuditLog::builder(dir.path())
         .durability(durability)
+        .index_on_seal(env("WRITER_INDEX_ON_SEAL", 1) != 0)
         .open()
         .unwrap_or_else(|e| panic!("{e}"));
     let batches: Vec<&[Event]> = events.chunks(BATCH).collect();
