@@ -63,8 +63,31 @@ impl Frontier {
             self.size < u64::MAX,
             "a Merkle tree holds at most u64::MAX leaves"
         );
-        let mut carry = leaf;
-        let mut bits = self.size;
+        self.merge(leaf, 0);
+    }
+
+    /// Appends `2^height` leaves at once, given the root of the perfect subtree over them:
+    /// the same frontier as pushing them one by one (whose carries build that subtree first,
+    /// then merge it as this does), for a caller that hashed the subtree in lanes. Returns
+    /// `false`, changing nothing, unless the size is a multiple of `2^height` (the subtree
+    /// must be aligned to be a node of the tree) and the leaves fit.
+    pub fn push_subtree(&mut self, height: u32, root: Hash) -> bool {
+        let Some(count) = 1u64.checked_shl(height) else {
+            return false;
+        };
+        if !self.size.is_multiple_of(count) || self.size.checked_add(count).is_none() {
+            return false;
+        }
+        self.merge(root, height);
+        true
+    }
+
+    /// Adds `node`, the root of `2^height` leaves starting at the current size (a multiple
+    /// of `2^height`, which the callers check): each set bit of the size above `height` has
+    /// a left sibling on the frontier to hash it with, as carries in a binary addition.
+    fn merge(&mut self, node: Hash, height: u32) {
+        let mut carry = node;
+        let mut bits = self.size >> height;
         while bits & 1 == 1 {
             // The invariant guarantees one node per set bit, so there is a left sibling here.
             let left = self
@@ -75,34 +98,7 @@ impl Frontier {
             bits >>= 1;
         }
         self.nodes.push(carry);
-        self.size += 1;
-    }
-
-    /// Appends `2^height` leaves at once, given the root of the perfect subtree over them:
-    /// the same frontier as pushing them one by one (whose carries build that subtree first,
-    /// then merge it as this does), for a caller that hashed the subtree in lanes. Returns
-    /// `false`, changing nothing, unless the size is a multiple of `2^height` (the subtree
-    /// must be aligned to be a node of the tree) and the leaves fit.
-    pub fn push_subtree(&mut self, height: u32, root: Hash) -> bool {
-        let Some(count) = 1u64.checked_shl(height).filter(|&c| c != 0 && height < 64) else {
-            return false;
-        };
-        if !self.size.is_multiple_of(count) || self.size.checked_add(count).is_none() {
-            return false;
-        }
-        let mut carry = root;
-        let mut bits = self.size >> height;
-        while bits & 1 == 1 {
-            let left = self
-                .nodes
-                .pop()
-                .expect("frontier holds a node per set bit of its size");
-            carry = node_hash(&left, &carry);
-            bits >>= 1;
-        }
-        self.nodes.push(carry);
-        self.size += count;
-        true
+        self.size += 1 << height;
     }
 
     /// The root of the tree's first `size` leaves, where `self` is the frontier of the first
