@@ -371,33 +371,15 @@ impl ArchiveReader {
                 dict,
                 crc,
             } => {
-                let entries = &layout.entries;
-                let lo = entries
-                    .partition_point(|e| e.first_seq <= range.start)
-                    .saturating_sub(1);
-                let hi = entries.partition_point(|e| e.first_seq < range.end);
-                'runs: for run in frame_runs(entries, lo..hi) {
-                    let (first, last) = (&entries[run.start], &entries[run.end - 1]);
-                    let start = first.cold_offset;
-                    let end = last.cold_offset + last.compressed_len as u64;
-                    let bytes = self.store.get_range(key, start..end)?;
-                    stats.note(bytes.len(), true);
-                    for entry in &entries[run] {
-                        let at = (entry.cold_offset - start) as usize;
-                        let compressed = bytes
-                            .get(at..at + entry.compressed_len as usize)
-                            .ok_or_else(|| bad(format!("{key}: a short range read")))?;
-                        let frame = decompress(key, entry, compressed, dict)?;
-                        let mut more = true;
-                        raw_records_in(&frame, crc, key, &mut |r| {
-                            more = take(r)?;
-                            Ok(more)
-                        })?;
-                        if !more {
-                            break 'runs;
-                        }
-                    }
-                }
+                let cold = (key.as_str(), &**layout, dict.as_slice());
+                self.cold_frames(cold, &range, false, stats, &mut |frame| {
+                    let mut more = true;
+                    raw_records_in(frame, crc, key, &mut |r| {
+                        more = take(r)?;
+                        Ok(more)
+                    })?;
+                    Ok(more)
+                })?;
             }
         }
         if leaves.len() as u64 != range.end - range.start {
@@ -407,6 +389,50 @@ impl ArchiveReader {
             )));
         }
         Ok(leaves)
+    }
+
+    /// Hands `each` every frame of a cold segment (`key`, its layout and dictionary) that may
+    /// hold records of `range`, decompressed, oldest first (newest first when
+    /// `newest_first`), until it returns `false`. Consecutive frames are fetched by one range
+    /// read (`frame_runs`).
+    fn cold_frames(
+        &self,
+        (key, layout, dict): (&str, &ColdLayout, &[u8]),
+        range: &std::ops::Range<u64>,
+        newest_first: bool,
+        stats: &mut ReadStats,
+        each: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let entries = &layout.entries;
+        let lo = entries
+            .partition_point(|e| e.first_seq <= range.start)
+            .saturating_sub(1);
+        let hi = entries.partition_point(|e| e.first_seq < range.end);
+        let mut runs = frame_runs(entries, lo..hi);
+        if newest_first {
+            runs.reverse();
+        }
+        for run in runs {
+            let (first, last) = (&entries[run.start], &entries[run.end - 1]);
+            let start = first.cold_offset;
+            let end = last.cold_offset + last.compressed_len as u64;
+            let bytes = self.store.get_range(key, start..end)?;
+            stats.note(bytes.len(), true);
+            let mut frames: Vec<&FrameEntry> = entries[run].iter().collect();
+            if newest_first {
+                frames.reverse();
+            }
+            for entry in frames {
+                let at = (entry.cold_offset - start) as usize;
+                let compressed = bytes
+                    .get(at..at + entry.compressed_len as usize)
+                    .ok_or_else(|| bad(format!("{key}: a short range read")))?;
+                if !each(&decompress(key, entry, compressed, dict)?)? {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Calls `f` with every archived record below `end_seq`, oldest first, until it returns
@@ -471,55 +497,23 @@ impl ArchiveReader {
                     dict,
                     crc,
                 } => {
-                    let entries = &layout.entries;
-                    // The frames holding records of the range.
-                    let lo = entries
-                        .partition_point(|e| e.first_seq <= range.start)
-                        .saturating_sub(1);
-                    let hi = entries.partition_point(|e| e.first_seq < range.end);
-                    let mut runs = frame_runs(entries, lo..hi);
-                    if newest_first {
-                        runs.reverse();
-                    }
-                    for run in runs {
-                        let (first, last) = (&entries[run.start], &entries[run.end - 1]);
-                        let (start, end) = (
-                            first.cold_offset,
-                            last.cold_offset + last.compressed_len as u64,
-                        );
-                        let bytes = self.store.get_range(&key, start..end)?;
-                        stats.note(bytes.len(), true);
-                        let mut frames: Vec<&FrameEntry> = entries[run].iter().collect();
+                    let cold = (key.as_str(), &*layout, dict.as_slice());
+                    self.cold_frames(cold, &range, newest_first, &mut stats, &mut |frame| {
+                        let mut records = Vec::new();
+                        records_in(frame, &crc, &key, &mut |r| {
+                            records.push(r);
+                            Ok(true)
+                        })?;
                         if newest_first {
-                            frames.reverse();
+                            records.reverse();
                         }
-                        for entry in frames {
-                            let at = (entry.cold_offset - start) as usize;
-                            let compressed = bytes
-                                .get(at..at + entry.compressed_len as usize)
-                                .ok_or_else(|| bad(format!("{key}: a short range read")))?;
-                            let frame = decompress(&key, entry, compressed, &dict)?;
-                            let mut records = Vec::new();
-                            records_in(&frame, &crc, &key, &mut |r| {
-                                records.push(r);
-                                Ok(true)
-                            })?;
-                            if newest_first {
-                                records.reverse();
-                            }
-                            for r in records {
-                                if !take(r)? {
-                                    break;
-                                }
-                            }
-                            if !go_on.get() {
+                        for r in records {
+                            if !take(r)? {
                                 break;
                             }
                         }
-                        if !go_on.get() {
-                            break;
-                        }
-                    }
+                        Ok(go_on.get())
+                    })?;
                 }
             }
             if !go_on.get() {
