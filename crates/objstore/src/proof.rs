@@ -227,23 +227,14 @@ impl Subtrees<'_> {
     fn root_of_part(&mut self, i: usize, a: u64, b: u64) -> Result<Hash> {
         let (first, name) = self.reader.bundles()[i].clone();
         let manifest = self.manifest(&name)?;
-        let count = manifest.end_seq.saturating_sub(manifest.first_seq);
-        let hashes = manifest
-            .files
-            .iter()
-            .find(|f| f.role == "hashes" && f.size == HASHES_HEAD + 32 * count + HASHES_TAIL);
-        let leaves = match hashes {
-            Some(f) if b <= manifest.end_seq && first == manifest.first_seq => {
-                let key = format!("{}/{name}/{}", self.reader.log_id(), f.name);
-                let at = HASHES_HEAD + 32 * (a - first);
-                let bytes = self.reader.store().get_range(&key, at..at + 32 * (b - a))?;
-                self.stats.note(bytes.len(), false);
-                bytes
-                    .chunks_exact(32)
-                    .map(|c| c.try_into().expect("32 bytes"))
-                    .collect::<Vec<Hash>>()
-            }
-            _ => self.reader.leaves_from_records(a..b, self.stats)?,
+        let stored = if b <= manifest.end_seq && first == manifest.first_seq {
+            self.stored_leaves(&name, &manifest, a..b)?
+        } else {
+            None
+        };
+        let leaves = match stored {
+            Some((_, leaves)) => leaves,
+            None => self.reader.leaves_from_records(a..b, self.stats)?,
         };
         if leaves.len() as u64 != b - a {
             return Err(damaged(
@@ -254,6 +245,37 @@ impl Subtrees<'_> {
         Ok(root_of(&leaves))
     }
 
+    /// The leaves of records `range` of bundle `name` read from its leaf-hash object (one
+    /// range read), with that object's name; `None` if its manifest lists no leaf-hash
+    /// object of the size its records make. `range` lies inside the bundle.
+    fn stored_leaves(
+        &mut self,
+        name: &str,
+        manifest: &Manifest,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<(String, Vec<Hash>)>> {
+        let count = manifest.end_seq.saturating_sub(manifest.first_seq);
+        let Some(file) = manifest
+            .files
+            .iter()
+            .find(|f| f.role == "hashes" && f.size == HASHES_HEAD + 32 * count + HASHES_TAIL)
+        else {
+            return Ok(None);
+        };
+        let key = format!("{}/{name}/{}", self.reader.log_id(), file.name);
+        let at = HASHES_HEAD + 32 * (range.start - manifest.first_seq);
+        let bytes = self
+            .reader
+            .store()
+            .get_range(&key, at..at + 32 * (range.end - range.start))?;
+        self.stats.note(bytes.len(), false);
+        let leaves = bytes
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32 bytes"))
+            .collect();
+        Ok(Some((file.name.clone(), leaves)))
+    }
+
     /// The leaf hashes of bundle `i`: its `.hashes` object's leaves (one range read),
     /// accepted only if they carry the manifest's start frontier to its end root; else
     /// computed from its records.
@@ -262,22 +284,13 @@ impl Subtrees<'_> {
             let name = self.reader.bundles()[i].1.clone();
             let manifest = self.manifest(&name)?;
             let count = manifest.end_seq.saturating_sub(manifest.first_seq);
-            let hashes = manifest
-                .files
-                .iter()
-                .find(|f| f.role == "hashes" && f.size == HASHES_HEAD + 32 * count + HASHES_TAIL);
-            let leaves = match hashes {
-                Some(f) if count > 0 => {
-                    let key = format!("{}/{name}/{}", self.reader.log_id(), f.name);
-                    let bytes = self
-                        .reader
-                        .store()
-                        .get_range(&key, HASHES_HEAD..HASHES_HEAD + 32 * count)?;
-                    self.stats.note(bytes.len(), false);
-                    let leaves: Vec<Hash> = bytes
-                        .chunks_exact(32)
-                        .map(|c| c.try_into().expect("32 bytes"))
-                        .collect();
+            let stored = if count > 0 {
+                self.stored_leaves(&name, &manifest, manifest.first_seq..manifest.end_seq)?
+            } else {
+                None
+            };
+            let leaves = match stored {
+                Some((file, leaves)) => {
                     let start: Option<Vec<Hash>> = manifest
                         .start_frontier
                         .iter()
@@ -299,7 +312,7 @@ impl Subtrees<'_> {
                                 "{name}/{}: the leaf hashes do not lead from the bundle's start \
                                  to its end (derived data that disagrees with its bundle); \
                                  run `auditlog verify` on the archive",
-                                f.name
+                                file
                             ),
                         ));
                     }
