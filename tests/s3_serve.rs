@@ -12,7 +12,7 @@ mod server_support;
 
 use auditlog_objstore::{S3Options, S3Store, list_bundles};
 use s3_common::*;
-use server_support::{BIN, Server, event, token};
+use server_support::{BIN, Server, event, metric, token};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -66,14 +66,6 @@ fn post_events(server: &Server, writer: &str, n: usize) {
         );
         assert!((200..300).contains(&r.status), "{} {}", r.status, r.text());
     }
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
-        .parse()
-        .expect("a number")
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod server_support;
 
 use auditlog_server::alerts::webhook::hmac_sha256;
 use serde_json::{Value, json};
-use server_support::{BIN, Server, event, token};
+use server_support::{BIN, Server, event, metric, token};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -162,14 +162,6 @@ fn private_ca() -> (String, Arc<rustls::ServerConfig>) {
 fn next_hook(rx: &mpsc::Receiver<Hook>) -> Hook {
     rx.recv_timeout(Duration::from_secs(60))
         .expect("a webhook request")
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
-        .parse()
-        .expect("a number")
 }
 
 /// Polls /metrics until `name` reaches `at_least`.

@@ -12,7 +12,7 @@ mod server_support;
 
 use auditlog::{AuditLog, Clock, Timestamp};
 use common::{append_range, small_segments};
-use server_support::{BIN, Server, event, token};
+use server_support::{BIN, Server, event, metric, token};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,14 +24,6 @@ impl Clock for MonthAgo {
     fn now(&self) -> Timestamp {
         Timestamp::from_nanos(Timestamp::now().as_nanos() - 30 * 86_400 * 1_000_000_000)
     }
-}
-
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
-        .parse()
-        .expect("a number")
 }
 
 #[test]

@@ -369,3 +369,12 @@ pub fn event(actor: &str, action: &str, tenant: Option<&str>) -> Value {
     }
     e
 }
+
+/// The value of the Prometheus line `NAME VALUE` in `text` (a `/metrics` answer).
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+        .parse()
+        .expect("a number")
+}
