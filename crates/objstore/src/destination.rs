@@ -5,7 +5,10 @@ use crate::store::{PutOutcome, S3Store};
 use auditlog::checkpoint::NoteSigner;
 use auditlog::lifecycle::ArchiveDestination;
 use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
+use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::io;
+use std::sync::Arc;
 
 /// Archives bundles to `PREFIX/<log id>/<bundle>/<file>` (docs/FORMAT.md §10, "Object
 /// layout"). Every object is written with a create-only put: a rerun after an interrupted
@@ -20,6 +23,10 @@ pub struct S3Destination {
     store: S3Store,
     signer: Option<NoteSigner>,
     parallel: usize,
+    /// Logs (hex ids) whose archive start this destination has settled
+    /// ([`record_start`](ArchiveDestination::record_start)): the bucket is asked once, not on
+    /// every archive run, all of which after the first start above record 0.
+    started: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Bundles uploaded at once unless [`S3Destination::with_parallel_bundles`] says otherwise:
@@ -39,6 +46,7 @@ impl S3Destination {
             store,
             signer,
             parallel: DEFAULT_PARALLEL_BUNDLES,
+            started: Arc::default(),
         }
     }
 
@@ -123,25 +131,29 @@ impl ArchiveDestination for S3Destination {
     /// of this log yet: later bundles continue the ones there.
     fn record_start(&self, log_id: &[u8; 16], first_seq: u64, cut_log: &[u8]) -> io::Result<()> {
         let hex = crate::head::log_id_hex(log_id);
-        if crate::retention::read_cut_log(&self.store, &hex)
-            .map_err(to_io)?
-            .is_some()
-        {
+        if self.started.lock().contains(&hex) {
             return Ok(());
         }
-        let listing = crate::verify::list_bundles(&self.store, &hex).map_err(to_io)?;
         let before = |b: &String| {
             b.rsplit('-')
                 .next()
                 .and_then(|n| n.parse::<u64>().ok())
                 .is_some_and(|f| f < first_seq)
         };
-        if listing.bundles.iter().any(before) {
-            return Ok(());
+        let has_start = crate::retention::read_cut_log(&self.store, &hex)
+            .map_err(to_io)?
+            .is_some()
+            || crate::verify::list_bundles(&self.store, &hex)
+                .map_err(to_io)?
+                .bundles
+                .iter()
+                .any(before);
+        if !has_start {
+            self.store
+                .put_create(&crate::retention::cuts_key(&hex, first_seq), cut_log)
+                .map_err(to_io)?;
         }
-        self.store
-            .put_create(&crate::retention::cuts_key(&hex, first_seq), cut_log)
-            .map_err(to_io)?;
+        self.started.lock().insert(hex);
         Ok(())
     }
 
