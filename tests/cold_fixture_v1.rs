@@ -82,5 +82,44 @@ fn a_version_1_cold_segment_is_kept_by_a_writer_that_appends() {
     assert_eq!(log.get(7).unwrap().seq, 7, "a read of the version 1 frame");
     drop(log);
     let bytes = std::fs::read(dir.join(COLD)).unwrap();
-    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1, "left as it was");
+    assert_eq!(
+        u16::from_le_bytes([bytes[8], bytes[9]]),
+        1,
+        "left as it was"
+    );
+}
+
+/// Version 1 as documented (docs/FORMAT.md §8.2): its compressed frames carry no checksum, so
+/// a changed bit in a frame is reported when the frame no longer rebuilds the hot image, and
+/// otherwise (libzstd decoding it to the same content) changes no record: never a wrong read.
+#[test]
+fn a_flip_in_a_version_1_frame_is_reported_or_changes_nothing() {
+    use auditlog_format::cold::read::{check_bytes, hot_image};
+    let path = fixture().join(COLD);
+    let original = std::fs::read(&path).unwrap();
+    let image = hot_image(&path, &original, None).unwrap();
+    let header_len = u32::from_le_bytes(original[16..20].try_into().unwrap()) as usize;
+    let trailer = original.len() - 24;
+    let table_offset = u64::from_le_bytes(original[trailer..trailer + 8].try_into().unwrap());
+    let frames = 24 + header_len..table_offset as usize;
+    let (mut reported, mut same) = (0, 0);
+    for bit in (frames.start * 8..frames.end * 8).step_by(7) {
+        let mut damaged = original.clone();
+        damaged[bit / 8] ^= 1 << (bit % 8);
+        match check_bytes(&path, &damaged, None) {
+            Err(c) => {
+                assert_eq!(c.file, path, "bit {bit}");
+                reported += 1;
+            }
+            Ok(_) => {
+                let rebuilt = hot_image(&path, &damaged, None).unwrap();
+                assert!(
+                    rebuilt == image,
+                    "bit {bit}: passed the check, read differently"
+                );
+                same += 1;
+            }
+        }
+    }
+    assert!(reported > 0, "{reported} reported, {same} decoded the same");
 }
