@@ -147,6 +147,24 @@ fn frames_v2(cold: &[u8]) -> Vec<Frame> {
         .collect()
 }
 
+/// `c` is damage of the file `path` at the frame `frame`: its cold offset and first record.
+fn assert_names_frame(c: &auditlog::Corruption, path: &Path, frame: &Frame, what: &str) {
+    let found = (c.file.as_path(), c.offset, c.seq);
+    let want = (path, frame.cold.start as u64, Some(frame.first_seq));
+    assert_eq!(found, want, "{what}: {c}");
+}
+
+/// A cold segment of 300 records in frames of 4 KiB (several), its bytes and its frames.
+fn several_frames() -> (tempfile::TempDir, PathBuf, PathBuf, Vec<u8>, Vec<Frame>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let cold_path = one_cold_segment(&dir, 4096);
+    let original = std::fs::read(&cold_path).unwrap();
+    let frames = frames_v2(&original);
+    assert!(frames.len() > 3, "{frames:?}");
+    (tmp, dir, cold_path, original, frames)
+}
+
 #[test]
 fn a_damaged_cold_segment_is_reported_never_read_wrong() {
     let tmp = tempfile::tempdir().unwrap();
@@ -191,12 +209,7 @@ fn a_damaged_cold_segment_is_reported_never_read_wrong() {
 
 #[test]
 fn every_flipped_bit_of_every_zstd_frame_is_reported_naming_its_frame() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    let cold_path = one_cold_segment(&dir, 4096);
-    let original = std::fs::read(&cold_path).unwrap();
-    let frames = frames_v2(&original);
-    assert!(frames.len() > 3, "{frames:?}");
+    let (_tmp, dir, cold_path, original, frames) = several_frames();
     let check = |bytes: &[u8]| auditlog_format::cold::read::check_bytes(&cold_path, bytes, None);
     assert!(check(&original).is_ok());
     let mut flips = 0;
@@ -205,13 +218,7 @@ fn every_flipped_bit_of_every_zstd_frame_is_reported_naming_its_frame() {
             let mut damaged = original.clone();
             damaged[bit / 8] ^= 1 << (bit % 8);
             let c = check(&damaged).expect_err(&format!("bit {bit} of {frame:?}"));
-            let found = (c.file.as_path(), c.offset, c.seq);
-            let want = (
-                cold_path.as_path(),
-                frame.cold.start as u64,
-                Some(frame.first_seq),
-            );
-            assert_eq!(found, want, "bit {bit}: {c}");
+            assert_names_frame(&c, &cold_path, frame, &format!("bit {bit}"));
             flips += 1;
         }
     }
@@ -223,12 +230,7 @@ fn every_flipped_bit_of_every_zstd_frame_is_reported_naming_its_frame() {
 
 #[test]
 fn a_single_record_read_reports_a_flip_inside_its_frame() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    let cold_path = one_cold_segment(&dir, 4096);
-    let original = std::fs::read(&cold_path).unwrap();
-    let frames = frames_v2(&original);
-    assert!(frames.len() > 3, "{frames:?}");
+    let (_tmp, dir, cold_path, original, frames) = several_frames();
     let (start, end) = (frames[0].cold.start, frames[frames.len() - 1].cold.end);
     // 200 flipped bits spread over all the frames, each in a fresh open (no cached frame).
     let runs = 200;
@@ -256,13 +258,7 @@ fn a_single_record_read_reports_a_flip_inside_its_frame() {
             let c = err
                 .corruption()
                 .unwrap_or_else(|| panic!("bit {bit}: not damage: {err}"));
-            let found = (c.file.as_path(), c.offset, c.seq);
-            let want = (
-                cold_path.as_path(),
-                frame.cold.start as u64,
-                Some(frame.first_seq),
-            );
-            assert_eq!(found, want, "bit {bit}: get({seq}): {c}");
+            assert_names_frame(c, &cold_path, frame, &format!("bit {bit}: get({seq})"));
             let message = err.to_string();
             assert!(message.contains("checksum mismatch"), "{message}");
         }
