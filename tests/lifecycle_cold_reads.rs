@@ -209,7 +209,7 @@ fn a_damaged_cold_segment_is_reported_never_read_wrong() {
 
 #[test]
 fn every_flipped_bit_of_every_zstd_frame_is_reported_naming_its_frame() {
-    let (_tmp, dir, cold_path, original, frames) = several_frames();
+    let (_tmp, _dir, cold_path, original, frames) = several_frames();
     let check = |bytes: &[u8]| auditlog_format::cold::read::check_bytes(&cold_path, bytes, None);
     assert!(check(&original).is_ok());
     let mut flips = 0;
