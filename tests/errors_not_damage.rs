@@ -272,31 +272,52 @@ fn a_cold_segment_of_a_future_format_version_is_unsupported_not_damage() {
     for prefix in [false, true] {
         let (_copy, dir) = copy_log(&dir);
         let segment = first_cold(&dir);
-        if prefix {
-            set_cold_prefix_version(&segment, 2);
+        // (found, supported): the hot header's version 1, the cold prefix's version 2.
+        let versions = if prefix {
+            set_cold_prefix_version(&segment, 3);
+            (3, 2)
         } else {
             set_header_version(&segment, 24, 2);
-        }
-        expect_unsupported(
+            (2, 1)
+        };
+        expect_unsupported_version(
             ReadOnlyLog::open(&dir).map(|_| ()).map_err(Error::from),
             &segment,
+            versions,
         );
-        expect_unsupported(auditlog::verify(&dir, &Default::default()), &segment);
+        expect_unsupported_version(
+            auditlog::verify(&dir, &Default::default()),
+            &segment,
+            versions,
+        );
         let out = run(&["verify", s(&dir)]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "prefix {prefix}: {err}");
-        assert!(err.contains("unsupported format version 2"), "{err}");
+        let message = format!("unsupported format version {}", versions.0);
+        assert!(err.contains(&message), "{err}");
     }
 }
 
 fn expect_unsupported(result: auditlog::Result<impl std::fmt::Debug>, segment: &Path) {
+    expect_unsupported_version(result, segment, (2, 1));
+}
+
+/// `result` is `UnsupportedVersion` of `segment`, with these (found, supported) versions.
+fn expect_unsupported_version(
+    result: auditlog::Result<impl std::fmt::Debug>,
+    segment: &Path,
+    versions: (u16, u16),
+) {
     match result {
         Err(Error::UnsupportedVersion {
             path,
             found,
             supported,
         }) => {
-            assert_eq!((path.as_path(), found, supported), (segment, 2, 1));
+            assert_eq!(
+                (path.as_path(), found, supported),
+                (segment, versions.0, versions.1)
+            );
         }
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }

@@ -546,8 +546,15 @@ fn frame_runs(
     runs
 }
 
-/// Decompresses one zstd frame of cold segment `key`.
+/// Decompresses one zstd frame of cold segment `key`, after checking its compressed bytes
+/// against the frame table's CRC (a range read is not covered by the manifest's BLAKE3).
 fn decompress(key: &str, entry: &FrameEntry, compressed: &[u8], dict: &[u8]) -> Result<Vec<u8>> {
+    entry.check_compressed(compressed).map_err(|why| {
+        bad(format!(
+            "{key}: the frame at byte {} (first record #{}): {why}",
+            entry.cold_offset, entry.first_seq
+        ))
+    })?;
     let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
     zstd::bulk::Decompressor::with_dictionary(dict)
         .and_then(|mut d| d.decompress_to_buffer(compressed, &mut out))

@@ -2,8 +2,8 @@
 //! cache of decompressed frames, and the full check that rebuilds the hot image.
 
 use super::format::{
-    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, ENTRY_LEN, FrameEntry, PREFIX_LEN, TRAILER_LEN,
-    Trailer, decode_table,
+    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, FrameEntry, OLDEST_COLD_FORMAT_VERSION,
+    PREFIX_LEN, TRAILER_LEN, Trailer, decode_table, entry_len,
 };
 use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::record::{FrameCrc, salt};
@@ -29,7 +29,7 @@ pub struct ColdLayout {
     pub entries: Vec<FrameEntry>,
 }
 
-/// Decodes the prefix; one whose magic and CRC hold but whose version is not ours is
+/// Decodes the prefix; one whose magic and CRC hold but whose version is not one we read is
 /// [`HeaderFault::OtherVersion`] (no damage, see its conversion into `Error`).
 fn decode_prefix(path: &Path, bytes: &[u8]) -> Result<ColdPrefix, Corruption> {
     ColdPrefix::decode(bytes).map_err(|why| {
@@ -37,7 +37,8 @@ fn decode_prefix(path: &Path, bytes: &[u8]) -> Result<ColdPrefix, Corruption> {
             && &bytes[..8] == COLD_MAGIC
             && crc32fast::hash(&bytes[..20]).to_le_bytes() == bytes[20..24];
         let found = u16::from_le_bytes([bytes[8], bytes[9]]);
-        let kind = if intact && found != COLD_FORMAT_VERSION {
+        let readable = (OLDEST_COLD_FORMAT_VERSION..=COLD_FORMAT_VERSION).contains(&found);
+        let kind = if intact && !readable {
             CorruptionKind::BadHeader(HeaderFault::OtherVersion {
                 found,
                 supported: COLD_FORMAT_VERSION,
@@ -59,7 +60,8 @@ fn corruption(path: &Path, offset: u64, kind: CorruptionKind) -> Corruption {
 }
 
 /// Decodes and cross-checks the layout of a cold file of `len` bytes, reading through
-/// `read_at(offset, len)`. Checks every checksum but the compressed frames' content.
+/// `read_at(offset, len)`. Checks every checksum but the compressed frames' own (checked as
+/// each frame is read, [`decompress_frame`]).
 pub fn decode_layout(
     path: &Path,
     len: u64,
@@ -94,7 +96,7 @@ pub fn decode_layout(
             CorruptionKind::BadFooter(why.to_string()),
         )
     };
-    let table_len = (trailer.frame_count as u64) * ENTRY_LEN as u64 + 4;
+    let table_len = (trailer.frame_count as u64) * entry_len(prefix.version) as u64 + 4;
     let frames_start = (PREFIX_LEN + header_len) as u64;
     if trailer.table_offset < frames_start
         || trailer.table_offset.checked_add(table_len) != Some(tail_at)
@@ -104,7 +106,8 @@ pub fn decode_layout(
         ));
     }
     let table = read_at(trailer.table_offset, table_len as usize).map_err(unreadable)?;
-    let entries = decode_table(&table, trailer.frame_count, &crc).map_err(|w| bad_table(&w))?;
+    let entries = decode_table(&table, trailer.frame_count, prefix.version, &crc)
+        .map_err(|w| bad_table(&w))?;
     if footer.first_seq != header.first_seq {
         return Err(bad_table("footer first_seq differs from the header"));
     }
@@ -151,13 +154,20 @@ fn decompressor(dict: Option<&[u8]>) -> std::io::Result<zstd::bulk::Decompressor
     zstd::bulk::Decompressor::with_dictionary(dict.unwrap_or(&[]))
 }
 
+/// Decompresses the frame of `entry` from its `compressed` bytes, read from the file, after
+/// checking them against the entry's CRC (version 2): every read of a frame, single-record or
+/// full check, goes through here. Damage names the frame's cold offset and first record.
 fn decompress_frame(
     path: &Path,
     d: &mut zstd::bulk::Decompressor<'static>,
     entry: &FrameEntry,
     compressed: &[u8],
 ) -> Result<Vec<u8>, Corruption> {
-    let bad = |why: String| corruption(path, entry.cold_offset, CorruptionKind::BadFooter(why));
+    let bad = |why: String| Corruption {
+        seq: Some(entry.first_seq),
+        ..corruption(path, entry.cold_offset, CorruptionKind::BadFooter(why))
+    };
+    entry.check_compressed(compressed).map_err(bad)?;
     let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
     d.decompress_to_buffer(compressed, &mut out)
         .map_err(|e| bad(format!("zstd frame does not decompress: {e}")))?;

@@ -7,7 +7,9 @@
 //! independent zstd frame. The result is decoded again and compared byte for byte with the hot
 //! file before anyone writes it to disk.
 
-use super::format::{ColdPrefix, FrameEntry, PREFIX_LEN, Trailer, encode_table};
+use super::format::{
+    COLD_FORMAT_VERSION, ColdPrefix, FrameEntry, PREFIX_LEN, Trailer, encode_table,
+};
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::record::{FrameCrc, salt};
 use crate::segment::footer::FOOTER_LEN;
@@ -86,6 +88,7 @@ pub fn build(
     let mut out = Vec::with_capacity(hot.len() / 4);
     out.extend_from_slice(
         &ColdPrefix {
+            version: COLD_FORMAT_VERSION,
             dict_id: dict.map_or(0, |(id, _)| id),
             header_len: header_len as u32,
         }
@@ -115,6 +118,7 @@ pub fn build(
             cold_offset: out.len() as u64,
             compressed_len: compressed.len() as u32,
             uncompressed_len: run.len() as u32,
+            compressed_crc: Some(crc32fast::hash(&compressed)),
         });
         out.extend_from_slice(&compressed);
         i = j;
