@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-8}
 out=${2:-/tmp/socket-profile}
 cargo build --release --quiet --bin auditlog --example socket_load
-bin=$(pwd)/target/release/auditlog
+bin=${BIN:-$(pwd)/target/release/auditlog}
 work=$(mktemp -d)
 trap 'stop_serve; rm -rf "$work"' EXIT
 . benches/wrk_stages.sh

@@ -226,11 +226,31 @@ fn the_unix_socket_acknowledges_frames_and_refuses_bad_tokens() {
     assert_eq!(bad["status"], 422, "{bad}");
     let ack = frame(&mut s, &event("d", "w", None));
     assert_eq!(receipts(&ack), [3]);
+    // The server reads through a buffer: three frames in one write are answered one by one,
+    // in order, and a frame arriving a byte at a time is read whole.
+    let bytes = |doc: &Value| {
+        let text = doc.to_string();
+        let mut b = (text.len() as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(text.as_bytes());
+        b
+    };
+    let pipelined: Vec<u8> = ["e", "f", "g"]
+        .iter()
+        .flat_map(|actor| bytes(&event(actor, "p", None)))
+        .collect();
+    s.write_all(&pipelined).expect("writes");
+    for seq in 4..7 {
+        assert_eq!(receipts(&read_frame(&mut s)), [seq]);
+    }
+    for byte in bytes(&event("h", "q", None)) {
+        s.write_all(&[byte]).expect("writes");
+    }
+    assert_eq!(receipts(&read_frame(&mut s)), [7]);
     // A wrong token is refused.
     let mut s2 = UnixStream::connect(&socket).expect("connects");
     let refused = frame(&mut s2, &json!({"token": "alt_1234abcd_00"}));
     assert_eq!(refused["status"], 401, "{refused}");
-    assert_eq!(server.tree_size(), 4);
+    assert_eq!(server.tree_size(), 8);
     let (log, ok) = server.stop();
     assert!(ok, "{log}");
     assert!(!socket.exists(), "the socket file is removed on stop");
