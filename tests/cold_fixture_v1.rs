@@ -5,8 +5,10 @@
 //! `compact --dir D --frame-bytes 4096`. Later builds must keep opening it, reading every
 //! record (in full and one by one, each a single-frame read) and verifying it in full.
 
+mod common;
+
+use auditlog::AuditLog;
 use auditlog::lifecycle::cold;
-use auditlog::{AuditLog, OpenCheck};
 use std::path::{Path, PathBuf};
 
 const FIXTURE: &str = "tests/fixtures/v1-cold";
@@ -20,14 +22,7 @@ fn fixture() -> PathBuf {
 
 /// A copy of the fixture, so that nothing a test does can touch the committed files.
 fn copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    std::fs::create_dir(&dir).unwrap();
-    for entry in std::fs::read_dir(fixture()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
-    (tmp, dir)
+    common::copy_log(&fixture())
 }
 
 #[test]
@@ -48,15 +43,7 @@ fn a_version_1_cold_segment_opens_reads_and_verifies() {
     let (_tmp, dir) = copy();
     let summary = cold::check(&dir.join(COLD)).unwrap();
     assert!(summary.frames > 1, "{summary:?}");
-    let log = AuditLog::builder(&dir)
-        .open_check(OpenCheck::Full)
-        .open_read_only()
-        .unwrap();
-    assert!(
-        log.open_report().problems.is_empty(),
-        "{:?}",
-        log.open_report().problems
-    );
+    let log = common::open_checked_clean(&dir);
     assert_eq!(log.tree_head().to_string(), TREE_HEAD);
     let records: Vec<_> = log.iter(..).collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 300);

@@ -2,6 +2,8 @@
 //! segments, two sealed and one active, 30 events) must keep opening, verifying and reading
 //! back identically in every later build: the format is a contract.
 
+mod common;
+
 use auditlog::{AuditLog, OpenCheck};
 use std::path::Path;
 
@@ -12,15 +14,7 @@ const TREE_HEAD: &str =
 #[test]
 fn version_1_fixture_opens_verifies_and_reads_back() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
-    let log = AuditLog::builder(&dir)
-        .open_check(OpenCheck::Full)
-        .open_read_only()
-        .unwrap();
-    assert!(
-        log.open_report().problems.is_empty(),
-        "{:?}",
-        log.open_report().problems
-    );
+    let log = common::open_checked_clean(&dir);
     assert_eq!(log.open_report().segments, 3);
     assert_eq!(log.tree_head().to_string(), TREE_HEAD);
     let records: Vec<_> = log.iter(..).collect::<Result<_, _>>().unwrap();

@@ -7,9 +7,11 @@
 //! revealing its values, and finding them by a protected lookup (by decrypting, since they
 //! carry no token), and must find nothing of the erased subject.
 
+mod common;
+
+use auditlog::ReadOnlyLog;
 use auditlog::privacy::{MasterKey, Reveal, Vault};
 use auditlog::query::Query;
-use auditlog::{AuditLog, OpenCheck, ReadOnlyLog};
 use std::path::{Path, PathBuf};
 
 const FIXTURE: &str = "tests/fixtures/privacy-v1";
@@ -18,15 +20,7 @@ const TREE_HEAD: &str =
 
 /// A copy of the fixture (so that nothing a test does can touch the committed files).
 fn copy() -> (tempfile::TempDir, PathBuf) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("log");
-    std::fs::create_dir(&dir).unwrap();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-    }
-    (tmp, dir)
+    common::copy_log(&Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE))
 }
 
 fn master() -> MasterKey {
@@ -35,16 +29,7 @@ fn master() -> MasterKey {
 }
 
 fn open(dir: &Path) -> ReadOnlyLog {
-    let log = AuditLog::builder(dir)
-        .open_check(OpenCheck::Full)
-        .open_read_only()
-        .unwrap();
-    assert!(
-        log.open_report().problems.is_empty(),
-        "{:?}",
-        log.open_report().problems
-    );
-    log
+    common::open_checked_clean(dir)
 }
 
 #[test]

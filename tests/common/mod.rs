@@ -69,6 +69,21 @@ pub fn copy_log(src: &Path) -> (tempfile::TempDir, PathBuf) {
     (tmp, dst)
 }
 
+/// Opens `dir` read-only with a full check (every frame, hash and root, the way a committed
+/// fixture must keep opening in every later build) and asserts that it found no problem.
+pub fn open_checked_clean(dir: &Path) -> auditlog::ReadOnlyLog {
+    let log = AuditLog::builder(dir)
+        .open_check(auditlog::OpenCheck::Full)
+        .open_read_only()
+        .expect("opens read-only with a full check");
+    assert!(
+        log.open_report().problems.is_empty(),
+        "{:?}",
+        log.open_report().problems
+    );
+    log
+}
+
 /// Segment files of a log directory, oldest first.
 pub fn segment_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
