@@ -15,7 +15,7 @@ use crate::verify::list_bundles;
 use auditlog::Record;
 use auditlog::lifecycle::archive::{MANIFEST_NAME, Manifest};
 use auditlog_format::cold::format::FrameEntry;
-use auditlog_format::cold::read::{ColdLayout, decode_layout};
+use auditlog_format::cold::read::{ColdLayout, decode_layout, frame_content};
 use auditlog_format::event::decode_payload;
 use auditlog_format::record::{Frame, FrameCrc, decode_frame, salt};
 use auditlog_format::segment::SegmentHeader;
@@ -546,31 +546,19 @@ fn frame_runs(
     runs
 }
 
-/// Decompresses one zstd frame of cold segment `key`, after checking its compressed bytes
-/// against the frame table's CRC (a range read is not covered by the manifest's BLAKE3).
+/// Decompresses one zstd frame of cold segment `key` as the local reader does
+/// ([`frame_content`]: its CRC checked first, since a range read is not covered by the
+/// manifest's BLAKE3).
 fn decompress(key: &str, entry: &FrameEntry, compressed: &[u8], dict: &[u8]) -> Result<Vec<u8>> {
-    entry.check_compressed(compressed).map_err(|why| {
+    let at = |why: String| {
         bad(format!(
             "{key}: the frame at byte {} (first record #{}): {why}",
             entry.cold_offset, entry.first_seq
         ))
-    })?;
-    let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
-    zstd::bulk::Decompressor::with_dictionary(dict)
-        .and_then(|mut d| d.decompress_to_buffer(compressed, &mut out))
-        .map_err(|e| {
-            bad(format!(
-                "{key}: the frame at byte {} does not decompress: {e}",
-                entry.cold_offset
-            ))
-        })?;
-    if out.len() != entry.uncompressed_len as usize {
-        return Err(bad(format!(
-            "{key}: the frame at byte {} has the wrong length",
-            entry.cold_offset
-        )));
-    }
-    Ok(out)
+    };
+    let mut d = zstd::bulk::Decompressor::with_dictionary(dict)
+        .map_err(|e| at(format!("zstd cannot take the dictionary: {e}")))?;
+    frame_content(&mut d, entry, compressed).map_err(at)
 }
 
 /// A record as stored: its sequence number, `recorded_at` and encoded payload (§3).

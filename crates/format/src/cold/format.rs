@@ -31,6 +31,11 @@ pub const ENTRY_LEN_V1: usize = 32;
 /// Bytes of one frame-table entry of version 2: version 1's, then the CRC-32 of the frame.
 pub const ENTRY_LEN: usize = 36;
 
+/// Whether this build reads cold segments of format `version`.
+pub fn readable_version(version: u16) -> bool {
+    (OLDEST_COLD_FORMAT_VERSION..=COLD_FORMAT_VERSION).contains(&version)
+}
+
 /// Bytes of one frame-table entry in a cold segment of format `version`.
 pub fn entry_len(version: u16) -> usize {
     if version == OLDEST_COLD_FORMAT_VERSION {
@@ -78,7 +83,7 @@ impl ColdPrefix {
             return Err("cold segment prefix checksum mismatch".into());
         }
         let version = u16::from_le_bytes([b[8], b[9]]);
-        if !(OLDEST_COLD_FORMAT_VERSION..=COLD_FORMAT_VERSION).contains(&version) {
+        if !readable_version(version) {
             return Err(format!("unsupported cold segment version {version}"));
         }
         if b[10..12] != [0, 0] {

@@ -2,8 +2,8 @@
 //! cache of decompressed frames, and the full check that rebuilds the hot image.
 
 use super::format::{
-    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, FrameEntry, OLDEST_COLD_FORMAT_VERSION,
-    PREFIX_LEN, TRAILER_LEN, Trailer, decode_table, entry_len,
+    COLD_FORMAT_VERSION, COLD_MAGIC, ColdPrefix, FrameEntry, PREFIX_LEN, TRAILER_LEN, Trailer,
+    decode_table, entry_len, readable_version,
 };
 use crate::error::{Corruption, CorruptionKind, Error, HeaderFault};
 use crate::record::{FrameCrc, salt};
@@ -37,8 +37,7 @@ fn decode_prefix(path: &Path, bytes: &[u8]) -> Result<ColdPrefix, Corruption> {
             && &bytes[..8] == COLD_MAGIC
             && crc32fast::hash(&bytes[..20]).to_le_bytes() == bytes[20..24];
         let found = u16::from_le_bytes([bytes[8], bytes[9]]);
-        let readable = (OLDEST_COLD_FORMAT_VERSION..=COLD_FORMAT_VERSION).contains(&found);
-        let kind = if intact && !readable {
+        let kind = if intact && !readable_version(found) {
             CorruptionKind::BadHeader(HeaderFault::OtherVersion {
                 found,
                 supported: COLD_FORMAT_VERSION,
@@ -154,27 +153,37 @@ fn decompressor(dict: Option<&[u8]>) -> std::io::Result<zstd::bulk::Decompressor
     zstd::bulk::Decompressor::with_dictionary(dict.unwrap_or(&[]))
 }
 
-/// Decompresses the frame of `entry` from its `compressed` bytes, read from the file, after
-/// checking them against the entry's CRC (version 2): every read of a frame, single-record or
-/// full check, goes through here. Damage names the frame's cold offset and first record.
+/// The content of the zstd frame of `entry`, from its `compressed` bytes as read (from a local
+/// file or a range read of an archive bundle): checked against the entry's CRC first (version
+/// 2), then decompressed to exactly `uncompressed_len` bytes. Every read of a frame goes
+/// through here; the error says what failed, the caller says where.
+pub fn frame_content(
+    d: &mut zstd::bulk::Decompressor<'_>,
+    entry: &FrameEntry,
+    compressed: &[u8],
+) -> Result<Vec<u8>, String> {
+    entry.check_compressed(compressed)?;
+    let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
+    d.decompress_to_buffer(compressed, &mut out)
+        .map_err(|e| format!("zstd frame does not decompress: {e}"))?;
+    if out.len() != entry.uncompressed_len as usize {
+        return Err("zstd frame decompresses to the wrong length".into());
+    }
+    Ok(out)
+}
+
+/// [`frame_content`] of a frame of the local cold file `path`; damage names the frame's cold
+/// offset and first record.
 fn decompress_frame(
     path: &Path,
     d: &mut zstd::bulk::Decompressor<'static>,
     entry: &FrameEntry,
     compressed: &[u8],
 ) -> Result<Vec<u8>, Corruption> {
-    let bad = |why: String| Corruption {
+    frame_content(d, entry, compressed).map_err(|why| Corruption {
         seq: Some(entry.first_seq),
         ..corruption(path, entry.cold_offset, CorruptionKind::BadFooter(why))
-    };
-    entry.check_compressed(compressed).map_err(bad)?;
-    let mut out = Vec::with_capacity(entry.uncompressed_len as usize);
-    d.decompress_to_buffer(compressed, &mut out)
-        .map_err(|e| bad(format!("zstd frame does not decompress: {e}")))?;
-    if out.len() != entry.uncompressed_len as usize {
-        return Err(bad("zstd frame decompresses to the wrong length".into()));
-    }
-    Ok(out)
+    })
 }
 
 /// Rebuilds the hot segment file from the bytes of a cold one: `header ‖ frames ‖ footer`.
