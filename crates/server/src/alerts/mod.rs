@@ -260,22 +260,26 @@ async fn resume_point(log: &AuditLog, path: &Path, metrics: &AlertMetrics) -> Op
         );
     }
     let from = start.from_seq(tree_size);
-    if start == cursor::Start::NoCursor {
-        let path = path.to_path_buf();
-        let saved =
-            tokio::task::spawn_blocking(move || cursor::save(&StdFileSystem, &path, from)).await;
-        if let Err(e) = saved.map_err(std::io::Error::other).and_then(|r| r) {
-            metrics
-                .cursor_write_failures
-                .fetch_add(1, Ordering::Relaxed);
-            eprintln!(
-                "auditlog serve: alerts stopped: the alert cursor could not be created: {}",
-                e.to_string().escape_debug()
-            );
-            return None;
-        }
+    if start == cursor::Start::NoCursor
+        && let Err(e) = save_cursor(path.to_path_buf(), from).await
+    {
+        metrics
+            .cursor_write_failures
+            .fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "auditlog serve: alerts stopped: the alert cursor could not be created: {}",
+            e.to_string().escape_debug()
+        );
+        return None;
     }
     Some(from)
+}
+
+/// [`cursor::save`] off the async threads (it fsyncs).
+async fn save_cursor(path: PathBuf, next_seq: u64) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || cursor::save(&StdFileSystem, &path, next_seq))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 /// Saves the cursor at most every [`CURSOR_EVERY`], after the records before it were
@@ -304,10 +308,8 @@ impl CursorWriter {
         if self.evaluated == self.saved {
             return;
         }
-        let (path, next) = (self.path.clone(), self.evaluated);
-        let saved =
-            tokio::task::spawn_blocking(move || cursor::save(&StdFileSystem, &path, next)).await;
-        match saved.map_err(std::io::Error::other).and_then(|r| r) {
+        let next = self.evaluated;
+        match save_cursor(self.path.clone(), next).await {
             Ok(()) => self.saved = next,
             Err(e) => {
                 metrics
