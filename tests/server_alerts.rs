@@ -460,3 +460,127 @@ fn a_bad_rules_file_stops_the_start_naming_the_rule() {
         "nothing was created: {stderr}"
     );
 }
+
+/// `auditlog append` with no server running: the seq of its receipt.
+fn append_offline(dir: &Path, actor: &str, action: &str) -> u64 {
+    let out = std::process::Command::new(BIN)
+        .args(["append", "--dir"])
+        .arg(dir)
+        .args(["--actor", actor, "--action", action, "--tenant", "acme"])
+        .output()
+        .expect("runs auditlog append");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: Value = serde_json::from_slice(&out.stdout).expect("a JSON receipt");
+    receipt["seq"].as_u64().expect("seq")
+}
+
+/// Starts the server and waits until the alert evaluator has read every record committed
+/// at its start.
+fn start_and_catch_up(dir: &Path, rules: &Path) -> (Server, String) {
+    let server = Server::start(dir, &["--alerts", rules.to_str().unwrap()]);
+    let size = server.tree_size();
+    let text = wait_metric(&server, "auditlog_alert_evaluated_seq", size);
+    (server, text)
+}
+
+fn logged_alerts(server: &Server, auditor: &str) -> Vec<Value> {
+    let page = server
+        .get("/v1/events?action=alert.triggered", auditor)
+        .json();
+    page["records"].as_array().expect("records").clone()
+}
+
+#[test]
+fn records_written_while_no_server_ran_fire_once_and_never_again() {
+    use auditlog_server::alerts::cursor;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = tempfile::tempdir().expect("tempdir");
+    let auditor = token(dir.path(), "auditor", &[]);
+    let (url, hooks) = receiver(vec![], false);
+    let rules = write_rules(
+        conf.path(),
+        json!({"rules": [{"name": "failed-logins", "action": "LOGIN_FAILED", "per": "actor",
+                          "at_least": 3, "within_secs": 300, "webhook": {"url": url}}]}),
+    );
+    let cursor_path = cursor::path(dir.path());
+
+    // The first start with rules creates the cursor at the tree's end.
+    let (server, _) = start_and_catch_up(dir.path(), &rules);
+    for _ in 0..6000 {
+        if cursor_path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    let before_burst = match cursor::load(&cursor_path, u64::MAX) {
+        cursor::Start::Resume(seq) => seq,
+        other => panic!("the first start made no cursor: {other:?}"),
+    };
+
+    // A burst written by the CLI while no server runs, interleaved with bob.
+    let a0 = append_offline(dir.path(), "alice", "LOGIN_FAILED");
+    append_offline(dir.path(), "bob", "LOGIN_FAILED");
+    let a1 = append_offline(dir.path(), "alice", "LOGIN_FAILED");
+    let a2 = append_offline(dir.path(), "alice", "LOGIN_FAILED");
+    assert!(a0 >= before_burst);
+
+    // (a) The next start evaluates them: one alert, one notification.
+    let (server, _) = start_and_catch_up(dir.path(), &rules);
+    let note = next_hook(&hooks).json();
+    assert_eq!(note["alert"]["rule"], "failed-logins", "{note}");
+    assert_eq!(note["alert"]["records"], json!([a0, a1, a2]), "{note}");
+    let alerts = logged_alerts(&server, &auditor);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["metadata"]["records"], json!([a0, a1, a2]));
+    let alert_seq = alerts[0]["seq"].as_u64().expect("seq");
+    wait_metric(&server, "auditlog_alert_evaluated_seq", alert_seq + 1);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+
+    // (b) A restart fires nothing again.
+    let (server, text) = start_and_catch_up(dir.path(), &rules);
+    assert_eq!(
+        metric(&text, "auditlog_alerts_fired_total{rule=\"failed-logins\"}"),
+        0
+    );
+    assert_eq!(logged_alerts(&server, &auditor).len(), 1);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+
+    // (c) A crash after the alert was appended but before the cursor moved: the cursor is
+    // put back before the burst. The replay recognises the logged alert and repeats nothing.
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, before_burst).expect("saves");
+    let (server, text) = start_and_catch_up(dir.path(), &rules);
+    assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
+    assert_eq!(
+        metric(&text, "auditlog_alerts_fired_total{rule=\"failed-logins\"}"),
+        0
+    );
+    assert_eq!(metric(&text, "auditlog_alert_cursor_damaged_total"), 0);
+    assert_eq!(logged_alerts(&server, &auditor).len(), 1);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+
+    // (d) A cursor beyond the log is reported and evaluation restarts at seq 0, still
+    // without a duplicate.
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, 1_000_000).expect("saves");
+    let (server, text) = start_and_catch_up(dir.path(), &rules);
+    assert_eq!(metric(&text, "auditlog_alert_cursor_damaged_total"), 1);
+    assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
+    assert_eq!(
+        metric(&text, "auditlog_alerts_fired_total{rule=\"failed-logins\"}"),
+        0
+    );
+    assert_eq!(logged_alerts(&server, &auditor).len(), 1);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    assert!(log.contains("the alert cursor is damaged"), "{log}");
+    assert!(log.contains("holds"), "{log}");
+    assert!(hooks.try_recv().is_err(), "no second notification");
+}
