@@ -88,6 +88,10 @@ def test_dicts_in_the_documented_shape_are_events(log):
         ({"actor": {"id": "u"}, "action": "x", "before": float("nan")}, "invalid event"),
         ({"actor": {"id": "u"}, "action": "x", "before": object()}, "not JSON serialisable"),
         ("not an event", "expected an auditlog.Event or a dict"),
+        # Lone surrogates: Python strs, not Unicode text (no UTF-8 form).
+        ({"actor": {"id": "a\ud800"}, "action": "x"}, "`actor.id` holds a string with a lone surrogate"),
+        ({"actor": {"id": "u"}, "action": "x", "metadata": {"k": "\udcff"}}, "`metadata` holds a string with a lone surrogate"),
+        ({"actor": {"id": "u"}, "action": "x", "after": {"\ud800": 1}}, "`after` holds a string with a lone surrogate"),
     ],
 )
 def test_invalid_events_raise_and_write_nothing(log, bad, words):

@@ -20,8 +20,26 @@ fn invalid(message: String) -> PyErr {
 }
 
 fn string(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
-    v.extract::<String>()
-        .map_err(|_| invalid(format!("`{key}` must be a string, not {}", type_name(v))))
+    match v.cast::<PyString>() {
+        Ok(s) => text(key, s),
+        Err(_) => Err(invalid(format!(
+            "`{key}` must be a string, not {}",
+            type_name(v)
+        ))),
+    }
+}
+
+/// The UTF-8 text of a Python str. A str may hold a lone surrogate (`"\ud800"`, what
+/// `surrogateescape` decoding leaves for undecodable bytes), which is not Unicode text and
+/// has no UTF-8 form: that is the caller's bad event, not a `UnicodeEncodeError` from
+/// deep inside the append.
+fn text(key: &str, s: &Bound<'_, PyString>) -> PyResult<String> {
+    s.extract::<String>().map_err(|_| {
+        invalid(format!(
+            "`{key}` holds a string with a lone surrogate (such as '\\ud800'), which is not \
+             Unicode text; decode its bytes with errors='replace' or 'backslashreplace' first"
+        ))
+    })
 }
 
 fn opt_string(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
@@ -132,7 +150,7 @@ fn write_json(key: &str, v: &Bound<'_, PyAny>, out: &mut String, depth: usize) -
         match v.extract::<i64>() {
             Ok(i) => write!(out, "{i}").expect("writing to a String"),
             // Beyond 64 bits: Python's own decimal text, kept exactly (JsonText keeps it).
-            Err(_) => out.push_str(&v.str()?.extract::<String>()?),
+            Err(_) => out.push_str(&text(key, &v.str()?)?),
         }
     } else if let Ok(f) = v.cast::<PyFloat>() {
         let f = f.value();
@@ -143,7 +161,7 @@ fn write_json(key: &str, v: &Bound<'_, PyAny>, out: &mut String, depth: usize) -
         }
         out.push_str(&serde_json::to_string(&f).expect("finite floats serialize"));
     } else if let Ok(s) = v.cast::<PyString>() {
-        let s: String = s.extract()?;
+        let s = text(key, s)?;
         out.push_str(&serde_json::to_string(&s).expect("strings serialize"));
     } else if let Ok(d) = v.cast::<PyDict>() {
         out.push('{');
@@ -152,9 +170,9 @@ fn write_json(key: &str, v: &Bound<'_, PyAny>, out: &mut String, depth: usize) -
                 out.push(',');
             }
             let k: String = if let Ok(s) = k.cast::<PyString>() {
-                s.extract()?
+                text(key, s)?
             } else if k.is_instance_of::<PyInt>() || k.is_instance_of::<PyFloat>() {
-                k.str()?.extract()?
+                text(key, &k.str()?)?
             } else {
                 return Err(invalid(format!(
                     "`{key}` has a key of type {}; JSON keys are strings",
