@@ -78,7 +78,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::{AppendError, Corruption, CorruptionKind, Error, HeaderFault, OpenError, Result};
 pub use event::{
     Actor, Entity, EntityView, Event, EventLimits, EventView, JsonText, LazyRecord, Outcome,
-    Record, Severity,
+    Record, Severity, json_error_hint,
 };
 pub use index::ReindexReport;
 pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog, SegmentInfo, SegmentState};

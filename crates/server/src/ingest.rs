@@ -130,11 +130,19 @@ fn parse_one(text: &str, place: Place) -> Result<Event, Problem> {
             serde_json::error::Category::Data => Problem::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-event",
-                format!("{} is not an event: {e}", place.describe()),
+                format!(
+                    "{} is not an event: {e}{}",
+                    place.describe(),
+                    auditlog::json_error_hint(&e)
+                ),
             ),
             _ => Problem::bad_request(
                 "malformed-json",
-                format!("{} is not valid JSON: {e}", place.describe()),
+                format!(
+                    "{} is not valid JSON: {e}{}",
+                    place.describe(),
+                    auditlog::json_error_hint(&e)
+                ),
             ),
         };
         let p = place.mark(p);
@@ -258,6 +266,20 @@ mod tests {
     use super::*;
     use auditlog::Timestamp;
     use serde_json::json;
+
+    /// What `json.dumps` writes for a Python str holding a lone surrogate: refused as
+    /// malformed JSON (serde_json's category: it is not a string JSON can hold), with a
+    /// detail that says what is wrong rather than serde_json's words alone.
+    #[test]
+    fn a_lone_surrogate_escape_is_refused_with_a_hint() {
+        let body = br#"{"actor":{"id":"a\ud800"},"action":"x"}"#;
+        for shape in [Shape::Json, Shape::Ndjson] {
+            let p = parse_events(body, shape, &Limits::default()).expect_err("refused");
+            assert_eq!(p.status, axum::http::StatusCode::BAD_REQUEST);
+            assert_eq!(p.kind, "malformed-json");
+            assert!(p.detail.contains("lone surrogate"), "{}", p.detail);
+        }
+    }
 
     /// The acknowledgement as the `json!` document it replaced: same keys, same values, same
     /// bytes (serde_json prints its maps' keys sorted).

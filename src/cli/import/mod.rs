@@ -254,8 +254,9 @@ fn native_event(line: &[u8]) -> Result<Event, String> {
                      give --preset or --map)"
                 )),
                 Err(_) => Err(format!(
-                    "not an auditlog event: {event_err} (for another system's JSON, give \
-                     --preset or --map)"
+                    "not an auditlog event: {event_err}{} (for another system's JSON, give \
+                     --preset or --map)",
+                    auditlog::json_error_hint(&event_err)
                 )),
             }
         }

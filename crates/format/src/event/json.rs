@@ -400,3 +400,18 @@ impl<'de> Deserialize<'de> for Record {
 #[cfg(test)]
 #[path = "json_tests.rs"]
 mod tests;
+
+/// What to add to a serde_json error about event JSON so its reader knows what to fix.
+/// serde_json names a lone surrogate escape (`"\ud800"` without its trailing half, which
+/// Python's `json.dumps` writes for a str that holds one) "unexpected end of hex escape" or
+/// "lone leading surrogate in hex escape", which does not say that the text itself is bad.
+pub fn json_error_hint(e: &serde_json::Error) -> &'static str {
+    let message = e.to_string();
+    if message.contains("hex escape") || message.contains("unicode code point") {
+        " (a \\u escape of a surrogate, D800 to DFFF, must be half of a leading-trailing \
+         pair: a lone surrogate is not Unicode text; in Python, decode such bytes with \
+         errors='replace')"
+    } else {
+        ""
+    }
+}

@@ -197,3 +197,29 @@ fn wrong_types_are_rejected() {
     );
     assert!(event_err("[]").contains("invalid type"));
 }
+
+#[test]
+fn a_lone_surrogate_escape_gets_a_hint_and_other_errors_none() {
+    for text in [
+        r#"{"actor":{"id":"a\ud800"},"action":"x"}"#,
+        r#"{"actor":{"id":"a\udcff"},"action":"x"}"#,
+    ] {
+        let e = serde_json::from_str::<Event>(text).unwrap_err();
+        assert!(
+            super::json_error_hint(&e).contains("lone surrogate"),
+            "{text}: {e}"
+        );
+    }
+    // Inside a JSON value (read by `JsonText`) the error says so itself: no hint twice.
+    let text = r#"{"actor":{"id":"a"},"action":"x","metadata":{"k":"\ud800x"}}"#;
+    let e = serde_json::from_str::<Event>(text).unwrap_err();
+    assert!(e.to_string().contains("surrogate pair"), "{e}");
+    assert_eq!(super::json_error_hint(&e), "");
+    for text in [r#"{"actor":{"id":"a"}}"#, r#"{"actor":"#, r#"{"oops":1}"#] {
+        let e = serde_json::from_str::<Event>(text).unwrap_err();
+        assert_eq!(super::json_error_hint(&e), "", "{text}: {e}");
+    }
+    // A well-formed pair is no error at all.
+    let ok = r#"{"actor":{"id":"a\ud83d\ude00"},"action":"x"}"#;
+    assert_eq!(serde_json::from_str::<Event>(ok).unwrap().actor.id, "a😀");
+}
