@@ -343,8 +343,8 @@ impl Run {
         let log = self.log.clone();
         let read = tokio::task::spawn_blocking(move || {
             let query = Query::new().action(ALERT_ACTION).actor(ALERT_ACTOR);
-            let query = query.clone().after(query.cursor_at(from));
-            log.query(&query)
+            let from = query.cursor_at(from);
+            log.query(&query.after(from))
         })
         .await
         .map_err(|e| e.to_string())?;
