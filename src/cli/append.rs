@@ -138,6 +138,10 @@ fn event_from_stdin() -> Result<Event, CliError> {
             source: e,
         })
     })?;
-    serde_json::from_str::<Event>(&text)
-        .map_err(|e| CliError::Usage(format!("standard input is not one event as JSON: {e}")))
+    serde_json::from_str::<Event>(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "standard input is not one event as JSON: {e}{}",
+            auditlog::json_error_hint(&e)
+        ))
+    })
 }

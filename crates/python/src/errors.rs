@@ -65,5 +65,8 @@ impl<T> IntoPy<T> for Result<T, OpenError> {
 
 /// An event that is not the documented JSON shape.
 pub(crate) fn bad_json(e: &serde_json::Error) -> PyErr {
-    raise("InvalidEvent", format!("invalid event: {e}"))
+    raise(
+        "InvalidEvent",
+        format!("invalid event: {e}{}", auditlog::json_error_hint(e)),
+    )
 }

@@ -88,7 +88,10 @@ pub fn parse_events(body: &[u8], shape: Shape, limits: &Limits) -> Result<Vec<Ev
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
                 Problem::bad_request(
                     "malformed-json",
-                    format!("the body is not a JSON array of events: {e}"),
+                    format!(
+                        "the body is not a JSON array of events: {e}{}",
+                        auditlog::json_error_hint(&e)
+                    ),
                 )
                 .with("line", e.line())
                 .with("column", e.column())
@@ -272,8 +275,13 @@ mod tests {
     /// detail that says what is wrong rather than serde_json's words alone.
     #[test]
     fn a_lone_surrogate_escape_is_refused_with_a_hint() {
-        let body = br#"{"actor":{"id":"a\ud800"},"action":"x"}"#;
-        for shape in [Shape::Json, Shape::Ndjson] {
+        let one = br#"{"actor":{"id":"a\ud800"},"action":"x"}"#;
+        let array = br#"[{"actor":{"id":"a\ud800"},"action":"x"}]"#;
+        for (body, shape) in [
+            (&one[..], Shape::Json),
+            (&one[..], Shape::Ndjson),
+            (&array[..], Shape::Json),
+        ] {
             let p = parse_events(body, shape, &Limits::default()).expect_err("refused");
             assert_eq!(p.status, axum::http::StatusCode::BAD_REQUEST);
             assert_eq!(p.kind, "malformed-json");
