@@ -28,11 +28,35 @@ impl ReadMap {
         // sealed segments and finished index files are immutable, and replacing one is done by
         // writing a new file and renaming it over the old name, which leaves existing maps on
         // the old inode intact. A segment still being written is mapped only by the writer
-        // holding the log's lock, to scan it while opening; readers beside a writer copy it
-        // instead (segment/live.rs), since the seal trims it. A process outside the engine
-        // truncating a mapped file could still raise SIGBUS; that is documented in DESIGN.md
-        // as outside the threat model of a reader.
+        // holding the log's lock, to scan it while opening; readers beside a writer read it
+        // (segment/live.rs) and map only the prefix their scan found valid (`prefix`), since
+        // the seal trims the rest. A process outside the engine truncating a mapped file
+        // could still raise SIGBUS; that is documented in DESIGN.md as outside the threat
+        // model of a reader.
         let map = unsafe { memmap2::Mmap::map(file)? };
+        Ok(ReadMap { map: Some(map) })
+    }
+}
+
+impl ReadMap {
+    /// Maps the first `len` bytes of `file` read-only, where `len` ends the records that a
+    /// scan of the file found valid: a read-only handle's map of an active segment that a
+    /// writer in another process may still append to or seal (segment/live.rs).
+    pub fn prefix(file: &File, len: u64) -> io::Result<Self> {
+        let len = usize::try_from(len).map_err(io::Error::other)?;
+        if len == 0 {
+            return Ok(ReadMap { map: None });
+        }
+        // SAFETY: a map raises SIGBUS if its file is cut below a mapped page, and a segment
+        // beside a writer is cut only past its valid records: sealing trims the preallocated
+        // space after them, a recovering writer cuts a torn tail at the first invalid frame,
+        // and a writer that fails to preallocate cuts back to its end of records. A frame that
+        // a scan found valid is never rewritten (segments are append-only), so every writer
+        // finds the same records valid and cuts at or after `len`. Removing or renaming the
+        // file (retention, compaction to cold, archiving) leaves the map on the old inode
+        // intact. A process outside the engine truncating the file is outside a reader's
+        // threat model, as for `new`.
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
         Ok(ReadMap { map: Some(map) })
     }
 }

@@ -111,14 +111,22 @@ fn list_dir(dir: &Path) -> Result<Listing> {
 fn read_head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>, u64)> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     let file = File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let mut head = vec![0u8; MAX_HEADER_LEN.min(len as usize)];
-    file.read_exact_at(&mut head, 0).map_err(io)?;
+    let (head, len) = read_head(path, &file)?;
     let tail_len = FOOTER_LEN.min(len as usize);
     let mut tail = vec![0u8; tail_len];
     file.read_exact_at(&mut tail, len - tail_len as u64)
         .map_err(io)?;
     Ok((head, tail, len))
+}
+
+/// The first bytes of the segment `file` at `path` (as many as a header can take), and the
+/// file's length.
+fn read_head(path: &Path, file: &File) -> Result<(Vec<u8>, u64)> {
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; MAX_HEADER_LEN.min(len as usize)];
+    file.read_exact_at(&mut head, 0).map_err(io)?;
+    Ok((head, len))
 }
 
 /// Checks a sealed segment's header and footer (not its records) and returns its handle.
@@ -182,33 +190,29 @@ fn check_identity(
 
 /// Scans a whole segment. As for [`open_sealed`], only `Err(Error::Corrupt)` is damage.
 /// `beside_writer`: a writer in another process may be appending to this segment or sealing
-/// it, so copy it rather than map it, and read it again before believing damage
-/// (segment/live.rs); the copy that was scanned is returned with the scan, for the
-/// read-only handle to read the scanned records from (`Segment::with_scanned`).
-fn scan_file(path: &Path, beside_writer: bool) -> Result<(ScanOutcome, Option<Vec<u8>>)> {
+/// it, so read it rather than map it whole (a chunk at a time, or copied where the chunks
+/// cannot decide: segment/live.rs), and read it again before believing damage.
+fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     if beside_writer {
-        let (scanned, bytes) = live::settled(
-            || -> (Result<ScanOutcome>, Vec<u8>) {
-                let bytes = match live::copy_from(path, 0).map_err(io) {
-                    Ok(bytes) => bytes,
-                    Err(e) => return (Err(e), Vec::new()),
-                };
-                let scanned = (|| {
-                    check_version(path, &bytes)?;
+        let (head, _) = read_head(path, &File::open(path).map_err(io)?)?;
+        check_version(path, &head)?;
+        let read = || -> Result<ScanOutcome> {
+            match live::scan_chunked(path).map_err(io)? {
+                live::Chunked::Scanned(scanned) => Ok(scanned?),
+                live::Chunked::NeedsCopy => {
+                    let bytes = live::copy_from(path, 0).map_err(io)?;
                     Ok(scan(path, &bytes, &mut |_, _| {})?)
-                })();
-                (scanned, bytes)
-            },
-            |(scanned, _)| !scanned_sound(scanned),
-        );
-        return scanned.map(|o| (o, Some(bytes)));
+                }
+            }
+        };
+        return live::settled(read, |scanned| !scanned_sound(scanned));
     }
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
         .map_err(io)?;
     check_version(path, &map)?;
-    Ok((scan(path, &map, &mut |_, _| {})?, None))
+    Ok(scan(path, &map, &mut |_, _| {})?)
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -280,8 +284,6 @@ pub(crate) fn recover(
         })?;
     }
     let count = listed.len();
-    // The copy of the newest segment a read-only open scanned (`scan_file`).
-    let mut scanned_bytes: Option<Vec<u8>> = None;
     for (i, (name_seq, path)) in listed.into_iter().enumerate() {
         let newest = i + 1 == count;
         let full = newest || options.open_check == OpenCheck::Full;
@@ -302,10 +304,9 @@ pub(crate) fn recover(
                 Ok(o)
             })
         } else if full {
-            scan_file(&path, read_only && newest).and_then(|(o, bytes)| {
+            scan_file(&path, read_only && newest).and_then(|o| {
                 check_identity(&o.header, name_seq, &meta)
                     .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
-                scanned_bytes = bytes;
                 Ok(Opened::Scanned(o, None))
             })
         } else {
@@ -367,7 +368,7 @@ pub(crate) fn recover(
                 sealed.push(segment);
             }
             Verdict::Open => {
-                let segment = active_segment(&path, &o, scanned_bytes.take())?;
+                let segment = active_segment(&path, &o, read_only)?;
                 active = Some((segment, o));
             }
             Verdict::Damage { offset, kind } => {
@@ -376,7 +377,7 @@ pub(crate) fn recover(
                     break;
                 }
                 // Read-only: the readable prefix of the newest segment stays visible.
-                let segment = active_segment(&path, &o, scanned_bytes.take())?;
+                let segment = active_segment(&path, &o, read_only)?;
                 active = Some((segment, o));
             }
             Verdict::TornTail {
@@ -394,7 +395,7 @@ pub(crate) fn recover(
                         kind,
                     )?);
                 }
-                let segment = active_segment(&path, &o, scanned_bytes.take())?;
+                let segment = active_segment(&path, &o, read_only)?;
                 active = Some((segment, o));
             }
         }
@@ -410,14 +411,14 @@ pub(crate) fn recover(
     })
 }
 
-/// The handle of the newest, unsealed segment scanned as `o`, reading the records the scan
-/// checked from `scanned` (the bytes it scanned) when a read-only open copied them.
-fn active_segment(path: &Path, o: &ScanOutcome, scanned: Option<Vec<u8>>) -> Result<Segment> {
+/// The handle of the newest, unsealed segment scanned as `o`. A read-only handle reads the
+/// records that scan checked from a map of exactly them (`Segment::with_checked_prefix`).
+fn active_segment(path: &Path, o: &ScanOutcome, read_only: bool) -> Result<Segment> {
     let segment = Segment::active(path.to_path_buf(), o.header.clone(), o.offsets.clone())?;
-    Ok(match scanned {
-        Some(bytes) => segment.with_scanned(bytes, o.records_end),
-        None => segment,
-    })
+    match read_only {
+        true => segment.with_checked_prefix(o.records_end),
+        false => Ok(segment),
+    }
 }
 
 enum Opened {

@@ -63,22 +63,11 @@ enum SegmentData {
         offsets: RwLock<Vec<u64>>,
         /// Leaf hashes and Merkle nodes for proofs (proof/active.rs); the writer notes leaves.
         tree: ActiveTree,
-        /// For a read-only handle, the bytes of the file up to the end of the records its
-        /// open scanned (and checked), as that scan copied them: frames in that range are
-        /// read from here rather than from the file, one `pread` each (`with_scanned`).
-        scanned: Scanned,
+        /// For a read-only handle, a map of the file up to the end of the records its open
+        /// scanned (and checked): frames in that range are read from here rather than from
+        /// the file, one `pread` each (`with_checked_prefix`).
+        checked: Option<ReadMap>,
     },
-}
-
-/// The copy of an active segment's checked records (`Segment::with_scanned`); shown by its
-/// length only.
-#[derive(Default)]
-struct Scanned(Vec<u8>);
-
-impl std::fmt::Debug for Scanned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Scanned({} bytes)", self.0.len())
-    }
 }
 
 impl Segment {
@@ -124,7 +113,7 @@ impl Segment {
             file,
             offsets: RwLock::new(offsets),
             tree: ActiveTree::new(header.first_seq),
-            scanned: Scanned::default(),
+            checked: None,
         };
         Ok(Segment {
             path,
@@ -134,18 +123,19 @@ impl Segment {
         })
     }
 
-    /// An active segment that reads the frames before `records_end` from `bytes`, the copy
-    /// of the file's start that the read-only open scanned (every frame in it checked, as
-    /// every frame read is checked again). A read-only handle cannot map a segment a writer
-    /// may still trim (segment/live.rs), and reading the records it already copied once
-    /// more, a `pread` per frame, cost more than the rest of a query over them.
-    pub(crate) fn with_scanned(mut self, mut bytes: Vec<u8>, records_end: u64) -> Self {
-        if let SegmentData::Active { scanned, .. } = &mut self.data {
-            bytes.truncate(usize::try_from(records_end).unwrap_or(usize::MAX));
-            bytes.shrink_to_fit();
-            *scanned = Scanned(bytes);
+    /// An active segment that reads the frames before `records_end`, the end of the records
+    /// the read-only open scanned and checked, from a map of exactly that prefix of the file
+    /// (every frame read is checked again). A read-only handle cannot map the whole of a
+    /// segment that a writer may still trim, but the records it found valid are never cut
+    /// (`sys::ReadMap::prefix`); reading them a `pread` per frame cost more than the rest of
+    /// a query over them, and copying them into fresh memory more than scanning them.
+    pub(crate) fn with_checked_prefix(mut self, records_end: u64) -> Result<Self> {
+        if let SegmentData::Active { file, checked, .. } = &mut self.data {
+            let map = ReadMap::prefix(file, records_end)
+                .map_err(|e| Error::io(format!("mapping {}", self.path.display()), e))?;
+            *checked = Some(map);
         }
-        self
+        Ok(self)
     }
 
     pub(crate) fn first_seq(&self) -> u64 {
@@ -263,14 +253,14 @@ impl Segment {
             let end = start.saturating_add(len).min(map.len());
             return Ok(&map[start..end]);
         }
-        let SegmentData::Active { file, scanned, .. } = &self.data else {
+        let SegmentData::Active { file, checked, .. } = &self.data else {
             return Ok(&[]);
         };
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        if let Some(bytes) = start
-            .checked_add(len)
-            .and_then(|end| scanned.0.get(start..end))
-        {
+        if let Some(bytes) = checked.as_ref().and_then(|map| {
+            let end = start.checked_add(len)?;
+            map.get(start..end)
+        }) {
             return Ok(bytes);
         }
         scratch.clear();

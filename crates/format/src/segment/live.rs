@@ -12,7 +12,9 @@
 //! durable (they were written before those frames), so real damage persists across re-reads
 //! and a race does not.
 
-use crate::record::all_zero;
+use crate::error::Corruption;
+use crate::record::{FRAME_HEADER_LEN, MAX_BODY_LEN, all_zero, read_u32};
+use crate::segment::scan::{End, ScanOutcome, resume_at, scan};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -79,6 +81,118 @@ pub fn copy_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
     }
 }
 
+/// What [`scan_chunked`] found.
+#[derive(Debug)]
+// Returned once per open and matched at once: boxing the outcome would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Chunked {
+    /// The scan of the whole file, as [`scan`] of a copy of it would have returned it.
+    Scanned(Result<ScanOutcome, Corruption>),
+    /// Zeros where the records ended, with other bytes after them. Telling a torn tail from
+    /// damage there needs every byte after the zeros at once: copy the file ([`copy_from`])
+    /// and scan the copy.
+    NeedsCopy,
+}
+
+/// Scans the live segment at `path` (header, frames, end) reading it a chunk at a time into
+/// one buffer that is reused, instead of copying it whole first as [`copy_from`] does. The
+/// answer is the one a scan of a copy gives: the frames are checked in order across chunk
+/// boundaries, and wherever the scan of a chunk ends in anything but records and zeros (a
+/// frame cut by the chunk's end, damage, a footer) the buffer keeps the bytes from the end of
+/// the valid records and grows by the next chunk, until the scan ends inside it or at the end
+/// of the file, so damage is classified from all the bytes after it, as in a copy.
+///
+/// Why: a read-only open of a 64 MiB active segment spent more time having the kernel fault
+/// in and zero the fresh pages of its copy than scanning it. A segment scanned this way is
+/// read, once its records end is known, from a map of exactly that prefix
+/// (`sys::ReadMap::prefix`), never from the copy.
+///
+/// The file's bytes can change under a concurrent writer while it is read: as with a copy,
+/// the caller settles an apparent damage by reading again ([`settled`]).
+pub fn scan_chunked(path: &Path) -> io::Result<Chunked> {
+    let mut file = File::open(path)?;
+    let mut buf = Vec::with_capacity(2 * CHUNK);
+    // File offset of `buf[0]`, and whether the last read reached the end of the file.
+    let mut base = 0u64;
+    let mut at_eof = fill(&mut file, &mut buf, CHUNK)?;
+    let mut outcome = match scan(path, &buf, &mut |_, _| {}) {
+        Ok(o) => o,
+        Err(e) => return Ok(Chunked::Scanned(Err(e))),
+    };
+    let mut offsets = std::mem::take(&mut outcome.offsets);
+    loop {
+        let buf_end = base + buf.len() as u64;
+        let zeros_follow = outcome.end == End::Clean && outcome.records_end < buf_end;
+        if at_eof || zeros_follow {
+            if zeros_follow && !at_eof && !rest_is_zero(&mut file, &mut buf)? {
+                return Ok(Chunked::NeedsCopy);
+            }
+            outcome.offsets = offsets;
+            return Ok(Chunked::Scanned(Ok(outcome)));
+        }
+        // Keep the bytes from the end of the valid records (a frame the chunk cut, or
+        // whatever the scan stopped at) and read on after them.
+        let keep = usize::try_from(outcome.records_end - base).unwrap_or(usize::MAX);
+        buf.drain(..keep.min(buf.len()));
+        base = outcome.records_end;
+        let want = more_needed(&buf);
+        at_eof = fill(&mut file, &mut buf, want)?;
+        outcome = match resume_at(path, &buf, base, outcome, &mut |_, _| {}) {
+            Ok(o) => o,
+            Err(e) => return Ok(Chunked::Scanned(Err(e))),
+        };
+        offsets.append(&mut outcome.offsets);
+    }
+}
+
+/// How many more bytes the scan needs after `rest`, the bytes from where it stopped: the
+/// rest of a frame that the chunk's end cut (at least a chunk), or, when the scan stopped at
+/// damage or a footer inside the buffer, everything to the end of the file (`usize::MAX`),
+/// which classifying it needs; read at once, rather than rescanning a chunk more each time.
+fn more_needed(rest: &[u8]) -> usize {
+    if rest.len() < FRAME_HEADER_LEN {
+        return CHUNK;
+    }
+    let len = read_u32(rest, 0);
+    let frame = FRAME_HEADER_LEN.saturating_add(len as usize);
+    if (1..=MAX_BODY_LEN).contains(&len) && frame > rest.len() {
+        return (frame - rest.len()).max(CHUNK);
+    }
+    usize::MAX
+}
+
+/// Appends `want` bytes of `file` to `buf` (fewer if the file ends first, all of the rest of
+/// it for `usize::MAX`), a chunk per `read` call; true if the file ended first.
+fn fill(file: &mut File, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let mut wanted = want;
+    while wanted > 0 {
+        let start = buf.len();
+        let step = wanted.min(CHUNK);
+        buf.resize(start + step, 0);
+        let n = read_full(file, &mut buf[start..])?;
+        buf.truncate(start + n);
+        if n < step {
+            return Ok(true);
+        }
+        wanted -= n;
+    }
+    Ok(false)
+}
+
+/// Whether everything left in `file` is zeros, read a chunk at a time through `buf`.
+fn rest_is_zero(file: &mut File, buf: &mut Vec<u8>) -> io::Result<bool> {
+    loop {
+        buf.clear();
+        let at_eof = fill(file, buf, CHUNK)?;
+        if !all_zero(buf) {
+            return Ok(false);
+        }
+        if at_eof {
+            return Ok(true);
+        }
+    }
+}
+
 /// Fills `buf` from `file` unless its end comes first; returns the bytes read.
 fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -126,6 +240,97 @@ mod tests {
         std::fs::write(&path, &data).expect("write");
         assert_eq!(copy_from(&path, 0).expect("copy"), data);
         assert_eq!(copy_from(&path, 5).expect("copy"), data[5..]);
+    }
+
+    /// A segment of records of mixed sizes (two of them longer than a chunk, so frames cross
+    /// chunk boundaries anywhere) and the offset where each record starts.
+    fn segment() -> (Vec<u8>, Vec<usize>, crate::record::FrameCrc) {
+        use crate::merkle::Frontier;
+        use crate::record::{FrameCrc, encode_frame, salt};
+        use crate::segment::header::SegmentHeader;
+        let header = SegmentHeader {
+            log_id: [9; 16],
+            first_seq: 0,
+            created_at: 1,
+            prev_recorded_at: i64::MIN,
+            frontier: Frontier::new(),
+        };
+        let crc = FrameCrc::new(&salt(&header.log_id, 0));
+        let mut bytes = header.encode();
+        let mut starts = Vec::new();
+        for seq in 0..5_000u64 {
+            let len = match seq {
+                1_000 => CHUNK + 4_321,
+                3_500 => 3 * CHUNK / 2,
+                _ => 40 + (seq as usize * 37) % 700,
+            };
+            starts.push(bytes.len());
+            let payload = vec![(seq % 251) as u8; len];
+            encode_frame(&mut bytes, &crc, seq, seq as i64 * 10, seq, &payload);
+        }
+        (bytes, starts, crc)
+    }
+
+    /// What a scan of a copy of `path` finds, and what the chunked scan finds, side by side.
+    fn both(path: &Path, bytes: &[u8]) -> (String, String) {
+        std::fs::write(path, bytes).expect("write");
+        let copied = scan(path, &copy_from(path, 0).expect("copy"), &mut |_, _| {});
+        let chunked = match scan_chunked(path).expect("read") {
+            Chunked::Scanned(scanned) => scanned,
+            Chunked::NeedsCopy => panic!("zeros with data after them are not in these cases"),
+        };
+        (format!("{copied:?}"), format!("{chunked:?}"))
+    }
+
+    /// The chunked scan finds what a scan of a copy finds, frames crossing chunk boundaries
+    /// anywhere, whatever the segment ends in: zeros, the file's end, a torn frame, a flipped
+    /// bit before later valid frames, a footer.
+    #[test]
+    fn a_chunked_scan_finds_what_a_scan_of_a_copy_finds() {
+        use crate::segment::footer::SegmentFooter;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("0000000000000000000.seg");
+        let (records, starts, crc) = segment();
+        let mut cases: Vec<(&str, Vec<u8>)> = vec![("records only", records.clone())];
+        let mut zeros = records.clone();
+        zeros.resize(records.len() + 3 * CHUNK + 17, 0);
+        cases.push(("a preallocated zero tail", zeros));
+        for cut in [starts[1_000] + 5_000, starts[4_000] + 3, records.len() - 1] {
+            cases.push(("a torn frame", records[..cut].to_vec()));
+        }
+        for at in [starts[2_000] + 30, starts[3_500] + CHUNK] {
+            let mut flipped = records.clone();
+            flipped[at] ^= 0x10;
+            cases.push(("a flipped bit with valid frames after it", flipped));
+        }
+        let ok = scan(&path, &records, &mut |_, _| {}).expect("scan");
+        let footer = SegmentFooter {
+            record_count: 5_000,
+            first_seq: 0,
+            first_recorded_at: 0,
+            last_recorded_at: ok.last_recorded_at,
+            tree_head: ok.frontier.tree_head(),
+            records_end: records.len() as u64,
+        };
+        let mut sealed = records.clone();
+        sealed.extend_from_slice(&footer.encode(&crc));
+        cases.push(("a footer", sealed));
+        for (what, bytes) in cases {
+            let (copied, chunked) = both(&path, &bytes);
+            assert_eq!(chunked, copied, "{what}");
+        }
+    }
+
+    /// Zeros with data after them are left to a scan of a copy.
+    #[test]
+    fn zeros_with_data_after_them_ask_for_a_copy() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("0000000000000000000.seg");
+        let (mut bytes, _, _) = segment();
+        bytes.resize(bytes.len() + 2 * CHUNK, 0);
+        bytes.push(1);
+        std::fs::write(&path, &bytes).expect("write");
+        assert!(matches!(scan_chunked(&path), Ok(Chunked::NeedsCopy)));
     }
 
     #[test]
