@@ -147,11 +147,14 @@ fn frames_v2(cold: &[u8]) -> Vec<Frame> {
         .collect()
 }
 
-/// `c` is damage of the file `path` at the frame `frame`: its cold offset and first record.
+/// `c` is damage of the file `path` at the frame `frame`: its cold offset and first record,
+/// of the cold segment's kind (`bad_cold_segment` in a verify report, not `bad_footer`).
 fn assert_names_frame(c: &auditlog::Corruption, path: &Path, frame: &Frame, what: &str) {
     let found = (c.file.as_path(), c.offset, c.seq);
     let want = (path, frame.cold.start as u64, Some(frame.first_seq));
     assert_eq!(found, want, "{what}: {c}");
+    let cold_kind = matches!(c.kind, auditlog::CorruptionKind::BadColdSegment(_));
+    assert!(cold_kind, "{what}: {c}");
 }
 
 /// A cold segment of 300 records in frames of 4 KiB (several), its bytes and its frames.

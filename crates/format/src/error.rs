@@ -196,7 +196,9 @@ pub enum CorruptionKind {
     /// says how. A header of a future format version is not damage: it is
     /// [`Error::UnsupportedVersion`].
     BadHeader(HeaderFault),
-    /// A cold (compressed) segment's prefix, frame table, trailer or dictionary is damaged.
+    /// A cold (compressed) segment's prefix, frame table, trailer or dictionary is damaged,
+    /// or one of its compressed frames (its CRC, its zstd data or its decompressed length).
+    /// The footer it keeps is the segment's own: damage there is [`Self::BadFooter`].
     BadColdSegment(String),
     /// An archive bundle's or a classified root's manifest is malformed or inconsistent.
     BadManifest(String),

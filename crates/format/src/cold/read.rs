@@ -84,17 +84,10 @@ pub fn decode_layout(
     let tail_at = len - (FOOTER_LEN + TRAILER_LEN) as u64;
     let tail = read_at(tail_at, FOOTER_LEN + TRAILER_LEN).map_err(unreadable)?;
     let trailer_at = len - TRAILER_LEN as u64;
-    let trailer = Trailer::decode(&tail[FOOTER_LEN..], &crc)
-        .map_err(|why| corruption(path, trailer_at, CorruptionKind::BadFooter(why)))?;
+    let trailer = Trailer::decode(&tail[FOOTER_LEN..], &crc).map_err(|why| bad(trailer_at, why))?;
     let footer = SegmentFooter::decode(&tail[..FOOTER_LEN], &crc)
         .map_err(|why| corruption(path, tail_at, CorruptionKind::BadFooter(why)))?;
-    let bad_table = |why: &str| {
-        corruption(
-            path,
-            trailer.table_offset,
-            CorruptionKind::BadFooter(why.to_string()),
-        )
-    };
+    let bad_table = |why: &str| bad(trailer.table_offset, why.to_string());
     let table_len = (trailer.frame_count as u64) * entry_len(prefix.version) as u64 + 4;
     let frames_start = (PREFIX_LEN + header_len) as u64;
     if trailer.table_offset < frames_start
@@ -182,7 +175,7 @@ fn decompress_frame(
 ) -> Result<Vec<u8>, Corruption> {
     frame_content(d, entry, compressed).map_err(|why| Corruption {
         seq: Some(entry.first_seq),
-        ..corruption(path, entry.cold_offset, CorruptionKind::BadFooter(why))
+        ..corruption(path, entry.cold_offset, CorruptionKind::BadColdSegment(why))
     })
 }
 
@@ -295,7 +288,7 @@ fn checked_image(
             return Err(corruption(
                 path,
                 e.cold_offset,
-                CorruptionKind::BadFooter(
+                CorruptionKind::BadColdSegment(
                     "a frame does not start at the record its table entry names".into(),
                 ),
             ));

@@ -146,7 +146,7 @@ pub fn check_equal(path: &Path, cold: &[u8], hot: &[u8], dict: Option<&[u8]>) ->
             file: path.to_path_buf(),
             offset: 0,
             seq: None,
-            kind: CorruptionKind::BadFooter(
+            kind: CorruptionKind::BadColdSegment(
                 "the compressed segment does not decode to the original".into(),
             ),
         })));
