@@ -122,6 +122,15 @@ pub(crate) fn for_each_match(
     // A query on `recorded_at` alone is decided by the check below, before the payload is
     // walked; the whole filter need not run again.
     let only_recorded = query.filters_only_recorded();
+    // An exact actor is stored verbatim in the payload of every record of that actor (the
+    // codec keeps strings as their UTF-8 bytes), so a payload without those bytes cannot
+    // match and is passed over before it is walked. Index postings select such records
+    // anyway; this pays where records are read in a run, as a read-only handle's first
+    // query of the active segment reads them (`SlotRef::scan_unindexed`).
+    let actor_bytes = query
+        .actor
+        .as_deref()
+        .map(|actor| memchr::memmem::Finder::new(actor.as_bytes()));
     // Holds the frames of segments that are not mapped (active, cold); reused throughout.
     let mut scratch = Vec::new();
     let mut segments: Vec<_> = view.segments.iter().collect();
@@ -197,7 +206,11 @@ pub(crate) fn for_each_match(
             });
         }
         let mut visit = |offset: u64, seq: u64, recorded_at: i64, payload: &[u8]| {
-            if !query.recorded.contains(recorded_at) {
+            if !query.recorded.contains(recorded_at)
+                || actor_bytes
+                    .as_ref()
+                    .is_some_and(|f| f.find(payload).is_none())
+            {
                 return Ok(ControlFlow::Continue(()));
             }
             let event =
