@@ -147,7 +147,7 @@ impl NativeLog {
     /// Appends one event (a dict in the JSON shape) and waits until it is acknowledged.
     fn append_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PyReceipt> {
         let log = self.handle()?;
-        let event = convert::event(event)?;
+        let event = convert::Converter::default().event(event)?;
         py.detach(|| {
             log.append(&event)
                 .py_err()?
@@ -164,9 +164,10 @@ impl NativeLog {
         events: &Bound<'_, PyList>,
     ) -> PyResult<Vec<PyReceipt>> {
         let log = self.handle()?;
+        let mut converter = convert::Converter::default();
         let events = events
             .iter()
-            .map(|e| convert::event(&e))
+            .map(|e| converter.event(&e))
             .collect::<PyResult<Vec<Event>>>()?;
         py.detach(|| {
             let receipts = log.append_batch(&events).py_err()?.wait().py_err()?;
@@ -177,7 +178,7 @@ impl NativeLog {
     /// `try_submit_json` for an event dict.
     fn try_submit_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PendingAppend> {
         let log = self.handle()?;
-        let event = convert::event(event)?;
+        let event = convert::Converter::default().event(event)?;
         let handle = py.detach(|| log.try_append(&event).py_err())?;
         Ok(PendingAppend {
             handle: std::sync::Mutex::new(Some(handle)),
