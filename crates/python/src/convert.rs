@@ -33,7 +33,7 @@ fn invalid(message: String) -> PyErr {
 /// has no UTF-8 form: that is the caller's bad event, not a `UnicodeEncodeError` from
 /// deep inside the append.
 fn text<'a>(key: &str, s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
-    s.to_cow().map_err(|_| {
+    crate::utf8::utf8(s).map_err(|_| {
         invalid(format!(
             "`{key}` holds a string with a lone surrogate (such as '\\ud800'), which is not \
              Unicode text; decode its bytes with errors='replace' or 'backslashreplace' first"

@@ -12,6 +12,7 @@ mod errors;
 mod log;
 mod query;
 mod tail;
+mod utf8;
 
 use pyo3::prelude::*;
 
