@@ -170,7 +170,8 @@ class AuditLog(AuditLogAPI):
         return _receipt(self._native.append_dict(_as_dict(event)))
 
     def append_many(self, events: Iterable[EventLike]) -> List[Receipt]:
-        return _receipts(self._native.append_many_dicts([_as_dict(e) for e in events]))
+        # The extension converts what is not a plain dict through _as_dict itself.
+        return _receipts(self._native.append_many_dicts(events if type(events) is list else list(events)))
 
     def append_json(self, text: str) -> Receipt:
         """Appends one event given as JSON text in the documented shape (for events that
