@@ -22,8 +22,6 @@ use std::io::Write;
 /// it bounds the recursion here.
 const MAX_DEPTH: usize = 256;
 
-const EVENT_KEYS: &str = "`occurred_at`, `actor`, `action`, `outcome`, `error_message`, `severity`, `entity`, `tenant`, `ip`, `user_agent`, `session_id`, `request_id`, `source`, `before`, `after`, `changed_fields`, `labels`, `metadata`";
-
 fn invalid(message: String) -> PyErr {
     raise("InvalidEvent", format!("invalid event: {message}"))
 }
@@ -112,6 +110,12 @@ impl<'a, 'py> Fields<'a, 'py> {
     }
 }
 
+/// `keys` as an error message lists them: "`a`, `b`, `c`".
+fn one_of(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    quoted.join(", ")
+}
+
 /// `fields.get(intern!(py, "name"))?`: the key text is interned once per call site.
 macro_rules! field {
     ($fields:expr, $name:literal) => {
@@ -146,8 +150,12 @@ fn actor(v: &Bound<'_, PyAny>) -> PyResult<Actor> {
     let kind = opt_string("actor.kind", field!(f, "kind"))?;
     let name = opt_string("actor.name", field!(f, "name"))?;
     let email = opt_string("actor.email", field!(f, "email"))?;
-    f.no_others("actor key", &["id", "kind", "name", "email"], |other| {
-        format!("unknown field `{other}` in `actor`, expected one of `id`, `kind`, `name`, `email`")
+    const KEYS: &[&str] = &["id", "kind", "name", "email"];
+    f.no_others("actor key", KEYS, |other| {
+        format!(
+            "unknown field `{other}` in `actor`, expected one of {}",
+            one_of(KEYS)
+        )
     })?;
     Ok(Actor {
         id: id.ok_or_else(|| invalid("missing field `id` in `actor`".into()))?,
@@ -169,8 +177,12 @@ fn entity(v: Option<Bound<'_, PyAny>>) -> PyResult<Option<Entity>> {
         .map(|v| string("entity.id", &v))
         .transpose()?;
     let name = opt_string("entity.name", field!(f, "name"))?;
-    f.no_others("entity key", &["type", "id", "name"], |other| {
-        format!("unknown field `{other}` in `entity`, expected one of `type`, `id`, `name`")
+    const KEYS: &[&str] = &["type", "id", "name"];
+    f.no_others("entity key", KEYS, |other| {
+        format!(
+            "unknown field `{other}` in `entity`, expected one of {}",
+            one_of(KEYS)
+        )
     })?;
     Ok(Some(Entity {
         kind: kind.ok_or_else(|| invalid("missing field `type` in `entity`".into()))?,
@@ -259,7 +271,10 @@ impl Converter {
             event.metadata = Some(self.json_text("metadata", &v)?);
         }
         f.no_others("key", KNOWN_EVENT_KEYS, |other| {
-            format!("unknown field `{other}`, expected one of {EVENT_KEYS}")
+            format!(
+                "unknown field `{other}`, expected one of {}",
+                one_of(KNOWN_EVENT_KEYS)
+            )
         })?;
         event.actor = actor(&actor_dict.ok_or_else(|| invalid("missing field `actor`".into()))?)?;
         event.action = match action {
