@@ -81,6 +81,12 @@ def test_dicts_in_the_documented_shape_are_events(log):
     "bad, words",
     [
         ({"actor": {"id": "u"}, "action": "x", "bogus": 1}, "unknown field `bogus`"),
+        # Known keys are looked up, not walked: any other key is still found and named.
+        ({"actor": {"id": "u", "role": "admin"}, "action": "x"}, "unknown field `role` in `actor`"),
+        ({"actor": {"id": "u"}, "action": "x", "entity": {"type": "t", "id": "1", "x": 0}}, "unknown field `x` in `entity`"),
+        ({"actor": {"id": "u"}, "action": "x", 7: "seven"}, "`key` must be a string, not int"),
+        ({"actor": {"id": "u"}, "action": "x", "\udc80": 1}, "`key` holds a string with a lone surrogate"),
+        ({"actor": {"kind": "user"}, "action": "x"}, "missing field `id` in `actor`"),
         ({"actor": {"id": "u"}}, "action"),
         ({"actor": {"id": ""}, "action": "x"}, "actor.id"),
         ({"actor": {"id": "u"}, "action": "x", "severity": "urgent"}, "urgent"),

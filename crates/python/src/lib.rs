@@ -12,8 +12,16 @@ mod errors;
 mod log;
 mod query;
 mod tail;
+mod utf8;
 
 use pyo3::prelude::*;
+
+/// mimalloc rather than the C library's malloc: a batch's events are a dozen Rust strings
+/// each, allocated in Python's thread and freed there or by the writer, and glibc's malloc
+/// and free took about 200 and 170 instructions a call, a fifth of `append_many` (session 29,
+/// docs/BENCHMARKS.md). Only the extension's own allocations use it; Python's are its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -4,9 +4,10 @@ use crate::convert;
 use crate::errors::{IntoPy, bad_json, raise};
 use crate::query::Filters;
 use crate::tail::NativeTail;
-use auditlog::{AuditLog, Durability, Event, Receipt, VerifyOptions};
+use auditlog::merkle::Hash;
+use auditlog::{AuditLog, Durability, Event, Receipt, Timestamp, VerifyOptions};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -16,22 +17,56 @@ use std::time::Duration;
 type PyReceipt = (u64, String, u64, String);
 
 fn receipt(r: &Receipt) -> PyReceipt {
+    let mut digits = [0; 64];
     (
         r.seq,
         r.recorded_at.to_rfc3339(),
         r.tree_size,
-        hex(&r.leaf_hash),
+        hex(&r.leaf_hash, &mut digits).to_owned(),
     )
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+/// A batch's receipts as a list of `PyReceipt` tuples. The records of one request share
+/// their `recorded_at` and tree size, so each of those is made once as a Python object
+/// rather than once per record, and the hash is written as text without a `String`.
+fn receipts<'py>(py: Python<'py>, receipts: &[Receipt]) -> PyResult<Bound<'py, PyList>> {
+    let mut time: Option<(Timestamp, Bound<'py, PyAny>)> = None;
+    let mut tree: Option<(u64, Bound<'py, PyAny>)> = None;
+    let mut digits = [0; 64];
+    let mut rows = Vec::with_capacity(receipts.len());
+    for r in receipts {
+        let recorded_at = match &time {
+            Some((at, text)) if *at == r.recorded_at => text.clone(),
+            _ => time
+                .insert((
+                    r.recorded_at,
+                    r.recorded_at.to_rfc3339().into_pyobject(py)?.into_any(),
+                ))
+                .1
+                .clone(),
+        };
+        let tree_size = match &tree {
+            Some((size, int)) if *size == r.tree_size => int.clone(),
+            _ => tree
+                .insert((r.tree_size, r.tree_size.into_pyobject(py)?.into_any()))
+                .1
+                .clone(),
+        };
+        let leaf_hash = PyString::new(py, hex(&r.leaf_hash, &mut digits)).into_any();
+        let seq = r.seq.into_pyobject(py)?.into_any();
+        rows.push(PyTuple::new(py, [seq, recorded_at, tree_size, leaf_hash])?);
     }
-    out
+    PyList::new(py, rows)
+}
+
+/// `hash` as lowercase hex, written into `out`.
+fn hex<'a>(hash: &Hash, out: &'a mut [u8; 64]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, pair) in hash.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
+    std::str::from_utf8(out).expect("hex digits are ASCII")
 }
 
 fn parse_event(json: &str) -> PyResult<Event> {
@@ -147,7 +182,7 @@ impl NativeLog {
     /// Appends one event (a dict in the JSON shape) and waits until it is acknowledged.
     fn append_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PyReceipt> {
         let log = self.handle()?;
-        let event = convert::event(event)?;
+        let event = convert::Converter::default().event(event)?;
         py.detach(|| {
             log.append(&event)
                 .py_err()?
@@ -158,26 +193,25 @@ impl NativeLog {
     }
 
     /// Appends a list of event dicts as one request (see `append_many_json`).
-    fn append_many_dicts(
+    fn append_many_dicts<'py>(
         &self,
-        py: Python<'_>,
-        events: &Bound<'_, PyList>,
-    ) -> PyResult<Vec<PyReceipt>> {
+        py: Python<'py>,
+        events: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let log = self.handle()?;
+        let mut converter = convert::Converter::default();
         let events = events
             .iter()
-            .map(|e| convert::event(&e))
+            .map(|e| converter.event(&e))
             .collect::<PyResult<Vec<Event>>>()?;
-        py.detach(|| {
-            let receipts = log.append_batch(&events).py_err()?.wait().py_err()?;
-            Ok(receipts.iter().map(receipt).collect())
-        })
+        let written = py.detach(|| log.append_batch(&events).py_err()?.wait().py_err())?;
+        receipts(py, &written)
     }
 
     /// `try_submit_json` for an event dict.
     fn try_submit_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PendingAppend> {
         let log = self.handle()?;
-        let event = convert::event(event)?;
+        let event = convert::Converter::default().event(event)?;
         let handle = py.detach(|| log.try_append(&event).py_err())?;
         Ok(PendingAppend {
             handle: std::sync::Mutex::new(Some(handle)),
@@ -186,13 +220,13 @@ impl NativeLog {
 
     /// Appends a JSON array of events as one request: consecutive sequence numbers, one
     /// acknowledgement; if one is invalid, none is written.
-    fn append_many_json(&self, py: Python<'_>, json: String) -> PyResult<Vec<PyReceipt>> {
+    fn append_many_json<'py>(&self, py: Python<'py>, json: String) -> PyResult<Bound<'py, PyList>> {
         let log = self.handle()?;
-        py.detach(|| {
+        let written = py.detach(|| {
             let events: Vec<Event> = serde_json::from_str(&json).map_err(|e| bad_json(&e))?;
-            let receipts = log.append_batch(&events).py_err()?.wait().py_err()?;
-            Ok(receipts.iter().map(receipt).collect())
-        })
+            log.append_batch(&events).py_err()?.wait().py_err()
+        })?;
+        receipts(py, &written)
     }
 
     /// Queues one event without blocking (for asyncio): an invalid event or a full queue is
@@ -252,7 +286,7 @@ impl NativeLog {
     /// `(size, root as hex)`.
     fn tree_head(&self) -> PyResult<(u64, String)> {
         let head = self.handle()?.tree_head();
-        Ok((head.size, hex(&head.root)))
+        Ok((head.size, hex(&head.root, &mut [0; 64]).to_owned()))
     }
 
     #[getter]
