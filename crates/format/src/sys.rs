@@ -1,10 +1,13 @@
 //! The format crate's `unsafe` code for the OS: read-only memory maps and `fallocate`.
 //!
-//! The workspace denies `unsafe_code` everywhere else, with exactly three more exceptions,
-//! each allowed where it is and commented: the AVX2 kernel of the Merkle hashing
+//! The workspace denies `unsafe_code` everywhere else, with these exceptions only, each
+//! allowed where it is and commented: the AVX2 kernel of the Merkle hashing
 //! (merkle/lanes_avx2.rs), the `str` view of bytes already checked to be ASCII
-//! (event/ascii_str.rs), and the CLI's reset of SIGPIPE before any thread starts (the root
-//! package's src/main.rs). The engine and the verifier have none.
+//! (event/ascii_str.rs); in the CLI (the root package), the reset of SIGPIPE before any
+//! thread starts (src/main.rs), the terminal's width (src/cli/terminal.rs) and the local
+//! time zone's offset (src/cli/when.rs), each one libc call; and the Python extension's
+//! in-place read of a str's UTF-8 (crates/python/src/utf8.rs). The engine, the verifier and
+//! the server have none.
 //!
 //! Everything here is a thin, audited wrapper; callers stay in safe code.
 
