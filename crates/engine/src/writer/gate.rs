@@ -78,23 +78,32 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
-    /// A wait that a sender ends: the writer returns once the count is reached, long before
-    /// a deadline it would otherwise sleep to. (The deadline is an hour: a missed wake-up
-    /// hangs the test rather than passing it slowly.)
-    #[test]
-    fn the_sender_that_completes_the_count_wakes_the_writer() {
+    /// A writer thread waiting for `wanted` commands (counted in the returned counter), once
+    /// its wait has begun; it returns the count it saw when woken.
+    fn waiting_writer(
+        wanted: usize,
+    ) -> (Arc<GroupGate>, Arc<AtomicUsize>, thread::JoinHandle<usize>) {
         let gate = Arc::new(GroupGate::default());
         let queued = Arc::new(AtomicUsize::new(0));
         let (g, q) = (gate.clone(), queued.clone());
         let writer = thread::spawn(move || {
             g.register_writer();
             let deadline = Instant::now() + Duration::from_secs(3600);
-            g.wait(|| q.load(Ordering::SeqCst), 3, deadline);
+            g.wait(|| q.load(Ordering::SeqCst), wanted, deadline);
             q.load(Ordering::SeqCst)
         });
         while gate.wanted.load(Ordering::SeqCst) == 0 {
             thread::yield_now();
         }
+        (gate, queued, writer)
+    }
+
+    /// A wait that a sender ends: the writer returns once the count is reached, long before
+    /// a deadline it would otherwise sleep to. (The deadline is an hour: a missed wake-up
+    /// hangs the test rather than passing it slowly.)
+    #[test]
+    fn the_sender_that_completes_the_count_wakes_the_writer() {
+        let (gate, queued, writer) = waiting_writer(3);
         for _ in 0..3 {
             queued.fetch_add(1, Ordering::SeqCst);
             gate.sent(|| queued.load(Ordering::SeqCst), false);
@@ -106,18 +115,7 @@ mod tests {
     /// A control command ends the wait although fewer appends are queued than awaited.
     #[test]
     fn a_control_command_ends_the_wait_at_once() {
-        let gate = Arc::new(GroupGate::default());
-        let queued = Arc::new(AtomicUsize::new(0));
-        let (g, q) = (gate.clone(), queued.clone());
-        let writer = thread::spawn(move || {
-            g.register_writer();
-            let deadline = Instant::now() + Duration::from_secs(3600);
-            g.wait(|| q.load(Ordering::SeqCst), 64, deadline);
-            q.load(Ordering::SeqCst)
-        });
-        while gate.wanted.load(Ordering::SeqCst) == 0 {
-            thread::yield_now();
-        }
+        let (gate, queued, writer) = waiting_writer(64);
         queued.fetch_add(1, Ordering::SeqCst);
         gate.sent(|| queued.load(Ordering::SeqCst), true);
         assert_eq!(writer.join().expect("writer"), 1);
