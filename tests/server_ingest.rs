@@ -203,13 +203,22 @@ fn read_frame(stream: &mut UnixStream) -> Value {
     serde_json::from_slice(&body).expect("a JSON frame")
 }
 
+/// A server on a new log under `dir` with a Unix socket, and a writer token for it: the
+/// server, the socket's path, the log's directory and the token.
+fn socket_server(
+    dir: &std::path::Path,
+) -> (Server, std::path::PathBuf, std::path::PathBuf, String) {
+    let socket = dir.join("audit.sock");
+    let log_dir = dir.join("log");
+    let writer = token(&log_dir, "writer", &[]);
+    let server = Server::start(&log_dir, &["--socket", socket.to_str().unwrap()]);
+    (server, socket, log_dir, writer)
+}
+
 #[test]
 fn the_unix_socket_acknowledges_frames_and_refuses_bad_tokens() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let socket = dir.path().join("audit.sock");
-    let log_dir = dir.path().join("log");
-    let writer = token(&log_dir, "writer", &[]);
-    let server = Server::start(&log_dir, &["--socket", socket.to_str().unwrap()]);
+    let (server, socket, _, writer) = socket_server(dir.path());
     let mut s = UnixStream::connect(&socket).expect("connects");
     let hello = frame(&mut s, &json!({"token": writer}));
     assert_eq!(hello["status"], 200, "{hello}");
@@ -254,4 +263,43 @@ fn the_unix_socket_acknowledges_frames_and_refuses_bad_tokens() {
     let (log, ok) = server.stop();
     assert!(ok, "{log}");
     assert!(!socket.exists(), "the socket file is removed on stop");
+}
+
+/// A socket connection authenticates its token once, then again only when the token store
+/// changes: a token revoked while the connection is open stops working at its next frame.
+#[test]
+fn a_token_revoked_under_an_open_socket_connection_is_refused_at_the_next_frame() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, socket, log_dir, writer) = socket_server(dir.path());
+    let mut s = UnixStream::connect(&socket).expect("connects");
+    assert_eq!(frame(&mut s, &json!({"token": writer}))["status"], 200);
+    assert_eq!(frame(&mut s, &event("a", "x", None))["status"], 201);
+    let id = writer.split('_').nth(1).expect("a token id");
+    let revoke = std::process::Command::new(server_support::BIN)
+        .args(["token", "revoke", "--dir"])
+        .arg(&log_dir)
+        .arg(id)
+        .output()
+        .expect("revokes");
+    assert!(revoke.status.success());
+    // Once HTTP refuses the token, the server's token store has changed.
+    let body = event("b", "y", None).to_string();
+    let refused_over_http = (0..40).any(|_| {
+        let status = server
+            .post("/v1/events", &writer, "application/json", body.as_bytes())
+            .status;
+        if status != 401 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        status == 401
+    });
+    assert!(refused_over_http, "the revoke reached the server");
+    let size = server.tree_size();
+    let refused = frame(&mut s, &event("c", "z", None));
+    assert_eq!(refused["status"], 401, "{refused}");
+    assert_eq!(
+        server.tree_size(),
+        size,
+        "the refused frame appended nothing"
+    );
 }

@@ -242,6 +242,7 @@ impl AuditLog {
     fn send(&self, cmd: Command, room: Room) -> Result<(), AppendError> {
         let tx = self.sender()?;
         let bytes = cmd.bytes();
+        let control = !matches!(cmd, Command::Append { .. });
         let budget = &self.queue.budget;
         let sent = if room == Room::Wait {
             budget.acquire(bytes);
@@ -254,8 +255,9 @@ impl AuditLog {
         } else {
             return Err(AppendError::QueueFull);
         };
-        if sent.is_err() {
-            budget.release(bytes);
+        match sent {
+            Ok(()) => self.queue.gate.sent(|| tx.len(), control),
+            Err(_) => budget.release(bytes),
         }
         sent
     }

@@ -2,6 +2,7 @@
 //! bounds it, the async producers waiting for room in it, and the poison that closes it.
 
 use crate::error::AppendError;
+use crate::writer::gate::GroupGate;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Waker;
@@ -15,6 +16,8 @@ pub(crate) struct Queue {
     pub budget: QueueBudget,
     /// Async appends waiting for room in the queue.
     pub room: RoomWaiters,
+    /// Where the writer waits for the rest of a group and senders wake it (writer/gate.rs).
+    pub gate: GroupGate,
     poison: Mutex<Option<String>>,
     /// Whether `poison` is set: read on every append without taking the lock.
     poisoned: AtomicBool,
@@ -27,6 +30,7 @@ impl Queue {
         Queue {
             budget: QueueBudget::new(max_bytes),
             room: RoomWaiters::default(),
+            gate: GroupGate::default(),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
             deferred: Mutex::new(None),

@@ -109,7 +109,10 @@ fn try_queue(queue: &Queue, tx: &Sender<Command>, events: Vec<Encoded>) -> Queue
         return Queued::Full(events);
     }
     match tx.try_send(cmd) {
-        Ok(()) => Queued::Sent(AppendHandle { completion: done }),
+        Ok(()) => {
+            queue.gate.sent(|| tx.len(), false);
+            Queued::Sent(AppendHandle { completion: done })
+        }
         Err(TrySendError::Full(Command::Append { events, .. })) => {
             queue.budget.release(bytes);
             Queued::Full(events)

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod deferred;
+pub(crate) mod gate;
 
 pub(crate) use deferred::Startup;
 
@@ -233,6 +234,7 @@ impl Writer {
     /// `batch` holds requests already taken off the channel (the one that started a deferred
     /// writer), served first.
     pub(crate) fn run(mut self, rx: Receiver<Command>, mut batch: Vec<Command>) {
+        self.host.queue.gate.register_writer();
         let served = panic::catch_unwind(AssertUnwindSafe(|| self.serve(&rx, &mut batch)));
         let Err(payload) = served else {
             return;
@@ -307,7 +309,9 @@ impl Writer {
 
     /// Under `Immediate`, gives the producers of the last group up to [`GROUP_WAIT`] to send
     /// again, so that they share the next fdatasync. A lone producer never waits (its last
-    /// group held one request), and a control command ends the wait.
+    /// group held one request), and a control command ends the wait. The writer sleeps
+    /// through the wait and is woken once, by the sender that completes the count
+    /// (writer/gate.rs), then takes what is queued.
     fn await_last_group(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>, mut bytes: usize) {
         if self.host.options.durability != Durability::Immediate {
             return;
@@ -315,9 +319,17 @@ impl Writer {
         if appends(batch) != batch.len() {
             return;
         }
+        let max_bytes = self.host.options.max_group_bytes;
+        let Some(wanted) = self.last_group_appends.checked_sub(batch.len()) else {
+            return;
+        };
+        if wanted == 0 || bytes >= max_bytes {
+            return;
+        }
         let deadline = Instant::now() + GROUP_WAIT;
-        while bytes < self.host.options.max_group_bytes && batch.len() < self.last_group_appends {
-            let Ok(cmd) = rx.recv_deadline(deadline) else {
+        self.host.queue.gate.wait(|| rx.len(), wanted, deadline);
+        while bytes < max_bytes && batch.len() < self.last_group_appends {
+            let Ok(cmd) = rx.try_recv() else {
                 break;
             };
             bytes += cmd.bytes();

@@ -20,9 +20,11 @@ use crate::error::Problem;
 use crate::ingest::{Shape, ack_text, ingest};
 use crate::serve::ServeError;
 use crate::state::AppState;
+use crate::tokens::TokenStore;
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -156,8 +158,8 @@ fn problem_doc(p: &Problem) -> Value {
 async fn connection(stream: UnixStream, state: AppState, router: axum::Router) {
     let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
     let max = state.limits().max_body_bytes;
-    let secret = match authenticate(&mut stream, &state, max).await {
-        Ok(Some(secret)) => secret,
+    let mut token = match authenticate(&mut stream, &state, max).await {
+        Ok(Some(secret)) => ConnectionToken::new(secret),
         Ok(None) => return,
         Err(p) => {
             let _ = write_frame(&mut stream, &problem_doc(&p)).await;
@@ -174,15 +176,15 @@ async fn connection(stream: UnixStream, state: AppState, router: axum::Router) {
             }
         };
         // Checked again for every frame: a revoked token stops working on open connections.
-        let Some(caller) = caller_of(&state, &secret) else {
+        let Some(caller) = token.caller(&state) else {
             let p = Problem::unauthorized("the token was revoked");
             let _ = write_frame(&mut stream, &problem_doc(&p)).await;
             return;
         };
         let answer = if let Some(target) = read_target(&body) {
-            read(&router, &secret, target).await
+            read(&router, &token.secret, target).await
         } else {
-            match ingest(&state, &caller, &body, Shape::Json).await {
+            match ingest(&state, caller, &body, Shape::Json).await {
                 Ok(receipts) => ack_text(&receipts, Some(201)),
                 Err(p) => problem_doc(&p).to_string(),
             }
@@ -212,9 +214,7 @@ const MAX_READ_ANSWER: usize = u32::MAX as usize - 64;
 fn read_target(body: &[u8]) -> Option<String> {
     // Cheap test first: appends are the hot path and are never parsed twice unless they
     // mention "get".
-    if !body.windows(5).any(|w| w == b"\"get\"") {
-        return None;
-    }
+    memchr::memmem::find(body, b"\"get\"")?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Read {
@@ -303,6 +303,37 @@ async fn read(router: &axum::Router, secret: &str, target: String) -> String {
         Err(_) => problem(Problem::internal(format!(
             "the answer of {status} is not UTF-8 text"
         ))),
+    }
+}
+
+/// A connection's token and its caller, authenticated again only when the token store
+/// changes: a revoke (or any change of the file) makes a new store, so a revoked token still
+/// stops working at the next frame, without hashing the secret and copying its entry for
+/// every frame.
+struct ConnectionToken {
+    secret: String,
+    /// The store `caller` was authenticated against, and what it said.
+    checked: Option<(Arc<TokenStore>, Option<Caller>)>,
+}
+
+impl ConnectionToken {
+    fn new(secret: String) -> Self {
+        ConnectionToken {
+            secret,
+            checked: None,
+        }
+    }
+
+    fn caller(&mut self, state: &AppState) -> Option<&Caller> {
+        let store = state.tokens().current();
+        let stale = !matches!(&self.checked, Some((seen, _)) if Arc::ptr_eq(seen, &store));
+        if stale {
+            let caller = store.authenticate(&self.secret).map(Caller::from_entry);
+            self.checked = Some((store, caller));
+        }
+        self.checked
+            .as_ref()
+            .and_then(|(_, caller)| caller.as_ref())
     }
 }
 
