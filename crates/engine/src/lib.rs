@@ -77,8 +77,8 @@ mod writer;
 pub use clock::{Clock, SystemClock};
 pub use error::{AppendError, Corruption, CorruptionKind, Error, HeaderFault, OpenError, Result};
 pub use event::{
-    Actor, Entity, EntityView, Event, EventLimits, EventView, JsonText, LazyRecord, Outcome,
-    Record, Severity, json_error_hint,
+    Actor, EVENT_KEYS, Entity, EntityView, Event, EventLimits, EventView, JsonText, LazyRecord,
+    Outcome, Record, Severity, json_error_hint,
 };
 pub use index::ReindexReport;
 pub use log::{AuditLog, AuditLogBuilder, LogReader, ReadOnlyLog, SegmentInfo, SegmentState};

@@ -270,10 +270,10 @@ impl Converter {
             as_dict("metadata", &v)?;
             event.metadata = Some(self.json_text("metadata", &v)?);
         }
-        f.no_others("key", KNOWN_EVENT_KEYS, |other| {
+        f.no_others("key", auditlog::EVENT_KEYS, |other| {
             format!(
                 "unknown field `{other}`, expected one of {}",
-                one_of(KNOWN_EVENT_KEYS)
+                one_of(auditlog::EVENT_KEYS)
             )
         })?;
         event.actor = actor(&actor_dict.ok_or_else(|| invalid("missing field `actor`".into()))?)?;
@@ -284,27 +284,6 @@ impl Converter {
         Ok(event)
     }
 }
-
-const KNOWN_EVENT_KEYS: &[&str] = &[
-    "occurred_at",
-    "actor",
-    "action",
-    "outcome",
-    "error_message",
-    "severity",
-    "entity",
-    "tenant",
-    "ip",
-    "user_agent",
-    "session_id",
-    "request_id",
-    "source",
-    "before",
-    "after",
-    "changed_fields",
-    "labels",
-    "metadata",
-];
 
 /// An enum field (`outcome`, `severity`) from its text, parsed without a copy where the str
 /// allows.

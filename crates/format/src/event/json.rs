@@ -20,8 +20,9 @@ macro_rules! keys {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         enum Key { Seq, RecordedAt, $($variant,)+ }
 
-        /// The keys of an event, in output order.
-        const EVENT_KEYS: &[&str] = &[$($name,)+];
+        /// The keys of an event's JSON shape, in output order: every key an event may
+        /// have, for converters from other languages' maps (the Python extension).
+        pub const EVENT_KEYS: &[&str] = &[$($name,)+];
         /// The keys of a record, in output order.
         const RECORD_KEYS: &[&str] = &["seq", "recorded_at", $($name,)+];
 

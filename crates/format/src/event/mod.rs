@@ -39,7 +39,7 @@ pub use codec::{PAYLOAD_VERSION, PayloadError};
 pub use codec::{decode_payload, encode_payload, encode_payload_into};
 pub use event_view::Layout;
 pub use event_view::{EntityView, EventView, StrList};
-pub use json::json_error_hint;
+pub use json::{EVENT_KEYS, json_error_hint};
 pub use json_text::{JsonText, JsonTextError};
 pub use kinds::{Outcome, ParseEnumError, Severity};
 pub use lazy_record::{LazyRecord, RecordView};
