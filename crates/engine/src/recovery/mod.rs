@@ -415,10 +415,10 @@ pub(crate) fn recover(
 /// records that scan checked from a map of exactly them (`Segment::with_checked_prefix`).
 fn active_segment(path: &Path, o: &ScanOutcome, read_only: bool) -> Result<Segment> {
     let segment = Segment::active(path.to_path_buf(), o.header.clone(), o.offsets.clone())?;
-    match read_only {
+    Ok(match read_only {
         true => segment.with_checked_prefix(o.records_end),
-        false => Ok(segment),
-    }
+        false => segment,
+    })
 }
 
 enum Opened {

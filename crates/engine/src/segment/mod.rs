@@ -129,13 +129,13 @@ impl Segment {
     /// segment that a writer may still trim, but the records it found valid are never cut
     /// (`sys::ReadMap::prefix`); reading them a `pread` per frame cost more than the rest of
     /// a query over them, and copying them into fresh memory more than scanning them.
-    pub(crate) fn with_checked_prefix(mut self, records_end: u64) -> Result<Self> {
+    /// The map only saves reads: if it cannot be made (no address space, say), the frames
+    /// are read from the file as later ones are, and the open does not fail for it.
+    pub(crate) fn with_checked_prefix(mut self, records_end: u64) -> Self {
         if let SegmentData::Active { file, checked, .. } = &mut self.data {
-            let map = ReadMap::prefix(file, records_end)
-                .map_err(|e| Error::io(format!("mapping {}", self.path.display()), e))?;
-            *checked = Some(map);
+            *checked = ReadMap::prefix(file, records_end).ok();
         }
-        Ok(self)
+        self
     }
 
     pub(crate) fn first_seq(&self) -> u64 {
