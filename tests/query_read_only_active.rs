@@ -1,5 +1,5 @@
-//! A read-only handle answers queries over the active (unsealed) segment from the copy its
-//! open scanned, and its first query reads those records without building their index
+//! A read-only handle answers queries over the active (unsealed) segment from a map of the
+//! records its open scanned, and its first query reads those records without building their index
 //! (docs/DESIGN.md, "Reading the active segment read-only"). Whatever path a query takes,
 //! the answer must be the one the indexes give after `seal`, and the one a brute-force
 //! filter over every record gives; records a writer appends after the open are read from
@@ -117,6 +117,36 @@ fn a_read_only_query_over_the_active_segment_answers_as_after_seal() {
     log.close().expect("close");
     let sealed = ReadOnlyLog::open(tmp.path()).expect("open read-only after seal");
     assert_eq!(answers(&sealed, &queries), expected, "after seal");
+}
+
+/// An active segment of several MiB, which the read-only open scans a 1 MiB chunk at a time
+/// (frames crossing every chunk boundary): every record reads back exactly, by `get` and in
+/// order, and every query answers as a filter over all of them.
+#[test]
+fn an_active_segment_longer_than_the_open_reads_at_once_reads_back_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::builder(tmp.path()).open().expect("open");
+    append_range(&log, 0, 20_000);
+    let all = read_all(&log);
+    let queries = queries(&all);
+    let expected = brute_force(&all, &queries);
+    drop(log);
+    let active = common::segment_files(tmp.path());
+    let len = std::fs::metadata(active.last().expect("a segment"))
+        .expect("metadata")
+        .len();
+    assert!(
+        len > 3 << 20,
+        "one active segment of several chunks: {len} bytes"
+    );
+
+    let reader = ReadOnlyLog::open(tmp.path()).expect("open read-only");
+    assert_eq!(reader.end_seq(), 20_000);
+    assert_eq!(answers(&reader, &queries), expected);
+    assert_eq!(read_all(&reader), all, "every record, in order");
+    for seq in (0..20_000).step_by(997) {
+        assert_eq!(reader.get(seq).expect("get"), all[seq as usize]);
+    }
 }
 
 #[test]
