@@ -111,22 +111,14 @@ fn list_dir(dir: &Path) -> Result<Listing> {
 fn read_head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>, u64)> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     let file = File::open(path).map_err(io)?;
-    let (head, len) = read_head(path, &file)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; MAX_HEADER_LEN.min(len as usize)];
+    file.read_exact_at(&mut head, 0).map_err(io)?;
     let tail_len = FOOTER_LEN.min(len as usize);
     let mut tail = vec![0u8; tail_len];
     file.read_exact_at(&mut tail, len - tail_len as u64)
         .map_err(io)?;
     Ok((head, tail, len))
-}
-
-/// The first bytes of the segment `file` at `path` (as many as a header can take), and the
-/// file's length.
-fn read_head(path: &Path, file: &File) -> Result<(Vec<u8>, u64)> {
-    let io = |e| Error::io(format!("reading {}", path.display()), e);
-    let len = file.metadata().map_err(io)?.len();
-    let mut head = vec![0u8; MAX_HEADER_LEN.min(len as usize)];
-    file.read_exact_at(&mut head, 0).map_err(io)?;
-    Ok((head, len))
 }
 
 /// Checks a sealed segment's header and footer (not its records) and returns its handle.
@@ -195,10 +187,8 @@ fn check_identity(
 fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     if beside_writer {
-        let (head, _) = read_head(path, &File::open(path).map_err(io)?)?;
-        check_version(path, &head)?;
         let read = || -> Result<ScanOutcome> {
-            match live::scan_chunked(path).map_err(io)? {
+            match live::scan_chunked(path)? {
                 live::Chunked::Scanned(scanned) => Ok(scanned?),
                 live::Chunked::NeedsCopy => {
                     let bytes = live::copy_from(path, 0).map_err(io)?;

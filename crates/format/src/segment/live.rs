@@ -12,8 +12,9 @@
 //! durable (they were written before those frames), so real damage persists across re-reads
 //! and a race does not.
 
-use crate::error::Corruption;
+use crate::error::{Corruption, Error};
 use crate::record::{FRAME_HEADER_LEN, MAX_BODY_LEN, all_zero, read_u32};
+use crate::segment::header::check_version;
 use crate::segment::scan::{End, ScanOutcome, resume_at, scan};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -108,13 +109,17 @@ pub enum Chunked {
 /// (`sys::ReadMap::prefix`), never from the copy.
 ///
 /// The file's bytes can change under a concurrent writer while it is read: as with a copy,
-/// the caller settles an apparent damage by reading again ([`settled`]).
-pub fn scan_chunked(path: &Path) -> io::Result<Chunked> {
-    let mut file = File::open(path)?;
+/// the caller settles an apparent damage by reading again ([`settled`]). A header of a format
+/// version this build does not read is [`Error::UnsupportedVersion`], checked on the first
+/// chunk (`header::check_version`), not damage.
+pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
+    let io = |e| Error::io(format!("reading {}", path.display()), e);
+    let mut file = File::open(path).map_err(io)?;
     let mut buf = Window::default();
     // File offset of `buf`'s first byte, and whether the last read reached the end of the file.
     let mut base = 0u64;
-    let mut at_eof = buf.fill(&mut file, CHUNK)?;
+    let mut at_eof = buf.fill(&mut file, CHUNK).map_err(io)?;
+    check_version(path, buf.bytes())?;
     let mut outcome = match scan(path, buf.bytes(), &mut |_, _| {}) {
         Ok(o) => o,
         Err(e) => return Ok(Chunked::Scanned(Err(e))),
@@ -124,7 +129,7 @@ pub fn scan_chunked(path: &Path) -> io::Result<Chunked> {
         let buf_end = base + buf.len as u64;
         let zeros_follow = outcome.end == End::Clean && outcome.records_end < buf_end;
         if at_eof || zeros_follow {
-            if zeros_follow && !at_eof && !rest_is_zero(&mut file, &mut buf)? {
+            if zeros_follow && !at_eof && !rest_is_zero(&mut file, &mut buf).map_err(io)? {
                 return Ok(Chunked::NeedsCopy);
             }
             outcome.offsets = offsets;
@@ -135,7 +140,7 @@ pub fn scan_chunked(path: &Path) -> io::Result<Chunked> {
         buf.consume(usize::try_from(outcome.records_end - base).unwrap_or(usize::MAX));
         base = outcome.records_end;
         let want = more_needed(buf.bytes());
-        at_eof = buf.fill(&mut file, want)?;
+        at_eof = buf.fill(&mut file, want).map_err(io)?;
         outcome = match resume_at(path, buf.bytes(), base, outcome, &mut |_, _| {}) {
             Ok(o) => o,
             Err(e) => return Ok(Chunked::Scanned(Err(e))),
