@@ -44,7 +44,7 @@ fn a_version_1_cold_segment_opens_reads_and_verifies() {
     let summary = cold::check(&dir.join(COLD)).unwrap();
     assert!(summary.frames > 1, "{summary:?}");
     let log = common::open_checked_clean(&dir);
-    assert_eq!(log.tree_head().to_string(), TREE_HEAD);
+    assert_eq!(log.tree_head().unwrap().to_string(), TREE_HEAD);
     let records: Vec<_> = log.iter(..).collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 300);
     for (seq, record) in records.iter().enumerate() {

@@ -41,7 +41,7 @@ fn every_bit_flip_in_a_sealed_segment_is_reported() {
             Err(e) => assert!(e.corruption().is_some(), "bit {bit}: {e}"),
             Ok(log) => {
                 assert_eq!(
-                    log.tree_head().size,
+                    log.tree_head().unwrap().size,
                     20,
                     "bit {bit}: log silently shortened"
                 );

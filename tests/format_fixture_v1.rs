@@ -16,7 +16,7 @@ fn version_1_fixture_opens_verifies_and_reads_back() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
     let log = common::open_checked_clean(&dir);
     assert_eq!(log.open_report().segments, 3);
-    assert_eq!(log.tree_head().to_string(), TREE_HEAD);
+    assert_eq!(log.tree_head().unwrap().to_string(), TREE_HEAD);
     let records: Vec<_> = log.iter(..).collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 30);
     let first = serde_json::to_string(&records[0]).unwrap();
@@ -51,5 +51,5 @@ fn version_1_fixture_accepts_appends_in_a_copy() {
         .open_check(OpenCheck::Full)
         .open()
         .unwrap();
-    assert_eq!(log.tree_head().size, 31);
+    assert_eq!(log.tree_head().unwrap().size, 31);
 }

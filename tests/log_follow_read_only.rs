@@ -22,7 +22,11 @@ fn read_only_handle_follows_a_writer_across_rolls() {
         }
         let end = reader.refresh().unwrap();
         assert_eq!(end, seen + 250, "round {round}");
-        assert_eq!(reader.tree_head(), writer.tree_head(), "round {round}");
+        assert_eq!(
+            reader.tree_head().unwrap(),
+            writer.tree_head().unwrap(),
+            "round {round}"
+        );
         seen = end;
     }
     assert!(

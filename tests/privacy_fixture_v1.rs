@@ -36,7 +36,7 @@ fn open(dir: &Path) -> ReadOnlyLog {
 fn version_1_protected_values_open_verify_and_reveal() {
     let (_tmp, dir) = copy();
     let log = open(&dir);
-    assert_eq!(log.tree_head().to_string(), TREE_HEAD);
+    assert_eq!(log.tree_head().unwrap().to_string(), TREE_HEAD);
     let records: Vec<_> = log.iter(..).collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len(), 5);
     // As stored, the values are version 1: `7 + ⌈4(57 + n)/3⌉` characters for n plaintext

@@ -61,7 +61,7 @@ async fn a_full_queue_is_503_with_retry_after_and_queued_appends_still_land() {
     let b = second.await.expect("joins").expect("second acknowledged");
     assert_eq!((a[0].seq, b[0].seq), (0, 1));
     assert_eq!(
-        log.tree_head().size,
+        log.tree_head().unwrap().size,
         2,
         "the refused append is not in the log"
     );

@@ -17,7 +17,7 @@ fn compacted_log(dir: &std::path::Path) -> auditlog::TreeHead {
     }
     append_range(&log, 1200, 1250);
     log.compact(&Default::default()).unwrap();
-    log.tree_head()
+    log.tree_head().unwrap()
 }
 
 fn cold_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -171,7 +171,7 @@ fn archive_bundles_verify_alone() {
         append_range(&log, i * 300, i * 300 + 300);
         log.seal().unwrap();
     }
-    let head = log.tree_head();
+    let head = log.tree_head().unwrap();
     let report = log
         .archive(
             &LocalDirDestination::new(&archive),

@@ -48,7 +48,7 @@ fn verifying_while_appending_never_reports_damage() {
         }
         stop.store(true, Ordering::Relaxed);
         writer.join().expect("writer");
-        let head = log.tree_head();
+        let head = log.tree_head().unwrap();
         drop(log);
         let r = verify(&dir, &VerifyOptions::default()).expect("verify");
         assert!(r.ok && r.warnings.is_empty(), "{r}");

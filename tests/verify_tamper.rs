@@ -83,7 +83,7 @@ fn intact_log_is_ok_with_count_head_and_time_range() {
     assert_eq!(r.tree_head.size, 2400);
     assert!(r.time_range.is_some());
     let log = ReadOnlyLog::open(&dir).expect("open");
-    assert_eq!(r.tree_head, log.tree_head());
+    assert_eq!(r.tree_head, log.tree_head().unwrap());
     let cp = Checkpoint::open(&note, &key.verifier()).expect("signed");
     let with_cp = VerifyOptions {
         checkpoint: Some(cp),

@@ -97,7 +97,7 @@ fn print_proof(args: &GetArgs) -> Result<(), CliError> {
     let live = match &args.dir {
         Some(dir) => {
             let log = open_read_only(dir)?;
-            let (first, end) = (log.first_seq(), log.tree_head().size);
+            let (first, end) = (log.first_seq(), log.end_seq());
             if (first..end).contains(&args.seq) || args.archive.is_none() {
                 let doc = log.prove_inclusion(args.seq, None).map_err(|e| match e {
                     auditlog::Error::NotFound { seq, first, end } => not_found(seq, first, end),

@@ -13,7 +13,7 @@ pub struct SealArgs {
 pub fn run(args: SealArgs) -> Result<(), CliError> {
     let log = AuditLog::open(&args.dir.dir)?;
     log.seal()?;
-    println!("sealed; the log now ends at {}", log.tree_head());
+    println!("sealed; the log now ends at {}", log.tree_head()?);
     log.close()?;
     Ok(())
 }

@@ -154,7 +154,7 @@ pub fn run(args: StatsArgs) -> Result<(), CliError> {
         }
     }
     let files = files_by_kind(&args.dir.dir)?;
-    let head = log.tree_head();
+    let head = log.tree_head()?;
     let day_field = match args.filters.time_field {
         TimeFieldArg::Recorded => "recorded_at",
         TimeFieldArg::Occurred => "occurred_at",

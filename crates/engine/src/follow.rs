@@ -11,10 +11,10 @@
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::segment::name::segment_path;
-use crate::segment::scan::{ScanOutcome, resume_at, scan};
+use crate::segment::scan::{End, ScanOutcome, Tree, resume_at, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
-use crate::view::{Published, View};
+use crate::view::{Head, Published, View};
 use auditlog_verify::chain::{check_chain, scanned_sound};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
@@ -34,12 +34,24 @@ fn copy_from(path: &Path, offset: u64) -> Result<Vec<u8>> {
 /// Scans the live segment at `path` on from `previous` (from its start if `None`), reading it
 /// again while the result looks like damage, which a read racing the writer can (see
 /// segment/live.rs): only damage that persists is reported.
+///
+/// A `previous` scan that only counted its leaves (a read-only open's) cannot be resumed: the
+/// segment is scanned again from its start, its leaves hashed, once; `offsets` of the result
+/// still holds only offsets after `previous`, and a record `previous` counted that is no
+/// longer valid is damage.
 fn scan_live(
     path: &Path,
-    previous: Option<&ScanOutcome>,
+    previous: Option<&ScanOutcome<Tree>>,
 ) -> Result<std::result::Result<ScanOutcome, Corruption>> {
+    let previous = match previous.map(|p| (p, &p.frontier)) {
+        Some((counted, Tree::Counted(_))) => return rescan_counted(path, counted),
+        Some((previous, Tree::Hashed(frontier))) => {
+            Some(previous.clone().map_leaves(|_| frontier.clone()))
+        }
+        None => None,
+    };
     live::settled(
-        || match previous {
+        || match &previous {
             Some(previous) => {
                 let bytes = copy_from(path, previous.records_end)?;
                 let from = previous.clone();
@@ -57,6 +69,31 @@ fn scan_live(
     )
 }
 
+/// See [`scan_live`]: the whole segment scanned again after a scan that counted.
+fn rescan_counted(
+    path: &Path,
+    counted: &ScanOutcome<Tree>,
+) -> Result<std::result::Result<ScanOutcome, Corruption>> {
+    let mut o = match scan_live(path, None)? {
+        Ok(o) => o,
+        Err(c) => return Ok(Err(c)),
+    };
+    if o.end_seq() < counted.end_seq() {
+        let (offset, kind) = match &o.end {
+            End::Damaged { offset, kind, .. } => (*offset, kind.clone()),
+            _ => (o.records_end, CorruptionKind::BadLength(0)),
+        };
+        return Ok(Err(Corruption {
+            file: path.to_path_buf(),
+            offset,
+            seq: Some(o.end_seq()),
+            kind,
+        }));
+    }
+    o.offsets.retain(|&offset| offset >= counted.records_end);
+    Ok(Ok(o))
+}
+
 /// How a handle's view of the log moves forward: a writing handle's own writer publishes
 /// each group; a read-only handle follows the files that a writer elsewhere extends.
 #[derive(Debug)]
@@ -72,7 +109,7 @@ pub(crate) struct Feed {
 struct Follower {
     dir: PathBuf,
     log_id: [u8; 16],
-    scan: Mutex<Option<ScanOutcome>>,
+    scan: Mutex<Option<ScanOutcome<Tree>>>,
     /// Whether the thread that refreshes for async tails runs.
     thread_started: AtomicBool,
 }
@@ -92,7 +129,7 @@ impl Feed {
         view: View,
         dir: PathBuf,
         log_id: [u8; 16],
-        scan: Option<ScanOutcome>,
+        scan: Option<ScanOutcome<Tree>>,
     ) -> Self {
         Feed {
             published: Arc::new(Published::new(view)),
@@ -251,12 +288,12 @@ fn refresh(follower: &Follower, published: &Published) -> Result<u64> {
                         kind,
                     };
                     publish(published, &segments, &outcome);
-                    state = Some(outcome);
+                    state = Some(outcome.map_leaves(Tree::Hashed));
                     break Err(Error::Corrupt(Box::new(c)));
                 }
                 Verdict::Open | Verdict::TornTail { .. } => {
                     publish(published, &segments, &outcome);
-                    state = Some(outcome);
+                    state = Some(outcome.map_leaves(Tree::Hashed));
                     break Ok(());
                 }
             }
@@ -274,7 +311,7 @@ fn publish(published: &Published, segments: &[Arc<Segment>], outcome: &ScanOutco
     published.update(|v| {
         v.segments = segments;
         v.end_seq = tree_head.size;
-        v.tree_head = tree_head;
+        v.tree_head = Head::Known(tree_head);
         v.last_recorded_at = last;
     });
 }

@@ -33,6 +33,7 @@ use crate::queue::Queue;
 use crate::receipt::{AppendHandle, BatchHandle, Completion, Reply};
 use crate::recovery::Recovered;
 use crate::room::AppendFuture;
+use crate::view;
 use crate::writer::{self, Command, Encoded, Startup, Writer};
 use auditlog_format::merkle::lanes;
 use crossbeam_channel::{Sender, TrySendError};
@@ -141,13 +142,20 @@ impl AuditLog {
             frontier,
             last_recorded_at,
         } = resume;
+        // A writer's open hashes every leaf (recovery counts them only for a read-only open),
+        // so this costs nothing; counted leaves would be hashed from the active segment here.
+        let newest = active.as_ref().map(|(segment, _)| segment.path.clone());
+        let frontier = view::into_frontier(frontier, newest.as_deref().unwrap_or(&shared.dir))?;
         let writer = match active {
-            Some((segment, scan)) => Startup::Running(Box::new(Writer::resume(
-                host,
-                segment,
-                &scan,
-                last_recorded_at,
-            )?)),
+            Some((segment, scan)) => {
+                let scan = scan.map_leaves(|_| frontier);
+                Startup::Running(Box::new(Writer::resume(
+                    host,
+                    segment,
+                    &scan,
+                    last_recorded_at,
+                )?))
+            }
             // On a full disk the writer may start deferred (writer/deferred.rs).
             None => Startup::new(host, meta.log_id, frontier, last_recorded_at)?,
         };
@@ -491,7 +499,7 @@ impl AuditLog {
                 &shared.meta.log_id,
                 shared.options.clock.now(),
                 &view.segments,
-                view.tree_head,
+                view.tree_head.get()?,
             )
             .map(|(_, note)| note)
     }

@@ -1,9 +1,14 @@
 //! The committed state that readers see, published by the writer after each group.
 
-use crate::merkle::TreeHead;
+use crate::error::{Corruption, CorruptionKind, Error, Result};
+use crate::merkle::{Frontier, TreeHead};
 use crate::segment::Segment;
+use crate::segment::scan::{Counted, End, Tree};
+use auditlog_verify::segment_check::{SegmentJob, check_segment};
 use parking_lot::{Condvar, Mutex, RwLock};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -16,8 +21,8 @@ pub(crate) struct View {
     pub first_seq: u64,
     /// One past the last committed sequence number.
     pub end_seq: u64,
-    /// Tree head at `end_seq`.
-    pub tree_head: TreeHead,
+    /// Tree head at `end_seq`, or how to compute it.
+    pub tree_head: Head,
     /// `recorded_at` of the last committed record (i64::MIN if none).
     pub last_recorded_at: i64,
 }
@@ -27,6 +32,99 @@ impl View {
     pub(crate) fn segment_of(&self, seq: u64) -> Option<&Arc<Segment>> {
         let idx = self.segments.partition_point(|s| s.first_seq() <= seq);
         idx.checked_sub(1).and_then(|i| self.segments.get(i))
+    }
+}
+
+/// The tree head of a view: known, or left by a read-only open to be computed when first
+/// asked (`live::scan_chunked_counted`: a count or a query of a large active segment never
+/// needs the root, and hashing its leaves was most of the open).
+#[derive(Debug, Clone)]
+pub(crate) enum Head {
+    Known(TreeHead),
+    Counted(Arc<CountedHead>),
+}
+
+impl Head {
+    /// The tree head; for a counted one, computed the first time (and kept).
+    pub(crate) fn get(&self) -> Result<TreeHead> {
+        match self {
+            Head::Known(head) => Ok(*head),
+            Head::Counted(counted) => counted.get(),
+        }
+    }
+
+    /// The tree head if it is known without reading the log.
+    pub(crate) fn known(&self) -> Option<TreeHead> {
+        match self {
+            Head::Known(head) => Some(*head),
+            Head::Counted(counted) => counted.root.get().copied(),
+        }
+    }
+}
+
+/// The records of the active segment at `path` that a read-only open checked and counted,
+/// without hashing their leaves.
+#[derive(Debug)]
+pub(crate) struct CountedHead {
+    path: PathBuf,
+    counted: Counted,
+    root: OnceLock<TreeHead>,
+}
+
+impl CountedHead {
+    pub(crate) fn new(path: PathBuf, counted: Counted) -> Self {
+        CountedHead {
+            path,
+            counted,
+            root: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<TreeHead> {
+        if let Some(head) = self.root.get() {
+            return Ok(*head);
+        }
+        let frontier = hash_counted(&self.path, &self.counted)?;
+        Ok(*self.root.get_or_init(|| frontier.tree_head()))
+    }
+}
+
+/// The frontier after the `counted` records of the segment at `path`: the segment is scanned
+/// again, every frame checked as `verify` checks it, and the counted records' leaves are
+/// hashed onto the header's frontier. The file may have grown since it was counted (a writer
+/// elsewhere appends); a counted record that is no longer valid is damage, reported where
+/// the scan found it.
+pub(crate) fn hash_counted(path: &std::path::Path, counted: &Counted) -> Result<Frontier> {
+    let job = SegmentJob {
+        path: path.to_path_buf(),
+        name_seq: Some(counted.start().size()),
+        newest: true,
+    };
+    let check = check_segment(job, false, true);
+    if let Some(e) = check.failed {
+        return Err(e.into());
+    }
+    let outcome = check.outcome.map_err(|c| Error::Corrupt(Box::new(c)))?;
+    counted.hashed(&check.leaves).ok_or_else(|| {
+        let seq = Some(outcome.end_seq());
+        let (offset, kind) = match outcome.end {
+            End::Damaged { offset, kind, .. } => (offset, kind),
+            _ => (outcome.records_end, CorruptionKind::BadLength(0)),
+        };
+        Error::Corrupt(Box::new(Corruption {
+            file: path.to_path_buf(),
+            offset,
+            seq,
+            kind,
+        }))
+    })
+}
+
+/// The frontier of `tree`, hashing counted leaves from the segment at `path` if need be.
+pub(crate) fn into_frontier(tree: Tree, path: &std::path::Path) -> Result<Frontier> {
+    match tree {
+        Tree::Hashed(frontier) => Ok(frontier),
+        Tree::Counted(counted) => hash_counted(path, &counted),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::segment::header::SegmentHeader;
 use crate::segment::name::{segment_path, segment_tmp_path};
 use crate::segment::scan::ScanOutcome;
 use crate::timestamp::Timestamp;
-use crate::view::Published;
+use crate::view::{Head, Published};
 use auditlog_format::merkle::lanes;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::io;
@@ -556,7 +556,7 @@ impl Writer {
         let last = self.last_recorded_at;
         self.host.published.update(|v| {
             v.end_seq = end_seq;
-            v.tree_head = tree_head;
+            v.tree_head = Head::Known(tree_head);
             v.last_recorded_at = last;
         });
     }

@@ -285,7 +285,7 @@ impl NativeLog {
 
     /// `(size, root as hex)`.
     fn tree_head(&self) -> PyResult<(u64, String)> {
-        let head = self.handle()?.tree_head();
+        let head = self.handle()?.tree_head().py_err()?;
         Ok((head.size, hex(&head.root, &mut [0; 64]).to_owned()))
     }
 

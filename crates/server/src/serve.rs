@@ -126,7 +126,7 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Failed(format!("installing the SIGTERM handler: {e}")))?;
     let mut int = signal(SignalKind::interrupt())
         .map_err(|e| ServeError::Failed(format!("installing the SIGINT handler: {e}")))?;
-    let head = log.tree_head();
+    let records_at_start = log.end_seq();
     // Before the start line: a client that saw it finds every later record evaluated.
     if let Some(rules) = config.alerts.clone() {
         state.start_alerts(rules);
@@ -143,7 +143,7 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
             .map_or("-".into(), |p| p.display().to_string()),
         config.dir.display(),
         durability_name(config.durability),
-        head.size,
+        records_at_start,
         config.alerts.as_ref().map_or(0, |r| r.rules.len()),
         config
             .maintenance
@@ -188,7 +188,7 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     eprintln!(
         "auditlog serve: stopped ({why}) pid={} records={head_after} appended={} drain_ms={} clean={}",
         std::process::id(),
-        head_after - head.size.min(head_after),
+        head_after - records_at_start.min(head_after),
         stop_started.elapsed().as_millis(),
         clean && closed.is_ok(),
     );
@@ -214,7 +214,7 @@ async fn close_log(mut log: Arc<AuditLog>, deadline: Instant) -> Result<u64, Pro
     loop {
         match Arc::try_unwrap(log) {
             Ok(log) => {
-                let size = log.tree_head().size;
+                let size = log.end_seq();
                 return tokio::task::spawn_blocking(move || log.close())
                     .await
                     .map_err(|e| Problem::internal(e.to_string()))?
@@ -225,7 +225,7 @@ async fn close_log(mut log: Arc<AuditLog>, deadline: Instant) -> Result<u64, Pro
                 eprintln!(
                     "auditlog serve: the log is still in use at the drain timeout: syncing it"
                 );
-                let size = shared.tree_head().size;
+                let size = shared.end_seq();
                 return tokio::task::spawn_blocking(move || shared.sync())
                     .await
                     .map_err(|e| Problem::internal(e.to_string()))?

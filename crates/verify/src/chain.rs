@@ -218,7 +218,7 @@ pub fn check_chain(
 /// Whether a scan of a segment ended where a live segment may end: cleanly, at a footer, or in
 /// bytes no later frame proves durable (a group being written). Anything else is damage, or
 /// a read that raced the writer.
-pub fn scanned_sound<E>(scanned: &Result<ScanOutcome, E>) -> bool {
+pub fn scanned_sound<L, E>(scanned: &Result<ScanOutcome<L>, E>) -> bool {
     match scanned {
         Err(_) => false,
         Ok(o) => !matches!(o.verdict(true), Verdict::Damage { .. }),

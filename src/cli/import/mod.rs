@@ -413,7 +413,7 @@ pub fn run(args: ImportArgs) -> Result<(), CliError> {
         totals.bytes as f64 / elapsed / 1e6,
     );
     if let Some(log) = &log {
-        println!("tree head: {}", log.tree_head());
+        println!("tree head: {}", log.tree_head()?);
     }
     match stopped_at {
         None if totals.bad > 0 => Err(CliError::Usage(format!(

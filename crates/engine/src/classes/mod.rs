@@ -406,9 +406,9 @@ impl ClassifiedLog {
     }
 
     /// The state of the whole: each class's name and current tree head, in class order.
-    pub fn tree_heads(&self) -> Vec<(String, TreeHead)> {
+    pub fn tree_heads(&self) -> Result<Vec<(String, TreeHead)>> {
         self.named()
-            .map(|(n, l)| (n.to_string(), l.tree_head()))
+            .map(|(n, l)| Ok((n.to_string(), l.tree_head()?)))
             .collect()
     }
 

@@ -6,16 +6,16 @@ use crate::event::{LazyRecord, Record};
 use crate::follow::Feed;
 use crate::index::{IndexSet, ReindexReport};
 use crate::lifecycle::{BundleSummary, RetentionPolicy, RetentionReport};
-use crate::merkle::{Frontier, TreeHead};
+use crate::merkle::TreeHead;
 use crate::meta::LogMeta;
 use crate::options::{Access, Options};
 use crate::query::{self, Aggregation, GroupBy, Query, QueryPage};
 use crate::reader::RecordIter;
 use crate::recovery::{OpenReport, Recovered};
 use crate::segment::Segment;
-use crate::segment::scan::ScanOutcome;
+use crate::segment::scan::{Leaves, ScanOutcome, Tree};
 use crate::tail::{RecordStream, Subscription};
-use crate::view::View;
+use crate::view::{CountedHead, Head, View};
 use std::ops::{Deref, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,8 +34,8 @@ pub struct LogReader {
 /// What a writer continues from, left over when a log's reader is assembled.
 pub(super) struct Resume {
     /// The newest segment if it is not sealed, and where its scan stopped.
-    pub active: Option<(Arc<Segment>, ScanOutcome)>,
-    pub frontier: Frontier,
+    pub active: Option<(Arc<Segment>, ScanOutcome<Tree>)>,
+    pub frontier: Tree,
     pub last_recorded_at: i64,
 }
 
@@ -57,11 +57,19 @@ impl LogReader {
         });
         // After retention the oldest segment may be the active one and start past 0.
         let first_seq = segments.first().map_or(report.first_seq, |s| s.first_seq());
+        let tree_head = match &recovered.frontier {
+            Tree::Hashed(frontier) => Head::Known(frontier.tree_head()),
+            Tree::Counted(counted) => {
+                // Only the newest segment's leaves are ever counted (recovery::scan_file).
+                let path = segments.last().map(|s| s.path.clone()).unwrap_or_default();
+                Head::Counted(Arc::new(CountedHead::new(path, counted.clone())))
+            }
+        };
         let view = View {
             segments: Arc::new(segments),
             first_seq,
             end_seq: recovered.frontier.size(),
-            tree_head: recovered.frontier.tree_head(),
+            tree_head,
             last_recorded_at: recovered.last_recorded_at,
         };
         let (feed, index_files) = match access {
@@ -113,8 +121,13 @@ impl LogReader {
     }
 
     /// The current tree head: size (= committed records since 0) and Merkle root.
-    pub fn tree_head(&self) -> TreeHead {
-        self.view().tree_head
+    ///
+    /// A read-only handle's open leaves the root of the active segment's records to be
+    /// computed here, the first time it is asked for (a count or a query never needs it):
+    /// that reads and checks the segment again, so it can fail, naming any damage found.
+    /// [`end_seq`](Self::end_seq) is the size without the root.
+    pub fn tree_head(&self) -> Result<TreeHead> {
+        self.view().tree_head.get()
     }
 
     /// The first sequence number held (0 unless retention removed older segments).

@@ -87,8 +87,11 @@ impl LogSubtrees {
                 newest: i + 1 == count,
             });
         }
-        if view.end_seq > 0 {
-            memo.insert((0, view.end_seq), view.tree_head.root);
+        // A head left to be computed is computed from these subtrees instead.
+        if let Some(head) = view.tree_head.known()
+            && head.size > 0
+        {
+            memo.insert((0, head.size), head.root);
         }
         LogSubtrees {
             spans,

@@ -20,7 +20,7 @@ use crate::record::{FrameCrc, salt};
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader, check_version};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
-use crate::segment::scan::{ScanOutcome, scan};
+use crate::segment::scan::{Leaves, ScanOutcome, Tree, scan};
 use crate::segment::verdict::Verdict;
 use crate::segment::{Segment, live};
 use crate::sys::ReadMap;
@@ -40,8 +40,13 @@ pub struct OpenReport {
     pub segments: usize,
     /// The first sequence number held (0 unless older segments were removed by retention).
     pub first_seq: u64,
-    /// The tree head after the last record.
-    pub tree_head: TreeHead,
+    /// The tree head after the last record; `None` where a read-only open left the active
+    /// segment's root to be computed when asked ([`LogReader::tree_head`]).
+    ///
+    /// [`LogReader::tree_head`]: crate::LogReader::tree_head
+    pub tree_head: Option<TreeHead>,
+    /// One past the last record's sequence number (the tree head's size).
+    pub end_seq: u64,
     /// A torn tail that was cut from the active segment, if any.
     pub truncated: Option<TruncatedTail>,
     /// Unfinished temporary files that were removed.
@@ -77,9 +82,10 @@ pub struct TruncatedTail {
 pub(crate) struct Recovered {
     pub sealed: Vec<Segment>,
     /// The newest segment if it is not sealed: its handle and scan.
-    pub active: Option<(Segment, ScanOutcome)>,
-    /// Merkle state after the last record.
-    pub frontier: Frontier,
+    pub active: Option<(Segment, ScanOutcome<Tree>)>,
+    /// Merkle state after the last record (counted, not hashed, where the newest segment's
+    /// scan only counted its leaves).
+    pub frontier: Tree,
     pub last_recorded_at: i64,
     pub report: OpenReport,
 }
@@ -184,15 +190,19 @@ fn check_identity(
 /// `beside_writer`: a writer in another process may be appending to this segment or sealing
 /// it, so read it rather than map it whole (a chunk at a time, or copied where the chunks
 /// cannot decide: segment/live.rs), and read it again before believing damage.
-fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
+///
+/// The leaves of a segment read beside a writer are only counted ([`Tree::Counted`]): that is
+/// the newest segment of a read-only open, whose root is computed when something asks for it
+/// (`view::Head`).
+fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome<Tree>> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     if beside_writer {
-        let read = || -> Result<ScanOutcome> {
-            match live::scan_chunked(path)? {
+        let read = || -> Result<ScanOutcome<Tree>> {
+            match live::scan_chunked_counted(path)? {
                 live::Chunked::Scanned(scanned) => Ok(scanned?),
                 live::Chunked::NeedsCopy => {
                     let bytes = live::copy_from(path, 0).map_err(io)?;
-                    Ok(scan(path, &bytes, &mut |_, _| {})?)
+                    Ok(scan(path, &bytes, &mut |_, _| {})?.map_leaves(Tree::Hashed))
                 }
             }
         };
@@ -202,7 +212,7 @@ fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome> {
         .and_then(|f| ReadMap::new(&f))
         .map_err(io)?;
     check_version(path, &map)?;
-    Ok(scan(path, &map, &mut |_, _| {})?)
+    Ok(scan(path, &map, &mut |_, _| {})?.map_leaves(Tree::Hashed))
 }
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
@@ -218,7 +228,8 @@ pub(crate) fn recover(
         created: false,
         segments: listed.len(),
         first_seq: 0,
-        tree_head: TreeHead::empty(),
+        tree_head: Some(TreeHead::empty()),
+        end_seq: 0,
         truncated: None,
         removed_temp_files: Vec::new(),
         problems: Vec::new(),
@@ -259,7 +270,7 @@ pub(crate) fn recover(
     let mut active = None;
     // The tree head and last recorded_at where the previous segment ended.
     let mut prev_end: Option<(TreeHead, i64)> = None;
-    let mut frontier = Frontier::new();
+    let mut frontier = Tree::Hashed(Frontier::new());
     let mut last_recorded_at = i64::MIN;
     let first_seq = listed.first().map_or(0, |(s, _)| *s);
     if let (None, Some(cut)) = (listed.first(), cut_log.latest()) {
@@ -279,7 +290,8 @@ pub(crate) fn recover(
         let full = newest || options.open_check == OpenCheck::Full;
         let opened = if crate::segment::name::is_cold(&path) {
             if full {
-                settle::scan_cold(&path).map(|(o, s)| Opened::Scanned(o, Some(Box::new(s))))
+                settle::scan_cold(&path)
+                    .map(|(o, s)| Opened::Scanned(o.map_leaves(Tree::Hashed), Some(Box::new(s))))
             } else {
                 settle::open_cold(&path).map(Opened::Quick)
             }
@@ -341,7 +353,8 @@ pub(crate) fn recover(
         let (o, cold) = o;
         frontier = o.frontier.clone();
         last_recorded_at = o.last_recorded_at;
-        prev_end = Some((frontier.tree_head(), last_recorded_at));
+        // Counted leaves are only those of the newest segment, which no segment follows.
+        prev_end = tree_head_of(&frontier).map(|head| (head, last_recorded_at));
         let corruption = |offset: u64, kind| Corruption {
             file: path.clone(),
             offset,
@@ -391,7 +404,8 @@ pub(crate) fn recover(
         }
     }
     report.first_seq = first_seq;
-    report.tree_head = frontier.tree_head();
+    report.tree_head = tree_head_of(&frontier);
+    report.end_seq = frontier.size();
     Ok(Recovered {
         sealed,
         active,
@@ -403,7 +417,15 @@ pub(crate) fn recover(
 
 /// The handle of the newest, unsealed segment scanned as `o`. A read-only handle reads the
 /// records that scan checked from a map of exactly them (`Segment::with_checked_prefix`).
-fn active_segment(path: &Path, o: &ScanOutcome, read_only: bool) -> Result<Segment> {
+/// The tree head after `tree`, if its leaves were hashed.
+fn tree_head_of(tree: &Tree) -> Option<TreeHead> {
+    match tree {
+        Tree::Hashed(frontier) => Some(frontier.tree_head()),
+        Tree::Counted(_) => None,
+    }
+}
+
+fn active_segment(path: &Path, o: &ScanOutcome<Tree>, read_only: bool) -> Result<Segment> {
     let segment = Segment::active(path.to_path_buf(), o.header.clone(), o.offsets.clone())?;
     Ok(match read_only {
         true => segment.with_checked_prefix(o.records_end),
@@ -414,7 +436,7 @@ fn active_segment(path: &Path, o: &ScanOutcome, read_only: bool) -> Result<Segme
 enum Opened {
     Quick(Segment),
     /// A scanned segment, with its handle when it is a cold one.
-    Scanned(ScanOutcome, Option<Box<Segment>>),
+    Scanned(ScanOutcome<Tree>, Option<Box<Segment>>),
 }
 
 /// Cuts the active segment at `offset`, the end of its last valid record, durably.

@@ -15,7 +15,7 @@
 use crate::error::{Corruption, Error};
 use crate::record::{FRAME_HEADER_LEN, MAX_BODY_LEN, all_zero, read_u32};
 use crate::segment::header::check_version;
-use crate::segment::scan::{End, ScanOutcome, resume_at, scan};
+use crate::segment::scan::{End, Leaves, ScanOutcome, Tree, decode_header, resume_with, start_of};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -86,9 +86,10 @@ pub fn copy_from(path: &Path, offset: u64) -> io::Result<Vec<u8>> {
 #[derive(Debug)]
 // Returned once per open and matched at once: boxing the outcome would only add an allocation.
 #[allow(clippy::large_enum_variant)]
-pub enum Chunked {
-    /// The scan of the whole file, as [`scan`] of a copy of it would have returned it.
-    Scanned(Result<ScanOutcome, Corruption>),
+pub enum Chunked<L = crate::merkle::Frontier> {
+    /// The scan of the whole file, as [`scan`](crate::segment::scan::scan) of a copy of it
+    /// would have returned it.
+    Scanned(Result<ScanOutcome<L>, Corruption>),
     /// Zeros where the records ended, with other bytes after them. Telling a torn tail from
     /// damage there needs every byte after the zeros at once: copy the file ([`copy_from`])
     /// and scan the copy.
@@ -113,6 +114,38 @@ pub enum Chunked {
 /// version this build does not read is [`Error::UnsupportedVersion`], checked on the first
 /// chunk (`header::check_version`), not damage.
 pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
+    scan_chunked_from(path, |header| {
+        let frontier = header.frontier.clone();
+        start_of(header, frontier)
+    })
+}
+
+/// [`scan_chunked`], except that the records' Merkle leaves are counted, not hashed
+/// ([`Tree::Counted`]): for a read-only open that may never need the root. Everything else is
+/// checked as by [`scan_chunked`]: every frame's CRC, the sequence numbers, the time order and
+/// how the records end. A segment that ends in a footer is scanned again with its leaves
+/// hashed ([`Tree::Hashed`]), so that the footer's root is checked against its records as on
+/// every other open; only the root of records no footer commits to is left to be computed.
+pub fn scan_chunked_counted(path: &Path) -> Result<Chunked<Tree>, Error> {
+    let counted = scan_chunked_from(path, ScanOutcome::counting)?;
+    if let Chunked::Scanned(Ok(o)) = &counted
+        && matches!(o.end, End::Footer(_))
+    {
+        return Ok(match scan_chunked(path)? {
+            Chunked::Scanned(scanned) => {
+                Chunked::Scanned(scanned.map(|o| o.map_leaves(Tree::Hashed)))
+            }
+            Chunked::NeedsCopy => Chunked::NeedsCopy,
+        });
+    }
+    Ok(counted)
+}
+
+/// The chunked scan, starting from `start` of the segment's header.
+fn scan_chunked_from<L: Leaves>(
+    path: &Path,
+    start: impl FnOnce(crate::segment::header::SegmentHeader) -> ScanOutcome<L>,
+) -> Result<Chunked<L>, Error> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     let mut file = File::open(path).map_err(io)?;
     let mut buf = Window::default();
@@ -120,7 +153,9 @@ pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
     let mut base = 0u64;
     let mut at_eof = buf.fill(&mut file, CHUNK).map_err(io)?;
     check_version(path, buf.bytes())?;
-    let mut outcome = match scan(path, buf.bytes(), &mut |_, _| {}) {
+    let scanned = decode_header(path, buf.bytes())
+        .and_then(|header| resume_with(path, buf.bytes(), 0, start(header), &mut |_, _| {}));
+    let mut outcome = match scanned {
         Ok(o) => o,
         Err(e) => return Ok(Chunked::Scanned(Err(e))),
     };
@@ -141,7 +176,7 @@ pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
         base = outcome.records_end;
         let want = more_needed(buf.bytes());
         at_eof = buf.fill(&mut file, want).map_err(io)?;
-        outcome = match resume_at(path, buf.bytes(), base, outcome, &mut |_, _| {}) {
+        outcome = match resume_with(path, buf.bytes(), base, outcome, &mut |_, _| {}) {
             Ok(o) => o,
             Err(e) => return Ok(Chunked::Scanned(Err(e))),
         };
@@ -251,6 +286,7 @@ pub fn settled<T>(mut read: impl FnMut() -> T, looks_damaged: impl Fn(&T) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segment::scan::scan;
     use std::cell::Cell;
 
     /// Of a zero tail only the first chunk is copied; zeros with data after them are all kept.

@@ -8,7 +8,7 @@
 //! FORMAT.md §5.3 through [`ScanOutcome::verdict`] (verdict.rs).
 
 use crate::error::{Corruption, CorruptionKind};
-use crate::merkle::{Frontier, lanes};
+use crate::merkle::{Frontier, Hash, lanes};
 use crate::record::{
     BODY_FIXED_LEN, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, all_zero,
     decode_frame, read_u32, read_u64, salt,
@@ -28,34 +28,148 @@ const LEAF_BATCH: usize = 256;
 /// `LEAF_BATCH` is `2^LEAF_BATCH_HEIGHT`.
 const LEAF_BATCH_HEIGHT: u32 = 8;
 
-/// Valid records of a scan whose leaves are not on the frontier yet: `(seq, recorded_at,
-/// payload)`, in order.
-struct PendingLeaves<'a>(Vec<(u64, i64, &'a [u8])>);
+/// What a scan does with the Merkle leaves of the valid records it walks: hash them onto a
+/// [`Frontier`] (every scan but one), or count them ([`Counted`]).
+pub trait Leaves: Clone + std::fmt::Debug {
+    /// How many records the tree covers: the next record's sequence number.
+    fn size(&self) -> u64;
+    /// Adds `records`, `(seq, recorded_at, payload)`, consecutive from `size()`.
+    fn add(&mut self, records: &[(u64, i64, &[u8])]);
+    /// The root over every record, where it is known.
+    fn root(&self) -> Option<Hash>;
+}
 
-impl<'a> PendingLeaves<'a> {
-    /// Pushes the leaf hash of every pending record onto `frontier`, oldest first: the same
+impl Leaves for Frontier {
+    fn size(&self) -> u64 {
+        Frontier::size(self)
+    }
+
+    /// Pushes the leaf hash of every record onto the frontier, oldest first: the same
     /// frontier as `frontier.push(record.leaf_hash())` per record (the lanes are
     /// bit-identical to `merkle::leaf_hash`), hashed a batch at a time.
-    fn flush(&mut self, frontier: &mut Frontier) {
-        if self.0.is_empty() {
+    fn add(&mut self, records: &[(u64, i64, &[u8])]) {
+        if records.is_empty() {
             return;
         }
-        let payloads: Vec<&[u8]> = self.0.iter().map(|r| r.2).collect();
+        let payloads: Vec<&[u8]> = records.iter().map(|r| r.2).collect();
         let digests = lanes::payload_digests(&payloads);
-        let leaves: Vec<_> = self
-            .0
+        let leaves: Vec<_> = records
             .iter()
             .zip(digests)
             .map(|(&(seq, at, _), digest)| (seq, at, digest))
             .collect();
         let leaves = lanes::leaf_hashes(&leaves);
         let whole = leaves.len() == LEAF_BATCH
-            && frontier.push_subtree(LEAF_BATCH_HEIGHT, lanes::root_of(&leaves));
+            && self.push_subtree(LEAF_BATCH_HEIGHT, lanes::root_of(&leaves));
         if !whole {
             for leaf in leaves {
-                frontier.push(leaf);
+                self.push(leaf);
             }
         }
+    }
+
+    fn root(&self) -> Option<Hash> {
+        Some(Frontier::root(self))
+    }
+}
+
+/// The leaves of a scan counted rather than hashed: the frontier its segment starts from and
+/// how many valid records follow it. Hashing the leaves of a 64 MiB active segment was most
+/// of a read-only open's time, and a count or a query never uses the root; the reading side
+/// computes it from the records it was counted from when something first asks
+/// (`live::scan_chunked_counted`, which makes these, says what that scan still checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    start: Frontier,
+    records: u64,
+}
+
+impl Counted {
+    /// The frontier before the first counted record (the segment header's).
+    pub fn start(&self) -> &Frontier {
+        &self.start
+    }
+
+    /// How many records were counted after `start`.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The frontier after the counted records, from the leaf hashes of the segment's records
+    /// in order (more than were counted is fine: a live segment grows), or `None` if there
+    /// are fewer leaves than records counted.
+    pub fn hashed(&self, leaves: &[Hash]) -> Option<Frontier> {
+        let leaves = leaves.get(..usize::try_from(self.records).ok()?)?;
+        let mut frontier = self.start.clone();
+        let mut rest = leaves;
+        while !rest.is_empty() {
+            // Whole batches aligned in the tree are one subtree each, hashed in lanes.
+            let aligned = frontier.size().is_multiple_of(LEAF_BATCH as u64);
+            if aligned
+                && rest.len() >= LEAF_BATCH
+                && frontier.push_subtree(LEAF_BATCH_HEIGHT, lanes::root_of(&rest[..LEAF_BATCH]))
+            {
+                rest = &rest[LEAF_BATCH..];
+            } else {
+                frontier.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        Some(frontier)
+    }
+}
+
+impl Leaves for Counted {
+    fn size(&self) -> u64 {
+        self.start.size() + self.records
+    }
+
+    fn add(&mut self, records: &[(u64, i64, &[u8])]) {
+        self.records += records.len() as u64;
+    }
+
+    fn root(&self) -> Option<Hash> {
+        (self.records == 0).then(|| self.start.root())
+    }
+}
+
+/// The leaves of a scan, hashed or counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tree {
+    Hashed(Frontier),
+    Counted(Counted),
+}
+
+impl Leaves for Tree {
+    fn size(&self) -> u64 {
+        match self {
+            Tree::Hashed(f) => Leaves::size(f),
+            Tree::Counted(c) => c.size(),
+        }
+    }
+
+    fn add(&mut self, records: &[(u64, i64, &[u8])]) {
+        match self {
+            Tree::Hashed(f) => f.add(records),
+            Tree::Counted(c) => c.add(records),
+        }
+    }
+
+    fn root(&self) -> Option<Hash> {
+        match self {
+            Tree::Hashed(f) => Leaves::root(f),
+            Tree::Counted(c) => c.root(),
+        }
+    }
+}
+
+/// Valid records of a scan whose leaves are not added yet: `(seq, recorded_at, payload)`, in
+/// order.
+struct PendingLeaves<'a>(Vec<(u64, i64, &'a [u8])>);
+
+impl PendingLeaves<'_> {
+    fn flush(&mut self, leaves: &mut impl Leaves) {
+        leaves.add(&self.0);
         self.0.clear();
     }
 }
@@ -84,12 +198,14 @@ pub enum End {
     },
 }
 
-/// What a scan found.
+/// What a scan found. `L` is what it did with the leaves: a [`Frontier`] after the last valid
+/// record unless said otherwise ([`Counted`], [`Tree`]).
 #[derive(Debug, Clone)]
-pub struct ScanOutcome {
+pub struct ScanOutcome<L = Frontier> {
     pub header: SegmentHeader,
-    /// The Merkle frontier after the last valid record.
-    pub frontier: Frontier,
+    /// The Merkle frontier after the last valid record, or the count of records after the
+    /// header's frontier.
+    pub frontier: L,
     /// Offset just past the last valid record.
     pub records_end: u64,
     pub first_recorded_at: Option<i64>,
@@ -100,10 +216,49 @@ pub struct ScanOutcome {
     pub end: End,
 }
 
-impl ScanOutcome {
+impl<L: Leaves> ScanOutcome<L> {
     /// Sequence number one past the last valid record.
     pub fn end_seq(&self) -> u64 {
         self.frontier.size()
+    }
+}
+
+impl<L> ScanOutcome<L> {
+    /// The same outcome with its leaves in another form.
+    pub fn map_leaves<M>(self, f: impl FnOnce(L) -> M) -> ScanOutcome<M> {
+        ScanOutcome {
+            header: self.header,
+            frontier: f(self.frontier),
+            records_end: self.records_end,
+            first_recorded_at: self.first_recorded_at,
+            last_recorded_at: self.last_recorded_at,
+            offsets: self.offsets,
+            end: self.end,
+        }
+    }
+}
+
+impl ScanOutcome<Tree> {
+    /// The start of a scan of a segment with `header` whose leaves are only counted.
+    pub(crate) fn counting(header: SegmentHeader) -> Self {
+        let start = Counted {
+            start: header.frontier.clone(),
+            records: 0,
+        };
+        start_of(header, Tree::Counted(start))
+    }
+}
+
+/// The state of a scan before the first record of the segment with `header`.
+pub(crate) fn start_of<L>(header: SegmentHeader, frontier: L) -> ScanOutcome<L> {
+    ScanOutcome {
+        frontier,
+        records_end: header.encoded_len() as u64,
+        first_recorded_at: None,
+        last_recorded_at: header.prev_recorded_at,
+        offsets: Vec::new(),
+        end: End::Clean,
+        header,
     }
 }
 
@@ -117,22 +272,19 @@ pub fn scan(
     bytes: &[u8],
     visit: &mut dyn FnMut(u64, &RawRecord<'_>),
 ) -> Result<ScanOutcome, Corruption> {
-    let header = SegmentHeader::decode(bytes).map_err(|e| Corruption {
+    let header = decode_header(path, bytes)?;
+    let frontier = header.frontier.clone();
+    resume(path, bytes, start_of(header, frontier), visit)
+}
+
+/// The header at the start of `bytes`, the segment at `path`.
+pub(crate) fn decode_header(path: &Path, bytes: &[u8]) -> Result<SegmentHeader, Corruption> {
+    SegmentHeader::decode(bytes).map_err(|e| Corruption {
         file: path.to_path_buf(),
         offset: e.offset(),
         seq: None,
         kind: e.into_kind(),
-    })?;
-    let start = ScanOutcome {
-        frontier: header.frontier.clone(),
-        records_end: header.encoded_len() as u64,
-        first_recorded_at: None,
-        last_recorded_at: header.prev_recorded_at,
-        offsets: Vec::new(),
-        end: End::Clean,
-        header,
-    };
-    resume(path, bytes, start, visit)
+    })
 }
 
 /// Continues a scan of the same (grown) file from where `from` stopped: its frontier, times
@@ -157,6 +309,19 @@ pub fn resume_at(
     from: ScanOutcome,
     visit: &mut dyn FnMut(u64, &RawRecord<'_>),
 ) -> Result<ScanOutcome, Corruption> {
+    resume_with(path, bytes, base, from, visit)
+}
+
+/// [`resume_at`] for any [`Leaves`]. Not public: where the leaves are only counted, a footer's
+/// root is not checked (it cannot be), and the one caller that counts
+/// (`live::scan_chunked_counted`) scans such a segment again with its leaves hashed.
+pub(crate) fn resume_with<L: Leaves>(
+    path: &Path,
+    bytes: &[u8],
+    base: u64,
+    from: ScanOutcome<L>,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<ScanOutcome<L>, Corruption> {
     debug_assert!(base <= from.records_end);
     // `pos` below is an index into `bytes`; `at(pos)` the file offset it stands for.
     let at = |pos: usize| base + pos as u64;
@@ -262,7 +427,10 @@ fn read_len(rest: &[u8]) -> u32 {
     }
 }
 
-fn check_footer(out: &ScanOutcome, footer: &SegmentFooter) -> Result<(), CorruptionKind> {
+fn check_footer<L: Leaves>(
+    out: &ScanOutcome<L>,
+    footer: &SegmentFooter,
+) -> Result<(), CorruptionKind> {
     let bad = |why: &str| Err(CorruptionKind::BadFooter(why.to_string()));
     if footer.first_seq != out.header.first_seq {
         return bad("first_seq differs from the header");
@@ -277,7 +445,12 @@ fn check_footer(out: &ScanOutcome, footer: &SegmentFooter) -> Result<(), Corrupt
     if footer.first_recorded_at != first || footer.last_recorded_at != out.last_recorded_at {
         return bad("recorded_at range differs from the records");
     }
-    if footer.tree_head.root != out.frontier.root() {
+    // Unknown only where the leaves were counted: see `resume_with`.
+    if out
+        .frontier
+        .root()
+        .is_some_and(|root| root != footer.tree_head.root)
+    {
         return Err(CorruptionKind::RootMismatch);
     }
     Ok(())

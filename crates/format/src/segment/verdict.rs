@@ -32,7 +32,7 @@ pub enum Verdict<'a> {
     Damage { offset: u64, kind: CorruptionKind },
 }
 
-impl ScanOutcome {
+impl<L> ScanOutcome<L> {
     /// Applies FORMAT.md §5.3 to this scan; `newest` says whether the segment is the newest of
     /// its log (the only one that may lack a footer or end in a torn tail).
     pub fn verdict(&self, newest: bool) -> Verdict<'_> {

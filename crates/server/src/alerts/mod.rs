@@ -250,7 +250,7 @@ pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
 /// one (whose cursor is created now), or 0 for a damaged one (reported on stderr and in
 /// `auditlog_alert_cursor_damaged_total`). `None` when the cursor could not be created.
 async fn resume_point(log: &AuditLog, path: &Path, metrics: &AlertMetrics) -> Option<u64> {
-    let tree_size = log.tree_head().size;
+    let tree_size = log.end_seq();
     let start = cursor::load(path, tree_size);
     if let cursor::Start::Damaged(why) = &start {
         metrics.cursor_damaged.fetch_add(1, Ordering::Relaxed);

@@ -46,10 +46,14 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     b.raw("<h1>Integrity</h1><table class=\"fields\" data-testid=\"tree-head\"><tbody><tr><th scope=\"row\">Log id</th><td><code>")
         .text(&log_id)
         .raw("</code></td></tr><tr><th scope=\"row\">Tree size</th><td>")
-        .num(head.size as f64)
-        .raw(" records</td></tr><tr><th scope=\"row\">Root</th><td><code>")
-        .text(&auditlog_root_hex(&head.root))
-        .raw("</code></td></tr><tr><th scope=\"row\">Records held</th><td>");
+        .num(end as f64)
+        .raw(" records</td></tr><tr><th scope=\"row\">Root</th><td><code>");
+    // A writer's head is always known; a failure would be damage found computing it.
+    match &head {
+        Ok(head) => b.text(&auditlog_root_hex(&head.root)),
+        Err(e) => b.text(&format!("not available: {e}")),
+    };
+    b.raw("</code></td></tr><tr><th scope=\"row\">Records held</th><td>");
     if end > first {
         b.text(&format!("#{first} to #{}", end - 1));
     } else {

@@ -38,7 +38,7 @@ pub async fn start_verify(
         .actor_kind("token")
         .metadata("endpoint", "POST /v1/admin/verify")
         .metadata("role", caller.role.as_str())
-        .metadata("tree_size", state.log().tree_head().size);
+        .metadata("tree_size", state.log().end_seq());
     if let Some(name) = &caller.name {
         event = event.actor_name(name.clone());
     }

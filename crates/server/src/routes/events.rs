@@ -254,7 +254,7 @@ pub async fn one(
         state.metrics().proofs.inc();
         let value = state
             .blocking(move |log| {
-                let end = log.tree_head().size;
+                let end = log.end_seq();
                 if let Some(n) = tree_size.filter(|&n| n > end) {
                     return Err(Problem::not_found(format!(
                         "no tree of {n} records: the log holds {end}"

@@ -55,7 +55,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, Proble
     }
     Ok(Json(json!({
         "status": "ready",
-        "tree_size": log.tree_head().size,
+        "tree_size": log.end_seq(),
         "uptime_secs": state.uptime_secs(),
     })))
 }
@@ -77,7 +77,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
     let gauges = LogGauges {
-        tree_size: log.tree_head().size,
+        tree_size: log.end_seq(),
         first_seq: log.first_seq(),
         log_bytes,
         segment_files,

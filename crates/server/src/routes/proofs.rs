@@ -47,7 +47,7 @@ pub async fn checkpoint(
                 .ok()
                 .map(|c| c.tree_head.size)
             };
-            let stale = newest.as_deref().and_then(size_of) != Some(log.tree_head().size);
+            let stale = newest.as_deref().and_then(size_of) != Some(log.end_seq());
             if signs && stale {
                 return Ok(Some(log.checkpoint()?));
             }

@@ -177,7 +177,7 @@ fn write_export(
     tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> u64 {
     let log = state.log();
-    let end = log.tree_head().size;
+    let end = log.end_seq();
     let mut buf = Vec::with_capacity(EXPORT_CHUNK * 2);
     if csv {
         buf.extend_from_slice(auditlog::csv::CSV_COLUMNS.join(",").as_bytes());

@@ -64,7 +64,7 @@ pub async fn stream(
     let from = match (last_id, from_param) {
         (Some(id), _) => id.saturating_add(1),
         (None, Some(n)) => n,
-        (None, None) => log.tree_head().size,
+        (None, None) => log.end_seq(),
     };
     state.metrics().streams.inc();
     let event = read_event(
