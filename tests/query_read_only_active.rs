@@ -176,3 +176,46 @@ fn records_appended_after_a_read_only_open_are_read_from_the_file() {
         .collect();
     assert_eq!(newest, [2599, 2598, 2597]);
 }
+
+/// The first query of a read-only handle passes over the active segment's records that
+/// cannot match without checking their frames again (the open just checked them), but every
+/// record it reads is checked: a matching record damaged after the open is an error naming
+/// the segment, never a record read from damaged bytes.
+#[test]
+fn a_record_the_first_query_reads_is_checked_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::builder(tmp.path()).open().expect("open");
+    append_range(&log, 0, 400);
+    drop(log);
+    let reader = ReadOnlyLog::open(tmp.path()).expect("open read-only");
+
+    // `user:42` is the actor of records 42, 139, 236 and 333 (and no other actor holds
+    // those bytes). Damage record 139 where the payload still decodes, so that only its CRC
+    // can tell: its entity id "139" becomes "129"; the actor stays intact.
+    let segment = common::segment_files(tmp.path()).pop().expect("a segment");
+    let mut bytes = std::fs::read(&segment).expect("read");
+    let at: Vec<usize> = bytes
+        .windows(7)
+        .enumerate()
+        .filter(|(_, w)| w == b"user:42")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 4, "one copy per record of user:42");
+    let id = at[1]
+        + bytes[at[1]..]
+            .windows(3)
+            .position(|w| w == b"139")
+            .expect("the entity id after the actor");
+    bytes[id + 1] ^= 0x01;
+    // In place, as damage happens: the file is not cut and rewritten.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .expect("open");
+    std::os::unix::fs::FileExt::write_all_at(&file, &bytes, 0).expect("write");
+
+    match reader.count(&Query::new().actor("user:42")) {
+        Err(auditlog::Error::Corrupt(c)) => assert_eq!(c.file, segment, "{c}"),
+        other => panic!("a count over a damaged record: {other:?}"),
+    }
+}

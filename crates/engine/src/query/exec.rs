@@ -205,12 +205,15 @@ pub(crate) fn for_each_match(
                 payload_bytes: records.saturating_mul(mean_frame),
             });
         }
-        let mut visit = |offset: u64, seq: u64, recorded_at: i64, payload: &[u8]| {
-            if !query.recorded.contains(recorded_at)
-                || actor_bytes
+        // Whether a record may match, from its time and payload bytes alone.
+        let may_match = |recorded_at: i64, payload: &[u8]| {
+            query.recorded.contains(recorded_at)
+                && actor_bytes
                     .as_ref()
-                    .is_some_and(|f| f.find(payload).is_none())
-            {
+                    .is_none_or(|f| f.find(payload).is_some())
+        };
+        let mut visit = |offset: u64, seq: u64, recorded_at: i64, payload: &[u8]| {
+            if !may_match(recorded_at, payload) {
                 return Ok(ControlFlow::Continue(()));
             }
             let event =
@@ -232,6 +235,7 @@ pub(crate) fn for_each_match(
         let mut reader = FrameReader {
             segment,
             scratch: &mut scratch,
+            may_match: &may_match,
         };
         let flow = match plan {
             Plan::Postings(postings) => reader.postings(&postings, query.order, &mut visit)?,
@@ -363,6 +367,10 @@ type Visit<'a> = dyn FnMut(u64, u64, i64, &[u8]) -> Result<ControlFlow<()>> + 'a
 struct FrameReader<'s> {
     segment: &'s Segment,
     scratch: &'s mut Vec<u8>,
+    /// Whether a record may match the query, from its time and payload bytes: a run passes
+    /// over the records that cannot without checking their frames again where the handle's
+    /// open checked them (`Segment::checked_frame`).
+    may_match: &'s dyn Fn(i64, &[u8]) -> bool,
 }
 
 impl FrameReader<'_> {
@@ -431,6 +439,17 @@ impl FrameReader<'_> {
             Order::OldestFirst => {
                 let mut offset = self.segment.offset_of(from)?;
                 for seq in from..to {
+                    // A read-only handle's first query of its active segment reads every
+                    // record of it; the open has just checked each frame's CRC, and those
+                    // that cannot match are passed over as a sealed segment's records
+                    // outside the index's candidates are (docs/DESIGN.md, "Reading the
+                    // active segment read-only"). Every record visited is checked again.
+                    if let Some(r) = self.segment.checked_frame(offset, seq)
+                        && !(self.may_match)(r.recorded_at, r.payload)
+                    {
+                        offset += r.frame_len() as u64;
+                        continue;
+                    }
                     let r = self.segment.frame(offset, seq, self.scratch)?;
                     let next = offset + r.frame_len() as u64;
                     if visit(offset, seq, r.recorded_at, r.payload)?.is_break() {

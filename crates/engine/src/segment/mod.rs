@@ -16,7 +16,8 @@ mod live_tests;
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::proof::ActiveTree;
 use crate::record::{
-    FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, decode_frame, read_u32, salt,
+    BODY_FIXED_LEN, FRAME_HEADER_LEN, Frame, FrameCrc, MAX_BODY_LEN, RawRecord, decode_frame,
+    read_u32, read_u64, salt,
 };
 use crate::sys::ReadMap;
 use auditlog_format::cold::read::ColdFile;
@@ -348,6 +349,30 @@ impl Segment {
             )),
             _ => Err(self.corrupt(offset, Some(seq), CorruptionKind::BadLength(len))),
         }
+    }
+
+    /// The frame at `offset`, if it holds record `seq` and lies in the prefix a read-only
+    /// open scanned (`with_checked_prefix`), whose every frame's CRC that scan checked: its
+    /// CRC is not checked again. Only for passing over records a query cannot match
+    /// (`query::exec`, `FrameReader::run`): a frame the query reads is read through
+    /// [`frame`](Self::frame), checked. `None` anywhere else.
+    pub(crate) fn checked_frame(&self, offset: u64, seq: u64) -> Option<RawRecord<'_>> {
+        let SegmentData::Active {
+            checked: Some(map), ..
+        } = &self.data
+        else {
+            return None;
+        };
+        let rest = map.get(usize::try_from(offset).ok()?..)?;
+        let len = read_u32(rest.get(..FRAME_HEADER_LEN)?, 0) as usize;
+        let body = rest.get(FRAME_HEADER_LEN..FRAME_HEADER_LEN.checked_add(len)?)?;
+        let record = RawRecord {
+            seq: read_u64(body.get(..BODY_FIXED_LEN)?, 0),
+            recorded_at: read_u64(body, 8) as i64,
+            durable_size: read_u64(body, 16),
+            payload: &body[BODY_FIXED_LEN..],
+        };
+        (record.seq == seq).then_some(record)
     }
 
     /// The body length in the frame header at the start of `bytes`, if it is one a frame
