@@ -131,6 +131,28 @@ def test_append_many_gives_consecutive_receipts(log):
     assert log.get(57).action == "a57"
 
 
+def test_receipts_are_named_tuples_whatever_the_call(log):
+    # The extension makes the Receipt objects itself (crates/python/src/receipt.rs): they
+    # must be the package's named tuple, as before, from every kind of append.
+    import pickle
+
+    single = log.append(Event("u", "one"))
+    batch = log.append_many([Event("u", "two"), {"actor": {"id": "u"}, "action": "three"}])
+    from_json = log.append_json('{"actor":{"id":"u"},"action":"four"}')
+    assert type(batch) is list
+    for r in [single, *batch, from_json]:
+        assert type(r) is auditlog.Receipt
+        seq, recorded_at, tree_size, leaf_hash = r
+        assert (seq, recorded_at, tree_size, leaf_hash) == (r.seq, r.recorded_at, r.tree_size, r.leaf_hash)
+        assert r == tuple(r) and hash(r) == hash(tuple(r)) and len(r) == 4
+        assert r._asdict()["leaf_hash"] == leaf_hash and len(leaf_hash) == 64
+        assert pickle.loads(pickle.dumps(r)) == r
+        assert r._replace(seq=-1).seq == -1
+        assert log.get(seq).recorded_at == recorded_at
+    assert [r.seq for r in batch] == [1, 2] and batch[0].tree_size == batch[1].tree_size == 3
+    assert batch[0].recorded_at == batch[1].recorded_at
+
+
 def test_get_of_a_missing_record_is_not_found(log):
     log.append(Event("u", "x"))
     with pytest.raises(auditlog.NotFound, match=r"99.*0\.\.1"):
