@@ -77,6 +77,18 @@ def test_dicts_in_the_documented_shape_are_events(log):
     assert log.get(r.seq).event.entity == {"type": "user", "id": "7"}
 
 
+def _nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class _Unprintable(int):
+    def __str__(self):
+        return "not a number"
+
+
 @pytest.mark.parametrize(
     "bad, words",
     [
@@ -93,6 +105,12 @@ def test_dicts_in_the_documented_shape_are_events(log):
         ({"actor": {"id": "u"}, "action": "x", "metadata": [1]}, "`metadata` must be an object"),
         ({"actor": {"id": "u"}, "action": "x", "before": float("nan")}, "invalid event"),
         ({"actor": {"id": "u"}, "action": "x", "before": object()}, "not JSON serialisable"),
+        # JSON values are printed by serde_json from the objects (convert.rs): deeper than the
+        # converter's own bound, deeper than any payload may hold, and an int beyond 64 bits
+        # whose str() is not a number.
+        ({"actor": {"id": "u"}, "action": "x", "before": _nested(300)}, "`before` is nested too deeply"),
+        ({"actor": {"id": "u"}, "action": "x", "after": _nested(200)}, "`after` nests arrays and objects more than 64 levels"),
+        ({"actor": {"id": "u"}, "action": "x", "before": [_Unprintable(2**80)]}, "`before` holds an int whose text is not a JSON number"),
         ("not an event", "expected an auditlog.Event or a dict"),
         # Lone surrogates: Python strs, not Unicode text (no UTF-8 form).
         ({"actor": {"id": "a\ud800"}, "action": "x"}, "`actor.id` holds a string with a lone surrogate"),

@@ -8,15 +8,21 @@
 //! `append_many` is bound by this conversion, so it avoids what cost most per event (session
 //! 29, docs/BENCHMARKS.md): each known key is looked up with an interned `str` (a hash probe
 //! that compares pointers) instead of each key being copied out as a Rust `String` and
-//! matched, and JSON values are written into one buffer kept for the whole batch.
+//! matched. JSON values are printed by serde_json from the Python objects themselves (`Json`
+//! is their `Serialize`), which lets `JsonText::serialize` keep the text after one check:
+//! text handed to `JsonText` as a `&str` is checked and then parsed once more by serde_json
+//! for its raw value, a quarter of each value's cost (session 30).
 
 use crate::errors::raise;
 use auditlog::{Actor, Entity, Event, JsonText, Timestamp};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::io::Write;
+use std::cell::RefCell;
 
 /// Deeper JSON than this is refused before the engine's own (smaller) depth limit applies:
 /// it bounds the recursion here.
@@ -191,98 +197,97 @@ fn entity(v: Option<Bound<'_, PyAny>>) -> PyResult<Option<Entity>> {
     }))
 }
 
-/// What the converter keeps between the events of a batch.
-#[derive(Debug, Default)]
-pub(crate) struct Converter {
-    /// The JSON text of the value being written; `JsonText` copies it out at its exact size.
-    json: Vec<u8>,
+/// `v` (the value of `key`) as JSON text. A Python error met while printing it (a bad
+/// value, or one `_json_default` refuses) is kept aside and raised as it is: serde_json's
+/// error can only carry text.
+fn json_text(key: &str, v: &Bound<'_, PyAny>) -> PyResult<JsonText> {
+    let error = RefCell::new(None);
+    let json = Json {
+        key,
+        value: v,
+        depth: 0,
+        error: &error,
+    };
+    JsonText::serialize(&json).map_err(|e| {
+        error
+            .take()
+            .unwrap_or_else(|| invalid(format!("`{key}`: {e}")))
+    })
 }
 
-impl Converter {
-    fn json_text(&mut self, key: &str, v: &Bound<'_, PyAny>) -> PyResult<JsonText> {
-        self.json.clear();
-        write_json(key, v, &mut self.json, 0)?;
-        // Only str contents (UTF-8) and ASCII were written.
-        let text = std::str::from_utf8(&self.json).expect("JSON written from str is UTF-8");
-        text.parse::<JsonText>()
-            .map_err(|e| invalid(format!("`{key}`: {e}")))
+/// The event a dict in the documented JSON shape describes. Anything but a plain dict (an
+/// `auditlog.Event`, another mapping) is first made one by `auditlog.embedded._as_dict`,
+/// which refuses what is neither: `append_many` passes its list as it is, since a Python
+/// call per event to check each was a dict cost about 100 ns.
+pub(crate) fn event(v: &Bound<'_, PyAny>) -> PyResult<Event> {
+    if v.is_exact_instance_of::<PyDict>() {
+        return event_dict(v.cast::<PyDict>()?);
     }
+    let as_dict = v
+        .py()
+        .import(intern!(v.py(), "auditlog.embedded"))?
+        .getattr(intern!(v.py(), "_as_dict"))?;
+    let d = as_dict.call1((v,))?;
+    let d = d.cast::<PyDict>().map_err(|_| {
+        invalid(format!(
+            "expected an auditlog.Event or a dict, not {}",
+            type_name(v)
+        ))
+    })?;
+    event_dict(d)
+}
 
-    /// The event a dict in the documented JSON shape describes. Anything but a plain dict (an
-    /// `auditlog.Event`, another mapping) is first made one by `auditlog.embedded._as_dict`,
-    /// which refuses what is neither: `append_many` passes its list as it is, since a Python
-    /// call per event to check each was a dict cost about 100 ns.
-    pub(crate) fn event(&mut self, v: &Bound<'_, PyAny>) -> PyResult<Event> {
-        if v.is_exact_instance_of::<PyDict>() {
-            return self.event_dict(v.cast::<PyDict>()?);
-        }
-        let as_dict = v
-            .py()
-            .import(intern!(v.py(), "auditlog.embedded"))?
-            .getattr(intern!(v.py(), "_as_dict"))?;
-        let d = as_dict.call1((v,))?;
-        let d = d.cast::<PyDict>().map_err(|_| {
-            invalid(format!(
-                "expected an auditlog.Event or a dict, not {}",
-                type_name(v)
-            ))
-        })?;
-        self.event_dict(d)
+fn event_dict(d: &Bound<'_, PyDict>) -> PyResult<Event> {
+    let mut f = Fields::new(d);
+    let (actor_dict, action) = (field!(f, "actor"), field!(f, "action"));
+    let mut event = Event {
+        occurred_at: match opt_string("occurred_at", field!(f, "occurred_at"))? {
+            None => None,
+            Some(s) => Some(
+                Timestamp::parse_rfc3339(&s).map_err(|e| invalid(format!("`occurred_at`: {e}")))?,
+            ),
+        },
+        error_message: opt_string("error_message", field!(f, "error_message"))?,
+        entity: entity(field!(f, "entity"))?,
+        tenant: opt_string("tenant", field!(f, "tenant"))?,
+        ip: opt_string("ip", field!(f, "ip"))?,
+        user_agent: opt_string("user_agent", field!(f, "user_agent"))?,
+        session_id: opt_string("session_id", field!(f, "session_id"))?,
+        request_id: opt_string("request_id", field!(f, "request_id"))?,
+        source: opt_string("source", field!(f, "source"))?,
+        changed_fields: strings("changed_fields", field!(f, "changed_fields"))?,
+        labels: strings("labels", field!(f, "labels"))?,
+        ..Event::default()
+    };
+    if let Some(v) = field!(f, "outcome") {
+        event.outcome = parse("outcome", &v)?;
     }
-
-    fn event_dict(&mut self, d: &Bound<'_, PyDict>) -> PyResult<Event> {
-        let mut f = Fields::new(d);
-        let (actor_dict, action) = (field!(f, "actor"), field!(f, "action"));
-        let mut event = Event {
-            occurred_at: match opt_string("occurred_at", field!(f, "occurred_at"))? {
-                None => None,
-                Some(s) => Some(
-                    Timestamp::parse_rfc3339(&s)
-                        .map_err(|e| invalid(format!("`occurred_at`: {e}")))?,
-                ),
-            },
-            error_message: opt_string("error_message", field!(f, "error_message"))?,
-            entity: entity(field!(f, "entity"))?,
-            tenant: opt_string("tenant", field!(f, "tenant"))?,
-            ip: opt_string("ip", field!(f, "ip"))?,
-            user_agent: opt_string("user_agent", field!(f, "user_agent"))?,
-            session_id: opt_string("session_id", field!(f, "session_id"))?,
-            request_id: opt_string("request_id", field!(f, "request_id"))?,
-            source: opt_string("source", field!(f, "source"))?,
-            changed_fields: strings("changed_fields", field!(f, "changed_fields"))?,
-            labels: strings("labels", field!(f, "labels"))?,
-            ..Event::default()
-        };
-        if let Some(v) = field!(f, "outcome") {
-            event.outcome = parse("outcome", &v)?;
-        }
-        if let Some(v) = field!(f, "severity") {
-            event.severity = parse("severity", &v)?;
-        }
-        // In a dict, `None` is JSON null, kept apart from an absent key (as in JSON).
-        if let Some(v) = field!(f, "before") {
-            event.before = Some(self.json_text("before", &v)?);
-        }
-        if let Some(v) = field!(f, "after") {
-            event.after = Some(self.json_text("after", &v)?);
-        }
-        if let Some(v) = field!(f, "metadata").filter(|v| !v.is_none()) {
-            as_dict("metadata", &v)?;
-            event.metadata = Some(self.json_text("metadata", &v)?);
-        }
-        f.no_others("key", auditlog::EVENT_KEYS, |other| {
-            format!(
-                "unknown field `{other}`, expected one of {}",
-                one_of(auditlog::EVENT_KEYS)
-            )
-        })?;
-        event.actor = actor(&actor_dict.ok_or_else(|| invalid("missing field `actor`".into()))?)?;
-        event.action = match action {
-            Some(v) => string("action", &v)?,
-            None => return Err(invalid("missing field `action`".into())),
-        };
-        Ok(event)
+    if let Some(v) = field!(f, "severity") {
+        event.severity = parse("severity", &v)?;
     }
+    // In a dict, `None` is JSON null, kept apart from an absent key (as in JSON).
+    if let Some(v) = field!(f, "before") {
+        event.before = Some(json_text("before", &v)?);
+    }
+    if let Some(v) = field!(f, "after") {
+        event.after = Some(json_text("after", &v)?);
+    }
+    if let Some(v) = field!(f, "metadata").filter(|v| !v.is_none()) {
+        as_dict("metadata", &v)?;
+        event.metadata = Some(json_text("metadata", &v)?);
+    }
+    f.no_others("key", auditlog::EVENT_KEYS, |other| {
+        format!(
+            "unknown field `{other}`, expected one of {}",
+            one_of(auditlog::EVENT_KEYS)
+        )
+    })?;
+    event.actor = actor(&actor_dict.ok_or_else(|| invalid("missing field `actor`".into()))?)?;
+    event.action = match action {
+        Some(v) => string("action", &v)?,
+        None => return Err(invalid("missing field `action`".into())),
+    };
+    Ok(event)
 }
 
 /// An enum field (`outcome`, `severity`) from its text, parsed without a copy where the str
@@ -299,73 +304,114 @@ fn parse<T: std::str::FromStr<Err: std::fmt::Display>>(
         .map_err(|e| invalid(format!("`{key}`: {e}")))
 }
 
-fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(out, s).expect("strings serialize into a Vec");
+/// A Python value (`key`'s, or inside it) printed as JSON by serde_json: what the Python
+/// encoder makes of it, with `auditlog.embedded._json_default` for types JSON lacks.
+struct Json<'a, 'py> {
+    key: &'a str,
+    value: &'a Bound<'py, PyAny>,
+    /// Bounds the recursion before the engine's own (smaller) depth limit applies.
+    depth: usize,
+    /// The first Python error met (see `json_text`).
+    error: &'a RefCell<Option<PyErr>>,
 }
 
-fn write_json(key: &str, v: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
-    if depth > MAX_DEPTH {
-        return Err(invalid(format!("`{key}` is nested too deeply")));
+impl<'a, 'py> Json<'a, 'py> {
+    fn inner<'b>(&'b self, value: &'b Bound<'py, PyAny>) -> Json<'b, 'py> {
+        Json {
+            key: self.key,
+            value,
+            depth: self.depth + 1,
+            error: self.error,
+        }
     }
-    if v.is_none() {
-        out.extend_from_slice(b"null");
-    } else if let Ok(s) = v.cast::<PyString>() {
-        push_json_str(out, &text(key, s)?);
-    } else if let Ok(b) = v.cast::<PyBool>() {
-        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
-    } else if v.is_instance_of::<PyInt>() {
-        match v.extract::<i64>() {
-            Ok(i) => write!(out, "{i}").expect("writing to a Vec"),
-            // Beyond 64 bits: Python's own decimal text, kept exactly (JsonText keeps it).
-            Err(_) => out.extend_from_slice(text(key, &v.str()?)?.as_bytes()),
-        }
-    } else if let Ok(f) = v.cast::<PyFloat>() {
-        let f = f.value();
-        if !f.is_finite() {
-            return Err(invalid(format!(
-                "`{key}` holds {f}, which JSON cannot represent"
-            )));
-        }
-        serde_json::to_writer(&mut *out, &f).expect("finite floats serialize");
-    } else if let Ok(d) = v.cast::<PyDict>() {
-        out.push(b'{');
-        for (i, (k, item)) in d.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if let Ok(s) = k.cast::<PyString>() {
-                push_json_str(out, &text(key, s)?);
-            } else if k.is_instance_of::<PyInt>() || k.is_instance_of::<PyFloat>() {
-                push_json_str(out, &text(key, &k.str()?)?);
-            } else {
-                return Err(invalid(format!(
-                    "`{key}` has a key of type {}; JSON keys are strings",
-                    type_name(&k)
-                )));
-            }
-            out.push(b':');
-            write_json(key, &item, out, depth + 1)?;
-        }
-        out.push(b'}');
-    } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
-        out.push(b'[');
-        for (i, item) in v.try_iter()?.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_json(key, &item?, out, depth + 1)?;
-        }
-        out.push(b']');
-    } else {
-        // What the Python encoder does with other types: datetimes, decimals, sets, ...
-        let default = v
-            .py()
-            .import("auditlog.embedded")?
-            .getattr("_json_default")?;
-        let converted = default
-            .call1((v,))
-            .map_err(|e| invalid(format!("`{key}`: {e}")))?;
-        write_json(key, &converted, out, depth + 1)?;
+
+    /// `e` kept for `json_text`, and an error for serde_json to return with.
+    fn fail<E: serde::ser::Error>(&self, e: PyErr) -> E {
+        self.error.borrow_mut().get_or_insert(e);
+        E::custom("a Python error (raised instead)")
     }
-    Ok(())
+
+    fn text<'s, E: serde::ser::Error>(
+        &self,
+        s: &'s Bound<'_, PyString>,
+    ) -> Result<Cow<'s, str>, E> {
+        text(self.key, s).map_err(|e| self.fail(e))
+    }
+}
+
+impl Serialize for Json<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (key, v) = (self.key, self.value);
+        if self.depth > MAX_DEPTH {
+            return Err(self.fail(invalid(format!("`{key}` is nested too deeply"))));
+        }
+        if v.is_none() {
+            serializer.serialize_unit()
+        } else if let Ok(s) = v.cast::<PyString>() {
+            serializer.serialize_str(&self.text(s)?)
+        } else if let Ok(b) = v.cast::<PyBool>() {
+            serializer.serialize_bool(b.is_true())
+        } else if v.is_instance_of::<PyInt>() {
+            match v.extract::<i64>() {
+                Ok(i) => serializer.serialize_i64(i),
+                // Beyond 64 bits: Python's own decimal text, kept exactly (JsonText keeps it).
+                Err(_) => {
+                    let digits = v.str().map_err(|e| self.fail(e))?;
+                    // An int subclass's `__str__` may print anything: checked as JSON.
+                    let raw =
+                        RawValue::from_string(self.text(&digits)?.into_owned()).map_err(|e| {
+                            self.fail(invalid(format!(
+                                "`{key}` holds an int whose text is not a JSON number: {e}"
+                            )))
+                        })?;
+                    raw.serialize(serializer)
+                }
+            }
+        } else if let Ok(f) = v.cast::<PyFloat>() {
+            let f = f.value();
+            if !f.is_finite() {
+                return Err(self.fail(invalid(format!(
+                    "`{key}` holds {f}, which JSON cannot represent"
+                ))));
+            }
+            serializer.serialize_f64(f)
+        } else if let Ok(d) = v.cast::<PyDict>() {
+            let mut map = serializer.serialize_map(Some(d.len()))?;
+            for (k, item) in d.iter() {
+                if let Ok(s) = k.cast::<PyString>() {
+                    map.serialize_key(&*self.text(s)?)?;
+                } else if k.is_instance_of::<PyInt>() || k.is_instance_of::<PyFloat>() {
+                    let k = k.str().map_err(|e| self.fail(e))?;
+                    map.serialize_key(&*self.text(&k)?)?;
+                } else {
+                    return Err(self.fail(invalid(format!(
+                        "`{key}` has a key of type {}; JSON keys are strings",
+                        type_name(&k)
+                    ))));
+                }
+                map.serialize_value(&self.inner(&item))?;
+            }
+            map.end()
+        } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+            let items = v.try_iter().map_err(|e| self.fail(e))?;
+            let mut seq = serializer.serialize_seq(None)?;
+            for item in items {
+                seq.serialize_element(&self.inner(&item.map_err(|e| self.fail(e))?))?;
+            }
+            seq.end()
+        } else {
+            // What the Python encoder does with other types: datetimes, decimals, sets, ...
+            let converted = v
+                .py()
+                .import(intern!(v.py(), "auditlog.embedded"))
+                .and_then(|m| m.getattr(intern!(v.py(), "_json_default")))
+                .and_then(|default| {
+                    default
+                        .call1((v,))
+                        .map_err(|e| invalid(format!("`{key}`: {e}")))
+                })
+                .map_err(|e| self.fail(e))?;
+            self.inner(&converted).serialize(serializer)
+        }
+    }
 }

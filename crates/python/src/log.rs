@@ -126,7 +126,7 @@ impl NativeLog {
         event: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let log = self.handle()?;
-        let event = convert::Converter::default().event(event)?;
+        let event = convert::event(event)?;
         let written = py.detach(|| log.append(&event).py_err()?.wait().py_err())?;
         receipt(py, &written)
     }
@@ -138,10 +138,9 @@ impl NativeLog {
         events: &Bound<'py, PyList>,
     ) -> PyResult<Bound<'py, PyList>> {
         let log = self.handle()?;
-        let mut converter = convert::Converter::default();
         let events = events
             .iter()
-            .map(|e| converter.event(&e))
+            .map(|e| convert::event(&e))
             .collect::<PyResult<Vec<Event>>>()?;
         let written = py.detach(|| log.append_batch(&events).py_err()?.wait().py_err())?;
         receipts(py, &written)
@@ -150,7 +149,7 @@ impl NativeLog {
     /// `try_submit_json` for an event dict.
     fn try_submit_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PendingAppend> {
         let log = self.handle()?;
-        let event = convert::Converter::default().event(event)?;
+        let event = convert::event(event)?;
         let handle = py.detach(|| log.try_append(&event).py_err())?;
         Ok(PendingAppend {
             handle: std::sync::Mutex::new(Some(handle)),
