@@ -149,6 +149,27 @@ def test_append_many_gives_consecutive_receipts(log):
     assert log.get(57).action == "a57"
 
 
+def test_keys_that_are_not_interned_are_read_the_same(log):
+    # The converter matches a dict's keys by pointer against interned names, then by text:
+    # keys that json.loads made, built at run time or of a str subclass are the same keys.
+    import json
+
+    class Key(str):
+        pass
+
+    text = '{"actor":{"id":"u","kind":"user"},"action":"a","tenant":"t","entity":{"type":"order","id":"7"},"metadata":{"n":1}}'
+    built = {"".join(["ac", "tor"]): {"".join(["i", "d"]): "u"}, Key("action"): "b", "ten" + "ant": "t"}
+    first, second = log.append_many([json.loads(text), built])
+    one, two = log.get(first.seq).event, log.get(second.seq).event
+    assert (one.actor, one.action, one.tenant, one.metadata) == ({"id": "u", "kind": "user"}, "a", "t", {"n": 1})
+    assert one.entity == {"type": "order", "id": "7"}
+    assert (two.actor, two.action, two.tenant) == ({"id": "u"}, "b", "t")
+    # A known field's bad value is reported before an unknown key, wherever the keys are.
+    with pytest.raises(auditlog.InvalidEvent, match="`tenant` must be a string"):
+        log.append({"bogus": 1, "actor": {"id": "u"}, "action": "x", "tenant": 5})
+    assert log.tree_head().size == 2
+
+
 def test_receipts_are_named_tuples_whatever_the_call(log):
     # The extension makes the Receipt objects itself (crates/python/src/receipt.rs): they
     # must be the package's named tuple, as before, from every kind of append.

@@ -5,18 +5,19 @@
 //! compact JSON here; a value JSON has no type for (a `datetime`, a `Decimal`) goes through
 //! `auditlog.embedded._json_default`, as the Python encoder would.
 //!
-//! `append_many` is bound by this conversion, so it avoids what cost most per event (session
-//! 29, docs/BENCHMARKS.md): each known key is looked up with an interned `str` (a hash probe
-//! that compares pointers) instead of each key being copied out as a Rust `String` and
-//! matched. JSON values are printed by serde_json from the Python objects themselves (`Json`
-//! is their `Serialize`), which lets `JsonText::serialize` keep the text after one check:
-//! text handed to `JsonText` as a `&str` is checked and then parsed once more by serde_json
-//! for its raw value, a quarter of each value's cost (session 30).
+//! `append_many` is bound by this conversion, so it avoids what cost most per event (sessions
+//! 29 and 30, docs/BENCHMARKS.md). A dict's keys are walked once and matched by pointer
+//! against interned names (`Fields`), instead of each key being copied out as a Rust `String`
+//! and matched, or each known key being looked up. JSON values are printed by serde_json from
+//! the Python objects themselves (`Json` is their `Serialize`), so that `JsonText::serialize`
+//! keeps the text after one check: text handed to `JsonText` as a `&str` is checked and then
+//! parsed once more by serde_json for its raw value.
 
 use crate::errors::raise;
 use auditlog::{Actor, Entity, Event, JsonText, Timestamp};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -78,41 +79,56 @@ fn as_dict<'a, 'py>(key: &str, v: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'
     })
 }
 
-/// The values of a dict's known keys, each looked up by an interned key; `found` counts the
-/// hits, so that one comparison with the dict's length tells whether any other key is there.
-struct Fields<'a, 'py> {
-    dict: &'a Bound<'py, PyDict>,
-    found: usize,
+/// A dict's values for the keys `names`, found in one walk over the dict. Looking each known
+/// key up was a hash probe per key, present or not (about 1,900 instructions per event in
+/// session 29); walking compares each key's pointer with the interned names (the keys of a
+/// dict literal are interned, so they are these very objects) and only then its text.
+struct Fields<'py, const N: usize> {
+    values: [Option<Bound<'py, PyAny>>; N],
+    /// The first key that is not one of the names: refused by `no_others`, after the known
+    /// fields are read (so that a known field's bad value is what is reported first).
+    other: Option<Bound<'py, PyAny>>,
 }
 
-impl<'a, 'py> Fields<'a, 'py> {
-    fn new(dict: &'a Bound<'py, PyDict>) -> Self {
-        Fields { dict, found: 0 }
-    }
-
-    fn get(&mut self, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let value = self.dict.get_item(key)?;
-        self.found += usize::from(value.is_some());
-        Ok(value)
-    }
-
-    /// Refuses a key other than `known`: `unknown` words the error for the first one found.
-    fn no_others(
-        &self,
-        place: &str,
-        known: &[&str],
-        unknown: impl FnOnce(&str) -> String,
-    ) -> PyResult<()> {
-        if self.found == self.dict.len() {
-            return Ok(());
-        }
-        for key in self.dict.keys() {
-            let key = string(place, &key)?;
-            if !known.contains(&key.as_str()) {
-                return Err(invalid(unknown(&key)));
+impl<'py, const N: usize> Fields<'py, N> {
+    fn walk(
+        dict: &Bound<'py, PyDict>,
+        names: &[&str; N],
+        interned: &'static PyOnceLock<[Py<PyString>; N]>,
+    ) -> Self {
+        let py = dict.py();
+        let keys = interned.get_or_init(py, || names.map(|n| PyString::intern(py, n).unbind()));
+        let mut fields = Fields {
+            values: std::array::from_fn(|_| None),
+            other: None,
+        };
+        for (key, value) in dict.iter() {
+            let at = keys
+                .iter()
+                .position(|k| k.as_ptr() == key.as_ptr())
+                .or_else(|| {
+                    let text = crate::utf8::utf8(key.cast::<PyString>().ok()?).ok()?;
+                    names.iter().position(|n| *n == text)
+                });
+            match at {
+                Some(i) => fields.values[i] = Some(value),
+                None if fields.other.is_none() => fields.other = Some(key),
+                None => {}
             }
         }
-        Ok(())
+        fields
+    }
+}
+
+/// Refuses `other`, a key not among the names (see `Fields`): `unknown` words the error.
+fn no_others(
+    other: Option<Bound<'_, PyAny>>,
+    place: &str,
+    unknown: impl FnOnce(&str) -> String,
+) -> PyResult<()> {
+    match other {
+        None => Ok(()),
+        Some(key) => Err(invalid(unknown(&string(place, &key)?))),
     }
 }
 
@@ -120,13 +136,6 @@ impl<'a, 'py> Fields<'a, 'py> {
 fn one_of(keys: &[&str]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
     quoted.join(", ")
-}
-
-/// `fields.get(intern!(py, "name"))?`: the key text is interned once per call site.
-macro_rules! field {
-    ($fields:expr, $name:literal) => {
-        $fields.get(intern!($fields.dict.py(), $name))?
-    };
 }
 
 fn strings(key: &str, v: Option<Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
@@ -149,18 +158,20 @@ fn strings(key: &str, v: Option<Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 }
 
 fn actor(v: &Bound<'_, PyAny>) -> PyResult<Actor> {
-    let mut f = Fields::new(as_dict("actor", v)?);
-    let id = field!(f, "id")
-        .map(|v| string("actor.id", &v))
-        .transpose()?;
-    let kind = opt_string("actor.kind", field!(f, "kind"))?;
-    let name = opt_string("actor.name", field!(f, "name"))?;
-    let email = opt_string("actor.email", field!(f, "email"))?;
-    const KEYS: &[&str] = &["id", "kind", "name", "email"];
-    f.no_others("actor key", KEYS, |other| {
+    const KEYS: [&str; 4] = ["id", "kind", "name", "email"];
+    static INTERNED: PyOnceLock<[Py<PyString>; 4]> = PyOnceLock::new();
+    let Fields {
+        values: [id, kind, name, email],
+        other,
+    } = Fields::walk(as_dict("actor", v)?, &KEYS, &INTERNED);
+    let id = id.map(|v| string("actor.id", &v)).transpose()?;
+    let kind = opt_string("actor.kind", kind)?;
+    let name = opt_string("actor.name", name)?;
+    let email = opt_string("actor.email", email)?;
+    no_others(other, "actor key", |other| {
         format!(
             "unknown field `{other}` in `actor`, expected one of {}",
-            one_of(KEYS)
+            one_of(&KEYS)
         )
     })?;
     Ok(Actor {
@@ -175,19 +186,19 @@ fn entity(v: Option<Bound<'_, PyAny>>) -> PyResult<Option<Entity>> {
     let Some(v) = v.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
-    let mut f = Fields::new(as_dict("entity", &v)?);
-    let kind = field!(f, "type")
-        .map(|v| string("entity.type", &v))
-        .transpose()?;
-    let id = field!(f, "id")
-        .map(|v| string("entity.id", &v))
-        .transpose()?;
-    let name = opt_string("entity.name", field!(f, "name"))?;
-    const KEYS: &[&str] = &["type", "id", "name"];
-    f.no_others("entity key", KEYS, |other| {
+    const KEYS: [&str; 3] = ["type", "id", "name"];
+    static INTERNED: PyOnceLock<[Py<PyString>; 3]> = PyOnceLock::new();
+    let Fields {
+        values: [kind, id, name],
+        other,
+    } = Fields::walk(as_dict("entity", &v)?, &KEYS, &INTERNED);
+    let kind = kind.map(|v| string("entity.type", &v)).transpose()?;
+    let id = id.map(|v| string("entity.id", &v)).transpose()?;
+    let name = opt_string("entity.name", name)?;
+    no_others(other, "entity key", |other| {
         format!(
             "unknown field `{other}` in `entity`, expected one of {}",
-            one_of(KEYS)
+            one_of(&KEYS)
         )
     })?;
     Ok(Some(Entity {
@@ -237,49 +248,122 @@ pub(crate) fn event(v: &Bound<'_, PyAny>) -> PyResult<Event> {
     event_dict(d)
 }
 
+/// An event's keys, in the order of `auditlog::EVENT_KEYS` (checked when compiling), which
+/// is the order `event_dict` takes them apart in.
+const EVENT_KEYS: [&str; 18] = [
+    "occurred_at",
+    "actor",
+    "action",
+    "outcome",
+    "error_message",
+    "severity",
+    "entity",
+    "tenant",
+    "ip",
+    "user_agent",
+    "session_id",
+    "request_id",
+    "source",
+    "before",
+    "after",
+    "changed_fields",
+    "labels",
+    "metadata",
+];
+
+const _: () = assert!(
+    same_keys(&EVENT_KEYS, auditlog::EVENT_KEYS),
+    "the engine's event keys changed: update EVENT_KEYS and event_dict"
+);
+
+const fn same_keys(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        let (x, y) = (a[i].as_bytes(), b[i].as_bytes());
+        if x.len() != y.len() {
+            return false;
+        }
+        let mut j = 0;
+        while j < x.len() {
+            if x[j] != y[j] {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
 fn event_dict(d: &Bound<'_, PyDict>) -> PyResult<Event> {
-    let mut f = Fields::new(d);
-    let (actor_dict, action) = (field!(f, "actor"), field!(f, "action"));
+    static INTERNED: PyOnceLock<[Py<PyString>; 18]> = PyOnceLock::new();
+    let Fields {
+        values:
+            [
+                occurred_at,
+                actor_dict,
+                action,
+                outcome,
+                error_message,
+                severity,
+                entity_dict,
+                tenant,
+                ip,
+                user_agent,
+                session_id,
+                request_id,
+                source,
+                before,
+                after,
+                changed_fields,
+                labels,
+                metadata,
+            ],
+        other,
+    } = Fields::walk(d, &EVENT_KEYS, &INTERNED);
     let mut event = Event {
-        occurred_at: match opt_string("occurred_at", field!(f, "occurred_at"))? {
+        occurred_at: match opt_string("occurred_at", occurred_at)? {
             None => None,
             Some(s) => Some(
                 Timestamp::parse_rfc3339(&s).map_err(|e| invalid(format!("`occurred_at`: {e}")))?,
             ),
         },
-        error_message: opt_string("error_message", field!(f, "error_message"))?,
-        entity: entity(field!(f, "entity"))?,
-        tenant: opt_string("tenant", field!(f, "tenant"))?,
-        ip: opt_string("ip", field!(f, "ip"))?,
-        user_agent: opt_string("user_agent", field!(f, "user_agent"))?,
-        session_id: opt_string("session_id", field!(f, "session_id"))?,
-        request_id: opt_string("request_id", field!(f, "request_id"))?,
-        source: opt_string("source", field!(f, "source"))?,
-        changed_fields: strings("changed_fields", field!(f, "changed_fields"))?,
-        labels: strings("labels", field!(f, "labels"))?,
+        error_message: opt_string("error_message", error_message)?,
+        entity: entity(entity_dict)?,
+        tenant: opt_string("tenant", tenant)?,
+        ip: opt_string("ip", ip)?,
+        user_agent: opt_string("user_agent", user_agent)?,
+        session_id: opt_string("session_id", session_id)?,
+        request_id: opt_string("request_id", request_id)?,
+        source: opt_string("source", source)?,
+        changed_fields: strings("changed_fields", changed_fields)?,
+        labels: strings("labels", labels)?,
         ..Event::default()
     };
-    if let Some(v) = field!(f, "outcome") {
+    if let Some(v) = outcome {
         event.outcome = parse("outcome", &v)?;
     }
-    if let Some(v) = field!(f, "severity") {
+    if let Some(v) = severity {
         event.severity = parse("severity", &v)?;
     }
     // In a dict, `None` is JSON null, kept apart from an absent key (as in JSON).
-    if let Some(v) = field!(f, "before") {
+    if let Some(v) = before {
         event.before = Some(json_text("before", &v)?);
     }
-    if let Some(v) = field!(f, "after") {
+    if let Some(v) = after {
         event.after = Some(json_text("after", &v)?);
     }
-    if let Some(v) = field!(f, "metadata").filter(|v| !v.is_none()) {
+    if let Some(v) = metadata.filter(|v| !v.is_none()) {
         as_dict("metadata", &v)?;
         event.metadata = Some(json_text("metadata", &v)?);
     }
-    f.no_others("key", auditlog::EVENT_KEYS, |other| {
+    no_others(other, "key", |other| {
         format!(
             "unknown field `{other}`, expected one of {}",
-            one_of(auditlog::EVENT_KEYS)
+            one_of(&EVENT_KEYS)
         )
     })?;
     event.actor = actor(&actor_dict.ok_or_else(|| invalid("missing field `actor`".into()))?)?;
