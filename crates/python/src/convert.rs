@@ -138,6 +138,53 @@ fn one_of(keys: &[&str]) -> String {
     quoted.join(", ")
 }
 
+/// `f.values[i].take()` for the key `name` of `keys`, its position found when compiling (a
+/// name not in `keys` does not compile).
+macro_rules! take {
+    ($f:expr, $keys:expr, $name:literal) => {
+        $f.values[const { index_of(&$keys, $name) }].take()
+    };
+}
+
+/// The position of `name` in `keys`; for `take!`, so at compile time.
+const fn index_of(keys: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < keys.len() {
+        if same_text(keys[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not one of the keys")
+}
+
+const fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `keys` as an array of their number (which must be `N`).
+const fn as_array<const N: usize>(keys: &[&'static str]) -> [&'static str; N] {
+    assert!(keys.len() == N);
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = keys[i];
+        i += 1;
+    }
+    out
+}
+
 fn strings(key: &str, v: Option<Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     let Some(v) = v.filter(|v| !v.is_none()) else {
         return Ok(Vec::new());
@@ -160,15 +207,14 @@ fn strings(key: &str, v: Option<Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
 fn actor(v: &Bound<'_, PyAny>) -> PyResult<Actor> {
     const KEYS: [&str; 4] = ["id", "kind", "name", "email"];
     static INTERNED: PyOnceLock<[Py<PyString>; 4]> = PyOnceLock::new();
-    let Fields {
-        values: [id, kind, name, email],
-        other,
-    } = Fields::walk(as_dict("actor", v)?, &KEYS, &INTERNED);
-    let id = id.map(|v| string("actor.id", &v)).transpose()?;
-    let kind = opt_string("actor.kind", kind)?;
-    let name = opt_string("actor.name", name)?;
-    let email = opt_string("actor.email", email)?;
-    no_others(other, "actor key", |other| {
+    let mut f = Fields::walk(as_dict("actor", v)?, &KEYS, &INTERNED);
+    let id = take!(f, KEYS, "id")
+        .map(|v| string("actor.id", &v))
+        .transpose()?;
+    let kind = opt_string("actor.kind", take!(f, KEYS, "kind"))?;
+    let name = opt_string("actor.name", take!(f, KEYS, "name"))?;
+    let email = opt_string("actor.email", take!(f, KEYS, "email"))?;
+    no_others(f.other, "actor key", |other| {
         format!(
             "unknown field `{other}` in `actor`, expected one of {}",
             one_of(&KEYS)
@@ -188,14 +234,15 @@ fn entity(v: Option<Bound<'_, PyAny>>) -> PyResult<Option<Entity>> {
     };
     const KEYS: [&str; 3] = ["type", "id", "name"];
     static INTERNED: PyOnceLock<[Py<PyString>; 3]> = PyOnceLock::new();
-    let Fields {
-        values: [kind, id, name],
-        other,
-    } = Fields::walk(as_dict("entity", &v)?, &KEYS, &INTERNED);
-    let kind = kind.map(|v| string("entity.type", &v)).transpose()?;
-    let id = id.map(|v| string("entity.id", &v)).transpose()?;
-    let name = opt_string("entity.name", name)?;
-    no_others(other, "entity key", |other| {
+    let mut f = Fields::walk(as_dict("entity", &v)?, &KEYS, &INTERNED);
+    let kind = take!(f, KEYS, "type")
+        .map(|v| string("entity.type", &v))
+        .transpose()?;
+    let id = take!(f, KEYS, "id")
+        .map(|v| string("entity.id", &v))
+        .transpose()?;
+    let name = opt_string("entity.name", take!(f, KEYS, "name"))?;
+    no_others(f.other, "entity key", |other| {
         format!(
             "unknown field `{other}` in `entity`, expected one of {}",
             one_of(&KEYS)
@@ -248,119 +295,53 @@ pub(crate) fn event(v: &Bound<'_, PyAny>) -> PyResult<Event> {
     event_dict(d)
 }
 
-/// An event's keys, in the order of `auditlog::EVENT_KEYS` (checked when compiling), which
-/// is the order `event_dict` takes them apart in.
-const EVENT_KEYS: [&str; 18] = [
-    "occurred_at",
-    "actor",
-    "action",
-    "outcome",
-    "error_message",
-    "severity",
-    "entity",
-    "tenant",
-    "ip",
-    "user_agent",
-    "session_id",
-    "request_id",
-    "source",
-    "before",
-    "after",
-    "changed_fields",
-    "labels",
-    "metadata",
-];
-
-const _: () = assert!(
-    same_keys(&EVENT_KEYS, auditlog::EVENT_KEYS),
-    "the engine's event keys changed: update EVENT_KEYS and event_dict"
-);
-
-const fn same_keys(a: &[&str], b: &[&str]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        let (x, y) = (a[i].as_bytes(), b[i].as_bytes());
-        if x.len() != y.len() {
-            return false;
-        }
-        let mut j = 0;
-        while j < x.len() {
-            if x[j] != y[j] {
-                return false;
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    true
-}
+/// An event's keys: the engine's list, as an array for `Fields`.
+const EVENT_KEYS: [&str; auditlog::EVENT_KEYS.len()] = as_array(auditlog::EVENT_KEYS);
 
 fn event_dict(d: &Bound<'_, PyDict>) -> PyResult<Event> {
-    static INTERNED: PyOnceLock<[Py<PyString>; 18]> = PyOnceLock::new();
-    let Fields {
-        values:
-            [
-                occurred_at,
-                actor_dict,
-                action,
-                outcome,
-                error_message,
-                severity,
-                entity_dict,
-                tenant,
-                ip,
-                user_agent,
-                session_id,
-                request_id,
-                source,
-                before,
-                after,
-                changed_fields,
-                labels,
-                metadata,
-            ],
-        other,
-    } = Fields::walk(d, &EVENT_KEYS, &INTERNED);
+    static INTERNED: PyOnceLock<[Py<PyString>; EVENT_KEYS.len()]> = PyOnceLock::new();
+    let mut f = Fields::walk(d, &EVENT_KEYS, &INTERNED);
+    let (actor_dict, action) = (
+        take!(f, EVENT_KEYS, "actor"),
+        take!(f, EVENT_KEYS, "action"),
+    );
     let mut event = Event {
-        occurred_at: match opt_string("occurred_at", occurred_at)? {
+        occurred_at: match opt_string("occurred_at", take!(f, EVENT_KEYS, "occurred_at"))? {
             None => None,
             Some(s) => Some(
                 Timestamp::parse_rfc3339(&s).map_err(|e| invalid(format!("`occurred_at`: {e}")))?,
             ),
         },
-        error_message: opt_string("error_message", error_message)?,
-        entity: entity(entity_dict)?,
-        tenant: opt_string("tenant", tenant)?,
-        ip: opt_string("ip", ip)?,
-        user_agent: opt_string("user_agent", user_agent)?,
-        session_id: opt_string("session_id", session_id)?,
-        request_id: opt_string("request_id", request_id)?,
-        source: opt_string("source", source)?,
-        changed_fields: strings("changed_fields", changed_fields)?,
-        labels: strings("labels", labels)?,
+        error_message: opt_string("error_message", take!(f, EVENT_KEYS, "error_message"))?,
+        entity: entity(take!(f, EVENT_KEYS, "entity"))?,
+        tenant: opt_string("tenant", take!(f, EVENT_KEYS, "tenant"))?,
+        ip: opt_string("ip", take!(f, EVENT_KEYS, "ip"))?,
+        user_agent: opt_string("user_agent", take!(f, EVENT_KEYS, "user_agent"))?,
+        session_id: opt_string("session_id", take!(f, EVENT_KEYS, "session_id"))?,
+        request_id: opt_string("request_id", take!(f, EVENT_KEYS, "request_id"))?,
+        source: opt_string("source", take!(f, EVENT_KEYS, "source"))?,
+        changed_fields: strings("changed_fields", take!(f, EVENT_KEYS, "changed_fields"))?,
+        labels: strings("labels", take!(f, EVENT_KEYS, "labels"))?,
         ..Event::default()
     };
-    if let Some(v) = outcome {
+    if let Some(v) = take!(f, EVENT_KEYS, "outcome") {
         event.outcome = parse("outcome", &v)?;
     }
-    if let Some(v) = severity {
+    if let Some(v) = take!(f, EVENT_KEYS, "severity") {
         event.severity = parse("severity", &v)?;
     }
     // In a dict, `None` is JSON null, kept apart from an absent key (as in JSON).
-    if let Some(v) = before {
+    if let Some(v) = take!(f, EVENT_KEYS, "before") {
         event.before = Some(json_text("before", &v)?);
     }
-    if let Some(v) = after {
+    if let Some(v) = take!(f, EVENT_KEYS, "after") {
         event.after = Some(json_text("after", &v)?);
     }
-    if let Some(v) = metadata.filter(|v| !v.is_none()) {
+    if let Some(v) = take!(f, EVENT_KEYS, "metadata").filter(|v| !v.is_none()) {
         as_dict("metadata", &v)?;
         event.metadata = Some(json_text("metadata", &v)?);
     }
-    no_others(other, "key", |other| {
+    no_others(f.other, "key", |other| {
         format!(
             "unknown field `{other}`, expected one of {}",
             one_of(&EVENT_KEYS)
