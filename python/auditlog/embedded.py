@@ -7,8 +7,7 @@ import json
 import os
 import queue
 import threading
-from itertools import repeat
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from . import _native
 from ._model import Event, Page, Receipt, Record, TreeHead, VerifyReport, to_nanos, to_rfc3339
@@ -78,17 +77,6 @@ def encode_events(events: Iterable[EventLike]) -> str:
         return _encoder.encode([_as_dict(e) for e in events])
     except (TypeError, ValueError) as e:
         raise InvalidEvent(f"invalid event: {e}") from None
-
-
-_receipt = Receipt._make
-
-
-def _receipts(rows: List[Tuple[int, str, int, str]]) -> List[Receipt]:
-    """A batch's receipts. ``tuple.__new__`` called by ``map`` makes each named tuple without
-    running Python code per row: ``Receipt._make`` cost about three times as much, a sixth of
-    ``append_many`` once the dicts' conversion was fast (session 29, docs/BENCHMARKS.md).
-    The rows come from the extension, always four fields long."""
-    return list(map(tuple.__new__, repeat(Receipt), rows))
 
 
 def _filters(**filters: Any) -> Dict[str, Any]:
@@ -166,21 +154,23 @@ class AuditLog(AuditLogAPI):
     # Events go to the engine as dicts, converted in Rust without JSON text in between
     # (crates/python/src/convert.rs); encode_event gives the same event as JSON text.
 
+    # The extension makes the Receipt named tuples itself (crates/python/src/receipt.rs).
+
     def append(self, event: EventLike) -> Receipt:
-        return _receipt(self._native.append_dict(_as_dict(event)))
+        return self._native.append_dict(_as_dict(event))
 
     def append_many(self, events: Iterable[EventLike]) -> List[Receipt]:
         # The extension converts what is not a plain dict through _as_dict itself.
-        return _receipts(self._native.append_many_dicts(events if type(events) is list else list(events)))
+        return self._native.append_many_dicts(events if type(events) is list else list(events))
 
     def append_json(self, text: str) -> Receipt:
         """Appends one event given as JSON text in the documented shape (for events that
         arrive as JSON, from a queue or a file), read by the engine's own JSON reader."""
-        return _receipt(self._native.append_json(text))
+        return self._native.append_json(text)
 
     def append_many_json(self, text: str) -> List[Receipt]:
         """Appends a JSON array of events as one request (see :meth:`append_many`)."""
-        return _receipts(self._native.append_many_json(text))
+        return self._native.append_many_json(text)
 
     async def append_async(self, event: EventLike) -> Receipt:
         d = _as_dict(event)
@@ -192,7 +182,8 @@ class AuditLog(AuditLogAPI):
             return await loop.run_in_executor(None, self.append, d)
         future = loop.create_future()
         self._async_waiter().put(pending, loop, future)
-        return _receipt(await future)
+        receipt: Receipt = await future
+        return receipt
 
     def _async_waiter(self) -> "_AsyncWaiter":
         with self._waiter_lock:

@@ -77,6 +77,18 @@ def test_dicts_in_the_documented_shape_are_events(log):
     assert log.get(r.seq).event.entity == {"type": "user", "id": "7"}
 
 
+def _nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class _Unprintable(int):
+    def __str__(self):
+        return "not a number"
+
+
 @pytest.mark.parametrize(
     "bad, words",
     [
@@ -93,6 +105,12 @@ def test_dicts_in_the_documented_shape_are_events(log):
         ({"actor": {"id": "u"}, "action": "x", "metadata": [1]}, "`metadata` must be an object"),
         ({"actor": {"id": "u"}, "action": "x", "before": float("nan")}, "invalid event"),
         ({"actor": {"id": "u"}, "action": "x", "before": object()}, "not JSON serialisable"),
+        # JSON values are printed by serde_json from the objects (convert.rs): deeper than the
+        # converter's own bound, deeper than any payload may hold, and an int beyond 64 bits
+        # whose str() is not a number.
+        ({"actor": {"id": "u"}, "action": "x", "before": _nested(300)}, "`before` is nested too deeply"),
+        ({"actor": {"id": "u"}, "action": "x", "after": _nested(200)}, "`after` nests arrays and objects more than 64 levels"),
+        ({"actor": {"id": "u"}, "action": "x", "before": [_Unprintable(2**80)]}, "`before` holds an int whose text is not a JSON number"),
         ("not an event", "expected an auditlog.Event or a dict"),
         # Lone surrogates: Python strs, not Unicode text (no UTF-8 form).
         ({"actor": {"id": "a\ud800"}, "action": "x"}, "`actor.id` holds a string with a lone surrogate"),
@@ -129,6 +147,49 @@ def test_append_many_gives_consecutive_receipts(log):
     assert [r.seq for r in receipts] == list(range(100))
     assert {r.tree_size for r in receipts} == {100}
     assert log.get(57).action == "a57"
+
+
+def test_keys_that_are_not_interned_are_read_the_same(log):
+    # The converter matches a dict's keys by pointer against interned names, then by text:
+    # keys that json.loads made, built at run time or of a str subclass are the same keys.
+    import json
+
+    class Key(str):
+        pass
+
+    text = '{"actor":{"id":"u","kind":"user"},"action":"a","tenant":"t","entity":{"type":"order","id":"7"},"metadata":{"n":1}}'
+    built = {"".join(["ac", "tor"]): {"".join(["i", "d"]): "u"}, Key("action"): "b", "ten" + "ant": "t"}
+    first, second = log.append_many([json.loads(text), built])
+    one, two = log.get(first.seq).event, log.get(second.seq).event
+    assert (one.actor, one.action, one.tenant, one.metadata) == ({"id": "u", "kind": "user"}, "a", "t", {"n": 1})
+    assert one.entity == {"type": "order", "id": "7"}
+    assert (two.actor, two.action, two.tenant) == ({"id": "u"}, "b", "t")
+    # A known field's bad value is reported before an unknown key, wherever the keys are.
+    with pytest.raises(auditlog.InvalidEvent, match="`tenant` must be a string"):
+        log.append({"bogus": 1, "actor": {"id": "u"}, "action": "x", "tenant": 5})
+    assert log.tree_head().size == 2
+
+
+def test_receipts_are_named_tuples_whatever_the_call(log):
+    # The extension makes the Receipt objects itself (crates/python/src/receipt.rs): they
+    # must be the package's named tuple, as before, from every kind of append.
+    import pickle
+
+    single = log.append(Event("u", "one"))
+    batch = log.append_many([Event("u", "two"), {"actor": {"id": "u"}, "action": "three"}])
+    from_json = log.append_json('{"actor":{"id":"u"},"action":"four"}')
+    assert type(batch) is list
+    for r in [single, *batch, from_json]:
+        assert type(r) is auditlog.Receipt
+        seq, recorded_at, tree_size, leaf_hash = r
+        assert (seq, recorded_at, tree_size, leaf_hash) == (r.seq, r.recorded_at, r.tree_size, r.leaf_hash)
+        assert r == tuple(r) and hash(r) == hash(tuple(r)) and len(r) == 4
+        assert r._asdict()["leaf_hash"] == leaf_hash and len(leaf_hash) == 64
+        assert pickle.loads(pickle.dumps(r)) == r
+        assert r._replace(seq=-1).seq == -1
+        assert log.get(seq).recorded_at == recorded_at
+    assert [r.seq for r in batch] == [1, 2] and batch[0].tree_size == batch[1].tree_size == 3
+    assert batch[0].recorded_at == batch[1].recorded_at
 
 
 def test_get_of_a_missing_record_is_not_found(log):

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod log;
 mod query;
+mod receipt;
 mod tail;
 mod utf8;
 

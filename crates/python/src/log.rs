@@ -3,71 +3,14 @@
 use crate::convert;
 use crate::errors::{IntoPy, bad_json, raise};
 use crate::query::Filters;
+use crate::receipt::{hex, receipt, receipts};
 use crate::tail::NativeTail;
-use auditlog::merkle::Hash;
-use auditlog::{AuditLog, Durability, Event, Receipt, Timestamp, VerifyOptions};
+use auditlog::{AuditLog, Durability, Event, VerifyOptions};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-/// A receipt as Python sees it: `(seq, recorded_at, tree_size, leaf_hash)`, the time as RFC
-/// 3339 text and the hash as lowercase hex.
-type PyReceipt = (u64, String, u64, String);
-
-fn receipt(r: &Receipt) -> PyReceipt {
-    let mut digits = [0; 64];
-    (
-        r.seq,
-        r.recorded_at.to_rfc3339(),
-        r.tree_size,
-        hex(&r.leaf_hash, &mut digits).to_owned(),
-    )
-}
-
-/// A batch's receipts as a list of `PyReceipt` tuples. The records of one request share
-/// their `recorded_at` and tree size, so each of those is made once as a Python object
-/// rather than once per record, and the hash is written as text without a `String`.
-fn receipts<'py>(py: Python<'py>, receipts: &[Receipt]) -> PyResult<Bound<'py, PyList>> {
-    let mut time: Option<(Timestamp, Bound<'py, PyAny>)> = None;
-    let mut tree: Option<(u64, Bound<'py, PyAny>)> = None;
-    let mut digits = [0; 64];
-    let mut rows = Vec::with_capacity(receipts.len());
-    for r in receipts {
-        let recorded_at = match &time {
-            Some((at, text)) if *at == r.recorded_at => text.clone(),
-            _ => time
-                .insert((
-                    r.recorded_at,
-                    r.recorded_at.to_rfc3339().into_pyobject(py)?.into_any(),
-                ))
-                .1
-                .clone(),
-        };
-        let tree_size = match &tree {
-            Some((size, int)) if *size == r.tree_size => int.clone(),
-            _ => tree
-                .insert((r.tree_size, r.tree_size.into_pyobject(py)?.into_any()))
-                .1
-                .clone(),
-        };
-        let leaf_hash = PyString::new(py, hex(&r.leaf_hash, &mut digits)).into_any();
-        let seq = r.seq.into_pyobject(py)?.into_any();
-        rows.push(PyTuple::new(py, [seq, recorded_at, tree_size, leaf_hash])?);
-    }
-    PyList::new(py, rows)
-}
-
-/// `hash` as lowercase hex, written into `out`.
-fn hex<'a>(hash: &Hash, out: &'a mut [u8; 64]) -> &'a str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (b, pair) in hash.iter().zip(out.chunks_exact_mut(2)) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
-    std::str::from_utf8(out).expect("hex digits are ASCII")
-}
 
 fn parse_event(json: &str) -> PyResult<Event> {
     serde_json::from_str(json).map_err(|e| bad_json(&e))
@@ -167,29 +110,25 @@ impl NativeLog {
     }
 
     /// Appends one event (JSON text) and waits until it is acknowledged.
-    fn append_json(&self, py: Python<'_>, json: String) -> PyResult<PyReceipt> {
+    fn append_json<'py>(&self, py: Python<'py>, json: String) -> PyResult<Bound<'py, PyAny>> {
         let log = self.handle()?;
-        py.detach(|| {
+        let written = py.detach(|| {
             let event = parse_event(&json)?;
-            log.append(&event)
-                .py_err()?
-                .wait()
-                .py_err()
-                .map(|r| receipt(&r))
-        })
+            log.append(&event).py_err()?.wait().py_err()
+        })?;
+        receipt(py, &written)
     }
 
     /// Appends one event (a dict in the JSON shape) and waits until it is acknowledged.
-    fn append_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PyReceipt> {
+    fn append_dict<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let log = self.handle()?;
-        let event = convert::Converter::default().event(event)?;
-        py.detach(|| {
-            log.append(&event)
-                .py_err()?
-                .wait()
-                .py_err()
-                .map(|r| receipt(&r))
-        })
+        let event = convert::event(event)?;
+        let written = py.detach(|| log.append(&event).py_err()?.wait().py_err())?;
+        receipt(py, &written)
     }
 
     /// Appends a list of event dicts as one request (see `append_many_json`).
@@ -199,10 +138,9 @@ impl NativeLog {
         events: &Bound<'py, PyList>,
     ) -> PyResult<Bound<'py, PyList>> {
         let log = self.handle()?;
-        let mut converter = convert::Converter::default();
         let events = events
             .iter()
-            .map(|e| converter.event(&e))
+            .map(|e| convert::event(&e))
             .collect::<PyResult<Vec<Event>>>()?;
         let written = py.detach(|| log.append_batch(&events).py_err()?.wait().py_err())?;
         receipts(py, &written)
@@ -211,7 +149,7 @@ impl NativeLog {
     /// `try_submit_json` for an event dict.
     fn try_submit_dict(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<PendingAppend> {
         let log = self.handle()?;
-        let event = convert::Converter::default().event(event)?;
+        let event = convert::event(event)?;
         let handle = py.detach(|| log.try_append(&event).py_err())?;
         Ok(PendingAppend {
             handle: std::sync::Mutex::new(Some(handle)),
@@ -367,14 +305,15 @@ pub struct PendingAppend {
 
 #[pymethods]
 impl PendingAppend {
-    fn wait(&self, py: Python<'_>) -> PyResult<PyReceipt> {
+    fn wait<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let handle = self
             .handle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or_else(|| raise("AuditLogError", "this append was already waited for".into()))?;
-        py.detach(|| handle.wait().py_err().map(|r| receipt(&r)))
+        let written = py.detach(|| handle.wait().py_err())?;
+        receipt(py, &written)
     }
 }
 
