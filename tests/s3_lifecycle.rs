@@ -95,7 +95,9 @@ fn archive_delete_the_log_restore_and_verify_equal() {
     let archive: serde_json::Value = serde_json::from_slice(&verdict.stdout).unwrap();
     assert_eq!(
         archive["logs"][0]["end"]["root"],
-        serde_json::Value::String(auditlog::merkle::to_hex(&restored.tree_head().root)),
+        serde_json::Value::String(auditlog::merkle::to_hex(
+            &restored.tree_head().unwrap().root
+        )),
         "{report:#}"
     );
     let exported = ok(auditlog(&["export", "--dir", r], tmp.path()));
