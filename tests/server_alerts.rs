@@ -519,7 +519,7 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
     let before_burst = match cursor::load(&cursor_path, u64::MAX) {
-        cursor::Start::Resume(seq) => seq,
+        cursor::Start::Resume(saved) => saved.next_seq,
         other => panic!("the first start made no cursor: {other:?}"),
     };
 
@@ -532,7 +532,8 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
 
     // (a) The next start evaluates them: one alert, one notification.
     let (server, _) = start_and_catch_up(dir.path(), &rules);
-    let note = next_hook(&hooks).json();
+    let first = next_hook(&hooks);
+    let note = first.json();
     assert_eq!(note["alert"]["rule"], "failed-logins", "{note}");
     assert_eq!(note["alert"]["records"], json!([a0, a1, a2]), "{note}");
     let alerts = logged_alerts(&server, &auditor);
@@ -553,9 +554,19 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
 
-    // (c) A crash after the alert was appended but before the cursor moved: the cursor is
-    // put back before the burst. The replay recognises the logged alert and repeats nothing.
-    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, before_burst).expect("saves");
+    // (c) A crash after the alert was appended (and notified) but before the evaluation
+    // cursor moved: it is put back before the burst. The replay recognises the logged alert
+    // and repeats nothing.
+    let delivered = match cursor::load(&cursor_path, u64::MAX) {
+        cursor::Start::Resume(saved) => saved.notify_from,
+        other => panic!("no cursor: {other:?}"),
+    };
+    assert!(delivered > alert_seq, "the delivery was saved: {delivered}");
+    let put_back = cursor::Saved {
+        next_seq: before_burst,
+        notify_from: delivered,
+    };
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, put_back).expect("saves");
     let (server, text) = start_and_catch_up(dir.path(), &rules);
     assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
     assert_eq!(
@@ -567,9 +578,14 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
 
-    // (d) A cursor beyond the log is reported and evaluation restarts at seq 0, still
-    // without a duplicate.
-    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, 1_000_000).expect("saves");
+    // (d) A cursor beyond the log is reported; the records within the window of the newest
+    // (all of them here) are evaluated again, still without a duplicate alert. What was
+    // delivered is unknown, so the alert's notification is sent again, the same bytes.
+    let beyond = cursor::Saved {
+        next_seq: 1_000_000,
+        notify_from: 0,
+    };
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, beyond).expect("saves");
     let (server, text) = start_and_catch_up(dir.path(), &rules);
     assert_eq!(metric(&text, "auditlog_alert_cursor_damaged_total"), 1);
     assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
@@ -582,5 +598,11 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     assert!(clean, "{log}");
     assert!(log.contains("the alert cursor is damaged"), "{log}");
     assert!(log.contains("holds"), "{log}");
-    assert!(hooks.try_recv().is_err(), "no second notification");
+    let again = next_hook(&hooks);
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        again.header("X-Auditlog-Alert"),
+        first.header("X-Auditlog-Alert")
+    );
+    assert!(hooks.try_recv().is_err(), "no third notification");
 }

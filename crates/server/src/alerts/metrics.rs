@@ -21,11 +21,13 @@ pub struct AlertMetrics {
     pub webhook_given_up: AtomicU64,
     /// Notifications dropped because the queue was full.
     pub webhook_dropped: AtomicU64,
+    /// Notifications of earlier runs' alerts sent again at the start.
+    pub webhook_resent: AtomicU64,
     /// Records of a new key not tracked (a rule had too many live keys).
     pub untracked: AtomicU64,
     /// The next seq the evaluator reads.
     pub next_seq: AtomicU64,
-    /// Alert cursors found damaged or beyond the log at start (evaluation restarted at 0).
+    /// Alert cursors found damaged or beyond the log at start (a bounded catch-up instead).
     pub cursor_damaged: AtomicU64,
     /// Cursor saves that failed.
     pub cursor_write_failures: AtomicU64,
@@ -44,6 +46,7 @@ impl AlertMetrics {
             webhook_failed_attempts: AtomicU64::new(0),
             webhook_given_up: AtomicU64::new(0),
             webhook_dropped: AtomicU64::new(0),
+            webhook_resent: AtomicU64::new(0),
             untracked: AtomicU64::new(0),
             next_seq: AtomicU64::new(0),
             cursor_damaged: AtomicU64::new(0),
@@ -104,7 +107,7 @@ impl AlertMetrics {
             (
                 "auditlog_alert_cursor_damaged_total",
                 "counter",
-                "Alert cursors found unreadable or beyond the log at start (evaluation restarted at seq 0)",
+                "Alert cursors found unreadable or beyond the log at start (a bounded catch-up instead)",
                 get(&self.cursor_damaged),
             ),
             (
@@ -146,8 +149,14 @@ impl AlertMetrics {
             (
                 "auditlog_alert_webhook_dropped_total",
                 "counter",
-                "Notifications dropped because the delivery queue was full",
+                "Notifications dropped because the delivery queue was full (resent at the next start)",
                 get(&self.webhook_dropped),
+            ),
+            (
+                "auditlog_alert_webhook_resent_total",
+                "counter",
+                "Notifications of alerts logged before this start that were sent again (at least once)",
+                get(&self.webhook_resent),
             ),
         ];
         for (name, kind, help, value) in counters {
