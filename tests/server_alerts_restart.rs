@@ -282,6 +282,10 @@ fn a_burst_that_spans_a_restart_fires_once() {
     wait_delivery_saved(dir.path(), alert_seq);
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
+    assert!(
+        log.contains("windows rebuilt from 3 records before seq 3"),
+        "{log}"
+    );
 
     // A crash after the alert but before the cursor moved past the burst's fourth record:
     // the replay rebuilds the window from the first three, passes the logged alert, and

@@ -321,6 +321,13 @@ impl Run {
         if record.seq + 1 == self.plan.tail {
             // Past the records of earlier runs: nothing logged can apply any more.
             self.logged = LoggedAlerts::default();
+            eprintln!(
+                "auditlog serve: alerts caught up to seq {}: windows rebuilt from {} records before seq {}, {} records evaluated since",
+                self.plan.tail,
+                self.plan.from - self.plan.warm_from,
+                self.plan.from,
+                self.plan.tail - self.plan.from,
+            );
         }
     }
 }
