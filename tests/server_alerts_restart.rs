@@ -14,12 +14,10 @@ mod alerts_support;
 mod server_support;
 
 use alerts_support::{
-    Hook, logged_alerts, next_hook, post_one, receiver, start_and_catch_up, wait_metric,
-    write_rules,
+    logged_alerts, next_hook, post_one, receiver, start_and_catch_up, wait_metric, write_rules,
 };
 use auditlog::{AuditLog, Clock, Event, Timestamp};
 use auditlog_server::alerts::cursor;
-use auditlog_server::alerts::webhook::hmac_sha256;
 use serde_json::json;
 use server_support::{Server, event, metric, token};
 use std::path::{Path, PathBuf};
@@ -61,17 +59,6 @@ fn wait_delivery_saved(dir: &Path, alert_seq: u64) {
     panic!("notify_from never passed {alert_seq}");
 }
 
-fn assert_signed(hook: &Hook) {
-    let hex: String = hmac_sha256(SECRET.as_bytes(), &hook.body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(
-        hook.header("X-Auditlog-Signature"),
-        Some(format!("sha256={hex}").as_str())
-    );
-}
-
 #[test]
 fn a_notification_pending_at_a_stop_or_a_crash_is_delivered_after_the_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -107,7 +94,7 @@ fn a_notification_pending_at_a_stop_or_a_crash_is_delivered_after_the_restart() 
     let (server, _) = start_and_catch_up(dir.path(), &rules);
     let resent = next_hook(&delivered);
     assert_eq!(resent.body, first.body, "byte for byte the first body");
-    assert_signed(&resent);
+    resent.assert_signed_with(SECRET);
     assert_eq!(
         resent.header("X-Auditlog-Signature"),
         first.header("X-Auditlog-Signature")

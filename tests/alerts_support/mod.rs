@@ -28,6 +28,20 @@ impl Hook {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+    /// Asserts that the request is signed with `secret`: `X-Auditlog-Signature` is
+    /// `sha256=` and the hex HMAC-SHA256 of the body (docs/SERVER.md, "The notification").
+    pub fn assert_signed_with(&self, secret: &str) {
+        let hex: String =
+            auditlog_server::alerts::webhook::hmac_sha256(secret.as_bytes(), &self.body)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+        assert_eq!(
+            self.header("X-Auditlog-Signature"),
+            Some(format!("sha256={hex}").as_str())
+        );
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }

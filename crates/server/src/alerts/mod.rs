@@ -102,12 +102,10 @@ pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
             progress: queue.progress().clone(),
         };
         let (read_log, read_rules) = (log.clone(), rules.clone());
-        let logged = tokio::task::spawn_blocking(move || {
+        let logged = read_blocking(move || {
             LoggedAlerts::read(&read_log, &read_rules, plan.warm_from, plan.tail)
         })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
+        .await;
         let logged = match logged {
             Ok(logged) => logged,
             Err(e) => {
@@ -144,13 +142,11 @@ async fn plan(log: &Arc<AuditLog>, rules: &Rules, metrics: &AlertMetrics) -> Opt
     let path = cursor::path(log.dir());
     let window = catch_up::longest_window(rules);
     let (read_log, read_path) = (log.clone(), path.clone());
-    let planned = tokio::task::spawn_blocking(move || {
+    let planned = read_blocking(move || {
         let start = cursor::load(&read_path, read_log.tree_head().size);
         catch_up::plan(&read_log, &start, window).map(|plan| (start, plan))
     })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()));
+    .await;
     let (start, plan) = match planned {
         Ok(p) => p,
         Err(e) => {
@@ -193,6 +189,17 @@ async fn plan(log: &Arc<AuditLog>, rules: &Rules, metrics: &AlertMetrics) -> Opt
         cursor::Start::Resume(_) => {}
     }
     Some(plan)
+}
+
+/// Runs a blocking read of the log off the async threads; a failure, or a panic of the
+/// read, as its message.
+async fn read_blocking<T: Send + 'static>(
+    read: impl FnOnce() -> auditlog::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(read).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// [`cursor::save`] off the async threads (it fsyncs).

@@ -210,10 +210,7 @@ async fn resend(
     let mut next = backlog.from;
     while next < backlog.until {
         let (log, until) = (backlog.log.clone(), backlog.until);
-        let page = tokio::task::spawn_blocking(move || alert_page(&log, next, until))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+        let page = super::read_blocking(move || alert_page(&log, next, until)).await;
         let (records, after) = match page {
             Ok(page) => page,
             Err(e) => {
