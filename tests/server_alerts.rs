@@ -4,7 +4,8 @@
 //! `alert.triggered` event in the log naming the records that caused it, with an inclusion
 //! proof like any record; the notification is retried after a 500 with the same body and a
 //! valid HMAC-SHA256 signature; `/metrics` counts it all. A receiver that never answers
-//! fills the bounded queue, and the server drops notifications rather than ingest waiting.
+//! fills the bounded queue, and the server drops notifications rather than ingest waiting;
+//! the next start sends every one of them.
 //! An https webhook behind a CA generated in the test is delivered when the rules file
 //! names the CA, and refused (three failed attempts, given up, ingest unaffected) when not.
 //! A bad rules file stops the start with exit code 2 naming the rule.
@@ -199,6 +200,25 @@ fn a_webhook_that_never_answers_never_holds_up_ingest() {
     assert_eq!(server.tree_size(), 12);
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
+
+    // None was delivered: the held one, the queued one and the four dropped are all owed,
+    // and the next start, whose receiver answers, sends each of them once, in order.
+    let (url, hooks) = receiver(vec![], false);
+    let rules = write_rules(
+        conf.path(),
+        json!({"rules": [{"name": "every-delete", "action": "*.delete", "webhook": {"url": url}}]}),
+    );
+    let (server, _) = start_and_catch_up(dir.path(), &rules);
+    let sent: Vec<u64> = (0..6)
+        .map(|_| next_hook(&hooks).json()["event"]["seq"].as_u64().unwrap())
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "{sent:?}");
+    assert_eq!(sent[0], held.json()["event"]["seq"].as_u64().unwrap());
+    let text = wait_metric(&server, "auditlog_alert_webhook_delivered_total", 6);
+    assert_eq!(metric(&text, "auditlog_alert_webhook_resent_total"), 6);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    assert!(hooks.try_recv().is_err(), "each once: {log}");
 }
 
 #[test]
