@@ -4,133 +4,25 @@
 //! `alert.triggered` event in the log naming the records that caused it, with an inclusion
 //! proof like any record; the notification is retried after a 500 with the same body and a
 //! valid HMAC-SHA256 signature; `/metrics` counts it all. A receiver that never answers
-//! fills the bounded queue, and the server drops notifications rather than ingest waiting.
+//! fills the bounded queue, and the server drops notifications rather than ingest waiting;
+//! the next start sends every one of them.
 //! An https webhook behind a CA generated in the test is delivered when the rules file
 //! names the CA, and refused (three failed attempts, given up, ingest unaffected) when not.
 //! A bad rules file stops the start with exit code 2 naming the rule.
 
+mod alerts_support;
 mod server_support;
 
-use auditlog_server::alerts::webhook::hmac_sha256;
-use serde_json::{Value, json};
+use alerts_support::{
+    append_offline, logged_alerts, next_hook, post_one, receiver, receiver_with,
+    start_and_catch_up, wait_metric, write_rules,
+};
+use serde_json::json;
 use server_support::{BIN, Server, event, metric, token};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-/// One request the receiver got.
-#[derive(Debug)]
-struct Hook {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Hook {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).expect("a JSON body")
-    }
-}
-
-/// A webhook receiver on 127.0.0.1: answers each request with the next status of `statuses`
-/// (then 200), or holds the connection open forever if `hold`. Requests go to the channel.
-fn receiver(statuses: Vec<u16>, hold: bool) -> (String, mpsc::Receiver<Hook>) {
-    let (url, hooks, _) = receiver_with(None, statuses, hold);
-    (url, hooks)
-}
-
-/// A connection the receiver reads a request from and answers: plain TCP or TLS.
-trait Conn: Read + Write + Send {}
-impl<T: Read + Write + Send> Conn for T {}
-
-/// [`receiver`], over TLS with `tls` (an `https://127.0.0.1:PORT` URL); the counter is the
-/// connections accepted, handshakes that fail included.
-fn receiver_with(
-    tls: Option<Arc<rustls::ServerConfig>>,
-    statuses: Vec<u16>,
-    hold: bool,
-) -> (String, mpsc::Receiver<Hook>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let url = format!(
-        "{scheme}://{}/hooks/audit",
-        listener.local_addr().expect("addr")
-    );
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut statuses = statuses.into_iter();
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut conn: Box<dyn Conn> = match &tls {
-                None => Box::new(stream),
-                Some(config) => Box::new(rustls::StreamOwned::new(
-                    rustls::ServerConnection::new(config.clone()).expect("a TLS session"),
-                    stream,
-                )),
-            };
-            // A client that refuses the certificate ends the handshake: no request.
-            let Some(hook) = read_request(&mut conn) else {
-                continue;
-            };
-            if tx.send(hook).is_err() {
-                return;
-            }
-            if hold {
-                held.push(conn);
-                continue;
-            }
-            let status = statuses.next().unwrap_or(200);
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            let _ = conn.flush();
-        }
-    });
-    (url, rx, accepted)
-}
-
-/// Reads one `POST /hooks/audit` request, or `None` if the connection fails first.
-fn read_request(conn: &mut Box<dyn Conn>) -> Option<Hook> {
-    let mut reader = BufReader::new(conn);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    if line.is_empty() {
-        return None;
-    }
-    assert!(line.starts_with("POST /hooks/audit HTTP/1.1"), "{line}");
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).ok()?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let (k, v) = l.split_once(':').expect("a header");
-        headers.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.parse().expect("a length"))
-        .expect("content-length");
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some(Hook { headers, body })
-}
 
 /// A certificate authority made for this test, and a TLS config for 127.0.0.1 whose
 /// certificate it signed: the CA's PEM and the receiver's config.
@@ -157,40 +49,6 @@ fn private_ca() -> (String, Arc<rustls::ServerConfig>) {
         )
         .expect("a TLS config");
     (ca_cert.pem(), Arc::new(config))
-}
-
-fn next_hook(rx: &mpsc::Receiver<Hook>) -> Hook {
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("a webhook request")
-}
-
-/// Polls /metrics until `name` reaches `at_least`.
-fn wait_metric(server: &Server, name: &str, at_least: u64) -> String {
-    for _ in 0..6000 {
-        let text = server.get("/metrics", "").text();
-        if metric(&text, name) >= at_least {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{name} never reached {at_least}");
-}
-
-fn write_rules(dir: &Path, rules: Value) -> std::path::PathBuf {
-    let path = dir.join("alerts.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&rules).unwrap()).unwrap();
-    path
-}
-
-fn post_one(server: &Server, writer: &str, e: &Value) -> u64 {
-    let r = server.post(
-        "/v1/events",
-        writer,
-        "application/json",
-        &serde_json::to_vec(e).unwrap(),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["records"][0]["seq"].as_u64().expect("seq")
 }
 
 #[test]
@@ -236,14 +94,7 @@ fn bursts_and_critical_events_fire_alerts_that_are_logged_and_delivered() {
     assert_eq!(first.header("X-Auditlog-Delivery-Attempt"), Some("1"));
     assert_eq!(second.header("X-Auditlog-Delivery-Attempt"), Some("2"));
     assert_eq!(first.body, second.body);
-    let hex: String = hmac_sha256(secret.as_bytes(), &second.body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(
-        second.header("X-Auditlog-Signature"),
-        Some(format!("sha256={hex}").as_str())
-    );
+    second.assert_signed_with(secret);
     let note = second.json();
     assert_eq!(note["alert"]["rule"], "failed-logins", "{note}");
     assert_eq!(note["alert"]["per"], "actor");
@@ -349,6 +200,25 @@ fn a_webhook_that_never_answers_never_holds_up_ingest() {
     assert_eq!(server.tree_size(), 12);
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
+
+    // None was delivered: the held one, the queued one and the four dropped are all owed,
+    // and the next start, whose receiver answers, sends each of them once, in order.
+    let (url, hooks) = receiver(vec![], false);
+    let rules = write_rules(
+        conf.path(),
+        json!({"rules": [{"name": "every-delete", "action": "*.delete", "webhook": {"url": url}}]}),
+    );
+    let (server, _) = start_and_catch_up(dir.path(), &rules);
+    let sent: Vec<u64> = (0..6)
+        .map(|_| next_hook(&hooks).json()["event"]["seq"].as_u64().unwrap())
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "{sent:?}");
+    assert_eq!(sent[0], held.json()["event"]["seq"].as_u64().unwrap());
+    let text = wait_metric(&server, "auditlog_alert_webhook_delivered_total", 6);
+    assert_eq!(metric(&text, "auditlog_alert_webhook_resent_total"), 6);
+    let (log, clean) = server.stop();
+    assert!(clean, "{log}");
+    assert!(hooks.try_recv().is_err(), "each once: {log}");
 }
 
 #[test]
@@ -383,14 +253,7 @@ fn https_webhooks_are_delivered_to_a_private_ca_only_when_its_certificate_is_giv
     let seq = post_one(&server, &writer, &event("u", "doc.delete", None));
     let hook = next_hook(&hooks);
     assert_eq!(hook.json()["alert"]["records"], json!([seq]));
-    let expected: String = hmac_sha256(secret.as_bytes(), &hook.body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(
-        hook.header("x-auditlog-signature"),
-        Some(format!("sha256={expected}").as_str())
-    );
+    hook.assert_signed_with(secret);
     let text = wait_metric(&server, "auditlog_alert_webhook_delivered_total", 1);
     assert_eq!(
         metric(&text, "auditlog_alert_webhook_failed_attempts_total"),
@@ -461,39 +324,6 @@ fn a_bad_rules_file_stops_the_start_naming_the_rule() {
     );
 }
 
-/// `auditlog append` with no server running: the seq of its receipt.
-fn append_offline(dir: &Path, actor: &str, action: &str) -> u64 {
-    let out = std::process::Command::new(BIN)
-        .args(["append", "--dir"])
-        .arg(dir)
-        .args(["--actor", actor, "--action", action, "--tenant", "acme"])
-        .output()
-        .expect("runs auditlog append");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let receipt: Value = serde_json::from_slice(&out.stdout).expect("a JSON receipt");
-    receipt["seq"].as_u64().expect("seq")
-}
-
-/// Starts the server and waits until the alert evaluator has read every record committed
-/// at its start.
-fn start_and_catch_up(dir: &Path, rules: &Path) -> (Server, String) {
-    let server = Server::start(dir, &["--alerts", rules.to_str().unwrap()]);
-    let size = server.tree_size();
-    let text = wait_metric(&server, "auditlog_alert_evaluated_seq", size);
-    (server, text)
-}
-
-fn logged_alerts(server: &Server, auditor: &str) -> Vec<Value> {
-    let page = server
-        .get("/v1/events?action=alert.triggered", auditor)
-        .json();
-    page["records"].as_array().expect("records").clone()
-}
-
 #[test]
 fn records_written_while_no_server_ran_fire_once_and_never_again() {
     use auditlog_server::alerts::cursor;
@@ -519,7 +349,7 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
     let before_burst = match cursor::load(&cursor_path, u64::MAX) {
-        cursor::Start::Resume(seq) => seq,
+        cursor::Start::Resume(saved) => saved.next_seq,
         other => panic!("the first start made no cursor: {other:?}"),
     };
 
@@ -532,7 +362,8 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
 
     // (a) The next start evaluates them: one alert, one notification.
     let (server, _) = start_and_catch_up(dir.path(), &rules);
-    let note = next_hook(&hooks).json();
+    let first = next_hook(&hooks);
+    let note = first.json();
     assert_eq!(note["alert"]["rule"], "failed-logins", "{note}");
     assert_eq!(note["alert"]["records"], json!([a0, a1, a2]), "{note}");
     let alerts = logged_alerts(&server, &auditor);
@@ -553,9 +384,19 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
 
-    // (c) A crash after the alert was appended but before the cursor moved: the cursor is
-    // put back before the burst. The replay recognises the logged alert and repeats nothing.
-    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, before_burst).expect("saves");
+    // (c) A crash after the alert was appended (and notified) but before the evaluation
+    // cursor moved: it is put back before the burst. The replay recognises the logged alert
+    // and repeats nothing.
+    let delivered = match cursor::load(&cursor_path, u64::MAX) {
+        cursor::Start::Resume(saved) => saved.notify_from,
+        other => panic!("no cursor: {other:?}"),
+    };
+    assert!(delivered > alert_seq, "the delivery was saved: {delivered}");
+    let put_back = cursor::Saved {
+        next_seq: before_burst,
+        notify_from: delivered,
+    };
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, put_back).expect("saves");
     let (server, text) = start_and_catch_up(dir.path(), &rules);
     assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
     assert_eq!(
@@ -567,9 +408,14 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     let (log, clean) = server.stop();
     assert!(clean, "{log}");
 
-    // (d) A cursor beyond the log is reported and evaluation restarts at seq 0, still
-    // without a duplicate.
-    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, 1_000_000).expect("saves");
+    // (d) A cursor beyond the log is reported; the records within the window of the newest
+    // (all of them here) are evaluated again, still without a duplicate alert. What was
+    // delivered is unknown, so the alert's notification is sent again, the same bytes.
+    let beyond = cursor::Saved {
+        next_seq: 1_000_000,
+        notify_from: 0,
+    };
+    cursor::save(&auditlog::fs::StdFileSystem, &cursor_path, beyond).expect("saves");
     let (server, text) = start_and_catch_up(dir.path(), &rules);
     assert_eq!(metric(&text, "auditlog_alert_cursor_damaged_total"), 1);
     assert_eq!(metric(&text, "auditlog_alert_replay_skipped_total"), 1);
@@ -582,5 +428,11 @@ fn records_written_while_no_server_ran_fire_once_and_never_again() {
     assert!(clean, "{log}");
     assert!(log.contains("the alert cursor is damaged"), "{log}");
     assert!(log.contains("holds"), "{log}");
-    assert!(hooks.try_recv().is_err(), "no second notification");
+    let again = next_hook(&hooks);
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        again.header("X-Auditlog-Alert"),
+        first.header("X-Auditlog-Alert")
+    );
+    assert!(hooks.try_recv().is_err(), "no third notification");
 }

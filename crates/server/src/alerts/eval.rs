@@ -62,6 +62,14 @@ impl Evaluator {
         }
     }
 
+    /// Empties rule `rule`'s window of `key`, as a firing does: the replay of a stretch an
+    /// earlier run evaluated passes the record where that run's logged alert fired.
+    pub fn forget(&mut self, rule: usize, key: &Option<String>) {
+        if let Some(state) = self.state.get_mut(rule) {
+            state.windows.remove(key);
+        }
+    }
+
     /// The firings `record` causes. The server's own `alert.triggered` events are never
     /// counted, so that no rule can fire on its own alerts in a loop.
     pub fn feed(&mut self, record: &Record) -> Vec<Firing> {

@@ -7,231 +7,107 @@
 //! The evaluator follows the log with the engine's live tail ([`auditlog::RecordStream`]), a
 //! reader beside the writer: ingest never waits for it, and a slow webhook only fills the
 //! bounded delivery queue ([`webhook`]). It starts at the alert cursor ([`cursor`]), so the
-//! records committed while no server ran are evaluated when the next one starts; windows
-//! start empty at the cursor.
+//! records committed while no server ran are evaluated when the next one starts, with windows
+//! rebuilt from the records before it ([`catch_up`]).
 //!
-//! - [`cursor`]: where the previous run stopped evaluating;
+//! - [`cursor`]: where the previous run stopped evaluating and notifying;
+//! - [`catch_up`]: where a run starts, and the alerts earlier runs logged;
 //! - [`rules`]: the rules file, read and checked at start;
 //! - [`eval`]: the sliding windows;
-//! - [`webhook`]: the delivery queue, retries, the HMAC signature.
+//! - [`webhook`]: the delivery queue, retries, resending, the HMAC signature;
+//! - [`metrics`]: the counters of `/metrics`.
 
+pub mod catch_up;
 pub mod cursor;
 pub mod eval;
+pub mod metrics;
 pub mod rules;
 pub mod webhook;
 
 use crate::state::AppState;
 use auditlog::fs::StdFileSystem;
+use auditlog::merkle::{Hash, leaf_hash, payload_digest};
 use auditlog::query::Query;
-use auditlog::{AuditLog, Event, Record, Timestamp};
+use auditlog::{AuditLog, Event, LazyRecord, Receipt, Record, Timestamp};
+use catch_up::{LoggedAlerts, Plan};
 use eval::{Evaluator, Firing};
 use rules::Rules;
-use serde_json::{Value, json};
-use std::collections::HashSet;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+pub use metrics::AlertMetrics;
 
 /// The action of the events alerts append.
 pub const ALERT_ACTION: &str = "alert.triggered";
 /// Their actor id (kind `system`).
 pub const ALERT_ACTOR: &str = "auditlog-serve:alerts";
 
-/// The alert counters of `/metrics`.
-#[derive(Debug)]
-pub struct AlertMetrics {
-    names: Vec<String>,
-    fired: Vec<AtomicU64>,
-    /// `alert.triggered` events that could not be appended (the log refused them).
-    pub append_failures: AtomicU64,
-    /// Notifications waiting in the queue.
-    pub webhook_queued: AtomicU64,
-    /// Notifications delivered (a 2xx answer).
-    pub webhook_delivered: AtomicU64,
-    /// Attempts that failed (no connection, no answer in time, not 2xx).
-    pub webhook_failed_attempts: AtomicU64,
-    /// Notifications abandoned after their last attempt.
-    pub webhook_given_up: AtomicU64,
-    /// Notifications dropped because the queue was full.
-    pub webhook_dropped: AtomicU64,
-    /// Records of a new key not tracked (a rule had too many live keys).
-    pub untracked: AtomicU64,
-    /// The next seq the evaluator reads.
-    pub next_seq: AtomicU64,
-    /// Alert cursors found damaged or beyond the log at start (evaluation restarted at 0).
-    pub cursor_damaged: AtomicU64,
-    /// Cursor saves that failed.
-    pub cursor_write_failures: AtomicU64,
-    /// Firings of a replay not repeated: their `alert.triggered` event was already logged.
-    pub replay_skipped: AtomicU64,
-}
-
-impl AlertMetrics {
-    fn new(rules: &Rules) -> Self {
-        AlertMetrics {
-            names: rules.rules.iter().map(|r| r.name.clone()).collect(),
-            fired: rules.rules.iter().map(|_| AtomicU64::new(0)).collect(),
-            append_failures: AtomicU64::new(0),
-            webhook_queued: AtomicU64::new(0),
-            webhook_delivered: AtomicU64::new(0),
-            webhook_failed_attempts: AtomicU64::new(0),
-            webhook_given_up: AtomicU64::new(0),
-            webhook_dropped: AtomicU64::new(0),
-            untracked: AtomicU64::new(0),
-            next_seq: AtomicU64::new(0),
-            cursor_damaged: AtomicU64::new(0),
-            cursor_write_failures: AtomicU64::new(0),
-            replay_skipped: AtomicU64::new(0),
-        }
-    }
-
-    /// Times rule `i` fired.
-    pub fn fired(&self, i: usize) -> u64 {
-        self.fired[i].load(Ordering::Relaxed)
-    }
-
-    /// The Prometheus text of these counters. Rule names are checked to be letters, digits,
-    /// `.`, `_` and `-` (rules.rs), so they need no escaping as label values.
-    pub fn render(&self) -> String {
-        let mut text = String::new();
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        text.push_str(
-            "# HELP auditlog_alert_rules Alert rules loaded.\n# TYPE auditlog_alert_rules gauge\n",
-        );
-        let _ = writeln!(text, "auditlog_alert_rules {}", self.names.len());
-        text.push_str(
-            "# HELP auditlog_alerts_fired_total Alerts fired (alert.triggered events appended), by rule.\n\
-             # TYPE auditlog_alerts_fired_total counter\n",
-        );
-        for (i, name) in self.names.iter().enumerate() {
-            let _ = writeln!(
-                text,
-                "auditlog_alerts_fired_total{{rule=\"{name}\"}} {}",
-                self.fired(i)
-            );
-        }
-        let counters = [
-            (
-                "auditlog_alert_append_failures_total",
-                "counter",
-                "alert.triggered events the log refused",
-                get(&self.append_failures),
-            ),
-            (
-                "auditlog_alert_records_untracked_total",
-                "counter",
-                "Records of a new key not counted because a rule tracked 100000 keys",
-                get(&self.untracked),
-            ),
-            (
-                "auditlog_alert_evaluated_seq",
-                "gauge",
-                "The next sequence number the alert evaluator reads",
-                get(&self.next_seq),
-            ),
-            (
-                "auditlog_alert_cursor_damaged_total",
-                "counter",
-                "Alert cursors found unreadable or beyond the log at start (evaluation restarted at seq 0)",
-                get(&self.cursor_damaged),
-            ),
-            (
-                "auditlog_alert_cursor_write_failures_total",
-                "counter",
-                "Alert cursor saves that failed (the cursor lags)",
-                get(&self.cursor_write_failures),
-            ),
-            (
-                "auditlog_alert_replay_skipped_total",
-                "counter",
-                "Firings of a replay not repeated because their alert.triggered event was already in the log",
-                get(&self.replay_skipped),
-            ),
-            (
-                "auditlog_alert_webhook_queue",
-                "gauge",
-                "Notifications waiting for delivery",
-                get(&self.webhook_queued),
-            ),
-            (
-                "auditlog_alert_webhook_delivered_total",
-                "counter",
-                "Notifications delivered (2xx)",
-                get(&self.webhook_delivered),
-            ),
-            (
-                "auditlog_alert_webhook_failed_attempts_total",
-                "counter",
-                "Delivery attempts that failed (retried with back-off)",
-                get(&self.webhook_failed_attempts),
-            ),
-            (
-                "auditlog_alert_webhook_given_up_total",
-                "counter",
-                "Notifications abandoned after their last attempt",
-                get(&self.webhook_given_up),
-            ),
-            (
-                "auditlog_alert_webhook_dropped_total",
-                "counter",
-                "Notifications dropped because the delivery queue was full",
-                get(&self.webhook_dropped),
-            ),
-        ];
-        for (name, kind, help, value) in counters {
-            let _ = write!(
-                text,
-                "# HELP {name} {help}.\n# TYPE {name} {kind}\n{name} {value}\n"
-            );
-        }
-        text
-    }
-}
+/// The metadata members of an `alert.triggered` event, which are also the notification's
+/// `alert` object, in this order.
+const ALERT_KEYS: [&str; 9] = [
+    "rule",
+    "per",
+    "key",
+    "count",
+    "at_least",
+    "within_secs",
+    "records",
+    "first_recorded_at",
+    "last_recorded_at",
+];
 
 /// Starts evaluating `rules` and the delivery worker, in the background: ingest and readiness
-/// do not wait. Evaluation starts at the cursor ([`cursor`]), so the records committed while
-/// no server ran are evaluated first, in order, with their own `recorded_at`, then the live
-/// ones: every record once per run. Both stop when the server starts stopping.
+/// do not wait. Both stop when the server starts stopping.
 ///
-/// What a restart guarantees: the cursor is saved after the records before it were evaluated
-/// and their alerts appended, so a crash can only make the next run evaluate again records
-/// already evaluated (those after the saved cursor). Their firings are recognised: before
-/// evaluating, the `alert.triggered` events at or after the start are read, and a firing with
-/// the same rule and the same linked records as one of them is not appended or notified
-/// again. A replay therefore fires no duplicate alert, provided the windows group the records
-/// as before, which holds when the earlier run started at the same place or the window was
-/// empty there (the windows are not saved: a burst that straddles the cursor is counted from
-/// the cursor on, as after any restart). A notification queued but not delivered before a
-/// crash is not sent again (its alert is in the log).
+/// What a restart guarantees ([`catch_up`] has the details):
+/// - every record committed while no server ran is evaluated once the next one starts, in
+///   order, with its own `recorded_at`; the windows are rebuilt from the records before the
+///   cursor, so a burst that spans a stop fires;
+/// - no record is alerted twice by one rule: the cursor may lag (a crash repeats the records
+///   after it), but a firing that names a record an alert of the same rule named in the log
+///   is neither appended nor notified;
+/// - every alert's notification is delivered at least once, unless given up after its last
+///   attempt: those not settled at a stop or crash are resent by the next start.
 pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
     let metrics = Arc::new(AlertMetrics::new(&rules));
-    let queue = webhook::start(
-        rules.delivery.clone(),
-        rules.client.clone(),
-        metrics.clone(),
-        state.stopping(),
-    );
     let log = state.log().clone();
-    let cursor_path = cursor::path(log.dir());
     let stopping = state.stopping();
     let task_metrics = metrics.clone();
     tokio::spawn(async move {
-        let Some(from) = resume_point(&log, &cursor_path, &task_metrics).await else {
+        let Some(plan) = plan(&log, &rules, &task_metrics).await else {
             return;
         };
-        let mut eval = Evaluator::new(&rules);
-        let mut run = Run {
-            log,
-            rules,
-            metrics: task_metrics,
-            queue,
-            already_fired: HashSet::new(),
-            cursor: CursorWriter::new(cursor_path, from),
+        let (queue, worker) = webhook::start(
+            rules.delivery.clone(),
+            rules.client.clone(),
+            task_metrics.clone(),
+            stopping.clone(),
+            webhook::Backlog {
+                log: log.clone(),
+                rules: rules.clone(),
+                from: plan.notify_from,
+                until: plan.tail,
+            },
+        );
+        let cursor = CursorWriter {
+            path: cursor::path(log.dir()),
+            saved: cursor::Saved {
+                next_seq: plan.from,
+                notify_from: plan.notify_from,
+            },
+            evaluated: plan.from,
+            progress: queue.progress().clone(),
         };
-        match run.earlier_alerts(from).await {
-            Ok(set) => run.already_fired = set,
+        let (read_log, read_rules) = (log.clone(), rules.clone());
+        let logged = read_blocking(move || {
+            LoggedAlerts::read(&read_log, &read_rules, plan.warm_from, plan.tail)
+        })
+        .await;
+        let logged = match logged {
+            Ok(logged) => logged,
             Err(e) => {
                 eprintln!(
                     "auditlog serve: alerts stopped: reading the earlier alerts failed: {}",
@@ -239,76 +115,123 @@ pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
                 );
                 return;
             }
-        }
-        run.metrics.next_seq.store(from, Ordering::Relaxed);
-        run.follow(&mut eval, from, stopping).await;
+        };
+        task_metrics.next_seq.store(plan.from, Ordering::Relaxed);
+        let mut run = Run {
+            log,
+            eval: Evaluator::new(&rules),
+            rules,
+            metrics: task_metrics,
+            queue,
+            logged,
+            plan,
+            cursor,
+        };
+        run.follow(stopping).await;
+        // The final save waits for the worker, so it holds the worker's last progress.
+        let _ = worker.await;
+        run.cursor.flush(&run.metrics).await;
     });
     metrics
 }
 
-/// The first sequence number to evaluate: the cursor's, or the tree's end for a log without
-/// one (whose cursor is created now), or 0 for a damaged one (reported on stderr and in
-/// `auditlog_alert_cursor_damaged_total`). `None` when the cursor could not be created.
-async fn resume_point(log: &AuditLog, path: &Path, metrics: &AlertMetrics) -> Option<u64> {
-    let tree_size = log.end_seq();
-    let start = cursor::load(path, tree_size);
-    if let cursor::Start::Damaged(why) = &start {
-        metrics.cursor_damaged.fetch_add(1, Ordering::Relaxed);
-        eprintln!(
-            "auditlog serve: the alert cursor is damaged ({}): evaluating every record from seq 0",
-            why.escape_debug()
-        );
+/// Reads the cursor and plans the run ([`catch_up::plan`]): a damaged cursor is reported on
+/// stderr and in `auditlog_alert_cursor_damaged_total`, and a missing one is created. `None`
+/// when the cursor could not be created or the log not read.
+async fn plan(log: &Arc<AuditLog>, rules: &Rules, metrics: &AlertMetrics) -> Option<Plan> {
+    let path = cursor::path(log.dir());
+    let window = catch_up::longest_window(rules);
+    let (read_log, read_path) = (log.clone(), path.clone());
+    let planned = read_blocking(move || {
+        let start = cursor::load(&read_path, read_log.end_seq());
+        catch_up::plan(&read_log, &start, window).map(|plan| (start, plan))
+    })
+    .await;
+    let (start, plan) = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!(
+                "auditlog serve: alerts stopped: the log could not be read to plan the catch-up: {}",
+                e.escape_debug()
+            );
+            return None;
+        }
+    };
+    match &start {
+        cursor::Start::Damaged(why) => {
+            metrics.cursor_damaged.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "auditlog serve: the alert cursor is damaged ({}): evaluating the {} records from seq {} (those within the longest rule window, {} s, of the newest, at most {}); older records are not evaluated again, and the notifications of the alerts from seq {} on are sent again",
+                why.escape_debug(),
+                plan.tail - plan.from,
+                plan.from,
+                window.as_secs(),
+                catch_up::CATCH_UP_MAX_RECORDS,
+                plan.notify_from,
+            );
+        }
+        cursor::Start::NoCursor => {
+            let saved = cursor::Saved {
+                next_seq: plan.from,
+                notify_from: plan.notify_from,
+            };
+            if let Err(e) = save_cursor(path, saved).await {
+                metrics
+                    .cursor_write_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "auditlog serve: alerts stopped: the alert cursor could not be created: {}",
+                    e.to_string().escape_debug()
+                );
+                return None;
+            }
+        }
+        cursor::Start::Resume(_) => {}
     }
-    let from = start.from_seq(tree_size);
-    if start == cursor::Start::NoCursor
-        && let Err(e) = save_cursor(path.to_path_buf(), from).await
-    {
-        metrics
-            .cursor_write_failures
-            .fetch_add(1, Ordering::Relaxed);
-        eprintln!(
-            "auditlog serve: alerts stopped: the alert cursor could not be created: {}",
-            e.to_string().escape_debug()
-        );
-        return None;
+    Some(plan)
+}
+
+/// Runs a blocking read of the log off the async threads; a failure, or a panic of the
+/// read, as its message.
+async fn read_blocking<T: Send + 'static>(
+    read: impl FnOnce() -> auditlog::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(read).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
-    Some(from)
 }
 
 /// [`cursor::save`] off the async threads (it fsyncs).
-async fn save_cursor(path: PathBuf, next_seq: u64) -> std::io::Result<()> {
-    tokio::task::spawn_blocking(move || cursor::save(&StdFileSystem, &path, next_seq))
+async fn save_cursor(path: PathBuf, saved: cursor::Saved) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || cursor::save(&StdFileSystem, &path, saved))
         .await
         .map_err(std::io::Error::other)?
 }
 
 /// Saves the cursor at most every [`CURSOR_EVERY`], after the records before it were
-/// evaluated.
+/// evaluated and the notifications before its `notify_from` settled.
 struct CursorWriter {
     path: PathBuf,
-    saved: u64,
+    saved: cursor::Saved,
     evaluated: u64,
+    progress: Arc<webhook::Progress>,
 }
 
 /// How often the cursor is saved while records are evaluated.
 const CURSOR_EVERY: Duration = Duration::from_secs(1);
 
 impl CursorWriter {
-    fn new(path: PathBuf, from: u64) -> Self {
-        CursorWriter {
-            path,
-            saved: from,
-            evaluated: from,
-        }
-    }
-
-    /// Saves the cursor if records were evaluated since it was last saved. A failure is
+    /// Saves the cursor if evaluation or delivery moved since it was last saved. A failure is
     /// reported and counted; the cursor then lags, which is safe (see [`start`]).
     async fn flush(&mut self, metrics: &AlertMetrics) {
-        if self.evaluated == self.saved {
+        let next = cursor::Saved {
+            next_seq: self.evaluated,
+            notify_from: self.progress.notify_from(),
+        };
+        if next == self.saved {
             return;
         }
-        let next = self.evaluated;
         match save_cursor(self.path.clone(), next).await {
             Ok(()) => self.saved = next,
             Err(e) => {
@@ -328,48 +251,21 @@ impl CursorWriter {
 /// One run of the evaluator.
 struct Run {
     log: Arc<AuditLog>,
+    eval: Evaluator,
     rules: Rules,
     metrics: Arc<AlertMetrics>,
     queue: webhook::Queue,
-    /// (rule, linked records) of the `alert.triggered` events at or after the start: firings
-    /// a replay must not repeat.
-    already_fired: HashSet<(String, Vec<u64>)>,
+    /// The alerts earlier runs logged for the records this run reads again.
+    logged: LoggedAlerts,
+    plan: Plan,
     cursor: CursorWriter,
 }
 
 impl Run {
-    /// The (rule, records) of the server's `alert.triggered` events from seq `from` on.
-    async fn earlier_alerts(&self, from: u64) -> Result<HashSet<(String, Vec<u64>)>, String> {
-        let log = self.log.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let query = Query::new().action(ALERT_ACTION).actor(ALERT_ACTOR);
-            let from = query.cursor_at(from);
-            log.query(&query.after(from))
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        let page = read.map_err(|e| e.to_string())?;
-        Ok(page
-            .records
-            .iter()
-            .filter_map(|r| {
-                let meta = r.event.metadata.as_ref()?.to_value().ok()?;
-                let rule = meta["rule"].as_str()?.to_string();
-                let records = serde_json::from_value(meta["records"].clone()).ok()?;
-                Some((rule, records))
-            })
-            .collect())
-    }
-
-    /// Evaluates every record from `from` on, saving the cursor every second and when the
-    /// server stops.
-    async fn follow(
-        &mut self,
-        eval: &mut Evaluator,
-        from: u64,
-        mut stopping: tokio::sync::watch::Receiver<bool>,
-    ) {
-        let mut stream = self.log.stream(&Query::default(), from);
+    /// Reads every record from the plan's warm-up on, saving the cursor every second, until
+    /// the server stops.
+    async fn follow(&mut self, mut stopping: tokio::sync::watch::Receiver<bool>) {
+        let mut stream = self.log.stream(&Query::default(), self.plan.warm_from);
         let mut tick = tokio::time::interval(CURSOR_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -384,9 +280,9 @@ impl Run {
                 self.cursor.flush(&self.metrics).await;
                 continue;
             };
-            let record = match next {
+            match next {
                 None => break,
-                Some(Ok(record)) => record,
+                Some(Ok(record)) => self.evaluate(&record).await,
                 Some(Err(e)) => {
                     eprintln!(
                         "auditlog serve: alerts stopped: reading the log failed: {}",
@@ -394,15 +290,20 @@ impl Run {
                     );
                     break;
                 }
-            };
-            let firings = eval.feed(&record);
-            self.metrics
-                .untracked
-                .store(eval.untracked, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Feeds one record to the windows and fires what it causes, unless it is in the
+    /// warm-up (evaluated by an earlier run) or a logged alert already named its records.
+    async fn evaluate(&mut self, record: &Record) {
+        let firings = self.eval.feed(record);
+        self.metrics
+            .untracked
+            .store(self.eval.untracked, Ordering::Relaxed);
+        if record.seq >= self.plan.from {
             for firing in firings {
-                let rule = self.rules.rules[firing.rule].name.clone();
-                let linked = firing.records.iter().map(|r| r.0).collect();
-                if self.already_fired.remove(&(rule, linked)) {
+                if self.logged.named_any(&firing) {
                     self.metrics.replay_skipped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
@@ -411,7 +312,7 @@ impl Run {
                     &self.rules,
                     &self.metrics,
                     &self.queue,
-                    &record,
+                    record,
                     firing,
                 )
                 .await;
@@ -421,8 +322,89 @@ impl Run {
                 .next_seq
                 .store(record.seq + 1, Ordering::Relaxed);
         }
-        self.cursor.flush(&self.metrics).await;
+        for (rule, key) in self.logged.fired_at(record.seq) {
+            self.eval.forget(rule, &key);
+        }
+        if record.seq + 1 == self.plan.tail {
+            // Past the records of earlier runs: nothing logged can apply any more.
+            self.logged = LoggedAlerts::default();
+            eprintln!(
+                "auditlog serve: alerts caught up to seq {}: windows rebuilt from {} records before seq {}, {} records evaluated since",
+                self.plan.tail,
+                self.plan.from - self.plan.warm_from,
+                self.plan.from,
+                self.plan.tail - self.plan.from,
+            );
+        }
     }
+}
+
+/// The `alert` object of a notification, from an alert's metadata: the same members in the
+/// same order whether built when it fired or read back from the log.
+fn alert_object(metadata: &Value) -> Value {
+    let members: Map<String, Value> = ALERT_KEYS
+        .iter()
+        .map(|k| ((*k).to_string(), metadata[*k].clone()))
+        .collect();
+    Value::Object(members)
+}
+
+/// The body of an alert's notification: a function of its `alert.triggered` record alone,
+/// so that the one resent after a restart is byte for byte the one sent first. `event` is
+/// the record's receipt with the smallest tree that holds it (`seq + 1`): the size of the
+/// group it was committed in is not in the log.
+fn notification_body(
+    alert: &Value,
+    seq: u64,
+    recorded_at: Timestamp,
+    leaf_hash: Hash,
+    tenant: Option<&str>,
+) -> Vec<u8> {
+    let receipt = Receipt {
+        seq,
+        recorded_at,
+        leaf_hash,
+        tree_size: seq + 1,
+    };
+    let body = json!({
+        "alert": alert_object(alert),
+        "event": crate::ingest::receipt_json(&receipt),
+        "tenant": tenant,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The notification of a logged `alert.triggered` record, if its rule (by name, in the
+/// current rules file) has a webhook.
+fn notification_for(record: &LazyRecord, rules: &Rules) -> Option<webhook::Notification> {
+    let event = record.event();
+    if event.action() != ALERT_ACTION || event.actor_id() != ALERT_ACTOR {
+        return None;
+    }
+    let metadata: Value = serde_json::from_str(event.metadata_json()?).ok()?;
+    let name = metadata["rule"].as_str()?;
+    let webhook = rules
+        .rules
+        .iter()
+        .find(|r| r.name == name)?
+        .webhook
+        .clone()?;
+    let leaf = leaf_hash(
+        record.seq(),
+        record.recorded_at().as_nanos(),
+        &payload_digest(record.payload()),
+    );
+    Some(webhook::Notification {
+        webhook,
+        alert_seq: record.seq(),
+        body: notification_body(
+            &metadata,
+            record.seq(),
+            record.recorded_at(),
+            leaf,
+            event.tenant(),
+        ),
+    })
 }
 
 /// Appends the alert's event and queues its notification.
@@ -452,17 +434,7 @@ async fn fire(
         .actor_kind("system")
         .severity(rule.severity)
         .entity("alert_rule", rule.name.clone());
-    for key in [
-        "rule",
-        "per",
-        "key",
-        "count",
-        "at_least",
-        "within_secs",
-        "records",
-        "first_recorded_at",
-        "last_recorded_at",
-    ] {
+    for key in ALERT_KEYS {
         event = event.metadata(key, alert[key].clone());
     }
     if let Some(t) = &firing.tenant {
@@ -480,7 +452,7 @@ async fn fire(
             return;
         }
     };
-    metrics.fired[firing.rule].fetch_add(1, Ordering::Relaxed);
+    metrics.count_fired(firing.rule);
     eprintln!(
         "auditlog serve: alert rule={} seq={} records={}",
         rule.name,
@@ -488,15 +460,16 @@ async fn fire(
         firing.records.len()
     );
     if let Some(webhook) = &rule.webhook {
-        let body: Value = json!({
-            "alert": alert,
-            "event": crate::ingest::receipt_json(&receipt),
-            "tenant": firing.tenant,
-        });
         queue.offer(webhook::Notification {
             webhook: webhook.clone(),
             alert_seq: receipt.seq,
-            body: serde_json::to_vec(&body).unwrap_or_default(),
+            body: notification_body(
+                &alert,
+                receipt.seq,
+                receipt.recorded_at,
+                receipt.leaf_hash,
+                firing.tenant.as_deref(),
+            ),
         });
     }
 }

@@ -13,13 +13,26 @@
 //! With a `secret_file`, each request carries `X-Auditlog-Signature: sha256=<hex>`, the
 //! HMAC-SHA256 of the body under the secret (RFC 2104), so a receiver can check it came from
 //! this server; the body is the same on every attempt.
+//!
+//! Delivery is at least once across restarts. [`Progress`] tracks the first alert whose
+//! notification may still be owed (every one before it was delivered or given up); it is
+//! saved in the alert cursor's `notify_from`. A server that starts resends, before any new
+//! notification, the notifications of the `alert.triggered` records from there to the tail
+//! ([`Backlog`]), rebuilt from the log: the body is a function of the alert's record alone
+//! (`alerts::notification_body`), so the resent one is byte for byte the one sent first,
+//! with the same signature and the same `X-Auditlog-Alert`. A notification dropped from a full
+//! queue is owed too: progress stops before it, and the next start resends it (and the
+//! ones after it that were delivered: receivers deduplicate by the alert's seq).
 
 use super::AlertMetrics;
-use super::rules::{Delivery, Webhook};
+use super::catch_up::alert_page;
+use super::rules::{Delivery, Rules, Webhook};
+use auditlog::AuditLog;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// One notification to deliver.
 #[derive(Debug)]
@@ -53,25 +66,81 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 
 use auditlog::merkle::to_hex as hex;
 
+/// How far delivery got: the cursor's `notify_from`.
+#[derive(Debug)]
+pub struct Progress {
+    /// Every alert before it that was queued or resent has been settled (delivered or given
+    /// up). Notifications are settled in the order of their alerts' seqs.
+    settled: AtomicU64,
+    /// The lowest alert whose notification was dropped (full queue) or could not be read
+    /// back: owed until a later start resends it (`u64::MAX`: none).
+    owed: AtomicU64,
+}
+
+impl Progress {
+    /// Progress of a run that owes the notifications of the alerts from seq `from` on.
+    pub fn new(from: u64) -> Self {
+        Progress {
+            settled: AtomicU64::new(from),
+            owed: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// The first alert whose notification may still be owed.
+    pub fn notify_from(&self) -> u64 {
+        self.settled
+            .load(Ordering::SeqCst)
+            .min(self.owed.load(Ordering::SeqCst))
+    }
+
+    fn settle(&self, through: u64) {
+        self.settled.fetch_max(through, Ordering::SeqCst);
+    }
+
+    fn owe(&self, alert_seq: u64) {
+        self.owed.fetch_min(alert_seq, Ordering::SeqCst);
+    }
+}
+
 /// The queue's sending side.
 #[derive(Debug, Clone)]
 pub struct Queue {
     tx: mpsc::Sender<Notification>,
     metrics: Arc<AlertMetrics>,
+    progress: Arc<Progress>,
 }
 
 impl Queue {
-    /// Queues `n` without waiting; a full queue drops it (and counts it).
+    /// Queues `n` without waiting; a full queue drops it (and counts it). A dropped
+    /// notification stays owed: the next start resends it from the log.
     pub fn offer(&self, n: Notification) {
+        let seq = n.alert_seq;
         match self.tx.try_send(n) {
             Ok(()) => {
                 self.metrics.webhook_queued.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {
+                self.progress.owe(seq);
                 self.metrics.webhook_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
+
+    /// How far delivery got.
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.progress
+    }
+}
+
+/// The alerts of earlier runs whose notifications may still be owed: the `alert.triggered`
+/// records at seq `from..until` (`until`: the tree's size at the start, so that every one
+/// of them was appended before this run fired anything).
+#[derive(Debug)]
+pub struct Backlog {
+    pub log: Arc<AuditLog>,
+    pub rules: Rules,
+    pub from: u64,
+    pub until: u64,
 }
 
 /// The client every delivery uses: system roots plus `delivery.ca_pem`, no proxies, no
@@ -91,19 +160,28 @@ pub fn client(delivery: &Delivery) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("alert webhooks: no HTTP client: {e}"))
 }
 
-/// Starts the delivery worker; it stops when `stopping` becomes true.
+/// Starts the delivery worker: first the backlog, then what the queue brings. It stops when
+/// `stopping` becomes true; the handle ends then, after which [`Progress`] no longer moves.
 pub fn start(
     delivery: Delivery,
     client: reqwest::Client,
     metrics: Arc<AlertMetrics>,
     mut stopping: watch::Receiver<bool>,
-) -> Queue {
+    backlog: Backlog,
+) -> (Queue, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<Notification>(delivery.queue);
+    let progress = Arc::new(Progress::new(backlog.from));
     let queue = Queue {
         tx,
         metrics: metrics.clone(),
+        progress: progress.clone(),
     };
-    tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
+        tokio::select! {
+            () = resend(&delivery, &client, &metrics, &progress, &backlog) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        drop(backlog);
         loop {
             let next = tokio::select! {
                 n = rx.recv() => n,
@@ -112,12 +190,48 @@ pub fn start(
             let Some(n) = next else { return };
             metrics.webhook_queued.fetch_sub(1, Ordering::Relaxed);
             tokio::select! {
-                () = deliver(&delivery, &client, &metrics, &n) => {}
+                () = deliver(&delivery, &client, &metrics, &n) => progress.settle(n.alert_seq + 1),
                 _ = stopping.wait_for(|s| *s) => return,
             }
         }
     });
-    queue
+    (queue, handle)
+}
+
+/// Delivers the backlog's notifications in order, one page of the log at a time, so the
+/// memory it takes is bounded however long the receiver was down.
+async fn resend(
+    delivery: &Delivery,
+    client: &reqwest::Client,
+    metrics: &AlertMetrics,
+    progress: &Progress,
+    backlog: &Backlog,
+) {
+    let mut next = backlog.from;
+    while next < backlog.until {
+        let (log, until) = (backlog.log.clone(), backlog.until);
+        let page = super::read_blocking(move || alert_page(&log, next, until)).await;
+        let (records, after) = match page {
+            Ok(page) => page,
+            Err(e) => {
+                progress.owe(next);
+                eprintln!(
+                    "auditlog serve: the alerts from seq {next} on could not be read to resend their notifications (the next start tries again): {}",
+                    e.escape_debug()
+                );
+                return;
+            }
+        };
+        for record in &records {
+            if let Some(n) = super::notification_for(record, &backlog.rules) {
+                metrics.webhook_resent.fetch_add(1, Ordering::Relaxed);
+                deliver(delivery, client, metrics, &n).await;
+            }
+            progress.settle(record.seq() + 1);
+        }
+        progress.settle(after);
+        next = after;
+    }
 }
 
 async fn deliver(
