@@ -1,8 +1,9 @@
 //! `auditlog query`: one page of matching records, as a table, JSON Lines, CSV or JSON.
 
 use super::filters::FilterArgs;
+use super::open::{leave_to_exit, open_read_only};
 use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
-use super::{CliError, DirArg, open::open_read_only};
+use super::{CliError, DirArg};
 use auditlog::Record;
 use auditlog::query::{Cursor, Order, Query};
 use std::io::BufWriter;
@@ -96,6 +97,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
                 .map_err(super::s3::store_failed)?;
         }
         println!("{matched}");
+        leave_to_exit(log);
         return Ok(());
     }
     let (records, next) = match &reader {
@@ -117,6 +119,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     if let Some(next) = next {
         eprintln!("more records may match: next page with --cursor {next}");
     }
+    leave_to_exit(log);
     Ok(())
 }
 
