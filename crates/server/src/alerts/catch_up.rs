@@ -65,9 +65,10 @@ pub fn longest_window(rules: &Rules) -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-/// The plan for a log whose cursor said `start` (blocking: it reads the log).
-pub fn plan(log: &AuditLog, start: &Start, window: Duration) -> auditlog::Result<Plan> {
-    let tail = log.end_seq();
+/// The plan for a log whose cursor said `start` and which held `tail` records when the
+/// server started (blocking: it reads the log). `tail` is taken by the caller before any
+/// event could be posted: records appended since are live, evaluated like any other.
+pub fn plan(log: &AuditLog, start: &Start, window: Duration, tail: u64) -> auditlog::Result<Plan> {
     Ok(match start {
         Start::NoCursor => Plan {
             warm_from: tail,

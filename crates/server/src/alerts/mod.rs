@@ -71,13 +71,19 @@ const ALERT_KEYS: [&str; 9] = [
 ///   is neither appended nor notified;
 /// - every alert's notification is delivered at least once, unless given up after its last
 ///   attempt: those not settled at a stop or crash are resent by the next start.
+///
+/// The tree's size is read here, before this returns, not in the background task: the
+/// caller starts accepting events after this call, and a task scheduled late would
+/// otherwise take the records posted in between for records of an earlier run (with no
+/// cursor, it would never evaluate them).
 pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
     let metrics = Arc::new(AlertMetrics::new(&rules));
     let log = state.log().clone();
+    let tail = log.end_seq();
     let stopping = state.stopping();
     let task_metrics = metrics.clone();
     tokio::spawn(async move {
-        let Some(plan) = plan(&log, &rules, &task_metrics).await else {
+        let Some(plan) = plan(&log, tail, &rules, &task_metrics).await else {
             return;
         };
         let (queue, worker) = webhook::start(
@@ -135,16 +141,22 @@ pub fn start(state: &AppState, rules: Rules) -> Arc<AlertMetrics> {
     metrics
 }
 
-/// Reads the cursor and plans the run ([`catch_up::plan`]): a damaged cursor is reported on
-/// stderr and in `auditlog_alert_cursor_damaged_total`, and a missing one is created. `None`
-/// when the cursor could not be created or the log not read.
-async fn plan(log: &Arc<AuditLog>, rules: &Rules, metrics: &AlertMetrics) -> Option<Plan> {
+/// Reads the cursor and plans the run ([`catch_up::plan`]) for a log of `tail` records at
+/// the start: a damaged cursor is reported on stderr and in
+/// `auditlog_alert_cursor_damaged_total`, and a missing one is created. `None` when the
+/// cursor could not be created or the log not read.
+async fn plan(
+    log: &Arc<AuditLog>,
+    tail: u64,
+    rules: &Rules,
+    metrics: &AlertMetrics,
+) -> Option<Plan> {
     let path = cursor::path(log.dir());
     let window = catch_up::longest_window(rules);
     let (read_log, read_path) = (log.clone(), path.clone());
     let planned = read_blocking(move || {
-        let start = cursor::load(&read_path, read_log.end_seq());
-        catch_up::plan(&read_log, &start, window).map(|plan| (start, plan))
+        let start = cursor::load(&read_path, tail);
+        catch_up::plan(&read_log, &start, window, tail).map(|plan| (start, plan))
     })
     .await;
     let (start, plan) = match planned {
