@@ -118,6 +118,11 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let addr = listener
         .local_addr()
         .map_err(|e| ServeError::Failed(format!("reading the bound address: {e}")))?;
+    // Before the socket, which takes events as soon as it is bound, and before the start
+    // line: a client that saw it finds every later record evaluated.
+    if let Some(rules) = config.alerts.clone() {
+        state.start_alerts(rules);
+    }
     let socket = match &config.socket {
         Some(path) => Some(crate::socket::bind(path, state.clone())?),
         None => None,
@@ -127,10 +132,6 @@ async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let mut int = signal(SignalKind::interrupt())
         .map_err(|e| ServeError::Failed(format!("installing the SIGINT handler: {e}")))?;
     let records_at_start = log.end_seq();
-    // Before the start line: a client that saw it finds every later record evaluated.
-    if let Some(rules) = config.alerts.clone() {
-        state.start_alerts(rules);
-    }
     if let Some(schedule) = config.maintenance.clone() {
         state.start_maintenance(schedule);
     }
