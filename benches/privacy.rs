@@ -1,6 +1,7 @@
 //! The cost of privacy (docs/PRIVACY.md): append throughput of events whose actor e-mail,
 //! actor name and IP address are protected (encrypted per subject) against the same events in
-//! a log without a policy, and the latency of erasing a subject. Run with
+//! a log without a policy, the latency of a new subject's first event (its key made
+//! durable) as the key store grows, and the latency of erasing a subject. Run with
 //! `cargo bench --bench privacy`.
 
 mod common;
@@ -92,5 +93,36 @@ fn erase(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, erase);
+/// One event appended and waited for (`Durability::Immediate`: its own fdatasync), by a
+/// subject whose key exists, and by a new subject, whose key is made and made durable
+/// first, in a store already holding about `keys` keys.
+fn first_event(c: &mut Criterion) {
+    let mut group = c.benchmark_group("privacy_first_event");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(6));
+    for keys in [1_000usize, 10_000] {
+        let dir = temp_dir();
+        let log = open(dir.path(), true);
+        let signup = |n: usize| {
+            Event::new(format!("subject:{n}"), "signup").actor_email(format!("s{n}@example.com"))
+        };
+        for start in (0..keys).step_by(BATCH) {
+            let batch: Vec<Event> = (start..start + BATCH).map(signup).collect();
+            log.append_batch(&batch).unwrap().wait().unwrap();
+        }
+        group.bench_function(BenchmarkId::new("known_subject", keys), |b| {
+            b.iter(|| log.append(&signup(7)).unwrap().wait().unwrap())
+        });
+        let mut next = keys;
+        group.bench_function(BenchmarkId::new("new_subject", keys), |b| {
+            b.iter(|| {
+                next += 1;
+                log.append(&signup(next)).unwrap().wait().unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, append, first_event, erase);
 criterion_main!(benches);

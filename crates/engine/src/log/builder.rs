@@ -189,7 +189,8 @@ impl AuditLogBuilder {
             }
         }
         let vault = Vault::load(options.fs.clone(), &dir, meta.log_id, master_key, true)?;
-        let recovered = recover(&dir, meta, &options, Access::Write)?;
+        let mut recovered = recover(&dir, meta, &options, Access::Write)?;
+        recovered.report.key_store_cut = vault.as_ref().and_then(|v| v.torn_tail_cut().cloned());
         let mut log = AuditLog::start(dir, meta, options, lock, created, recovered)?;
         log.privacy = vault.map(Arc::new);
         log.finish_erasures()?;

@@ -46,7 +46,9 @@ impl Vault {
         if ids.is_empty() {
             return Err(PrivacyError::UnknownSubject(subject.to_owned()));
         }
-        next.write(self.fs.as_ref(), &self.dir)?;
+        let written = next.write(self.fs.as_ref(), &self.dir);
+        state.append_at = written.as_ref().ok().copied();
+        written?;
         state.store = Some(next);
         state.reindex();
         Ok(ids)
@@ -63,7 +65,9 @@ impl Vault {
                 entry.state = KeyState::Erased;
             }
         }
-        next.write(self.fs.as_ref(), &self.dir)?;
+        let written = next.write(self.fs.as_ref(), &self.dir);
+        state.append_at = written.as_ref().ok().copied();
+        written?;
         state.store = Some(next);
         state.reindex();
         Ok(())

@@ -1,5 +1,7 @@
 //! The key store `privacy.keys`: one key per data subject, each wrapped by the master key
-//! (docs/FORMAT.md, "Key store"). Rewritten whole, crash-safely, on every change.
+//! (docs/FORMAT.md §14.3). A new subject's key is one framed entry appended and fdatasynced;
+//! every other change (an erasure, a master key rotation) rewrites the store whole,
+//! crash-safely, so that no copy of a destroyed key stays in the file.
 
 use super::PrivacyError;
 use super::wire::{KEY_ID_BYTES, NONCE_BYTES, TAG_BYTES};
@@ -12,7 +14,17 @@ use zeroize::{Zeroize, Zeroizing};
 
 /// The file name of the key store in the log directory.
 pub const KEYS_FILE: &str = "privacy.keys";
-const MAGIC: &[u8; 8] = b"ALKEYS\0\x01";
+/// Version 1: one CRC over the whole file, rewritten on every change (still read).
+const MAGIC_V1: &[u8; 8] = b"ALKEYS\0\x01";
+/// Version 2: a header with its own CRC, then entries each in a frame with its own CRC, so
+/// that a new key is an append.
+const MAGIC_V2: &[u8; 8] = b"ALKEYS\0\x02";
+/// Magic, master key id, log id.
+const HEADER_BYTES: usize = 8 + 16 + 16;
+/// The header and its CRC (version 2).
+const HEADER_V2_BYTES: usize = HEADER_BYTES + 4;
+/// A frame's length field and CRC around its entry.
+const FRAME_OVERHEAD: usize = 4 + 4;
 const WRAP_AAD: &[u8] = b"auditlog key wrap 1";
 const STATE_LIVE: u8 = 1;
 const STATE_ERASED_PENDING: u8 = 2;
@@ -195,114 +207,307 @@ impl KeyStore {
         Ok(keys)
     }
 
-    /// The file's bytes.
+    /// The file's bytes, in the current version (2).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(48 + self.entries.len() * 128);
-        out.extend_from_slice(MAGIC);
+        let mut out = Vec::with_capacity(HEADER_V2_BYTES + self.entries.len() * 128);
+        out.extend_from_slice(MAGIC_V2);
         out.extend_from_slice(&self.master_id);
         out.extend_from_slice(&self.log_id);
-        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        for entry in &self.entries {
-            out.push(match entry.state {
-                KeyState::Live { .. } => STATE_LIVE,
-                KeyState::ErasedPending => STATE_ERASED_PENDING,
-                KeyState::Erased => STATE_ERASED,
-            });
-            out.extend_from_slice(&entry.key_id);
-            out.extend_from_slice(&(entry.subject.len() as u16).to_le_bytes());
-            out.extend_from_slice(entry.subject.as_bytes());
-            if let KeyState::Live { wrapped } = &entry.state {
-                out.extend_from_slice(wrapped);
-            }
-        }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
+        for entry in &self.entries {
+            push_frame(&mut out, entry);
+        }
         out
     }
 
-    /// Parses the file's bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
-        let bad = |what: &str| PrivacyError::DamagedKeyStore(what.to_owned());
-        if bytes.len() < 8 + 16 + 16 + 4 + 4 {
-            return Err(bad("shorter than its header"));
+    /// Parses a store's bytes (either version; see [`Loaded`]).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Loaded, PrivacyError> {
+        match bytes.get(..8) {
+            Some(m) if m == MAGIC_V2 => parse_v2(bytes),
+            Some(m) if m == MAGIC_V1 => parse_v1(bytes).map(|store| Loaded {
+                store,
+                version: 1,
+                valid_len: bytes.len() as u64,
+                torn_bytes: 0,
+            }),
+            _ => Err(damaged("not a key store (magic)")),
         }
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        if crc32fast::hash(body).to_le_bytes() != crc {
-            return Err(bad("checksum mismatch"));
-        }
-        if &body[..8] != MAGIC {
-            return Err(bad("not a key store (magic)"));
-        }
-        let mut at = 8;
-        let mut take = |n: usize| -> Result<&[u8], PrivacyError> {
-            let part = body.get(at..at + n).ok_or_else(|| bad("truncated entry"))?;
-            at += n;
-            Ok(part)
-        };
-        let master_id: [u8; 16] = take(16)?.try_into().expect("16");
-        let log_id: [u8; 16] = take(16)?.try_into().expect("16");
-        let count = u32::from_le_bytes(take(4)?.try_into().expect("4"));
-        let mut entries = Vec::new();
-        for _ in 0..count {
-            let state = take(1)?[0];
-            let key_id: [u8; 16] = take(16)?.try_into().expect("16");
-            let len = u16::from_le_bytes(take(2)?.try_into().expect("2")) as usize;
-            let subject = std::str::from_utf8(take(len)?)
-                .map_err(|_| bad("a subject is not UTF-8"))?
-                .to_owned();
-            let state = match state {
-                STATE_LIVE => KeyState::Live {
-                    wrapped: take(NONCE_BYTES + 32 + TAG_BYTES)?.to_vec(),
-                },
-                STATE_ERASED_PENDING => KeyState::ErasedPending,
-                STATE_ERASED => KeyState::Erased,
-                _ => return Err(bad("unknown key state")),
-            };
-            entries.push(KeyEntry {
-                key_id,
-                subject,
-                state,
-            });
-        }
-        if at != body.len() {
-            return Err(bad("bytes after the last entry"));
-        }
-        Ok(KeyStore {
-            master_id,
-            log_id,
-            entries,
-        })
     }
 
     /// Reads the store in `dir`, if there is one.
-    pub fn read(dir: &Path) -> Result<Option<Self>, PrivacyError> {
+    pub fn read(dir: &Path) -> Result<Option<Loaded>, PrivacyError> {
         match std::fs::read(dir.join(KEYS_FILE)) {
-            Ok(bytes) => Self::from_bytes(&bytes).map(Some),
+            Ok(mut bytes) => {
+                let parsed = Self::from_bytes(&bytes);
+                bytes.zeroize();
+                parsed.map(Some)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(PrivacyError::Io(format!("reading {KEYS_FILE}: {e}"))),
         }
     }
 
     /// Replaces the store in `dir`: a fresh `privacy.keys.tmp`, fdatasync, rename over the old
-    /// store, directory fsync. The old file is unlinked whole, never edited in place.
-    pub fn write(&self, fs: &dyn FileSystem, dir: &Path) -> Result<(), PrivacyError> {
+    /// store, directory fsync. The old file is unlinked whole, never edited in place. Returns
+    /// the new file's length (where the next [`append`](Self::append) goes).
+    pub fn write(&self, fs: &dyn FileSystem, dir: &Path) -> Result<u64, PrivacyError> {
         let mut bytes = self.to_bytes();
+        let len = bytes.len() as u64;
         let result = crate::fs::write_file_durably(fs, &dir.join(KEYS_FILE), &bytes);
         bytes.zeroize();
-        result.map_err(|e| PrivacyError::Io(format!("writing {KEYS_FILE}: {e}")))
+        result
+            .map(|()| len)
+            .map_err(|e| PrivacyError::Io(format!("writing {KEYS_FILE}: {e}")))
     }
+
+    /// Appends `entry` to the version 2 store in `dir` whose valid bytes end at `at`, and
+    /// fdatasyncs it: durable when this returns. Returns the new end. After an error the
+    /// file's tail is unknown (a torn frame, or one written but not known durable): the
+    /// caller must not append again, and rewrites the store whole instead (a new file, so no
+    /// fsync is ever retried on the failed one).
+    pub fn append(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        at: u64,
+        entry: &KeyEntry,
+    ) -> Result<u64, PrivacyError> {
+        let mut frame = Vec::with_capacity(FRAME_OVERHEAD + 128);
+        push_frame(&mut frame, entry);
+        let path = dir.join(KEYS_FILE);
+        let result = fs.open_writable(&path).and_then(|mut file| {
+            file.write_all_at(&frame, at)?;
+            file.sync_data()
+        });
+        let end = at + frame.len() as u64;
+        frame.zeroize();
+        result
+            .map(|()| end)
+            .map_err(|e| PrivacyError::Io(format!("appending to {KEYS_FILE}: {e}")))
+    }
+}
+
+/// A parsed store and what its file looked like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Loaded {
+    pub store: KeyStore,
+    /// The file's version: 1 is never appended to (its first change rewrites it as 2).
+    pub version: u8,
+    /// Where the entries read end: the offset of the next append.
+    pub valid_len: u64,
+    /// Bytes after `valid_len` that are an append torn by a crash (version 2 only).
+    pub torn_bytes: u64,
+}
+
+fn damaged(what: &str) -> PrivacyError {
+    PrivacyError::DamagedKeyStore(what.to_owned())
+}
+
+/// The largest entry: state, key id, subject length, a subject of 65,535 bytes, a wrapped key.
+const MAX_ENTRY_BYTES: usize = 1 + KEY_ID_BYTES + 2 + u16::MAX as usize + WRAPPED_BYTES;
+const WRAPPED_BYTES: usize = NONCE_BYTES + 32 + TAG_BYTES;
+/// The smallest: an erased entry with an empty subject.
+const MIN_ENTRY_BYTES: usize = 1 + KEY_ID_BYTES + 2;
+
+fn push_entry(out: &mut Vec<u8>, entry: &KeyEntry) {
+    out.push(match entry.state {
+        KeyState::Live { .. } => STATE_LIVE,
+        KeyState::ErasedPending => STATE_ERASED_PENDING,
+        KeyState::Erased => STATE_ERASED,
+    });
+    out.extend_from_slice(&entry.key_id);
+    out.extend_from_slice(&(entry.subject.len() as u16).to_le_bytes());
+    out.extend_from_slice(entry.subject.as_bytes());
+    if let KeyState::Live { wrapped } = &entry.state {
+        out.extend_from_slice(wrapped);
+    }
+}
+
+/// One version 2 frame: the entry's length, the entry, a CRC of both.
+fn push_frame(out: &mut Vec<u8>, entry: &KeyEntry) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    push_entry(out, entry);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Reads entries from `body` until it ends; every byte must belong to one.
+struct EntryReader<'b> {
+    body: &'b [u8],
+    at: usize,
+}
+
+impl<'b> EntryReader<'b> {
+    fn take(&mut self, n: usize) -> Result<&'b [u8], PrivacyError> {
+        let part = self
+            .body
+            .get(self.at..self.at + n)
+            .ok_or_else(|| damaged("truncated entry"))?;
+        self.at += n;
+        Ok(part)
+    }
+
+    fn entry(&mut self) -> Result<KeyEntry, PrivacyError> {
+        let state = self.take(1)?[0];
+        let key_id: [u8; 16] = self.take(16)?.try_into().expect("16");
+        let len = u16::from_le_bytes(self.take(2)?.try_into().expect("2")) as usize;
+        let subject = std::str::from_utf8(self.take(len)?)
+            .map_err(|_| damaged("a subject is not UTF-8"))?
+            .to_owned();
+        let state = match state {
+            STATE_LIVE => KeyState::Live {
+                wrapped: self.take(WRAPPED_BYTES)?.to_vec(),
+            },
+            STATE_ERASED_PENDING => KeyState::ErasedPending,
+            STATE_ERASED => KeyState::Erased,
+            _ => return Err(damaged("unknown key state")),
+        };
+        Ok(KeyEntry {
+            key_id,
+            subject,
+            state,
+        })
+    }
+
+    fn done(&self) -> bool {
+        self.at == self.body.len()
+    }
+
+    /// The one entry that fills the body (a version 2 frame's), or what is wrong with it:
+    /// its frame's CRC matched, so it was written so, not torn.
+    fn whole_entry(mut self) -> Result<KeyEntry, &'static str> {
+        match self.entry() {
+            Ok(entry) if self.done() => Ok(entry),
+            Ok(_) => Err("bytes after the entry in its frame"),
+            Err(_) => Err("a malformed entry"),
+        }
+    }
+}
+
+fn ids(header: &[u8]) -> ([u8; 16], [u8; 16]) {
+    (
+        header[8..24].try_into().expect("16"),
+        header[24..40].try_into().expect("16"),
+    )
+}
+
+/// Version 1: header, `count`, the entries, one CRC of everything before it.
+fn parse_v1(bytes: &[u8]) -> Result<KeyStore, PrivacyError> {
+    if bytes.len() < HEADER_BYTES + 4 + 4 {
+        return Err(damaged("shorter than its header"));
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    if crc32fast::hash(body).to_le_bytes() != crc {
+        return Err(damaged("checksum mismatch"));
+    }
+    let (master_id, log_id) = ids(body);
+    let count = u32::from_le_bytes(body[HEADER_BYTES..HEADER_BYTES + 4].try_into().expect("4"));
+    let mut reader = EntryReader {
+        body: &body[HEADER_BYTES + 4..],
+        at: 0,
+    };
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        entries.push(reader.entry()?);
+    }
+    if !reader.done() {
+        return Err(damaged("bytes after the last entry"));
+    }
+    Ok(KeyStore {
+        master_id,
+        log_id,
+        entries,
+    })
+}
+
+/// Version 2: the header and its CRC, then frames to the end of the file. Only the last
+/// append may be torn: each is fdatasynced before the next is written, so a valid frame
+/// after a bad one proves the bad one was durable, and that is damage.
+fn parse_v2(bytes: &[u8]) -> Result<Loaded, PrivacyError> {
+    if bytes.len() < HEADER_V2_BYTES {
+        return Err(damaged("shorter than its header"));
+    }
+    let (header, crc) = bytes[..HEADER_V2_BYTES].split_at(HEADER_BYTES);
+    if crc32fast::hash(header).to_le_bytes() != crc {
+        return Err(damaged("header checksum mismatch"));
+    }
+    let (master_id, log_id) = ids(header);
+    let mut entries = Vec::new();
+    let mut at = HEADER_V2_BYTES;
+    while at < bytes.len() {
+        match frame_at(bytes, at) {
+            Frame::Valid(end) => {
+                let entry = EntryReader {
+                    body: &bytes[at + 4..end - 4],
+                    at: 0,
+                }
+                .whole_entry()
+                .map_err(|what| damaged(&format!("{what} in the entry at offset {at}")))?;
+                entries.push(entry);
+                at = end;
+            }
+            Frame::Bad => match (at + 1..bytes.len())
+                .find(|&q| matches!(frame_at(bytes, q), Frame::Valid(_)))
+            {
+                Some(q) => {
+                    return Err(damaged(&format!(
+                        "the entry at offset {at} is not a valid frame, and a valid one follows at offset {q}"
+                    )));
+                }
+                None => break,
+            },
+        }
+    }
+    Ok(Loaded {
+        store: KeyStore {
+            master_id,
+            log_id,
+            entries,
+        },
+        version: 2,
+        valid_len: at as u64,
+        torn_bytes: (bytes.len() - at) as u64,
+    })
+}
+
+enum Frame {
+    /// A frame whose length is in range and whose CRC matches, ending at this offset.
+    Valid(usize),
+    /// Not a frame: the file ends inside it, its length is out of range, or its CRC fails.
+    Bad,
+}
+
+/// Whether a frame starts at `at`.
+fn frame_at(bytes: &[u8], at: usize) -> Frame {
+    let rest = &bytes[at..];
+    let Some(len) = rest.get(..4) else {
+        return Frame::Bad;
+    };
+    let len = u32::from_le_bytes(len.try_into().expect("4")) as usize;
+    if !(MIN_ENTRY_BYTES..=MAX_ENTRY_BYTES).contains(&len) {
+        return Frame::Bad;
+    }
+    let Some(frame) = rest.get(..4 + len + 4) else {
+        return Frame::Bad;
+    };
+    let (covered, crc) = frame.split_at(4 + len);
+    if crc32fast::hash(covered).to_le_bytes() != crc {
+        return Frame::Bad;
+    }
+    Frame::Valid(at + frame.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn bytes_round_trip_and_damage_is_refused() {
-        let master = MasterKey::from_bytes([3; 32]);
+    fn two_entries(master: &MasterKey) -> KeyStore {
         let mut store = KeyStore::empty(master.id(), [1; 16]);
         let key = Zeroizing::new([5u8; 32]);
-        let wrapped = store.wrap(&master, &[2; 16], "alice", &key).unwrap();
+        let wrapped = store.wrap(master, &[2; 16], "alice", &key).unwrap();
         store.entries.push(KeyEntry {
             key_id: [2; 16],
             subject: "alice".into(),
@@ -313,20 +518,98 @@ mod tests {
             subject: "bob".into(),
             state: KeyState::ErasedPending,
         });
+        store
+    }
+
+    /// Version 1's bytes (FORMAT.md §14.3, "Version 1"), as stores written before
+    /// version 2 hold them.
+    fn v1_bytes(store: &KeyStore) -> Vec<u8> {
+        let mut out = MAGIC_V1.to_vec();
+        out.extend_from_slice(&store.master_id);
+        out.extend_from_slice(&store.log_id);
+        out.extend_from_slice(&(store.entries.len() as u32).to_le_bytes());
+        for entry in &store.entries {
+            push_entry(&mut out, entry);
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn bytes_round_trip_and_wrong_master_key_is_refused() {
+        let master = MasterKey::from_bytes([3; 32]);
+        let store = two_entries(&master);
         let bytes = store.to_bytes();
         let back = KeyStore::from_bytes(&bytes).unwrap();
-        assert_eq!(back, store);
-        assert_eq!(*back.unwrap_all(&master).unwrap()[&[2; 16]], [5; 32]);
+        assert_eq!(back.store, store);
+        assert_eq!((back.version, back.torn_bytes), (2, 0));
+        assert_eq!(back.valid_len, bytes.len() as u64);
+        assert_eq!(*back.store.unwrap_all(&master).unwrap()[&[2; 16]], [5; 32]);
         assert_eq!(
-            back.unwrap_all(&MasterKey::from_bytes([4; 32]))
+            back.store
+                .unwrap_all(&MasterKey::from_bytes([4; 32]))
                 .unwrap_err(),
             PrivacyError::WrongMasterKey
         );
+    }
+
+    #[test]
+    fn version_1_is_still_read_and_any_damage_to_it_refused() {
+        let master = MasterKey::from_bytes([3; 32]);
+        let store = two_entries(&master);
+        let bytes = v1_bytes(&store);
+        let back = KeyStore::from_bytes(&bytes).unwrap();
+        assert_eq!((back.store, back.version), (store, 1));
         for cut in 0..bytes.len() {
             assert!(KeyStore::from_bytes(&bytes[..cut]).is_err(), "{cut}");
         }
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
         assert!(KeyStore::from_bytes(&flipped).is_err());
+    }
+
+    #[test]
+    fn a_torn_last_frame_is_a_torn_tail_and_an_earlier_bad_frame_is_damage() {
+        let master = MasterKey::from_bytes([3; 32]);
+        let store = two_entries(&master);
+        let bytes = store.to_bytes();
+        let first_end = HEADER_V2_BYTES + FRAME_OVERHEAD + 1 + 16 + 2 + 5 + WRAPPED_BYTES;
+        for cut in 0..bytes.len() {
+            let read = KeyStore::from_bytes(&bytes[..cut]);
+            if cut < HEADER_V2_BYTES {
+                assert!(read.is_err(), "{cut}");
+                continue;
+            }
+            let read = read.unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            let whole = if cut >= first_end { 1 } else { 0 };
+            assert_eq!(read.store.entries, store.entries[..whole], "{cut}");
+            let end = if whole == 1 {
+                first_end
+            } else {
+                HEADER_V2_BYTES
+            };
+            assert_eq!(read.valid_len, end as u64, "{cut}");
+            assert_eq!(read.torn_bytes, (cut - end) as u64, "{cut}");
+        }
+        // Zeros where the last frame should be: its length reached the disk, its data not.
+        let mut zeroed = bytes.clone();
+        zeroed[first_end..].fill(0);
+        let read = KeyStore::from_bytes(&zeroed).unwrap();
+        assert_eq!(read.store.entries.len(), 1);
+        // A flipped bit in the last frame reads as a torn append (the bytes are the same).
+        let mut last = bytes.clone();
+        *last.last_mut().unwrap() ^= 1;
+        assert_eq!(KeyStore::from_bytes(&last).unwrap().torn_bytes, 30);
+        // In an earlier frame, or the header, it is damage: the later frame proves it durable.
+        for at in [3, 30, HEADER_V2_BYTES + 2, first_end - 1] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 1;
+            let err = KeyStore::from_bytes(&flipped).unwrap_err();
+            assert!(
+                matches!(err, PrivacyError::DamagedKeyStore(_)),
+                "{at}: {err}"
+            );
+        }
     }
 }

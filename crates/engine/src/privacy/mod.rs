@@ -21,7 +21,7 @@ pub use blind::ProtectedMatch;
 pub use erase::ErasureReport;
 pub use keystore::{KEYS_FILE, MasterKey};
 pub use policy::{FieldPath, JsonRoot, POLICY_FILE, PrivacyPolicy, ProtectedField, SubjectField};
-pub use protect::{Reveal, Vault};
+pub use protect::{KeyStoreCut, Reveal, Vault};
 pub(crate) use protect::{check_policy, write_policy};
 pub use wire::{PREFIX as WIRE_PREFIX, Sealed, WireError};
 

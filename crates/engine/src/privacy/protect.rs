@@ -3,7 +3,7 @@
 
 use super::PrivacyError;
 use super::blind::{self, BlindKey, ProtectedMatch};
-use super::keystore::{KeyEntry, KeyState, KeyStore, MasterKey, SubjectKey, random};
+use super::keystore::{KeyEntry, KeyState, KeyStore, Loaded, MasterKey, SubjectKey, random};
 use super::policy::{FieldPath, JsonRoot, POLICY_FILE, PrivacyPolicy};
 use super::wire::{NONCE_BYTES, Sealed};
 use crate::event::{Event, JsonText, Record};
@@ -50,6 +50,10 @@ pub(crate) struct State {
     keys: HashMap<[u8; 16], SubjectKey>,
     /// The master key, if given (replaced by a rotation).
     master: Option<MasterKey>,
+    /// Where the next new key is appended to the file: `None` when it must be rewritten
+    /// whole first (a read-only vault, a version 1 file, no file yet, or after a failed
+    /// write, whose tail is unknown).
+    pub append_at: Option<u64>,
 }
 
 /// Nonces drawn from the OS in bulk (one call per [`NONCE_BATCH`]), each used once. Its own
@@ -90,6 +94,7 @@ impl State {
         store: Option<KeyStore>,
         keys: HashMap<[u8; 16], SubjectKey>,
         master: Option<MasterKey>,
+        append_at: Option<u64>,
     ) -> Self {
         let mut state = State {
             master,
@@ -97,6 +102,7 @@ impl State {
             by_id: HashMap::new(),
             live: HashMap::new(),
             keys,
+            append_at,
         };
         state.reindex();
         state
@@ -131,6 +137,18 @@ pub struct Vault {
     path_texts: Vec<String>,
     pub(crate) state: Mutex<State>,
     nonces: NoncePool,
+    /// The torn append this (writable) open cut from the key store, if any.
+    torn_tail_cut: Option<KeyStoreCut>,
+}
+
+/// A torn append cut from the key store by a writable open: the key it would have held was
+/// never durable, so no value was encrypted with it (docs/FORMAT.md §14.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyStoreCut {
+    /// Where the valid entries end: the file's length after the cut.
+    pub offset: u64,
+    /// The torn bytes removed.
+    pub bytes_removed: u64,
 }
 
 impl Vault {
@@ -168,18 +186,26 @@ impl Vault {
                     .map_err(|e| PrivacyError::Io(format!("removing {}: {e}", tmp.display())))?;
             }
         }
-        let store = KeyStore::read(dir)?;
-        let keys = match (&store, &master) {
-            (Some(store), Some(master)) => store.unwrap_all(master)?,
-            _ => HashMap::new(),
-        };
-        if let Some(store) = &store
-            && store.log_id != log_id
+        let loaded = KeyStore::read(dir)?;
+        if let Some(loaded) = &loaded
+            && loaded.store.log_id != log_id
         {
             return Err(PrivacyError::DamagedKeyStore(
                 "it belongs to another log".into(),
             ));
         }
+        let keys = match (&loaded, &master) {
+            (Some(loaded), Some(master)) => loaded.store.unwrap_all(master)?,
+            _ => HashMap::new(),
+        };
+        let (store, append_at, torn_tail_cut) = match loaded {
+            None => (None, None, None),
+            Some(loaded) if writable => {
+                let (append_at, cut) = Self::ready_to_append(fs.as_ref(), dir, &loaded)?;
+                (Some(loaded.store), Some(append_at), cut)
+            }
+            Some(loaded) => (Some(loaded.store), None, None),
+        };
         let path_texts = policy.fields().iter().map(|f| f.path.to_string()).collect();
         Ok(Some(Vault {
             dir: dir.to_path_buf(),
@@ -187,9 +213,35 @@ impl Vault {
             log_id,
             policy,
             path_texts,
-            state: Mutex::new(State::new(store, keys, master)),
+            state: Mutex::new(State::new(store, keys, master, append_at)),
             nonces: NoncePool::default(),
+            torn_tail_cut,
         }))
+    }
+
+    /// Makes the store a clean version 2 file that new keys can be appended to, for a
+    /// writable open: a torn last append is cut by rewriting the store whole from its valid
+    /// entries (never edited in place), and so is a version 1 file. Returns the offset of the
+    /// next append and the cut, if there was one.
+    fn ready_to_append(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        loaded: &Loaded,
+    ) -> Result<(u64, Option<KeyStoreCut>), PrivacyError> {
+        if loaded.version == 2 && loaded.torn_bytes == 0 {
+            return Ok((loaded.valid_len, None));
+        }
+        let len = loaded.store.write(fs, dir)?;
+        let cut = (loaded.torn_bytes > 0).then_some(KeyStoreCut {
+            offset: loaded.valid_len,
+            bytes_removed: loaded.torn_bytes,
+        });
+        Ok((len, cut))
+    }
+
+    /// The torn append a writable open cut from the key store, if any.
+    pub fn torn_tail_cut(&self) -> Option<&KeyStoreCut> {
+        self.torn_tail_cut.as_ref()
     }
 
     /// The log's policy.
@@ -252,7 +304,7 @@ impl Vault {
         ))
     }
 
-    /// The live key of `subject`, made (and the store rewritten durably) if it has none.
+    /// The live key of `subject`, made (and appended to the store durably) if it has none.
     fn key_for(
         &self,
         state: &mut State,
@@ -276,21 +328,34 @@ impl Vault {
         }
         let key: SubjectKey = Zeroizing::new(random()?);
         let key_id: [u8; 16] = random()?;
-        let mut store = state
+        let store = state
             .store
-            .clone()
-            .unwrap_or_else(|| KeyStore::empty(master.id(), self.log_id));
-        let wrapped = store.wrap(master, &key_id, subject, &key)?;
-        store.entries.push(KeyEntry {
+            .get_or_insert_with(|| KeyStore::empty(master.id(), self.log_id));
+        let entry = KeyEntry {
             key_id,
             subject: subject.to_owned(),
-            state: KeyState::Live { wrapped },
-        });
-        // Durable before any value it encrypts can be acknowledged.
-        store.write(self.fs.as_ref(), &self.dir)?;
-        state.store = Some(store);
+            state: KeyState::Live {
+                wrapped: store.wrap(master, &key_id, subject, &key)?,
+            },
+        };
+        // Durable before any value it encrypts can be acknowledged: one framed entry
+        // appended and fdatasynced, or (the first key, a version 1 file, after a failed
+        // write) the whole store rewritten with it.
+        let written = match state.append_at {
+            Some(at) => KeyStore::append(self.fs.as_ref(), &self.dir, at, &entry),
+            None => {
+                let mut next = store.clone();
+                next.entries.push(entry.clone());
+                next.write(self.fs.as_ref(), &self.dir)
+            }
+        };
+        state.append_at = written.as_ref().ok().copied();
+        written?;
+        let store = state.store.as_mut().expect("made above");
+        state.by_id.insert(key_id, store.entries.len());
+        state.live.insert(subject.to_owned(), key_id);
+        store.entries.push(entry);
         state.keys.insert(key_id, key);
-        state.reindex();
         let key = &state.keys[&key_id];
         Ok((
             key_id,
@@ -494,7 +559,9 @@ impl Vault {
             next.entries[i].state = KeyState::Live { wrapped };
             count += 1;
         }
-        next.write(self.fs.as_ref(), &self.dir)?;
+        let written = next.write(self.fs.as_ref(), &self.dir);
+        state.append_at = written.as_ref().ok().copied();
+        written?;
         state.store = Some(next);
         state.master = Some(new);
         Ok(count)

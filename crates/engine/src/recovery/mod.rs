@@ -58,6 +58,9 @@ pub struct OpenReport {
     pub removed: Vec<Cut>,
     /// Files an interrupted compaction or removal left behind, removed by this open.
     pub finished_lifecycle_files: Vec<PathBuf>,
+    /// A torn append cut from the key store `privacy.keys`, if any (a writable open of a
+    /// log with a privacy policy).
+    pub key_store_cut: Option<crate::privacy::KeyStoreCut>,
 }
 
 /// A torn tail cut from the active segment during recovery.
@@ -235,6 +238,7 @@ pub(crate) fn recover(
         problems: Vec::new(),
         removed: Vec::new(),
         finished_lifecycle_files: Vec::new(),
+        key_store_cut: None,
     };
     if !read_only {
         for tmp in temps {
