@@ -275,3 +275,37 @@ proptest! {
         }
     }
 }
+
+/// `actor_id_bytes` reads the actor id every full walk reads, from the payload's first fields
+/// alone, and refuses what is not this version's start of a payload.
+#[test]
+fn the_actor_id_is_read_from_the_first_fields() {
+    for event in sample_events() {
+        let payload = encode_payload(&event, &EventLimits::default()).expect("encode");
+        let view = EventView::parse(&payload).expect("parse");
+        assert_eq!(
+            crate::event::actor_id_bytes(&payload),
+            Some(view.actor_id().as_bytes()),
+            "{event:?}"
+        );
+    }
+    // docs/FORMAT.md §3's smallest payload: actor.id "a".
+    let minimal = [
+        0x01, 0x00, 0x01, 0x61, 0x00, 0x00, 0x00, 0x01, 0x62, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0,
+    ];
+    assert_eq!(crate::event::actor_id_bytes(&minimal), Some(&b"a"[..]));
+    let mut other_version = minimal;
+    other_version[0] = 0x02;
+    assert_eq!(crate::event::actor_id_bytes(&other_version), None);
+    assert_eq!(
+        crate::event::actor_id_bytes(&minimal[..3]),
+        None,
+        "cut in the id"
+    );
+    assert_eq!(
+        crate::event::actor_id_bytes(&[0x01, 0x07]),
+        None,
+        "a bad option tag"
+    );
+}

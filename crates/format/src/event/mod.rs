@@ -44,6 +44,7 @@ pub use json_text::{JsonText, JsonTextError};
 pub use kinds::{Outcome, ParseEnumError, Severity};
 pub use lazy_record::{LazyRecord, RecordView};
 pub use validate::EventLimits;
+pub use wire_walk::actor_id_bytes;
 
 /// Who performed the action.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

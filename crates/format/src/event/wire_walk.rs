@@ -44,6 +44,27 @@ pub(super) struct Walked {
 /// Walks `bytes` as a payload, calling `mark(field, position)` at the start of each field
 /// (its `Option` tag, string length or list count). `None` where postcard would fail.
 #[inline(always)]
+/// The bytes of `actor.id` in a payload, read from its first fields alone (docs/FORMAT.md §3:
+/// `payload_version`, `occurred_at`, then `actor.id` as a length and its bytes), without
+/// walking or checking the rest; `None` where those fields do not read as this version's
+/// (the caller must then treat the payload as one that may hold any actor).
+///
+/// Why: a read-only open notes the records of the actor its first query names while it scans
+/// the active segment (the engine's segment/candidates.rs); comparing these bytes costs a few
+/// loads per record, where looking for the actor anywhere in the payload cost a search over
+/// all of it.
+pub fn actor_id_bytes(bytes: &[u8]) -> Option<&[u8]> {
+    let mut r = Reader::new(bytes);
+    if r.byte()? != super::PAYLOAD_VERSION {
+        return None;
+    }
+    if r.option()? {
+        r.varint()?;
+    }
+    let len = usize::try_from(r.varint()?).ok()?;
+    bytes.get(r.pos..r.pos.checked_add(len)?)
+}
+
 pub(super) fn walk(bytes: &[u8], mut mark: impl FnMut(usize, usize)) -> Option<Walked> {
     let mut r = Reader::new(bytes);
     if r.byte()? != super::PAYLOAD_VERSION {

@@ -13,8 +13,8 @@
 //! and a race does not.
 
 use crate::error::{Corruption, Error};
-use crate::record::{FRAME_HEADER_LEN, MAX_BODY_LEN, all_zero, read_u32};
-use crate::segment::header::check_version;
+use crate::record::{FRAME_HEADER_LEN, MAX_BODY_LEN, RawRecord, all_zero, read_u32};
+use crate::segment::header::{SegmentHeader, check_version};
 use crate::segment::scan::{End, Leaves, ScanOutcome, Tree, decode_header, resume_with, start_of};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -114,10 +114,11 @@ pub enum Chunked<L = crate::merkle::Frontier> {
 /// version this build does not read is [`Error::UnsupportedVersion`], checked on the first
 /// chunk (`header::check_version`), not damage.
 pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
-    scan_chunked_from(path, |header| {
+    let start = |header: SegmentHeader| {
         let frontier = header.frontier.clone();
         start_of(header, frontier)
-    })
+    };
+    scan_chunked_from(path, start, &mut |_, _| {})
 }
 
 /// [`scan_chunked`], except that the records' Merkle leaves are counted, not hashed
@@ -126,8 +127,18 @@ pub fn scan_chunked(path: &Path) -> Result<Chunked, Error> {
 /// how the records end. A segment that ends in a footer is scanned again with its leaves
 /// hashed ([`Tree::Hashed`]), so that the footer's root is checked against its records as on
 /// every other open; only the root of records no footer commits to is left to be computed.
-pub fn scan_chunked_counted(path: &Path) -> Result<Chunked<Tree>, Error> {
-    let counted = scan_chunked_from(path, ScanOutcome::counting)?;
+///
+/// `visit` is called with each valid record and its offset, in order, while its bytes are in
+/// hand (a read-only open notes there the records its first query may want, so that the query
+/// need not read the segment again). It sees the records of this scan only, not those of the
+/// second scan of a segment that ends in a footer; a record it saw before damage is still one
+/// of the valid records the outcome counts. A scan that ends in [`Chunked::NeedsCopy`] has
+/// visited some records: the caller scanning the copy must forget them.
+pub fn scan_chunked_counted(
+    path: &Path,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
+) -> Result<Chunked<Tree>, Error> {
+    let counted = scan_chunked_from(path, ScanOutcome::counting, visit)?;
     if let Chunked::Scanned(Ok(o)) = &counted
         && matches!(o.end, End::Footer(_))
     {
@@ -144,7 +155,8 @@ pub fn scan_chunked_counted(path: &Path) -> Result<Chunked<Tree>, Error> {
 /// The chunked scan, starting from `start` of the segment's header.
 fn scan_chunked_from<L: Leaves>(
     path: &Path,
-    start: impl FnOnce(crate::segment::header::SegmentHeader) -> ScanOutcome<L>,
+    start: impl FnOnce(SegmentHeader) -> ScanOutcome<L>,
+    visit: &mut dyn FnMut(u64, &RawRecord<'_>),
 ) -> Result<Chunked<L>, Error> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     let mut file = File::open(path).map_err(io)?;
@@ -154,7 +166,7 @@ fn scan_chunked_from<L: Leaves>(
     let mut at_eof = buf.fill(&mut file, CHUNK).map_err(io)?;
     check_version(path, buf.bytes())?;
     let scanned = decode_header(path, buf.bytes())
-        .and_then(|header| resume_with(path, buf.bytes(), 0, start(header), &mut |_, _| {}));
+        .and_then(|header| resume_with(path, buf.bytes(), 0, start(header), visit));
     let mut outcome = match scanned {
         Ok(o) => o,
         Err(e) => return Ok(Chunked::Scanned(Err(e))),
@@ -176,7 +188,7 @@ fn scan_chunked_from<L: Leaves>(
         base = outcome.records_end;
         let want = more_needed(buf.bytes());
         at_eof = buf.fill(&mut file, want).map_err(io)?;
-        outcome = match resume_with(path, buf.bytes(), base, outcome, &mut |_, _| {}) {
+        outcome = match resume_with(path, buf.bytes(), base, outcome, visit) {
             Ok(o) => o,
             Err(e) => return Ok(Chunked::Scanned(Err(e))),
         };
@@ -335,14 +347,23 @@ mod tests {
         (bytes, starts, crc)
     }
 
-    /// What a scan of a copy of `path` finds, and what the chunked scan finds, side by side.
+    /// What a scan of a copy of `path` finds, and what the chunked scan finds, side by side;
+    /// and that the counting chunked scan visits the records, at the offsets, that the scan
+    /// of the copy visits.
     fn both(path: &Path, bytes: &[u8]) -> (String, String) {
         std::fs::write(path, bytes).expect("write");
-        let copied = scan(path, &copy_from(path, 0).expect("copy"), &mut |_, _| {});
+        let mut visited = Vec::new();
+        let copy = copy_from(path, 0).expect("copy");
+        let copied = scan(path, &copy, &mut |offset, r| visited.push((offset, r.seq)));
         let chunked = match scan_chunked(path).expect("read") {
             Chunked::Scanned(scanned) => scanned,
             Chunked::NeedsCopy => panic!("zeros with data after them are not in these cases"),
         };
+        let mut seen = Vec::new();
+        scan_chunked_counted(path, &mut |offset, r| seen.push((offset, r.seq))).expect("read");
+        if copied.is_ok() {
+            assert_eq!(seen, visited, "the records visited");
+        }
         (format!("{copied:?}"), format!("{chunked:?}"))
     }
 
