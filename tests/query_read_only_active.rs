@@ -68,6 +68,14 @@ fn brute_force(all: &[Record], queries: &[Query]) -> Vec<(Vec<u64>, bool, u64)> 
         .collect()
 }
 
+/// A read-only handle whose open was told the query it answers first.
+fn first_query(dir: &std::path::Path, query: &Query) -> ReadOnlyLog {
+    AuditLog::builder(dir)
+        .first_query(query)
+        .open_read_only()
+        .expect("open read-only")
+}
+
 #[test]
 fn a_read_only_query_over_the_active_segment_answers_as_after_seal() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -94,7 +102,9 @@ fn a_read_only_query_over_the_active_segment_answers_as_after_seal() {
         "the active segment holds records: {active_first}"
     );
 
-    // One fresh handle per query: each one's first query reads the active segment unindexed.
+    // One fresh handle per query: each one's first query reads the active segment unindexed;
+    // told the query first, its open notes the query's records and the query reads only
+    // those; told another query, the hint serves nothing and changes nothing.
     for (q, want) in queries.iter().zip(&expected) {
         let fresh = ReadOnlyLog::open(tmp.path()).expect("open read-only");
         assert_eq!(
@@ -102,6 +112,14 @@ fn a_read_only_query_over_the_active_segment_answers_as_after_seal() {
             want,
             "first query of a fresh handle: {q:?}"
         );
+        for hint in [q, &queries[1]] {
+            let told = first_query(tmp.path(), hint);
+            assert_eq!(
+                &answers(&told, std::slice::from_ref(q))[0],
+                want,
+                "first query of a handle told {hint:?}: {q:?}"
+            );
+        }
     }
     // One handle for all of them: the first reads unindexed, the later ones build the index.
     assert_eq!(
@@ -140,6 +158,15 @@ fn an_active_segment_longer_than_the_open_reads_at_once_reads_back_whole() {
         "one active segment of several chunks: {len} bytes"
     );
 
+    for q in &queries {
+        let told = first_query(tmp.path(), q);
+        let want = &brute_force(&all, std::slice::from_ref(q))[0];
+        assert_eq!(
+            &answers(&told, std::slice::from_ref(q))[0],
+            want,
+            "told: {q:?}"
+        );
+    }
     let reader = ReadOnlyLog::open(tmp.path()).expect("open read-only");
     assert_eq!(reader.end_seq(), 20_000);
     assert_eq!(answers(&reader, &queries), expected);
@@ -156,12 +183,21 @@ fn records_appended_after_a_read_only_open_are_read_from_the_file() {
     append_range(&log, 0, 1500);
     let reader = ReadOnlyLog::open(tmp.path()).expect("open read-only");
     assert_eq!(reader.end_seq(), 1500);
+    // Told its first query, the open notes records up to 1500 only: the query must read the
+    // ones appended after it as well.
+    let told = first_query(tmp.path(), &Query::new().actor("user:5"));
     // Past what the open copied: into the same active segment, then into later ones.
     append_range(&log, 1500, 2600);
     assert_eq!(reader.refresh().expect("refresh"), 2600);
+    assert_eq!(told.refresh().expect("refresh"), 2600);
     let all = read_all(&log);
     let queries = queries(&all);
     let expected = brute_force(&all, &queries);
+    assert_eq!(
+        answers(&told, &queries[1..2]),
+        expected[1..2],
+        "told, after appends"
+    );
     assert_eq!(answers(&reader, &queries), expected, "first pass");
     assert_eq!(answers(&reader, &queries), expected, "indexed");
     assert_eq!(read_all(&reader), all, "every record, in order");
@@ -188,6 +224,7 @@ fn a_record_the_first_query_reads_is_checked_again() {
     append_range(&log, 0, 400);
     drop(log);
     let reader = ReadOnlyLog::open(tmp.path()).expect("open read-only");
+    let told = first_query(tmp.path(), &Query::new().actor("user:42"));
 
     // `user:42` is the actor of records 42, 139, 236 and 333 (and no other actor holds
     // those bytes). Damage record 139 where the payload still decodes, so that only its CRC
@@ -217,5 +254,10 @@ fn a_record_the_first_query_reads_is_checked_again() {
     match reader.count(&Query::new().actor("user:42")) {
         Err(auditlog::Error::Corrupt(c)) => assert_eq!(c.file, segment, "{c}"),
         other => panic!("a count over a damaged record: {other:?}"),
+    }
+    // So is a record the open noted for its first query, damaged after the open.
+    match told.count(&Query::new().actor("user:42")) {
+        Err(auditlog::Error::Corrupt(c)) => assert_eq!(c.file, segment, "{c}"),
+        other => panic!("a count told its actor, over a damaged record: {other:?}"),
     }
 }

@@ -1,13 +1,31 @@
 //! Opening the log for the read-only commands, with errors that say what to do.
 
 use super::CliError;
-use auditlog::ReadOnlyLog;
+use auditlog::query::Query;
+use auditlog::{AuditLog, ReadOnlyLog};
 use std::path::Path;
 
 /// Opens `dir` read-only: works beside a running writer and on a damaged log (damage found
 /// while opening is printed as a warning; reading stops where the damage starts).
 pub fn open_read_only(dir: &Path) -> Result<ReadOnlyLog, CliError> {
-    let log = ReadOnlyLog::open(dir).map_err(|e| match e {
+    opened(dir, ReadOnlyLog::open(dir))
+}
+
+/// [`open_read_only`] for a command that answers `query` first: the open notes the records
+/// the query may want as it scans the newest segment, so the query need not read that
+/// segment again (`AuditLogBuilder::first_query`).
+pub fn open_read_only_for(dir: &Path, query: &Query) -> Result<ReadOnlyLog, CliError> {
+    let log = AuditLog::builder(dir).first_query(query).open_read_only();
+    opened(dir, log)
+}
+
+/// The log a read-only open gave, or its error in words that say what to do; damage the open
+/// found is printed as a warning.
+fn opened(
+    dir: &Path,
+    log: Result<ReadOnlyLog, auditlog::OpenError>,
+) -> Result<ReadOnlyLog, CliError> {
+    let log = log.map_err(|e| match e {
         auditlog::OpenError::NotALog { .. } if !dir.exists() => CliError::Usage(format!(
             "{} does not exist: give the directory of a log with --dir (or AUDITLOG_DIR), or \
              create one with `auditlog import` or `auditlog append`",

@@ -1,7 +1,7 @@
 //! `auditlog query`: one page of matching records, as a table, JSON Lines, CSV or JSON.
 
 use super::filters::FilterArgs;
-use super::open::{leave_to_exit, open_read_only};
+use super::open::{leave_to_exit, open_read_only_for};
 use super::output::{DisplayArgs, Format, RecordWriter, stdout_failed};
 use super::{CliError, DirArg};
 use auditlog::Record;
@@ -58,7 +58,7 @@ pub fn run(args: QueryArgs) -> Result<(), CliError> {
     if args.reverse {
         query = query.order(Order::NewestFirst);
     }
-    let log = open_read_only(&args.dir.dir)?;
+    let log = open_read_only_for(&args.dir.dir, &query)?;
     let revealer = super::privacy::Revealer::open(&args.dir.dir, &args.master_key)?;
     query = with_lookups(
         query,

@@ -56,6 +56,10 @@ pub struct Options {
     pub(crate) signer: Option<Arc<crate::checkpoint::CheckpointSigner>>,
     /// Lifecycle maintenance (src/lifecycle/maintenance.rs); `None`: none configured.
     pub(crate) maintenance: Option<crate::lifecycle::MaintenancePolicy>,
+    /// The exact actor a read-only handle's first query names, if the opener said
+    /// (`AuditLogBuilder::first_query`): its open notes that actor's records in the newest
+    /// segment while scanning it (segment/candidates.rs).
+    pub(crate) first_actor: Option<String>,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             fs: Arc::new(StdFileSystem),
             signer: None,
             maintenance: None,
+            first_actor: None,
         }
     }
 }

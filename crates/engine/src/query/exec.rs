@@ -159,10 +159,14 @@ pub(crate) fn for_each_match(
         // directly rather than building its index first (`SlotRef::scan_unindexed`).
         let unindexed = slot.scan_unindexed(indexes, segment);
         let plan = if unindexed {
-            Plan::Run {
-                from: seg_lo - first,
-                to: seg_hi - first,
-            }
+            let (from, to) = (seg_lo - first, seg_hi - first);
+            // The records of the query's actor that the open noted while scanning the
+            // segment, if it was told to (segment/candidates.rs): the same records this run
+            // would pass to `visit`, without reading the others again.
+            segment
+                .open_candidates()
+                .and_then(|noted| noted.for_range(query.actor.as_deref(), from, to))
+                .map_or(Plan::Run { from, to }, Plan::Postings)
         } else {
             let guard = slot.index(indexes, segment, view.end_seq)?;
             if !guard.lookup().summary().may_match(query) {

@@ -16,13 +16,13 @@ use crate::error::{Corruption, CorruptionKind, Error, HeaderFault, Result};
 use crate::merkle::{Frontier, TreeHead};
 use crate::meta::LogMeta;
 use crate::options::{Access, OpenCheck, Options};
-use crate::record::{FrameCrc, salt};
+use crate::record::{FrameCrc, RawRecord, salt};
 use crate::segment::footer::{FOOTER_LEN, SegmentFooter};
 use crate::segment::header::{MAX_HEADER_LEN, SegmentHeader, check_version};
 use crate::segment::name::{TMP_SUFFIX, parse_cold_segment_file_name, parse_segment_file_name};
 use crate::segment::scan::{Leaves, ScanOutcome, Tree, scan};
 use crate::segment::verdict::Verdict;
-use crate::segment::{Segment, live};
+use crate::segment::{ActorCandidates, CandidateNoter, Segment, live};
 use crate::sys::ReadMap;
 use auditlog_format::cuts::{self, Cut};
 use auditlog_verify::chain::{check_chain, scanned_sound};
@@ -197,26 +197,66 @@ fn check_identity(
 /// The leaves of a segment read beside a writer are only counted ([`Tree::Counted`]): that is
 /// the newest segment of a read-only open, whose root is computed when something asks for it
 /// (`view::Head`).
-fn scan_file(path: &Path, beside_writer: bool) -> Result<ScanOutcome<Tree>> {
+///
+/// Beside a writer, the scan also notes the records of `actor` (the one the handle's first
+/// query names, if its opener said) while it has their bytes in hand (segment/candidates.rs).
+fn scan_file(
+    path: &Path,
+    name_seq: u64,
+    beside_writer: bool,
+    actor: Option<&str>,
+) -> Result<Scanned> {
     let io = |e| Error::io(format!("reading {}", path.display()), e);
     if beside_writer {
+        let mut noter = actor.map(|a| CandidateNoter::new(a, name_seq));
         let read = || -> Result<ScanOutcome<Tree>> {
-            match live::scan_chunked_counted(path)? {
+            // Every read (and the copy one may ask for) scans from the first record: what an
+            // earlier one noted is forgotten.
+            if let Some(noter) = noter.as_mut() {
+                noter.restart();
+            }
+            let note = &mut |offset: u64, record: &RawRecord<'_>| {
+                if let Some(noter) = noter.as_mut() {
+                    noter.note(offset, record);
+                }
+            };
+            match live::scan_chunked_counted(path, note)? {
                 live::Chunked::Scanned(scanned) => Ok(scanned?),
                 live::Chunked::NeedsCopy => {
                     let bytes = live::copy_from(path, 0).map_err(io)?;
-                    Ok(scan(path, &bytes, &mut |_, _| {})?.map_leaves(Tree::Hashed))
+                    // The chunked scan noted records before it stopped; this one notes all.
+                    if let Some(noter) = noter.as_mut() {
+                        noter.restart();
+                    }
+                    let note = &mut |offset: u64, record: &RawRecord<'_>| {
+                        if let Some(noter) = noter.as_mut() {
+                            noter.note(offset, record);
+                        }
+                    };
+                    Ok(scan(path, &bytes, note)?.map_leaves(Tree::Hashed))
                 }
             }
         };
-        return live::settled(read, |scanned| !scanned_sound(scanned));
+        let outcome = live::settled(read, |scanned| !scanned_sound(scanned))?;
+        // Notes are kept only for records whose numbering the header confirms (a header that
+        // disagrees with the file name fails the open anyway, in `check_identity`).
+        let candidates = noter
+            .filter(|_| outcome.header.first_seq == name_seq)
+            .and_then(|n| n.finish(outcome.end_seq()));
+        return Ok((outcome, candidates));
     }
     let map = File::open(path)
         .and_then(|f| ReadMap::new(&f))
         .map_err(io)?;
     check_version(path, &map)?;
-    Ok(scan(path, &map, &mut |_, _| {})?.map_leaves(Tree::Hashed))
+    Ok((
+        scan(path, &map, &mut |_, _| {})?.map_leaves(Tree::Hashed),
+        None,
+    ))
 }
+
+/// A scanned segment, with the records of one actor its scan noted, if it noted any.
+type Scanned = (ScanOutcome<Tree>, Option<ActorCandidates>);
 
 /// Opens (and for a writer, repairs the torn tail of) the log in `dir`.
 pub(crate) fn recover(
@@ -294,26 +334,28 @@ pub(crate) fn recover(
         let full = newest || options.open_check == OpenCheck::Full;
         let opened = if crate::segment::name::is_cold(&path) {
             if full {
-                settle::scan_cold(&path)
-                    .map(|(o, s)| Opened::Scanned(o.map_leaves(Tree::Hashed), Some(Box::new(s))))
+                settle::scan_cold(&path).map(|(o, s)| {
+                    Opened::Scanned(o.map_leaves(Tree::Hashed), Some(Box::new(s)), None)
+                })
             } else {
                 settle::open_cold(&path).map(Opened::Quick)
             }
             .and_then(|o| {
                 let header = match &o {
                     Opened::Quick(s) => &s.header,
-                    Opened::Scanned(_, Some(s)) => &s.header,
-                    Opened::Scanned(o, None) => &o.header,
+                    Opened::Scanned(_, Some(s), _) => &s.header,
+                    Opened::Scanned(o, None, _) => &o.header,
                 };
                 check_identity(header, name_seq, &meta)
                     .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
                 Ok(o)
             })
         } else if full {
-            scan_file(&path, read_only && newest).and_then(|o| {
+            let actor = options.first_actor.as_deref().filter(|_| read_only);
+            scan_file(&path, name_seq, read_only && newest, actor).and_then(|(o, candidates)| {
                 check_identity(&o.header, name_seq, &meta)
                     .map_err(|kind| Error::corrupt(&path, 0, None, kind))?;
-                Ok(Opened::Scanned(o, None))
+                Ok(Opened::Scanned(o, None, candidates))
             })
         } else {
             open_sealed(&path, name_seq, &meta).map(Opened::Quick)
@@ -330,7 +372,7 @@ pub(crate) fn recover(
         };
         let header = match &opened {
             Opened::Quick(s) => &s.header,
-            Opened::Scanned(o, _) => &o.header,
+            Opened::Scanned(o, _, _) => &o.header,
         };
         if i == 0
             && let Err(c) = auditlog_verify::chain::check_first(header, &path, &cut_log)
@@ -352,9 +394,9 @@ pub(crate) fn recover(
                 sealed.push(segment);
                 continue;
             }
-            Opened::Scanned(o, cold) => (o, cold),
+            Opened::Scanned(o, cold, candidates) => (o, cold, candidates),
         };
-        let (o, cold) = o;
+        let (o, cold, candidates) = o;
         frontier = o.frontier.clone();
         last_recorded_at = o.last_recorded_at;
         // Counted leaves are only those of the newest segment, which no segment follows.
@@ -375,7 +417,7 @@ pub(crate) fn recover(
                 sealed.push(segment);
             }
             Verdict::Open => {
-                let segment = active_segment(&path, &o, read_only)?;
+                let segment = active_segment(&path, &o, read_only, candidates)?;
                 active = Some((segment, o));
             }
             Verdict::Damage { offset, kind } => {
@@ -384,7 +426,7 @@ pub(crate) fn recover(
                     break;
                 }
                 // Read-only: the readable prefix of the newest segment stays visible.
-                let segment = active_segment(&path, &o, read_only)?;
+                let segment = active_segment(&path, &o, read_only, candidates)?;
                 active = Some((segment, o));
             }
             Verdict::TornTail {
@@ -402,7 +444,7 @@ pub(crate) fn recover(
                         kind,
                     )?);
                 }
-                let segment = active_segment(&path, &o, read_only)?;
+                let segment = active_segment(&path, &o, read_only, candidates)?;
                 active = Some((segment, o));
             }
         }
@@ -429,18 +471,28 @@ fn tree_head_of(tree: &Tree) -> Option<TreeHead> {
     }
 }
 
-fn active_segment(path: &Path, o: &ScanOutcome<Tree>, read_only: bool) -> Result<Segment> {
+fn active_segment(
+    path: &Path,
+    o: &ScanOutcome<Tree>,
+    read_only: bool,
+    candidates: Option<ActorCandidates>,
+) -> Result<Segment> {
     let segment = Segment::active(path.to_path_buf(), o.header.clone(), o.offsets.clone())?;
     Ok(match read_only {
-        true => segment.with_checked_prefix(o.records_end),
+        true => segment.with_checked_prefix(o.records_end, candidates),
         false => segment,
     })
 }
 
 enum Opened {
     Quick(Segment),
-    /// A scanned segment, with its handle when it is a cold one.
-    Scanned(ScanOutcome<Tree>, Option<Box<Segment>>),
+    /// A scanned segment, with its handle when it is a cold one and the records of one actor
+    /// its scan noted (only a read-only open's newest segment: segment/candidates.rs).
+    Scanned(
+        ScanOutcome<Tree>,
+        Option<Box<Segment>>,
+        Option<ActorCandidates>,
+    ),
 }
 
 /// Cuts the active segment at `offset`, the end of its last valid record, durably.

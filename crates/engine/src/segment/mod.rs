@@ -10,8 +10,11 @@ pub(crate) use auditlog_format::segment::{footer, header, live, name, scan, verd
 
 pub(crate) use auditlog_format::segment::{SegmentFooter, SegmentHeader};
 
+mod candidates;
 #[cfg(test)]
 mod live_tests;
+
+pub(crate) use candidates::{ActorCandidates, CandidateNoter};
 
 use crate::error::{Corruption, CorruptionKind, Error, Result};
 use crate::proof::ActiveTree;
@@ -68,6 +71,9 @@ enum SegmentData {
         /// scanned (and checked): frames in that range are read from here rather than from
         /// the file, one `pread` each (`with_checked_prefix`).
         checked: Option<ReadMap>,
+        /// For a read-only handle opened for a query of one actor, the records of the checked
+        /// prefix that may be that actor's, noted by the open's scan (candidates.rs).
+        candidates: Option<ActorCandidates>,
     },
 }
 
@@ -115,6 +121,7 @@ impl Segment {
             offsets: RwLock::new(offsets),
             tree: ActiveTree::new(header.first_seq),
             checked: None,
+            candidates: None,
         };
         Ok(Segment {
             path,
@@ -132,11 +139,32 @@ impl Segment {
     /// a query over them, and copying them into fresh memory more than scanning them.
     /// The map only saves reads: if it cannot be made (no address space, say), the frames
     /// are read from the file as later ones are, and the open does not fail for it.
-    pub(crate) fn with_checked_prefix(mut self, records_end: u64) -> Self {
-        if let SegmentData::Active { file, checked, .. } = &mut self.data {
+    /// `noted` are the records of one actor its open noted in that prefix, if it noted any.
+    pub(crate) fn with_checked_prefix(
+        mut self,
+        records_end: u64,
+        noted: Option<ActorCandidates>,
+    ) -> Self {
+        if let SegmentData::Active {
+            file,
+            checked,
+            candidates,
+            ..
+        } = &mut self.data
+        {
             *checked = ReadMap::prefix(file, records_end).ok();
+            *candidates = noted;
         }
         self
+    }
+
+    /// The records of one actor that a read-only open noted in this segment's checked prefix
+    /// (candidates.rs), if it noted any.
+    pub(crate) fn open_candidates(&self) -> Option<&ActorCandidates> {
+        match &self.data {
+            SegmentData::Active { candidates, .. } => candidates.as_ref(),
+            _ => None,
+        }
     }
 
     pub(crate) fn first_seq(&self) -> u64 {
