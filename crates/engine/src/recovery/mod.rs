@@ -210,39 +210,20 @@ fn scan_file(
     if beside_writer {
         let mut noter = actor.map(|a| CandidateNoter::new(a, name_seq));
         let read = || -> Result<ScanOutcome<Tree>> {
-            // Every read (and the copy one may ask for) scans from the first record: what an
-            // earlier one noted is forgotten.
-            if let Some(noter) = noter.as_mut() {
-                noter.restart();
-            }
-            let note = &mut |offset: u64, record: &RawRecord<'_>| {
-                if let Some(noter) = noter.as_mut() {
-                    noter.note(offset, record);
-                }
-            };
-            match live::scan_chunked_counted(path, note)? {
+            let chunked = live::scan_chunked_counted(path, &mut noting(&mut noter))?;
+            match chunked {
                 live::Chunked::Scanned(scanned) => Ok(scanned?),
                 live::Chunked::NeedsCopy => {
                     let bytes = live::copy_from(path, 0).map_err(io)?;
-                    // The chunked scan noted records before it stopped; this one notes all.
-                    if let Some(noter) = noter.as_mut() {
-                        noter.restart();
-                    }
-                    let note = &mut |offset: u64, record: &RawRecord<'_>| {
-                        if let Some(noter) = noter.as_mut() {
-                            noter.note(offset, record);
-                        }
-                    };
+                    let note = &mut noting(&mut noter);
                     Ok(scan(path, &bytes, note)?.map_leaves(Tree::Hashed))
                 }
             }
         };
         let outcome = live::settled(read, |scanned| !scanned_sound(scanned))?;
-        // Notes are kept only for records whose numbering the header confirms (a header that
-        // disagrees with the file name fails the open anyway, in `check_identity`).
-        let candidates = noter
-            .filter(|_| outcome.header.first_seq == name_seq)
-            .and_then(|n| n.finish(outcome.end_seq()));
+        // Numbered from the file name, which `check_identity` holds the header to (the open
+        // fails otherwise, notes and all).
+        let candidates = noter.and_then(|n| n.finish(outcome.end_seq()));
         return Ok((outcome, candidates));
     }
     let map = File::open(path)
@@ -253,6 +234,20 @@ fn scan_file(
         scan(path, &map, &mut |_, _| {})?.map_leaves(Tree::Hashed),
         None,
     ))
+}
+
+/// What a scan hands each valid record to: `noter`, if there is one, made to forget what an
+/// earlier scan noted first (every read of a live segment, and the copy one may ask for, scans
+/// from the first record).
+fn noting(noter: &mut Option<CandidateNoter>) -> impl FnMut(u64, &RawRecord<'_>) + '_ {
+    if let Some(noter) = noter.as_mut() {
+        noter.restart();
+    }
+    move |offset, record| {
+        if let Some(noter) = noter.as_mut() {
+            noter.note(offset, record);
+        }
+    }
 }
 
 /// A scanned segment, with the records of one actor its scan noted, if it noted any.

@@ -63,26 +63,13 @@ impl CandidateNoter {
         }
     }
 
-    /// The candidates of the records the scan found valid, `first_seq..end_seq`.
+    /// The candidates of the records the scan found valid, `first_seq..end_seq` (the scan
+    /// hands over valid records only).
     pub(crate) fn finish(self, end_seq: u64) -> Option<ActorCandidates> {
-        let CandidateNoter {
-            actor,
-            first_seq,
-            mut postings,
-            unfit,
-            ..
-        } = self;
-        if unfit {
-            return None;
-        }
-        // A record past the valid ones was never noted (the scan visits valid records only);
-        // kept as a guard should a caller pass a shorter end.
-        let records = end_seq.saturating_sub(first_seq);
-        postings.retain(|p| u64::from(p.rel) < records);
-        Some(ActorCandidates {
-            actor,
-            records,
-            postings,
+        (!self.unfit).then(|| ActorCandidates {
+            records: end_seq.saturating_sub(self.first_seq),
+            actor: self.actor,
+            postings: self.postings,
         })
     }
 }

@@ -41,9 +41,6 @@ pub(super) struct Walked {
     pub(super) severity: u8,
 }
 
-/// Walks `bytes` as a payload, calling `mark(field, position)` at the start of each field
-/// (its `Option` tag, string length or list count). `None` where postcard would fail.
-#[inline(always)]
 /// The bytes of `actor.id` in a payload, read from its first fields alone (docs/FORMAT.md §3:
 /// `payload_version`, `occurred_at`, then `actor.id` as a length and its bytes), without
 /// walking or checking the rest; `None` where those fields do not read as this version's
@@ -65,6 +62,9 @@ pub fn actor_id_bytes(bytes: &[u8]) -> Option<&[u8]> {
     bytes.get(r.pos..r.pos.checked_add(len)?)
 }
 
+/// Walks `bytes` as a payload, calling `mark(field, position)` at the start of each field
+/// (its `Option` tag, string length or list count). `None` where postcard would fail.
+#[inline(always)]
 pub(super) fn walk(bytes: &[u8], mut mark: impl FnMut(usize, usize)) -> Option<Walked> {
     let mut r = Reader::new(bytes);
     if r.byte()? != super::PAYLOAD_VERSION {
